@@ -1,0 +1,109 @@
+"""numba CPU kernels: token masks from a byte DFA walked over a token trie.
+
+The trie is stored in depth-first preorder as flat arrays (see
+:class:`structgen.automata.trie.TokenTrie`): node ``i`` has ``node_byte[i]``, ``node_depth[i]``
+and ``subtree_end[i]`` (one past its last descendant), so a whole subtree is skipped in O(1)
+when the DFA dies on its first byte. Compiled with ``cache=True``: a second process loads the
+machine code from numba's on-disk cache instead of paying the JIT again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, nogil=True)
+def subtree_ends(node_depth: np.ndarray) -> np.ndarray:
+    """For a preorder trie, the index one past the last descendant of every node."""
+    count = node_depth.shape[0]
+    ends = np.empty(count, dtype=np.int32)
+    stack = np.empty(int(node_depth.max()) + 2 if count else 1, dtype=np.int32)
+    top = 0
+    for index in range(count):
+        depth = node_depth[index]
+        while top > 0 and node_depth[stack[top - 1]] >= depth:
+            top -= 1
+            ends[stack[top]] = index
+        stack[top] = index
+        top += 1
+    while top > 0:
+        top -= 1
+        ends[stack[top]] = count
+    return ends
+
+
+@njit(cache=True, nogil=True)
+def _mask_for_state(
+    transitions: np.ndarray,
+    start_state: int,
+    node_byte: np.ndarray,
+    node_depth: np.ndarray,
+    subtree_end: np.ndarray,
+    token_ptr: np.ndarray,
+    token_ids: np.ndarray,
+    out: np.ndarray,
+    stack: np.ndarray,
+) -> int:
+    """Set in ``out`` the bit of every token whose bytes keep the DFA alive; return the count."""
+    count = node_byte.shape[0]
+    stack[0] = start_state
+    allowed = 0
+    index = 1  # node 0 is the root (the empty prefix)
+    while index < count:
+        depth = node_depth[index]
+        state = transitions[stack[depth - 1], node_byte[index]]
+        if state < 0:
+            index = subtree_end[index]
+            continue
+        stack[depth] = state
+        for position in range(token_ptr[index], token_ptr[index + 1]):
+            token = token_ids[position]
+            out[token >> 5] |= np.int32(1) << np.int32(token & 31)
+            allowed += 1
+        index += 1
+    return allowed
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def token_masks(
+    transitions: np.ndarray,
+    start_states: np.ndarray,
+    node_byte: np.ndarray,
+    node_depth: np.ndarray,
+    subtree_end: np.ndarray,
+    token_ptr: np.ndarray,
+    token_ids: np.ndarray,
+    num_words: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bitmasks ``[len(start_states), num_words]`` of the tokens each start state allows."""
+    rows = start_states.shape[0]
+    masks = np.zeros((rows, num_words), dtype=np.int32)
+    counts = np.zeros(rows, dtype=np.int64)
+    max_depth = int(node_depth.max()) + 1 if node_depth.shape[0] else 1
+    for row in prange(rows):
+        stack = np.empty(max_depth, dtype=np.int32)
+        counts[row] = _mask_for_state(
+            transitions,
+            start_states[row],
+            node_byte,
+            node_depth,
+            subtree_end,
+            token_ptr,
+            token_ids,
+            masks[row],
+            stack,
+        )
+    return masks, counts
+
+
+@njit(cache=True, nogil=True)
+def apply_bitmask_inplace(logits: np.ndarray, bitmask: np.ndarray) -> None:
+    """``logits[b, t] = -inf`` wherever bit ``t`` of ``bitmask[b]`` is clear (float32/64 logits)."""
+    batch, vocab = logits.shape
+    words = bitmask.shape[1]
+    for row in range(batch):
+        for token in range(vocab):
+            word = token >> 5
+            if word >= words or not (bitmask[row, word] >> (token & 31)) & 1:
+                logits[row, token] = -np.inf

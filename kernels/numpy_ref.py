@@ -1,0 +1,32 @@
+"""Plain-numpy reference kernels: slow, obvious, and the oracle for the fast ones."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def unpack_bitmask(bitmask: np.ndarray, vocab_size: int) -> np.ndarray:
+    """bool ``[batch, vocab_size]``: True where the token is allowed."""
+    words = np.asarray(bitmask).astype(np.uint32, copy=False)
+    bits = (words[:, :, None] >> np.arange(32, dtype=np.uint32)) & 1
+    flat = bits.reshape(words.shape[0], -1).astype(bool)
+    if flat.shape[1] >= vocab_size:
+        return flat[:, :vocab_size]
+    return np.pad(flat, ((0, 0), (0, vocab_size - flat.shape[1])))
+
+
+def pack_bitmask(allowed: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`unpack_bitmask`: int32 ``[batch, ceil(V/32)]``."""
+    allowed = np.atleast_2d(np.asarray(allowed, dtype=bool))
+    batch, vocab = allowed.shape
+    words = (vocab + 31) // 32
+    padded = np.zeros((batch, words * 32), dtype=np.uint32)
+    padded[:, :vocab] = allowed
+    weights = np.uint32(1) << np.arange(32, dtype=np.uint32)
+    packed = (padded.reshape(batch, words, 32) * weights).sum(axis=2, dtype=np.uint64)
+    return packed.astype(np.uint32).view(np.int32)
+
+
+def apply_bitmask_inplace(logits: np.ndarray, bitmask: np.ndarray) -> None:
+    allowed = unpack_bitmask(bitmask, logits.shape[-1])
+    logits[~allowed] = -np.inf

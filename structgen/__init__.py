@@ -1,0 +1,77 @@
+"""structgen: constrained structured generation.
+
+Constraints (regular expressions today; grammars and JSON Schemas next) are compiled against a
+tokenizer's vocabulary into token-level automata with precomputed masks. A ``Matcher`` walks one
+sequence through the automaton; decoders and integrations drive it.
+
+``import structgen`` is light: numpy only. numba, torch and transformers are imported where used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from structgen.errors import (
+    ConfigurationError,
+    LimitExceededError,
+    MatcherError,
+    MissingDependencyError,
+    RegexError,
+    StructgenError,
+    TokenizerError,
+    UnsupportedFeatureError,
+)
+from structgen.version import __version__
+
+if TYPE_CHECKING:
+    from structgen.automata.compiled import CompiledGrammar
+    from structgen.automata.matcher import Matcher
+    from structgen.bitmask import allocate_token_bitmask, apply_token_bitmask
+    from structgen.compiler import compile_regex
+    from structgen.generation import generate
+    from structgen.vocab import Vocabulary
+
+__all__ = [
+    "__version__",
+    "Vocabulary",
+    "CompiledGrammar",
+    "Matcher",
+    "compile_regex",
+    "allocate_token_bitmask",
+    "apply_token_bitmask",
+    "generate",
+    "StructgenError",
+    "ConfigurationError",
+    "RegexError",
+    "UnsupportedFeatureError",
+    "LimitExceededError",
+    "TokenizerError",
+    "MissingDependencyError",
+    "MatcherError",
+]
+
+# Public names resolved on first use, so that importing the package stays cheap.
+_LAZY = {
+    "Vocabulary": "structgen.vocab",
+    "CompiledGrammar": "structgen.automata.compiled",
+    "Matcher": "structgen.automata.matcher",
+    "compile_regex": "structgen.compiler",
+    "allocate_token_bitmask": "structgen.bitmask",
+    "apply_token_bitmask": "structgen.bitmask",
+    "generate": "structgen.generation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'structgen' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,1 @@
+"""Token-level automata: constraints × vocabulary → precomputed masks, and the Matcher."""

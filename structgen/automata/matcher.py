@@ -1,0 +1,182 @@
+"""The Matcher: the one runtime interface every decoder drives, one per sequence.
+
+A matcher never raises in the hot loop: ``advance`` returns False on a token the constraint
+forbids and leaves the state as it was. History is a persistent linked list, so ``fork`` is
+O(1) and matchers forked from one another share it; ``rollback(n)`` is O(n).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from structgen.errors import ConfigurationError
+from structgen.regex.dfa import DEAD
+
+if TYPE_CHECKING:
+    from structgen.automata.token_dfa import TokenDFA
+
+TERMINATED = -2
+
+
+class Matcher(ABC):
+    """Walks one sequence through a compiled constraint (see ``DESIGN.md``)."""
+
+    vocab_size: int
+
+    @abstractmethod
+    def fill_next_token_bitmask(self, bitmask: Any, row: int = 0) -> bool:
+        """Write the allowed next tokens into ``bitmask[row]`` (int32 words, bit ``t % 32`` of
+        word ``t // 32`` set = allowed). Returns True when some token is disallowed, i.e. when
+        applying the mask changes anything."""
+
+    @abstractmethod
+    def accepts(self, token_id: int) -> bool:
+        """Whether ``advance(token_id)`` would succeed; the state does not change."""
+
+    @abstractmethod
+    def advance(self, token_id: int) -> bool:
+        """Consume ``token_id``; False (and no change) when the constraint forbids it."""
+
+    @abstractmethod
+    def rollback(self, n: int = 1) -> None:
+        """Undo the last ``n`` successful advances."""
+
+    @abstractmethod
+    def fork(self) -> Matcher:
+        """An independent matcher in the same state."""
+
+    @abstractmethod
+    def forced_tokens(self) -> list[int]:
+        """Tokens the constraint alone decides from here (empty when there is a choice)."""
+
+    @abstractmethod
+    def is_accepting(self) -> bool:
+        """The text so far is complete: an end-of-sequence token is allowed now."""
+
+    @abstractmethod
+    def is_terminated(self) -> bool:
+        """An end-of-sequence token has been consumed."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Back to the start, history cleared."""
+
+    @property
+    @abstractmethod
+    def num_steps(self) -> int:
+        """How many advances can be rolled back."""
+
+
+def as_numpy_bitmask(bitmask: Any, num_words: int) -> np.ndarray:
+    """A numpy view of a CPU bitmask (numpy array or torch tensor) after checking its layout."""
+    if not isinstance(bitmask, np.ndarray):
+        if getattr(bitmask, "is_cuda", False) or str(getattr(bitmask, "device", "cpu")) not in ("cpu",):
+            raise ConfigurationError(
+                f"the bitmask must be on the CPU, got one on {bitmask.device}; fill it on the CPU "
+                "and copy it with .to(device, non_blocking=True)"
+            )
+        bitmask = bitmask.numpy()
+    if bitmask.dtype != np.int32 or bitmask.ndim != 2 or bitmask.shape[1] != num_words:
+        raise ConfigurationError(
+            f"expected an int32 bitmask of shape [batch, {num_words}], got {bitmask.dtype} "
+            f"{tuple(bitmask.shape)}; use structgen.allocate_token_bitmask(batch, vocab_size)"
+        )
+    return bitmask
+
+
+class DFAMatcher(Matcher):
+    """Matcher over a :class:`~structgen.automata.token_dfa.TokenDFA` (regex constraints)."""
+
+    __slots__ = ("_automaton", "_history", "_steps", "vocab_size", "_eos")
+
+    def __init__(self, automaton: TokenDFA) -> None:
+        self._automaton = automaton
+        self.vocab_size = automaton.vocab.size
+        self._eos = frozenset(automaton.eos_ids)
+        self._history: tuple[int, Any] = (0, None)
+        self._steps = 0
+
+    @property
+    def _state(self) -> int:
+        return self._history[0]
+
+    @property
+    def num_steps(self) -> int:
+        return self._steps
+
+    def fill_next_token_bitmask(self, bitmask: Any, row: int = 0) -> bool:
+        automaton = self._automaton
+        words = as_numpy_bitmask(bitmask, automaton.num_words)
+        state = self._state
+        if state == TERMINATED:
+            words[row] = automaton.eos_mask()
+            return True
+        index = automaton.mask_index(state)  # may grow the table: read it afterwards
+        words[row] = automaton.mask_table[index]
+        return not automaton.full_flags[index]
+
+    def _next(self, token_id: int) -> int:
+        state = self._state
+        if token_id in self._eos:
+            if state == TERMINATED or self._automaton.dfa.accepting[state]:
+                return TERMINATED
+            return DEAD
+        if state == TERMINATED:
+            return DEAD
+        return self._automaton.next_state(state, token_id)
+
+    def accepts(self, token_id: int) -> bool:
+        return self._next(token_id) != DEAD
+
+    def advance(self, token_id: int) -> bool:
+        following = self._next(token_id)
+        if following == DEAD:
+            return False
+        self._history = (following, self._history)
+        self._steps += 1
+        return True
+
+    def rollback(self, n: int = 1) -> None:
+        if n < 0 or n > self._steps:
+            raise ConfigurationError(f"cannot roll back {n} steps: the matcher has {self._steps}")
+        history = self._history
+        for _ in range(n):
+            history = history[1]
+        self._history = history
+        self._steps -= n
+
+    def fork(self) -> DFAMatcher:
+        twin = DFAMatcher.__new__(DFAMatcher)
+        twin._automaton = self._automaton
+        twin.vocab_size = self.vocab_size
+        twin._eos = self._eos
+        twin._history = self._history
+        twin._steps = self._steps
+        return twin
+
+    def forced_tokens(self) -> list[int]:
+        state = self._state
+        if state == TERMINATED:
+            return []
+        forced = self._automaton.forced_bytes_from(state)
+        if not forced:
+            return []
+        return self._automaton.trie.greedy_tokenize(forced)
+
+    def is_accepting(self) -> bool:
+        state = self._state
+        return state == TERMINATED or bool(self._automaton.dfa.accepting[state])
+
+    def is_terminated(self) -> bool:
+        return self._state == TERMINATED
+
+    def reset(self) -> None:
+        self._history = (0, None)
+        self._steps = 0
+
+    def state_id(self) -> int:
+        """The current automaton state (``-2`` once terminated): for tests and debugging."""
+        return self._state

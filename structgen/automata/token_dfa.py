@@ -1,0 +1,149 @@
+"""A byte DFA bound to a vocabulary: per-state token masks, computed ahead of time.
+
+For every DFA state the mask holds the tokens whose bytes keep the DFA alive (every live state
+can still reach acceptance, so such a token never leads to a dead end) plus the end-of-sequence
+ids when the state accepts. Identical rows are stored once. When the table would exceed
+``eager_mask_bytes`` the masks are computed on first visit and memoised instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from structgen.automata.trie import TokenTrie, build_trie
+from structgen.regex.dfa import DEAD, ByteDFA
+
+if TYPE_CHECKING:
+    from structgen.vocab import Vocabulary
+
+DEFAULT_EAGER_MASK_BYTES = 256 * 1024 * 1024
+NOT_COMPUTED = -1
+
+
+class TokenDFA:
+    """Token masks and token transitions of a byte DFA over one vocabulary."""
+
+    def __init__(
+        self,
+        dfa: ByteDFA,
+        vocab: Vocabulary,
+        *,
+        eager_mask_bytes: int = DEFAULT_EAGER_MASK_BYTES,
+        masks: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        self.dfa = dfa
+        self.vocab = vocab
+        self.trie: TokenTrie = build_trie(vocab)
+        self.num_words = (vocab.size + 31) // 32
+        self.eos_ids = tuple(i for i in vocab.eos_ids if i < vocab.size)
+        self._eos_words = np.zeros(self.num_words, dtype=np.int32)
+        for token in self.eos_ids:
+            self._eos_words[token >> 5] |= np.int32(1) << np.int32(token & 31)
+        self._lock = threading.Lock()
+        if masks is not None:
+            self.mask_table, self.state_mask = masks
+        elif dfa.num_states * self.num_words * 4 <= eager_mask_bytes:
+            self.mask_table, self.state_mask = self._compute_all()
+        else:
+            self.mask_table = np.zeros((0, self.num_words), dtype=np.int32)
+            self.state_mask = np.full(dfa.num_states, NOT_COMPUTED, dtype=np.int32)
+        self.full_flags = self._full_flags(self.mask_table)
+        self.forced_byte = self._forced_bytes()
+
+    # -- mask construction -------------------------------------------------------------------
+    def _raw_masks(self, states: np.ndarray) -> np.ndarray:
+        from structgen.kernels.numba_cpu import token_masks
+
+        trie = self.trie
+        masks, _ = token_masks(
+            self.dfa.transitions,
+            states.astype(np.int32),
+            trie.node_byte,
+            trie.node_depth,
+            trie.subtree_end,
+            trie.token_ptr,
+            trie.token_ids,
+            self.num_words,
+        )
+        accepting = self.dfa.accepting[states]
+        masks[accepting] |= self._eos_words
+        return masks
+
+    def _compute_all(self) -> tuple[np.ndarray, np.ndarray]:
+        masks = self._raw_masks(np.arange(self.dfa.num_states))
+        rows = np.ascontiguousarray(masks).view(np.dtype((np.void, masks.shape[1] * 4))).ravel()
+        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+        return np.ascontiguousarray(masks[first]), inverse.astype(np.int32).reshape(-1)
+
+    def _full_flags(self, table: np.ndarray) -> np.ndarray:
+        return (table == -1).all(axis=1) if table.size else np.zeros(0, dtype=bool)
+
+    def _forced_bytes(self) -> np.ndarray:
+        """Per state: the only byte that keeps the DFA alive, or -1 (none, several, or accepting)."""
+        live = self.dfa.transitions >= 0
+        single = live.sum(axis=1) == 1
+        forced = np.where(single & ~self.dfa.accepting, live.argmax(axis=1), -1)
+        return forced.astype(np.int32)
+
+    # -- queries (the matcher's hot path) -----------------------------------------------------
+    def mask_index(self, state: int) -> int:
+        index = int(self.state_mask[state])
+        if index == NOT_COMPUTED:
+            index = self._memoise(state)
+        return index
+
+    def mask(self, state: int) -> np.ndarray:
+        index = self.mask_index(state)  # may grow the table: read it afterwards
+        return self.mask_table[index]
+
+    def mask_is_full(self, state: int) -> bool:
+        index = self.mask_index(state)
+        return bool(self.full_flags[index])
+
+    def _memoise(self, state: int) -> int:
+        row = self._raw_masks(np.array([state]))
+        with self._lock:
+            index = int(self.state_mask[state])
+            if index != NOT_COMPUTED:
+                return index
+            index = self.mask_table.shape[0]
+            self.mask_table = np.concatenate([self.mask_table, row])
+            self.full_flags = np.concatenate([self.full_flags, self._full_flags(row)])
+            self.state_mask[state] = index
+        return index
+
+    def next_state(self, state: int, token: int) -> int:
+        """The DFA state after ``token`` (``DEAD`` if it is not allowed; EOS is not a byte token)."""
+        if token < 0 or token >= len(self.trie.token_bytes):
+            return DEAD
+        data = self.trie.token_bytes[token]
+        if not data:
+            return DEAD
+        return self.dfa.walk(state, data)
+
+    def eos_mask(self) -> np.ndarray:
+        return self._eos_words
+
+    def memory_bytes(self) -> int:
+        return int(
+            self.mask_table.nbytes
+            + self.state_mask.nbytes
+            + self.dfa.transitions.nbytes
+            + self.dfa.accepting.nbytes
+        )
+
+    def forced_bytes_from(self, state: int, limit: int = 4096) -> bytes:
+        """The bytes the DFA alone decides from ``state`` (empty when there is a choice)."""
+        out = bytearray()
+        forced = self.forced_byte
+        transitions = self.dfa.transitions
+        while len(out) < limit:
+            byte = int(forced[state])
+            if byte < 0:
+                break
+            out.append(byte)
+            state = int(transitions[state, byte])
+        return bytes(out)

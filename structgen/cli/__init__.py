@@ -1,0 +1,1 @@
+"""The ``structgen`` command line."""

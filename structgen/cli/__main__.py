@@ -1,0 +1,3 @@
+from structgen.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""Entry point of the ``structgen`` command: one sub-module per sub-command.
+
+Each sub-command module has ``register(subparsers)``, which adds its parser and sets
+``func`` to a callable ``(args) -> int``. Errors that structgen raises on bad input are printed
+without a traceback and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from structgen.version import __version__
+
+# Sub-command modules, in the order ``--help`` lists them.
+_COMMANDS = (
+    "structgen.cli.generate_cmd",
+    "structgen.cli.compile_cmd",
+    "structgen.cli.bench_cmd",
+)
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="structgen",
+        description="Constrained structured generation: make a language model obey a regex, "
+        "grammar or JSON Schema.",
+    )
+    parser.add_argument("--version", action="version", version=f"structgen {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in _COMMANDS:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from structgen.errors import StructgenError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args) or 0)
+    except StructgenError as error:
+        print(f"structgen {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"structgen {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

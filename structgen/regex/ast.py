@@ -1,0 +1,93 @@
+"""The regex AST: code-point sets, concatenation, alternation and bounded repetition."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+MAX_CODE_POINT = 0x10FFFF
+SURROGATES = (0xD800, 0xDFFF)
+
+
+@dataclass(frozen=True)
+class CharSet:
+    """A set of Unicode scalar values as sorted, disjoint, non-adjacent inclusive ranges."""
+
+    ranges: tuple[tuple[int, int], ...]
+
+    @staticmethod
+    def of(ranges: list[tuple[int, int]] | tuple[tuple[int, int], ...]) -> CharSet:
+        merged: list[list[int]] = []
+        for low, high in sorted(ranges):
+            if low > high:
+                continue
+            if merged and low <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], high)
+            else:
+                merged.append([low, high])
+        return CharSet(tuple((low, high) for low, high in merged))
+
+    @staticmethod
+    def chars(text: str) -> CharSet:
+        return CharSet.of([(ord(c), ord(c)) for c in text])
+
+    def union(self, other: CharSet) -> CharSet:
+        return CharSet.of(self.ranges + other.ranges)
+
+    def complement(self) -> CharSet:
+        """All Unicode scalar values (surrogates excluded) not in this set."""
+        gaps: list[tuple[int, int]] = []
+        previous = 0
+        for low, high in self.ranges:
+            if low > previous:
+                gaps.append((previous, low - 1))
+            previous = high + 1
+        if previous <= MAX_CODE_POINT:
+            gaps.append((previous, MAX_CODE_POINT))
+        return CharSet.of(gaps).without_surrogates()
+
+    def without_surrogates(self) -> CharSet:
+        low_s, high_s = SURROGATES
+        kept: list[tuple[int, int]] = []
+        for low, high in self.ranges:
+            if high < low_s or low > high_s:
+                kept.append((low, high))
+                continue
+            if low < low_s:
+                kept.append((low, low_s - 1))
+            if high > high_s:
+                kept.append((high_s + 1, high))
+        return CharSet(tuple(kept))
+
+    def is_empty(self) -> bool:
+        return not self.ranges
+
+    def __contains__(self, code_point: int) -> bool:
+        return any(low <= code_point <= high for low, high in self.ranges)
+
+
+@dataclass(frozen=True)
+class Empty:
+    """Matches the empty string."""
+
+
+@dataclass(frozen=True)
+class Concat:
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Alt:
+    options: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """``node`` between ``low`` and ``high`` times (``high`` None: unbounded)."""
+
+    node: Node
+    low: int
+    high: int | None
+
+
+Node = Union[CharSet, Empty, Concat, Alt, Repeat]

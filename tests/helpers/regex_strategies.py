@@ -1,0 +1,43 @@
+"""Hypothesis strategies for regular expressions (Python syntax, re.ASCII semantics)."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import strategies as st
+
+LITERALS = list("abcxyz019-_ ") + ["é", "日", "😀", r"\.", r"\n", r"\t", r"\x41", r"\u00e9", r"\{"]
+CLASSES = [r"\d", r"\w", r"\s", r"\D", ".", "[a-c]", "[^a]", "[0-9a-f]", "[é-ë]", "[^\\d]", "[-x]", "[日本]"]
+QUANTIFIERS = ["", "", "", "*", "+", "?", "{2}", "{1,3}", "{0,2}", "*?", "{2,}"]
+
+
+def _atom() -> st.SearchStrategy[str]:
+    return st.one_of(st.sampled_from(LITERALS), st.sampled_from(CLASSES))
+
+
+def _quantify(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.tuples(strategy, st.sampled_from(QUANTIFIERS)).map(lambda pair: pair[0] + pair[1])
+
+
+def _extend(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    concatenation = st.lists(children, min_size=1, max_size=4).map("".join)
+    alternation = st.lists(children, min_size=2, max_size=3).map("|".join)
+    group = st.one_of(alternation, concatenation).map(lambda body: f"(?:{body})")
+    capture = alternation.map(lambda body: f"({body})")
+    return st.one_of(concatenation, _quantify(group), _quantify(capture))
+
+
+def regexes() -> st.SearchStrategy[str]:
+    """Random small regexes that Python's re compiles."""
+    leaves = _quantify(_atom())
+    pattern = st.recursive(leaves, _extend, max_leaves=8)
+    with_flags = st.tuples(st.sampled_from(["", "", "(?i)", "(?s)"]), pattern).map("".join)
+    return with_flags.filter(_compiles)
+
+
+def _compiles(pattern: str) -> bool:
+    try:
+        re.compile(pattern, re.ASCII)
+    except re.error:
+        return False
+    return True
