@@ -1,0 +1,61 @@
+"""The grammar IR every frontend produces: rules over terminals; terminals are regexes.
+
+The language of a :class:`Grammar` is the set of strings that split into a sequence of
+terminal matches, with any number of ``ignore`` terminals between two terminals and at both
+ends, such that the sequence of non-ignored terminals derives from ``start``. This is what
+lark's Earley parser with ``lexer="dynamic_complete"`` accepts: no longest-match rule, every
+split is considered, so lexer ambiguity is part of the language, not resolved away.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """A terminal: ``pattern`` is a regex (Python syntax, ``re.ASCII`` semantics, full match).
+
+    ``literal`` holds the exact text when the terminal is a fixed string (used for forced
+    tokens and fast paths); ``pattern`` is then ``re.escape(literal)``.
+    """
+
+    name: str
+    pattern: str
+    literal: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``lhs → rhs``; ``rhs`` names terminals and nonterminals (empty tuple: ε)."""
+
+    lhs: str
+    rhs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Grammar:
+    terminals: dict[str, Terminal]
+    rules: tuple[Rule, ...]
+    start: str
+    ignore: tuple[str, ...] = ()
+    source_name: str = "<grammar>"
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def nonterminals(self) -> set[str]:
+        return {rule.lhs for rule in self.rules}
+
+    def rules_for(self, nonterminal: str) -> list[Rule]:
+        return [rule for rule in self.rules if rule.lhs == nonterminal]
+
+    def fingerprint(self) -> str:
+        payload = {
+            "terminals": sorted((t.name, t.pattern) for t in self.terminals.values()),
+            "rules": [(r.lhs, list(r.rhs)) for r in self.rules],
+            "start": self.start,
+            "ignore": list(self.ignore),
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
