@@ -107,3 +107,56 @@ def apply_bitmask_inplace(logits: np.ndarray, bitmask: np.ndarray) -> None:
             word = token >> 5
             if word >= words or not (bitmask[row, word] >> (token & 31)) & 1:
                 logits[row, token] = -np.inf
+
+
+@njit(cache=True, nogil=True)
+def walk_subtrees(
+    transitions: np.ndarray,
+    has_accepting: np.ndarray,
+    start_states: np.ndarray,
+    start_nodes: np.ndarray,
+    node_byte: np.ndarray,
+    node_depth: np.ndarray,
+    subtree_end: np.ndarray,
+    token_ptr: np.ndarray,
+    token_ids: np.ndarray,
+    out: np.ndarray,
+    event_start: np.ndarray,
+    event_node: np.ndarray,
+    event_state: np.ndarray,
+) -> int:
+    """Walk the subtree below each ``start_nodes[k]`` from lexer state ``start_states[k]``.
+
+    Sets in ``out`` the bit of every token reached with the lexer alive. Records an *event*
+    ``(k, node, state)`` at every node below the start where some terminal accepts and the
+    trie continues: there a lexeme may end inside a token, which only the parser can judge.
+    Returns the number of events, or ``-1`` when the event arrays are too small.
+    """
+    capacity = event_node.shape[0]
+    events = 0
+    max_depth = int(node_depth.max()) + 1 if node_depth.shape[0] else 1
+    stack = np.empty(max_depth + 1, dtype=np.int32)
+    for k in range(start_states.shape[0]):
+        root = start_nodes[k]
+        stack[node_depth[root]] = start_states[k]
+        index = root + 1
+        end = subtree_end[root]
+        while index < end:
+            depth = node_depth[index]
+            state = transitions[stack[depth - 1], node_byte[index]]
+            if state < 0:
+                index = subtree_end[index]
+                continue
+            stack[depth] = state
+            for position in range(token_ptr[index], token_ptr[index + 1]):
+                token = token_ids[position]
+                out[token >> 5] |= np.int32(1) << np.int32(token & 31)
+            if has_accepting[state] and subtree_end[index] > index + 1:
+                if events >= capacity:
+                    return -1
+                event_start[events] = k
+                event_node[events] = index
+                event_state[events] = state
+                events += 1
+            index += 1
+    return events

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from structgen.automata.compiled import CompiledGrammar
     from structgen.automata.matcher import Matcher
     from structgen.bitmask import allocate_token_bitmask, apply_token_bitmask
-    from structgen.compiler import compile_regex
+    from structgen.compiler import compile_grammar, compile_regex
     from structgen.generation import generate
     from structgen.vocab import Vocabulary
 
@@ -37,6 +37,7 @@ __all__ = [
     "CompiledGrammar",
     "Matcher",
     "compile_regex",
+    "compile_grammar",
     "allocate_token_bitmask",
     "apply_token_bitmask",
     "generate",
@@ -56,6 +57,7 @@ _LAZY = {
     "CompiledGrammar": "structgen.automata.compiled",
     "Matcher": "structgen.automata.matcher",
     "compile_regex": "structgen.compiler",
+    "compile_grammar": "structgen.compiler",
     "allocate_token_bitmask": "structgen.bitmask",
     "apply_token_bitmask": "structgen.bitmask",
     "generate": "structgen.generation",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from structgen.automata import cache as disk_cache
 from structgen.automata.compiled import CompiledGrammar
@@ -13,9 +13,10 @@ from structgen.errors import ConfigurationError
 from structgen.regex.dfa import DEFAULT_MAX_STATES, ByteDFA, regex_to_dfa
 
 if TYPE_CHECKING:
+    from structgen.grammar.ir import Grammar
     from structgen.vocab import Vocabulary
 
-__all__ = ["compile_regex"]
+__all__ = ["compile_grammar", "compile_regex"]
 
 
 def compile_regex(
@@ -32,13 +33,7 @@ def compile_regex(
     ``max_states`` bounds the DFA (a pattern past it raises
     :class:`~structgen.errors.LimitExceededError`); ``cache`` reads and writes the on-disk cache.
     """
-    from structgen.vocab import Vocabulary
-
-    if not isinstance(vocab, Vocabulary):
-        raise ConfigurationError(
-            f"expected a structgen.Vocabulary, got {type(vocab).__name__}; "
-            "build one with Vocabulary.from_tokenizer(tokenizer) or Vocabulary.from_gguf(path)"
-        )
+    _check_vocabulary(vocab)
     if max_states < 1:
         raise ConfigurationError(f"max_states must be positive, got {max_states}")
     started = time.perf_counter()
@@ -68,3 +63,59 @@ def compile_regex(
         compile_seconds=time.perf_counter() - started,
         from_cache=arrays is not None,
     )
+
+
+def compile_grammar(
+    source: str | Path | Grammar,
+    vocab: Vocabulary,
+    *,
+    syntax: Literal["lark", "gbnf"] | None = None,
+    start: str = "start",
+    max_ignore_bytes: int = 64,
+    max_ignore_run: int = 1,
+    max_lexer_states: int = 200_000,
+    max_items: int = 200_000,
+) -> CompiledGrammar:
+    """Compile a context-free grammar against ``vocab``.
+
+    ``source`` is Lark or GBNF text, a path to a ``.lark``/``.gbnf`` file, the name of a bundled
+    grammar (``json``, ``arithmetic``, …) or a :class:`~structgen.grammar.ir.Grammar`. Ignored
+    terminals (``%ignore``) may appear ``max_ignore_run`` times in a row between two terminals,
+    each at most ``max_ignore_bytes`` long, so a model cannot loop on whitespace forever.
+    """
+    from structgen.cfg.engine import GrammarEngine
+    from structgen.grammar.ir import Grammar
+
+    _check_vocabulary(vocab)
+    started = time.perf_counter()
+    if isinstance(source, Grammar):
+        grammar = source
+    else:
+        from structgen.grammar.loading import load_grammar
+
+        grammar = load_grammar(source, syntax=syntax, start=start)
+    engine = GrammarEngine(
+        grammar,
+        vocab,
+        max_ignore_bytes=max_ignore_bytes,
+        max_ignore_run=max_ignore_run,
+        max_lexer_states=max_lexer_states,
+        max_items=max_items,
+    )
+    engine.mask(engine.initial)  # the first mask is part of compiling
+    return CompiledGrammar(
+        engine,
+        source=f"grammar {grammar.source_name}",
+        compile_seconds=time.perf_counter() - started,
+        from_cache=False,
+    )
+
+
+def _check_vocabulary(vocab: object) -> None:
+    from structgen.vocab import Vocabulary
+
+    if not isinstance(vocab, Vocabulary):
+        raise ConfigurationError(
+            f"expected a structgen.Vocabulary, got {type(vocab).__name__}; "
+            "build one with Vocabulary.from_tokenizer(tokenizer) or Vocabulary.from_gguf(path)"
+        )

@@ -7,16 +7,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from structgen.automata.matcher import DFAMatcher, Matcher
+from structgen.automata.token_dfa import TokenDFA
 
 if TYPE_CHECKING:
-    from structgen.automata.token_dfa import TokenDFA
+    from structgen.cfg.engine import GrammarEngine
     from structgen.vocab import Vocabulary
 
 
 class CompiledGrammar:
     """A constraint compiled against one vocabulary. Share it; make one matcher per sequence."""
 
-    def __init__(self, automaton: TokenDFA, *, source: str, compile_seconds: float, from_cache: bool) -> None:
+    def __init__(
+        self, automaton: TokenDFA | GrammarEngine, *, source: str, compile_seconds: float, from_cache: bool
+    ) -> None:
         self._automaton = automaton
         self.source = source
         self.compile_seconds = compile_seconds
@@ -32,18 +35,31 @@ class CompiledGrammar:
         return self._automaton.vocab.size
 
     @property
-    def num_states(self) -> int:
-        return self._automaton.dfa.num_states
+    def kind(self) -> str:
+        return "regex" if isinstance(self._automaton, TokenDFA) else "grammar"
 
     @property
-    def automaton(self) -> TokenDFA:
+    def num_states(self) -> int:
+        """DFA states (regex) or product-lexer states discovered so far (grammar)."""
+        if isinstance(self._automaton, TokenDFA):
+            return self._automaton.dfa.num_states
+        return self._automaton.lexer.num_states
+
+    @property
+    def automaton(self) -> TokenDFA | GrammarEngine:
         return self._automaton
 
     def matcher(self) -> Matcher:
-        return DFAMatcher(self._automaton)
+        if isinstance(self._automaton, TokenDFA):
+            return DFAMatcher(self._automaton)
+        from structgen.automata.grammar_matcher import GrammarMatcher
+
+        return GrammarMatcher(self._automaton)
 
     def stats(self) -> dict[str, Any]:
         """States, distinct masks, allowed-token counts per state and memory in bytes."""
+        if not isinstance(self._automaton, TokenDFA):
+            return self._grammar_stats()
         automaton = self._automaton
         counts = np.array(
             [_popcount(automaton.mask(state)) for state in range(min(self.num_states, 4096))]
@@ -56,6 +72,20 @@ class CompiledGrammar:
             "allowed_tokens_max": int(counts.max()),
             "vocab_size": self.vocab_size,
             "memory_bytes": automaton.memory_bytes(),
+            "compile_seconds": self.compile_seconds,
+            "from_cache": self.from_cache,
+        }
+
+    def _grammar_stats(self) -> dict[str, Any]:
+        engine = self._automaton
+        words, _ = engine.mask(engine.initial)
+        return {
+            "rules": len(engine.earley.rules) - 1,
+            "terminals": len(engine.terminal_names),
+            "lexer_states": engine.lexer.num_states,
+            "allowed_tokens_at_start": _popcount(words),
+            "vocab_size": self.vocab_size,
+            "memory_bytes": engine.memory_bytes(),
             "compile_seconds": self.compile_seconds,
             "from_cache": self.from_cache,
         }

@@ -1,0 +1,151 @@
+"""Earley recognition over terminals with hash-consed, immutable Earley sets.
+
+An item is ``(rule, dot, origin)``; ``origin`` is the :class:`EarleySet` where the rule started,
+or :data:`SELF` for items predicted in the set that holds them (so no set refers to itself and
+two sets with the same items *are* the same object). Because a set's future depends only on its
+items, interning makes equal parser states identical, which the mask memo relies on.
+
+Nullable nonterminals are handled as Aycock & Horspool (2002) propose: predicting a nullable
+nonterminal also advances the predicting item over it, so ε-completions need no extra pass.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from structgen.errors import LimitExceededError
+
+if TYPE_CHECKING:
+    from structgen.grammar.ir import Grammar
+
+
+class _Self:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "SELF"
+
+
+SELF = _Self()
+Item = tuple  # (rule_id, dot, origin: EarleySet | SELF)
+
+
+class EarleySet:
+    """An immutable, interned Earley set; ``expected`` holds the terminal ids it can scan."""
+
+    __slots__ = ("items", "by_next", "expected", "accepting", "_scans", "__weakref__")
+
+    def __init__(self, items: frozenset, by_next: dict[int, tuple], expected: frozenset[int], accepting: bool):
+        self.items = items
+        self.by_next = by_next
+        self.expected = expected
+        self.accepting = accepting
+        self._scans: dict[int, EarleySet] = {}
+
+    def __repr__(self) -> str:
+        return f"EarleySet({len(self.items)} items, expects {sorted(self.expected)})"
+
+
+class EarleyGrammar:
+    """A grammar IR with symbols as ints: terminals ``0..T-1``, nonterminals ``T..``.
+
+    Rule 0 is the augmented start ``S' → start``.
+    """
+
+    def __init__(self, grammar: Grammar, *, terminal_ids: dict[str, int], max_items: int = 200_000) -> None:
+        self.terminal_ids = terminal_ids
+        self.num_terminals = len(terminal_ids)
+        nonterminals = sorted(grammar.nonterminals)
+        self.nonterminal_ids = {name: self.num_terminals + 1 + i for i, name in enumerate(nonterminals)}
+        augmented = self.num_terminals  # S'
+        symbol = {**terminal_ids, **self.nonterminal_ids}
+        self.rules: list[tuple[int, tuple[int, ...]]] = [(augmented, (self.nonterminal_ids[grammar.start],))]
+        for rule in grammar.rules:
+            self.rules.append((self.nonterminal_ids[rule.lhs], tuple(symbol[s] for s in rule.rhs)))
+        self.rules_by_lhs: dict[int, list[int]] = {}
+        for index, (lhs, _) in enumerate(self.rules):
+            self.rules_by_lhs.setdefault(lhs, []).append(index)
+        self.nullable = self._nullable()
+        self.max_items = max_items
+        self._interned: dict[frozenset, EarleySet] = {}
+        self.initial = self._make_set([(0, 0, SELF)], initial=True)
+
+    def is_terminal(self, symbol: int) -> bool:
+        return symbol < self.num_terminals
+
+    def _nullable(self) -> set[int]:
+        nullable: set[int] = set()
+        changed = True
+        while changed:
+            changed = False
+            for lhs, rhs in self.rules:
+                if lhs not in nullable and all(s in nullable for s in rhs):
+                    nullable.add(lhs)
+                    changed = True
+        return nullable
+
+    def scan(self, source: EarleySet, terminal: int) -> EarleySet:
+        """The set after ``terminal`` is read from ``source`` (memoised on ``source``)."""
+        cached = source._scans.get(terminal)
+        if cached is not None:
+            return cached
+        kernel = [
+            (rule, dot + 1, source if origin is SELF else origin)
+            for rule, dot, origin in source.by_next.get(terminal, ())
+        ]
+        result = self._make_set(kernel)
+        source._scans[terminal] = result
+        return result
+
+    def _make_set(self, kernel: list, *, initial: bool = False) -> EarleySet:
+        rules, by_lhs, nullable, num_terminals = self.rules, self.rules_by_lhs, self.nullable, self.num_terminals
+        items = set(kernel)
+        agenda = list(items)
+        while agenda:
+            rule, dot, origin = agenda.pop()
+            lhs, rhs = rules[rule]
+            if dot < len(rhs):
+                following = rhs[dot]
+                if following < num_terminals:
+                    continue
+                for predicted in by_lhs.get(following, ()):
+                    item = (predicted, 0, SELF)
+                    if item not in items:
+                        items.add(item)
+                        agenda.append(item)
+                if following in nullable:
+                    item = (rule, dot + 1, origin)
+                    if item not in items:
+                        items.add(item)
+                        agenda.append(item)
+            elif origin is not SELF:
+                for waiting_rule, waiting_dot, waiting_origin in origin.by_next.get(lhs, ()):
+                    item = (waiting_rule, waiting_dot + 1, origin if waiting_origin is SELF else waiting_origin)
+                    if item not in items:
+                        items.add(item)
+                        agenda.append(item)
+            if len(items) > self.max_items:
+                raise LimitExceededError(
+                    "the number of Earley items in one parser state",
+                    self.max_items,
+                    hint="the grammar is highly ambiguous here; raise max_items or simplify it",
+                )
+        key = frozenset(items)
+        interned = self._interned.get(key)
+        if interned is not None:
+            return interned
+        by_next: dict[int, list] = {}
+        for item in key:
+            rule, dot, _ = item
+            rhs = rules[rule][1]
+            if dot < len(rhs):
+                by_next.setdefault(rhs[dot], []).append(item)
+        expected = frozenset(s for s in by_next if s < num_terminals)
+        if initial:
+            accepting = any(rule == 0 and dot == 1 for rule, dot, _ in key)
+        else:
+            initial_set = self.initial
+            accepting = any(rule == 0 and dot == 1 and origin is initial_set for rule, dot, origin in key)
+        result = EarleySet(key, {s: tuple(v) for s, v in by_next.items()}, expected, accepting)
+        self._interned[key] = result
+        return result

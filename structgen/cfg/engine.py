@@ -1,0 +1,296 @@
+"""Grammar × vocabulary → parser configurations, byte steps and exact token masks.
+
+A *thread* ``(lexer_state, earley_set, ignore_run)`` is a group of lexemes that started at the
+same byte, after the parser reached ``earley_set``; ``ignore_run`` counts the ignored lexemes
+(whitespace, comments) read since the last real terminal. A *configuration* is the interned set
+of live threads plus whether the text so far is a complete sentence (``final``).
+
+Token masks (see :meth:`GrammarEngine.mask`): the trie is walked from every thread's lexer
+state (numba). Tokens that stay inside a lexeme are decided there, with no parser work; this
+root walk depends only on the lexer state and is cached per state (the context-independent
+part). Where a lexeme can end inside a token, the walk records an event; the parser completes
+the lexeme, predicts what may follow, and the walk resumes below that trie node from the new
+lexer state (the context-dependent part). Events are grouped so each round is one numba call.
+Whole masks are memoised per configuration; interning makes equal configurations identical.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from structgen.automata.trie import build_trie
+from structgen.cfg.earley import EarleyGrammar, EarleySet
+from structgen.cfg.lexer import ProductLexer
+from structgen.errors import ConfigurationError, LimitExceededError
+from structgen.regex.dfa import DEAD, ByteDFA, regex_to_dfa
+
+if TYPE_CHECKING:
+    from structgen.grammar.ir import Grammar
+    from structgen.vocab import Vocabulary
+
+Thread = tuple  # (lexer_state: int, earley_set: EarleySet, ignore_run: int)
+
+
+class Config:
+    """An interned parser configuration (compare by identity)."""
+
+    __slots__ = ("threads", "final", "_steps", "__weakref__")
+
+    def __init__(self, threads: tuple, final: bool) -> None:
+        self.threads = threads
+        self.final = final
+        self._steps: dict[int, Config | None] = {}
+
+    def __repr__(self) -> str:
+        return f"Config({len(self.threads)} threads, final={self.final})"
+
+
+class GrammarEngine:
+    def __init__(
+        self,
+        grammar: Grammar,
+        vocab: Vocabulary,
+        *,
+        max_ignore_bytes: int = 64,
+        max_ignore_run: int = 1,
+        max_lexer_states: int = 200_000,
+        max_items: int = 200_000,
+        max_terminal_states: int = 100_000,
+        mask_cache_size: int = 4096,
+    ) -> None:
+        if max_ignore_bytes < 1 or max_ignore_run < 0:
+            raise ConfigurationError("max_ignore_bytes must be ≥ 1 and max_ignore_run ≥ 0")
+        self.grammar = grammar
+        self.vocab = vocab
+        self.max_ignore_run = max_ignore_run if grammar.ignore else 0
+        used = sorted({s for rule in grammar.rules for s in rule.rhs if s in grammar.terminals})
+        self.terminal_names = used + [f"{name} (ignored)" for name in grammar.ignore]
+        dfas = [_terminal_dfa(grammar, name, max_terminal_states) for name in used]
+        dfas += [_bounded(_terminal_dfa(grammar, name, max_terminal_states), max_ignore_bytes) for name in grammar.ignore]
+        self.num_real_terminals = len(used)
+        self.ignore_terminals = frozenset(range(len(used), len(dfas)))
+        self.earley = EarleyGrammar(grammar, terminal_ids={n: i for i, n in enumerate(used)}, max_items=max_items)
+        self.lexer = ProductLexer(dfas, max_states=max_lexer_states)
+        self.trie = build_trie(vocab)
+        self.num_words = (vocab.size + 31) // 32
+        self.eos_ids = tuple(i for i in vocab.eos_ids if i < vocab.size)
+        self.eos_words = np.zeros(self.num_words, dtype=np.int32)
+        for token in self.eos_ids:
+            self.eos_words[token >> 5] |= np.int32(1) << np.int32(token & 31)
+        self._configs: dict[tuple, Config] = {}
+        self._pending: dict[tuple[EarleySet, int], Thread | None] = {}
+        self._root_walks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._masks: OrderedDict[Config, tuple[np.ndarray, bool]] = OrderedDict()
+        self._mask_cache_size = mask_cache_size
+        self._event_capacity = 1 << 14
+        start = self.earley.initial
+        self.initial = self._config([self.pending(start, 0)], start.accepting)
+
+    # -- configurations ----------------------------------------------------------------------
+    def pending(self, earley_set: EarleySet, run: int) -> Thread | None:
+        """The thread that starts new lexemes right after the parser reached ``earley_set``."""
+        key = (earley_set, run)
+        if key in self._pending:
+            return self._pending[key]
+        terminals = earley_set.expected
+        if run < self.max_ignore_run:
+            terminals = terminals | self.ignore_terminals
+        state = self.lexer.start_state(frozenset(terminals))
+        thread = None if state == DEAD else (state, earley_set, run)
+        self._pending[key] = thread
+        return thread
+
+    def _config(self, threads: list, final: bool) -> Config | None:
+        unique = tuple(sorted({t for t in threads if t is not None}, key=_thread_key))
+        if not unique and not final:
+            return None
+        key = (unique, final)
+        config = self._configs.get(key)
+        if config is None:
+            config = self._configs[key] = Config(unique, final)
+        return config
+
+    def completions(self, thread: Thread, lexer_state: int) -> tuple[list[Thread | None], bool]:
+        """Threads that start after a lexeme of ``thread`` ends in ``lexer_state``; and whether
+        the text is then a complete sentence."""
+        _, earley_set, run = thread
+        out: list[Thread | None] = []
+        final = False
+        for terminal in self.lexer.accepting_terminals[lexer_state]:
+            if terminal in self.ignore_terminals:
+                following, following_run = earley_set, run + 1
+            else:
+                following, following_run = self.earley.scan(earley_set, terminal), 0
+            final = final or following.accepting
+            out.append(self.pending(following, following_run))
+        return out, final
+
+    def step(self, config: Config, byte: int) -> Config | None:
+        """The configuration after one more byte (None: the byte is not allowed)."""
+        cached = config._steps.get(byte, False)
+        if cached is not False:
+            return cached
+        transitions, live = self.lexer.transitions, self.lexer.live_bytes
+        threads: list[Thread | None] = []
+        final = False
+        for thread in config.threads:
+            state = int(transitions[thread[0], byte])
+            if state < 0:
+                continue
+            if live[state].any():
+                threads.append((state, thread[1], thread[2]))
+            if self.lexer.has_accepting[state]:
+                started, completes = self.completions(thread, state)
+                threads.extend(started)
+                final = final or completes
+        result = self._config(threads, final)
+        config._steps[byte] = result
+        return result
+
+    def step_bytes(self, config: Config | None, data: bytes) -> Config | None:
+        for byte in data:
+            if config is None:
+                return None
+            config = self.step(config, byte)
+        return config
+
+    def live_bytes(self, config: Config) -> np.ndarray:
+        live = np.zeros(256, dtype=bool)
+        for thread in config.threads:
+            live |= self.lexer.live_bytes[thread[0]]
+        return live
+
+    # -- masks -------------------------------------------------------------------------------
+    def mask(self, config: Config) -> tuple[np.ndarray, bool]:
+        """(bitmask words, whether every token is allowed) for ``config``; memoised."""
+        cached = self._masks.get(config)
+        if cached is not None:
+            self._masks.move_to_end(config)
+            return cached
+        words = np.zeros(self.num_words, dtype=np.int32)
+        frontier_threads = list(config.threads)
+        frontier_nodes = [np.zeros(1, dtype=np.int32) for _ in frontier_threads]
+        while frontier_threads:
+            frontier_threads, frontier_nodes = self._round(words, frontier_threads, frontier_nodes)
+        if config.final:
+            words |= self.eos_words
+        result = (words, bool((words == -1).all()))
+        self._masks[config] = result
+        if len(self._masks) > self._mask_cache_size:
+            self._masks.popitem(last=False)
+        return result
+
+    def _root_walk(self, state: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        cached = self._root_walks.get(state)
+        if cached is None:
+            words = np.zeros(self.num_words, dtype=np.int32)
+            _, nodes, states = self._walk(words, np.array([state], dtype=np.int32), np.zeros(1, dtype=np.int32))
+            cached = self._root_walks[state] = (words, nodes, states)
+        return cached
+
+    def _walk(self, words: np.ndarray, states: np.ndarray, nodes: np.ndarray):
+        from structgen.kernels.numba_cpu import walk_subtrees
+
+        trie, lexer = self.trie, self.lexer
+        while True:
+            capacity = self._event_capacity
+            event_start = np.empty(capacity, dtype=np.int32)
+            event_node = np.empty(capacity, dtype=np.int32)
+            event_state = np.empty(capacity, dtype=np.int32)
+            count = walk_subtrees(
+                lexer.transitions, lexer.has_accepting, states, nodes,
+                trie.node_byte, trie.node_depth, trie.subtree_end, trie.token_ptr, trie.token_ids,
+                words, event_start, event_node, event_state,
+            )  # fmt: skip
+            if count >= 0:
+                return event_start[:count], event_node[:count], event_state[:count]
+            self._event_capacity *= 4
+
+    def _round(self, words: np.ndarray, threads: list[Thread], node_lists: list[np.ndarray]):
+        """Walk each thread below its nodes; return the threads and nodes of the next round."""
+        event_threads: list[int] = []
+        event_nodes: list[np.ndarray] = []
+        event_states: list[np.ndarray] = []
+        walk_states, walk_nodes, walk_owner = [], [], []
+        for index, (thread, nodes) in enumerate(zip(threads, node_lists)):
+            if len(nodes) == 1 and nodes[0] == 0:
+                root_words, found_nodes, found_states = self._root_walk(thread[0])
+                words |= root_words
+                if len(found_nodes):
+                    event_threads.append(index)
+                    event_nodes.append(found_nodes)
+                    event_states.append(found_states)
+                continue
+            walk_states.append(np.full(len(nodes), thread[0], dtype=np.int32))
+            walk_nodes.append(nodes)
+            walk_owner.append(np.full(len(nodes), index, dtype=np.int32))
+        if walk_states:
+            owners = np.concatenate(walk_owner)
+            starts, nodes, states = self._walk(words, np.concatenate(walk_states), np.concatenate(walk_nodes))
+            if len(nodes):
+                owner_of_event = owners[starts]
+                for index in np.unique(owner_of_event):
+                    selected = owner_of_event == index
+                    event_threads.append(int(index))
+                    event_nodes.append(nodes[selected])
+                    event_states.append(states[selected])
+        # Resolve events: complete the lexeme, start the next ones below the same trie node.
+        following: dict[Thread, list[np.ndarray]] = {}
+        for index, nodes, states in zip(event_threads, event_nodes, event_states):
+            thread = threads[index]
+            for state in np.unique(states):
+                started, _ = self.completions(thread, int(state))
+                selected = nodes[states == state]
+                for new_thread in started:
+                    if new_thread is not None:
+                        following.setdefault(new_thread, []).append(selected)
+        next_threads = list(following)
+        next_nodes = [np.unique(np.concatenate(parts)) for parts in following.values()]
+        return next_threads, next_nodes
+
+    def memory_bytes(self) -> int:
+        lexer = self.lexer
+        masks = sum(words.nbytes for words, _ in self._masks.values())
+        walks = sum(a.nbytes + b.nbytes + c.nbytes for a, b, c in self._root_walks.values())
+        return int(lexer.transitions.nbytes + lexer.live_bytes.nbytes + masks + walks)
+
+
+def _thread_key(thread: Thread) -> tuple[int, int, int]:
+    return (thread[0], id(thread[1]), thread[2])
+
+
+def _terminal_dfa(grammar: Grammar, name: str, max_states: int) -> ByteDFA:
+    from structgen.errors import RegexError
+
+    terminal = grammar.terminals[name]
+    try:
+        dfa = regex_to_dfa(terminal.pattern, max_states=max_states)
+    except RegexError as error:
+        raise ConfigurationError(f"terminal {name} of {grammar.source_name}: {error}") from None
+    except LimitExceededError as error:
+        raise LimitExceededError(f"terminal {name}: {error.what}", error.limit) from None
+    if dfa.accepting[0]:
+        raise ConfigurationError(
+            f"terminal {name} of {grammar.source_name} matches the empty string ({terminal.pattern!r}); "
+            "terminals must consume at least one character"
+        )
+    return dfa
+
+
+def _bounded(dfa: ByteDFA, max_bytes: int) -> ByteDFA:
+    """``dfa`` restricted to strings of at most ``max_bytes`` bytes (state × length product)."""
+    from structgen.regex.dfa import _minimize, _trim
+
+    states = dfa.num_states
+    transitions = np.full(((max_bytes + 1) * states, 256), DEAD, dtype=np.int32)
+    for length in range(max_bytes):
+        base, following = length * states, (length + 1) * states
+        rows = dfa.transitions
+        transitions[base : base + states] = np.where(rows >= 0, rows + following, DEAD)
+    accepting = np.tile(dfa.accepting, max_bytes + 1)
+    transitions, accepting = _trim(transitions, accepting)
+    transitions, accepting = _minimize(transitions, accepting)
+    return ByteDFA(transitions=transitions, accepting=accepting)

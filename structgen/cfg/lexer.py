@@ -1,0 +1,98 @@
+"""The product lexer: one DFA whose states are sets of ``(terminal, terminal-DFA state)``.
+
+Every lexeme that may be in progress at a byte position is tracked at once, so lexer
+ambiguity (a prefix that could still be several terminals) is exact. States are discovered
+lazily from the terminal sets the parser predicts, and each new start state's reachable
+closure is built at once so the numba walks always see a complete table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from structgen.errors import LimitExceededError
+from structgen.regex.dfa import DEAD, ByteDFA
+
+_GROWTH = 256
+
+
+class ProductLexer:
+    def __init__(self, terminal_dfas: list[ByteDFA], *, max_states: int = 200_000) -> None:
+        self.dfas = terminal_dfas
+        self.max_states = max_states
+        self._ids: dict[frozenset, int] = {}
+        self.members: list[tuple[tuple[int, int], ...]] = []
+        self.accepting_terminals: list[tuple[int, ...]] = []
+        self.transitions = np.full((_GROWTH, 256), DEAD, dtype=np.int32)
+        self.has_accepting = np.zeros(_GROWTH, dtype=np.bool_)
+        self.live_bytes = np.zeros((_GROWTH, 256), dtype=np.bool_)
+        self._starts: dict[frozenset[int], int] = {}
+
+    @property
+    def num_states(self) -> int:
+        return len(self.members)
+
+    def start_state(self, terminals: frozenset[int]) -> int:
+        """The state where every terminal in ``terminals`` has read nothing (``DEAD`` if empty)."""
+        cached = self._starts.get(terminals)
+        if cached is not None:
+            return cached
+        if not terminals:
+            self._starts[terminals] = DEAD
+            return DEAD
+        state = self._intern(frozenset((t, 0) for t in terminals))
+        self._explore(state)
+        self._starts[terminals] = state
+        return state
+
+    def _intern(self, members: frozenset) -> int:
+        state = self._ids.get(members)
+        if state is not None:
+            return state
+        state = len(self.members)
+        if state >= self.max_states:
+            raise LimitExceededError(
+                "the number of lexer states",
+                self.max_states,
+                hint="terminals overlap in too many ways; simplify them or raise max_lexer_states",
+            )
+        if state >= self.transitions.shape[0]:
+            self._grow()
+        self._ids[members] = state
+        ordered = tuple(sorted(members))
+        self.members.append(ordered)
+        accepting = tuple(sorted({t for t, q in ordered if self.dfas[t].accepting[q]}))
+        self.accepting_terminals.append(accepting)
+        self.has_accepting[state] = bool(accepting)
+        self.transitions[state] = -3  # marks "not explored yet"
+        return state
+
+    def _grow(self) -> None:
+        size = self.transitions.shape[0] * 2
+        for name, fill in (("transitions", DEAD), ("has_accepting", False), ("live_bytes", False)):
+            old = getattr(self, name)
+            new = np.full((size, *old.shape[1:]), fill, dtype=old.dtype)
+            new[: old.shape[0]] = old
+            setattr(self, name, new)
+
+    def _explore(self, state: int) -> None:
+        pending = [state]
+        while pending:
+            current = pending.pop()
+            if self.transitions[current, 0] != -3:
+                continue
+            members = self.members[current]
+            rows = np.stack([self.dfas[t].transitions[q] for t, q in members])  # [k, 256]
+            terminals = np.array([t for t, _ in members])
+            row = np.full(256, DEAD, dtype=np.int32)
+            alive = rows >= 0
+            for byte in np.flatnonzero(alive.any(axis=0)):
+                column = alive[:, byte]
+                target = frozenset(zip(terminals[column].tolist(), rows[column, byte].tolist()))
+                known = self._ids.get(target)
+                if known is None:
+                    known = self._intern(target)
+                    pending.append(known)
+                row[byte] = known
+            self.transitions[current] = row
+            self.live_bytes[current] = row >= 0
