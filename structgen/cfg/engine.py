@@ -10,8 +10,11 @@ state (numba). Tokens that stay inside a lexeme are decided there, with no parse
 root walk depends only on the lexer state and is cached per state (the context-independent
 part). Where a lexeme can end inside a token, the walk records an event; the parser completes
 the lexeme, predicts what may follow, and the walk resumes below that trie node from the new
-lexer state (the context-dependent part). Events are grouped so each round is one numba call.
-Whole masks are memoised per configuration; interning makes equal configurations identical.
+lexer state (the context-dependent part). Each walk is keyed by the chain of lexer states that led to it — (parent walk, lexer state at
+the event, new lexer state) — which fixes its start nodes, so every walk is context-independent
+and cached; a mask is the union of the cached walks its configuration reaches through the
+parser. Whole masks are also memoised per configuration; interning makes equal configurations
+identical.
 """
 
 from __future__ import annotations
@@ -82,7 +85,9 @@ class GrammarEngine:
             self.eos_words[token >> 5] |= np.int32(1) << np.int32(token & 31)
         self._configs: dict[tuple, Config] = {}
         self._pending: dict[tuple[EarleySet, int], Thread | None] = {}
-        self._root_walks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._walks: list[_Walk] = []
+        self._walk_ids: dict[tuple[int, int, int], int] = {}
+        self._completion_cache: dict[tuple[Thread, int], tuple[Thread, ...]] = {}
         self._masks: OrderedDict[Config, tuple[np.ndarray, bool]] = OrderedDict()
         self._mask_cache_size = mask_cache_size
         self._event_capacity = 1 << 14
@@ -171,10 +176,22 @@ class GrammarEngine:
             self._masks.move_to_end(config)
             return cached
         words = np.zeros(self.num_words, dtype=np.int32)
-        frontier_threads = list(config.threads)
-        frontier_nodes = [np.zeros(1, dtype=np.int32) for _ in frontier_threads]
-        while frontier_threads:
-            frontier_threads, frontier_nodes = self._round(words, frontier_threads, frontier_nodes)
+        stack = [(thread, self._root_walk_id(thread[0])) for thread in config.threads]
+        seen = set(stack)
+        walks = self._walks
+        while stack:
+            thread, walk_id = stack.pop()
+            walk = walks[walk_id]
+            if walk.dense is not None:
+                words |= walk.dense
+            elif len(walk.word_index):
+                words[walk.word_index] |= walk.word_bits
+            for event_state in walk.event_states:
+                for following in self._completed_threads(thread, event_state):
+                    child = (following, self._child_walk_id(walk_id, event_state, following[0]))
+                    if child not in seen:
+                        seen.add(child)
+                        stack.append(child)
         if config.final:
             words |= self.eos_words
         result = (words, bool((words == -1).all()))
@@ -183,13 +200,50 @@ class GrammarEngine:
             self._masks.popitem(last=False)
         return result
 
-    def _root_walk(self, state: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        cached = self._root_walks.get(state)
+    def _completed_threads(self, thread: Thread, lexer_state: int) -> tuple[Thread, ...]:
+        key = (thread, lexer_state)
+        cached = self._completion_cache.get(key)
         if cached is None:
-            words = np.zeros(self.num_words, dtype=np.int32)
-            _, nodes, states = self._walk(words, np.array([state], dtype=np.int32), np.zeros(1, dtype=np.int32))
-            cached = self._root_walks[state] = (words, nodes, states)
+            started, _ = self.completions(thread, lexer_state)
+            cached = self._completion_cache[key] = tuple(t for t in dict.fromkeys(started) if t is not None)
         return cached
+
+    def _root_walk_id(self, lexer_state: int) -> int:
+        key = (-1, -1, lexer_state)
+        walk_id = self._walk_ids.get(key)
+        if walk_id is None:
+            walk_id = self._new_walk(key, np.array([0], dtype=np.int32), dense=True)
+        return walk_id
+
+    def _child_walk_id(self, parent: int, event_state: int, lexer_state: int) -> int:
+        key = (parent, event_state, lexer_state)
+        walk_id = self._walk_ids.get(key)
+        if walk_id is None:
+            nodes = self._walks[parent].event_nodes[event_state]
+            walk_id = self._new_walk(key, nodes, dense=False)
+        return walk_id
+
+    def _new_walk(self, key: tuple[int, int, int], nodes: np.ndarray, *, dense: bool) -> int:
+        """Walk the trie below ``nodes`` from lexer state ``key[2]``: context-independent, cached."""
+        words = np.zeros(self.num_words, dtype=np.int32)
+        states = np.full(len(nodes), key[2], dtype=np.int32)
+        _, event_nodes, event_states = self._walk(words, states, nodes)
+        grouped: dict[int, np.ndarray] = {}
+        if len(event_nodes):
+            order = np.argsort(event_states, kind="stable")
+            sorted_states = event_states[order]
+            boundaries = np.flatnonzero(np.diff(sorted_states)) + 1
+            for chunk in np.split(order, boundaries):
+                grouped[int(event_states[chunk[0]])] = np.ascontiguousarray(event_nodes[chunk])
+        if dense:
+            walk = _Walk(words, None, None, grouped)
+        else:
+            index = np.flatnonzero(words).astype(np.int32)
+            walk = _Walk(None, index, words[index], grouped)
+        walk_id = len(self._walks)
+        self._walks.append(walk)
+        self._walk_ids[key] = walk_id
+        return walk_id
 
     def _walk(self, words: np.ndarray, states: np.ndarray, nodes: np.ndarray):
         from structgen.kernels.numba_cpu import walk_subtrees
@@ -209,53 +263,29 @@ class GrammarEngine:
                 return event_start[:count], event_node[:count], event_state[:count]
             self._event_capacity *= 4
 
-    def _round(self, words: np.ndarray, threads: list[Thread], node_lists: list[np.ndarray]):
-        """Walk each thread below its nodes; return the threads and nodes of the next round."""
-        event_threads: list[int] = []
-        event_nodes: list[np.ndarray] = []
-        event_states: list[np.ndarray] = []
-        walk_states, walk_nodes, walk_owner = [], [], []
-        for index, (thread, nodes) in enumerate(zip(threads, node_lists)):
-            if len(nodes) == 1 and nodes[0] == 0:
-                root_words, found_nodes, found_states = self._root_walk(thread[0])
-                words |= root_words
-                if len(found_nodes):
-                    event_threads.append(index)
-                    event_nodes.append(found_nodes)
-                    event_states.append(found_states)
-                continue
-            walk_states.append(np.full(len(nodes), thread[0], dtype=np.int32))
-            walk_nodes.append(nodes)
-            walk_owner.append(np.full(len(nodes), index, dtype=np.int32))
-        if walk_states:
-            owners = np.concatenate(walk_owner)
-            starts, nodes, states = self._walk(words, np.concatenate(walk_states), np.concatenate(walk_nodes))
-            if len(nodes):
-                owner_of_event = owners[starts]
-                for index in np.unique(owner_of_event):
-                    selected = owner_of_event == index
-                    event_threads.append(int(index))
-                    event_nodes.append(nodes[selected])
-                    event_states.append(states[selected])
-        # Resolve events: complete the lexeme, start the next ones below the same trie node.
-        following: dict[Thread, list[np.ndarray]] = {}
-        for index, nodes, states in zip(event_threads, event_nodes, event_states):
-            thread = threads[index]
-            for state in np.unique(states):
-                started, _ = self.completions(thread, int(state))
-                selected = nodes[states == state]
-                for new_thread in started:
-                    if new_thread is not None:
-                        following.setdefault(new_thread, []).append(selected)
-        next_threads = list(following)
-        next_nodes = [np.unique(np.concatenate(parts)) for parts in following.values()]
-        return next_threads, next_nodes
-
     def memory_bytes(self) -> int:
         lexer = self.lexer
         masks = sum(words.nbytes for words, _ in self._masks.values())
-        walks = sum(a.nbytes + b.nbytes + c.nbytes for a, b, c in self._root_walks.values())
+        walks = sum(walk.nbytes() for walk in self._walks)
         return int(lexer.transitions.nbytes + lexer.live_bytes.nbytes + masks + walks)
+
+
+class _Walk:
+    """A cached trie walk: allowed tokens (dense words, or sparse word index + bits) and the
+    trie nodes where a lexeme may end, grouped by the lexer state there."""
+
+    __slots__ = ("dense", "word_index", "word_bits", "event_nodes", "event_states")
+
+    def __init__(self, dense, word_index, word_bits, event_nodes: dict[int, np.ndarray]) -> None:
+        self.dense = dense
+        self.word_index = word_index
+        self.word_bits = word_bits
+        self.event_nodes = event_nodes
+        self.event_states = tuple(event_nodes)
+
+    def nbytes(self) -> int:
+        arrays = [self.dense, self.word_index, self.word_bits, *self.event_nodes.values()]
+        return sum(a.nbytes for a in arrays if a is not None)
 
 
 def _thread_key(thread: Thread) -> tuple[int, int, int]:
