@@ -295,9 +295,14 @@ def _thread_key(thread: Thread) -> tuple[int, int, int]:
 def _terminal_dfa(grammar: Grammar, name: str, max_states: int) -> ByteDFA:
     from structgen.errors import RegexError
 
+    from structgen.regex.dfa import compile_byte_dfa
+
     terminal = grammar.terminals[name]
     try:
-        dfa = regex_to_dfa(terminal.pattern, max_states=max_states)
+        if terminal.node is not None:
+            dfa = compile_byte_dfa(terminal.node, max_states=max_states)
+        else:
+            dfa = regex_to_dfa(terminal.pattern, max_states=max_states)
     except RegexError as error:
         raise ConfigurationError(f"terminal {name} of {grammar.source_name}: {error}") from None
     except LimitExceededError as error:

@@ -12,6 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from structgen.regex.ast import Node
 
 
 @dataclass(frozen=True)
@@ -19,12 +23,15 @@ class Terminal:
     """A terminal: ``pattern`` is a regex (Python syntax, ``re.ASCII`` semantics, full match).
 
     ``literal`` holds the exact text when the terminal is a fixed string (used for forced
-    tokens and fast paths); ``pattern`` is then ``re.escape(literal)``.
+    tokens and fast paths); ``pattern`` is then ``re.escape(literal)``. Frontends that build
+    regexes programmatically (JSON Schema) may pass the regex AST as ``node``; the engine then
+    compiles ``node`` and ``pattern`` is only a readable description (and the cache key).
     """
 
     name: str
     pattern: str
     literal: str | None = None
+    node: Node | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
