@@ -75,6 +75,7 @@ def compile_grammar(
     max_ignore_run: int = 1,
     max_lexer_states: int = 200_000,
     max_items: int = 200_000,
+    precompute: bool = True,
 ) -> CompiledGrammar:
     """Compile a context-free grammar against ``vocab``.
 
@@ -82,6 +83,7 @@ def compile_grammar(
     grammar (``json``, ``arithmetic``, …) or a :class:`~structgen.grammar.ir.Grammar`. Ignored
     terminals (``%ignore``) may appear ``max_ignore_run`` times in a row between two terminals,
     each at most ``max_ignore_bytes`` long, so a model cannot loop on whitespace forever.
+    ``precompute`` does the context-independent mask work now rather than on first use.
     """
     from structgen.cfg.engine import GrammarEngine
     from structgen.grammar.ir import Grammar
@@ -102,6 +104,8 @@ def compile_grammar(
         max_lexer_states=max_lexer_states,
         max_items=max_items,
     )
+    if precompute:
+        engine.precompute()
     engine.mask(engine.initial)  # the first mask is part of compiling
     return CompiledGrammar(
         engine,

@@ -168,6 +168,28 @@ class GrammarEngine:
             live |= self.lexer.live_bytes[thread[0]]
         return live
 
+    # -- ahead-of-time work ------------------------------------------------------------------
+    def precompute(self, *, max_sets: int = 256) -> None:
+        """Do the context-independent work ahead of time: discover parser states breadth-first
+        (up to ``max_sets`` Earley sets) and the lexer states they start, then walk the trie
+        once from every lexer state. Walks below lexeme boundaries stay lazy (they are small);
+        anything not reached here is computed on first use."""
+        seen = [self.earley.initial]
+        known = {self.earley.initial}
+        position = 0
+        while position < len(seen):
+            earley_set = seen[position]
+            position += 1
+            for run in range(self.max_ignore_run + 1):
+                self.pending(earley_set, run)
+            for terminal in sorted(earley_set.expected):
+                following = self.earley.scan(earley_set, terminal)
+                if following not in known and len(seen) < max_sets:
+                    known.add(following)
+                    seen.append(following)
+        for state in range(self.lexer.num_states):
+            self._root_walk_id(state)
+
     # -- masks -------------------------------------------------------------------------------
     def mask(self, config: Config) -> tuple[np.ndarray, bool]:
         """(bitmask words, whether every token is allowed) for ``config``; memoised."""
@@ -231,10 +253,11 @@ class GrammarEngine:
         grouped: dict[int, np.ndarray] = {}
         if len(event_nodes):
             order = np.argsort(event_states, kind="stable")
-            sorted_states = event_states[order]
-            boundaries = np.flatnonzero(np.diff(sorted_states)) + 1
-            for chunk in np.split(order, boundaries):
-                grouped[int(event_states[chunk[0]])] = np.ascontiguousarray(event_nodes[chunk])
+            sorted_states, sorted_nodes = event_states[order], event_nodes[order]
+            starts = np.flatnonzero(np.r_[True, sorted_states[1:] != sorted_states[:-1]])
+            ends = np.r_[starts[1:], len(sorted_states)]
+            for state, begin, end in zip(sorted_states[starts].tolist(), starts.tolist(), ends.tolist()):
+                grouped[state] = sorted_nodes[begin:end]
         if dense:
             walk = _Walk(words, None, None, grouped)
         else:
