@@ -1,0 +1,108 @@
+"""``Vocabulary.from_gguf``: the vocabulary in a GGUF file's metadata, read without transformers.
+
+Keys used: ``tokenizer.ggml.model`` (``gpt2`` = byte-level BPE; ``llama`` = SentencePiece;
+``t5``/``bert`` spell spaces as ``▁`` too), ``tokenizer.ggml.tokens``,
+``tokenizer.ggml.token_type`` (1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused,
+6 byte), ``tokenizer.ggml.{eos,eot,eom,bos,unknown}_token_id``, ``general.name`` and the shape
+of the output embedding (the model's logits width, which may exceed the token count).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from structgen.errors import TokenizerError
+from structgen.vocab.gguf_metadata import read_gguf_metadata
+from structgen.vocab.pieces import (
+    END_OF_TURN_NAMES,
+    byte_fallback_value,
+    byte_level_bytes,
+    sentencepiece_bytes,
+)
+from structgen.vocab.vocabulary import Vocabulary
+
+__all__ = ["vocabulary_from_gguf"]
+
+NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
+
+_BYTE_LEVEL_MODELS = frozenset({"gpt2"})
+_SPACE_MARK_MODELS = frozenset({"llama", "t5", "bert"})
+
+
+def vocabulary_from_gguf(path: str | Path) -> Vocabulary:
+    """Build a :class:`Vocabulary` from a GGUF file (a model or a vocabulary-only file)."""
+    path = Path(path)
+    meta = read_gguf_metadata(
+        path, arrays=("tokenizer.ggml.tokens", "tokenizer.ggml.token_type"), tensors=True
+    )
+    fields = meta.fields
+    model = fields.get("tokenizer.ggml.model")
+    if model is None:
+        raise TokenizerError(
+            f"GGUF file {str(path)!r} has no tokenizer (no key tokenizer.ggml.model)"
+        )
+    if model not in _BYTE_LEVEL_MODELS and model not in _SPACE_MARK_MODELS:
+        known = ", ".join(sorted(_BYTE_LEVEL_MODELS | _SPACE_MARK_MODELS))
+        raise TokenizerError(
+            f"GGUF file {str(path)!r} uses the tokenizer model {model!r}, which structgen cannot "
+            f"read; supported: {known}"
+        )
+    pieces: list[bytes] | None = fields.get("tokenizer.ggml.tokens")
+    if not pieces:
+        raise TokenizerError(f"GGUF file {str(path)!r} has no tokens (tokenizer.ggml.tokens)")
+    n = len(pieces)
+    types = fields.get("tokenizer.ggml.token_type")
+    if types is None:
+        kinds = [NORMAL] * n
+    elif len(types) != n:
+        raise TokenizerError(f"GGUF file {str(path)!r} has {n} tokens but {len(types)} token types")
+    else:
+        kinds = types.tolist()
+
+    byte_level = model in _BYTE_LEVEL_MODELS
+    token_bytes: list[bytes] = [b""] * n
+    special: set[int] = set()
+    for i, (raw, kind) in enumerate(zip(pieces, kinds, strict=True)):
+        if kind in (CONTROL, UNKNOWN, UNUSED):
+            special.add(i)
+        elif kind == USER_DEFINED:
+            token_bytes[i] = raw  # written verbatim, as llama.cpp prints it
+        elif kind == BYTE:
+            value = byte_fallback_value(raw.decode("utf-8", errors="replace"))
+            if value is None:
+                raise TokenizerError(
+                    f"GGUF file {str(path)!r}: byte token {i} is {raw!r}, expected <0xNN>"
+                )
+            token_bytes[i] = bytes((value,))
+        elif byte_level:
+            text = raw.decode("utf-8", errors="replace")
+            decoded = byte_level_bytes(text)
+            # llama.cpp keeps a piece outside the byte alphabet as its text; so do we
+            token_bytes[i] = raw if decoded is None else decoded
+        else:
+            token_bytes[i] = sentencepiece_bytes(raw)
+
+    declared_eos = [fields.get(f"tokenizer.ggml.{key}_token_id") for key in ("eos", "eot", "eom")]
+    eos = [int(i) for i in declared_eos if i is not None and 0 <= int(i) < n]
+    eos += sorted(
+        i
+        for i in special
+        if i not in eos and pieces[i].decode("utf-8", "replace") in END_OF_TURN_NAMES
+    )
+    for key in ("bos", "unknown"):
+        value = fields.get(f"tokenizer.ggml.{key}_token_id")
+        if value is not None and 0 <= int(value) < n:
+            special.add(int(value))
+
+    size = n
+    arch = fields.get("general.architecture")
+    declared_size = fields.get(f"{arch}.vocab_size") if arch else None
+    if declared_size is not None:
+        size = max(size, int(declared_size))
+    for tensor in ("output.weight", "token_embd.weight"):
+        shape = meta.tensors.get(tensor)
+        if shape is not None and len(shape) == 2:
+            size = max(size, int(shape[1]))
+            break
+    name = fields.get("general.name") or path.stem
+    return Vocabulary(token_bytes, special_ids=special, eos_ids=eos, size=size, name=str(name))

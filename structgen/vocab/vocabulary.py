@@ -1,0 +1,195 @@
+"""The ``Vocabulary``: every token id of a model mapped to the exact bytes it stands for."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from itertools import pairwise
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from structgen.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["Vocabulary"]
+
+_FINGERPRINT_TAG = b"structgen-vocabulary-v1\0"
+
+
+class Vocabulary:
+    """The bytes of every token of a model, with its special and end-of-sequence ids.
+
+    Invariants (the constructor establishes them):
+
+    - ``token_bytes[i]`` is exactly what token ``i`` adds to the text; it is ``b""`` for every
+      special, control, unknown or unused id, and every id whose bytes are ``b""`` is in
+      ``special_ids`` (an empty token would let a model stall inside a constraint);
+    - ``special_ids`` are never allowed inside a constraint; ``eos_ids`` are a subset of them;
+    - ``size >= len(token_bytes)``: ids from ``len(token_bytes)`` up to ``size`` are padding
+      columns of the model's logits, never allowed.
+
+    A ``Vocabulary`` is immutable; do not change ``token_bytes`` in place.
+    """
+
+    __slots__ = ("_fingerprint", "eos_ids", "name", "size", "special_ids", "token_bytes")
+
+    token_bytes: list[bytes]
+    special_ids: frozenset[int]
+    eos_ids: tuple[int, ...]
+    size: int
+    name: str
+
+    def __init__(
+        self,
+        token_bytes: Iterable[bytes],
+        *,
+        special_ids: Iterable[int] = (),
+        eos_ids: Iterable[int] = (),
+        size: int | None = None,
+        name: str = "",
+    ) -> None:
+        tokens = [bytes(t) for t in token_bytes]
+        n = len(tokens)
+        eos = tuple(dict.fromkeys(int(i) for i in eos_ids))
+        special = {int(i) for i in special_ids}
+        special.update(eos)
+        for i in sorted(special):
+            if not 0 <= i < n:
+                raise ConfigurationError(
+                    f"special or end-of-sequence id {i} is outside the {n} tokens of the vocabulary"
+                )
+            tokens[i] = b""
+        special.update(i for i, t in enumerate(tokens) if not t)
+        if size is None:
+            size = n
+        if size < n:
+            raise ConfigurationError(
+                f"vocabulary size {size} is smaller than its {n} tokens; pass size >= {n}"
+            )
+        setter = object.__setattr__
+        setter(self, "token_bytes", tokens)
+        setter(self, "special_ids", frozenset(special))
+        setter(self, "eos_ids", eos)
+        setter(self, "size", int(size))
+        setter(self, "name", name)
+        setter(self, "_fingerprint", None)
+
+    # -- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer: Any, vocab_size: int | None = None) -> Vocabulary:
+        """Read a tokenizer: transformers (fast or slow), sentencepiece, or tiktoken.
+
+        ``vocab_size`` is the model's logits width (``model.config.vocab_size``); ids at or above
+        ``len(tokenizer)`` are padding. A smaller ``vocab_size`` drops the ids the model cannot
+        emit.
+        """
+        from structgen.vocab.tokenizer_vocab import vocabulary_from_tokenizer
+
+        return vocabulary_from_tokenizer(tokenizer, vocab_size=vocab_size)
+
+    @classmethod
+    def from_gguf(cls, path: str | Path) -> Vocabulary:
+        """Read the vocabulary stored in a GGUF file's metadata (no transformers needed)."""
+        from structgen.vocab.gguf_vocab import vocabulary_from_gguf
+
+        return vocabulary_from_gguf(path)
+
+    # -- identity ----------------------------------------------------------------------------
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 hex digest of (token_bytes, special_ids, eos_ids, size); the name is not part."""
+        cached = self._fingerprint
+        if cached is None:
+            digest = hashlib.sha256(_FINGERPRINT_TAG)
+            digest.update(f"{self.size} {len(self.token_bytes)}\n".encode())
+            digest.update(",".join(str(len(t)) for t in self.token_bytes).encode())
+            digest.update(b"\n")
+            digest.update(b"".join(self.token_bytes))
+            digest.update(("\n" + ",".join(map(str, sorted(self.special_ids)))).encode())
+            digest.update(("\n" + ",".join(map(str, self.eos_ids))).encode())
+            cached = digest.hexdigest()
+            object.__setattr__(self, "_fingerprint", cached)
+        return cached
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Vocabulary):
+            return NotImplemented
+        return self.fingerprint == other.fingerprint
+
+    def __hash__(self) -> int:
+        return hash(self.fingerprint)
+
+    def __repr__(self) -> str:
+        return (
+            f"Vocabulary(name={self.name!r}, size={self.size}, tokens={len(self.token_bytes)}, "
+            f"special={len(self.special_ids)}, eos_ids={self.eos_ids})"
+        )
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"Vocabulary is immutable; cannot set {key!r}")
+
+    def __delattr__(self, key: str) -> None:
+        raise AttributeError(f"Vocabulary is immutable; cannot delete {key!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild,
+            (self.token_bytes, sorted(self.special_ids), self.eos_ids, self.size, self.name),
+        )
+
+    # -- flat arrays (a pickle-free cache format) ---------------------------------------------
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Flat numpy arrays that :meth:`from_arrays` reads back (e.g. through ``np.savez``).
+
+        ``token_data`` is every token's bytes back to back (uint8); token ``i`` is
+        ``token_data[token_offsets[i]:token_offsets[i + 1]]``.
+        """
+        import numpy as np
+
+        lengths = np.fromiter(
+            (len(t) for t in self.token_bytes), dtype=np.int64, count=len(self.token_bytes)
+        )
+        offsets = np.zeros(len(self.token_bytes) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return {
+            "token_data": np.frombuffer(b"".join(self.token_bytes), dtype=np.uint8).copy(),
+            "token_offsets": offsets,
+            "special_ids": np.array(sorted(self.special_ids), dtype=np.int64),
+            "eos_ids": np.array(self.eos_ids, dtype=np.int64),
+            "size": np.array([self.size], dtype=np.int64),
+            "name": np.frombuffer(self.name.encode("utf-8"), dtype=np.uint8).copy(),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Vocabulary:
+        """The inverse of :meth:`to_arrays`."""
+        try:
+            data = bytes(arrays["token_data"].tobytes())
+            offsets = [int(x) for x in arrays["token_offsets"]]
+            tokens = [data[a:b] for a, b in pairwise(offsets)]
+            return cls(
+                tokens,
+                special_ids=(int(i) for i in arrays["special_ids"]),
+                eos_ids=(int(i) for i in arrays["eos_ids"]),
+                size=int(arrays["size"][0]),
+                name=bytes(arrays["name"].tobytes()).decode("utf-8") if "name" in arrays else "",
+            )
+        except KeyError as exc:
+            raise ConfigurationError(
+                f"vocabulary arrays lack the entry {exc.args[0]!r}; expected the keys that "
+                "Vocabulary.to_arrays() writes"
+            ) from None
+
+
+def _rebuild(
+    token_bytes: list[bytes], special_ids: list[int], eos_ids: tuple[int, ...], size: int, name: str
+) -> Vocabulary:
+    return Vocabulary(token_bytes, special_ids=special_ids, eos_ids=eos_ids, size=size, name=name)
