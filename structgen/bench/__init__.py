@@ -1,0 +1,24 @@
+"""Benchmarks of structgen side by side with its peers (xgrammar, outlines-core, llguidance).
+
+- :mod:`structgen.bench.vocabs`: the real vocabularies (GGUF files) and their HF tokenizers;
+- :mod:`structgen.bench.patterns`: the regexes and the valid strings walked through them;
+- :mod:`structgen.bench.peers`: one adapter per engine, all driven by the same loop;
+- :mod:`structgen.bench.timing`: percentiles, heap and RSS readings, machine facts;
+- :mod:`structgen.bench.regex_bench`: ``structgen bench regex`` (correctness first, then time);
+- :mod:`structgen.bench.report`: JSON, the ``BENCHMARKS.md`` section and the plot.
+
+The command line is ``structgen bench regex`` (see :mod:`structgen.cli.bench_cmd`). Peers are
+optional: install them with the ``bench`` extra. Nothing heavy is imported here.
+"""
+
+from __future__ import annotations
+
+__all__ = ["RegexBenchConfig", "run_regex_benchmark"]
+
+
+def __getattr__(name: str) -> object:
+    if name in __all__:
+        from structgen.bench import regex_bench
+
+        return getattr(regex_bench, name)
+    raise AttributeError(f"module 'structgen.bench' has no attribute {name!r}")

@@ -1,0 +1,334 @@
+"""One adapter per engine the benchmarks compare: structgen itself and its peers.
+
+Every adapter offers the same few steps, so the harness times all engines with one loop:
+
+- ``prepare(tokenizer)``: vocabulary-level setup (token tables, tries), timed apart from compiles;
+- ``compile(regex)``: a *cold* compile, with the engine's result caches off or cleared;
+- ``matcher(compiled)``: a fresh matcher at the start of the constraint;
+- ``fill(matcher, bitmask)``: write the allowed-token mask, int32 ``[1, ceil(V/32)]``;
+- ``advance(matcher, token_id)``: take one token, ``False`` when the engine rejects it.
+
+Peers are optional (the ``bench`` extra): a missing package makes its engine "not installed".
+Peers are driven through their lowest-overhead public call for a numpy mask, so that Python
+glue does not count against them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pickle
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from structgen.bench.timing import package_version
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from structgen.bench.vocabs import LoadedTokenizer
+
+__all__ = ["EngineAdapter", "ENGINES", "make_engine", "EngineError"]
+
+
+class EngineError(RuntimeError):
+    """An engine failed to compile or to run a pattern (recorded, never fatal to a run)."""
+
+
+class EngineAdapter(ABC):
+    """The steps the benchmark harness runs on one engine (see the module docstring)."""
+
+    name: ClassVar[str]
+    distribution: ClassVar[str]  # the PyPI name, for versions and install hints
+    module: ClassVar[str]  # what to import to tell whether it is installed
+    cold_compile: ClassVar[str]  # what a "cold" compile means for this engine
+    own_memory: ClassVar[str]  # what memory_bytes(), the engine's own size report, measures
+    prepare_does: ClassVar[str]  # what prepare() builds (excluded from compile time)
+
+    def __init__(self) -> None:
+        self.tokenizer: LoadedTokenizer | None = None
+
+    def missing(self) -> str | None:
+        """``None`` when the engine can run, else why not (e.g. "not installed")."""
+        try:
+            importlib.import_module(self.module)
+        except ImportError as error:
+            return f"not installed ({error}); pip install {self.distribution}"
+        return None
+
+    def version(self) -> str | None:
+        return package_version(self.distribution)
+
+    @abstractmethod
+    def prepare(self, tokenizer: LoadedTokenizer) -> None: ...
+
+    def warm_up(self) -> None:
+        """Compile and walk a trivial regex once, so one-time library set-up is not timed."""
+        compiled = self.compile("a|b")
+        matcher = self.matcher(compiled)
+        import numpy as np
+
+        self.fill(matcher, np.zeros((1, self.mask_words), dtype=np.int32))
+
+    @property
+    def vocab_size(self) -> int:
+        if self.tokenizer is None:
+            raise EngineError("prepare() was not called")
+        return self.tokenizer.vocab_size
+
+    @property
+    def mask_words(self) -> int:
+        """Width of this engine's bitmask in int32 words (ceil(V/32) unless it insists)."""
+        return (self.vocab_size + 31) // 32
+
+    @abstractmethod
+    def compile(self, regex: str) -> Any: ...
+
+    def memory_bytes(self, compiled: Any) -> int | None:
+        return None
+
+    @abstractmethod
+    def matcher(self, compiled: Any) -> Any: ...
+
+    @abstractmethod
+    def fill(self, matcher: Any, bitmask: np.ndarray) -> None: ...
+
+    @abstractmethod
+    def advance(self, matcher: Any, token_id: int) -> bool: ...
+
+    def release(self) -> None:
+        """Drop the vocabulary-level objects of the last ``prepare``."""
+        self.tokenizer = None
+
+
+class StructgenEngine(EngineAdapter):
+    name = "structgen"
+    distribution = "structgen"
+    module = "structgen.compiler"
+    cold_compile = (
+        "`compile_regex(pattern, vocab, cache=False)`: the on-disk compiled-grammar cache is "
+        "neither read nor written; the Vocabulary is read in prepare and its token trie "
+        "(memoised per vocabulary in the process, like xgrammar's TokenizerInfo and "
+        "llguidance's LLTokenizer) is built during the warm-up, with the numba JIT"
+    )
+    own_memory = "CompiledGrammar.stats()['memory_bytes'] (its arrays)"
+    prepare_does = "Vocabulary.from_gguf(path)"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.vocab: Any = None
+        self.vocab_check: dict[str, Any] = {}
+
+    def version(self) -> str | None:
+        from structgen.version import __version__
+
+        return __version__
+
+    def prepare(self, tokenizer: LoadedTokenizer) -> None:
+        from structgen.vocab import Vocabulary
+
+        self.tokenizer = tokenizer
+        self.vocab = Vocabulary.from_gguf(tokenizer.path)
+        # Cross-check structgen's decoder against the benchmark's own reading of the tokenizer.
+        ours = self.vocab.token_bytes
+        theirs = tokenizer.token_bytes
+        differing = [
+            i
+            for i in range(min(len(ours), len(theirs)))
+            if theirs[i] is not None and i not in self.vocab.special_ids and ours[i] != theirs[i]
+        ]
+        self.vocab_check = {
+            "structgen_size": int(self.vocab.size),
+            "hf_size": len(theirs),
+            "differing_token_bytes": len(differing),
+            "differing_examples": [
+                {"id": i, "structgen": repr(ours[i]), "hf": repr(theirs[i])} for i in differing[:5]
+            ],
+        }
+
+    def compile(self, regex: str) -> Any:
+        from structgen.compiler import compile_regex
+
+        return compile_regex(regex, self.vocab, cache=False)
+
+    def memory_bytes(self, compiled: Any) -> int | None:
+        value = compiled.stats().get("memory_bytes")
+        return None if value is None else int(value)
+
+    def matcher(self, compiled: Any) -> Any:
+        return compiled.matcher()
+
+    def fill(self, matcher: Any, bitmask: np.ndarray) -> None:
+        matcher.fill_next_token_bitmask(bitmask, 0)
+
+    def advance(self, matcher: Any, token_id: int) -> bool:
+        return bool(matcher.advance(token_id))
+
+    def release(self) -> None:
+        super().release()
+        self.vocab = None
+
+
+class XGrammarEngine(EngineAdapter):
+    name = "xgrammar"
+    distribution = "xgrammar"
+    module = "xgrammar"
+    cold_compile = (
+        "`GrammarCompiler(info, cache_enabled=False).compile_regex(pattern)` after "
+        "`clear_cache()`; TokenizerInfo (sorted decoded vocabulary) built in prepare; default "
+        "max_threads=8 (mask precomputation is multi-threaded)"
+    )
+    own_memory = "CompiledGrammar.memory_size_bytes"
+    prepare_does = "TokenizerInfo.from_huggingface(tokenizer, vocab_size=V) + GrammarCompiler"
+
+    def prepare(self, tokenizer: LoadedTokenizer) -> None:
+        import xgrammar as xgr
+
+        self.tokenizer = tokenizer
+        self.info = xgr.TokenizerInfo.from_huggingface(
+            tokenizer.hf, vocab_size=tokenizer.vocab_size, stop_token_ids=[tokenizer.eos_id]
+        )
+        self.compiler = xgr.GrammarCompiler(self.info, cache_enabled=False)
+
+    def compile(self, regex: str) -> Any:
+        self.compiler.clear_cache()
+        return self.compiler.compile_regex(regex)
+
+    def memory_bytes(self, compiled: Any) -> int | None:
+        return int(compiled.memory_size_bytes)
+
+    def matcher(self, compiled: Any) -> Any:
+        import xgrammar as xgr
+
+        return xgr.GrammarMatcher(compiled)
+
+    def fill(self, matcher: Any, bitmask: np.ndarray) -> None:
+        matcher.fill_next_token_bitmask(bitmask, 0)
+
+    def advance(self, matcher: Any, token_id: int) -> bool:
+        return bool(matcher.accept_token(token_id))
+
+    def release(self) -> None:
+        super().release()
+        self.info = None
+        self.compiler = None
+
+
+class OutlinesCoreEngine(EngineAdapter):
+    name = "outlines-core"
+    distribution = "outlines-core"
+    module = "outlines_core"
+    cold_compile = (
+        "`Index(pattern, vocabulary)`: outlines-core keeps no cache; the Vocabulary (token "
+        "bytes to ids) is built in prepare"
+    )
+    own_memory = "none; len(pickle.dumps(index)), the serialized size, stands in"
+    prepare_does = "Vocabulary(eos_id, {token bytes: [ids]}) from the tokenizer's decoded tokens"
+
+    def prepare(self, tokenizer: LoadedTokenizer) -> None:
+        import outlines_core
+
+        self.tokenizer = tokenizer
+        table: dict[bytes, list[int]] = {}
+        for index, data in enumerate(tokenizer.token_bytes):
+            if data is None or data == b"" or index == tokenizer.eos_id:
+                continue
+            table.setdefault(data, []).append(index)
+        self.vocabulary = outlines_core.Vocabulary(tokenizer.eos_id, table)
+
+    def compile(self, regex: str) -> Any:
+        import outlines_core
+
+        return outlines_core.Index(regex, self.vocabulary)
+
+    def memory_bytes(self, compiled: Any) -> int | None:
+        try:
+            return len(pickle.dumps(compiled))
+        except Exception:
+            return None
+
+    def matcher(self, compiled: Any) -> Any:
+        import outlines_core
+
+        return outlines_core.Guide(compiled)
+
+    def fill(self, matcher: Any, bitmask: np.ndarray) -> None:
+        matcher.write_mask_into(bitmask.ctypes.data, bitmask.size, bitmask.itemsize)
+
+    def advance(self, matcher: Any, token_id: int) -> bool:
+        try:
+            matcher.advance(token_id, return_tokens=False)
+        except ValueError:
+            return False
+        return True
+
+    def release(self) -> None:
+        super().release()
+        self.vocabulary = None
+
+
+class LLGuidanceEngine(EngineAdapter):
+    name = "llguidance"
+    distribution = "llguidance"
+    module = "llguidance"
+    cold_compile = (
+        "`LLMatcher(tokenizer, LLMatcher.grammar_from_regex(pattern))`: a new matcher, no "
+        "cache; LLTokenizer (token trie) built in prepare. llguidance builds its lexer DFA "
+        "lazily, so part of its compile work moves into the first masks (see first-mask time)"
+    )
+    own_memory = "none (no memory API)"
+    prepare_does = "llguidance.hf.from_tokenizer(tokenizer, n_vocab=V)"  # see prepare()
+
+    def prepare(self, tokenizer: LoadedTokenizer) -> None:
+        import llguidance.hf
+
+        self.tokenizer = tokenizer
+        # llguidance refuses an n_vocab below the tokenizer's own count (transformers adds
+        # a token to Llama-3's GGUF vocabulary), so its mask may be one word wider.
+        n_vocab = max(tokenizer.vocab_size, len(tokenizer.hf))
+        self.lltokenizer = llguidance.hf.from_tokenizer(
+            tokenizer.hf, n_vocab=n_vocab, eos_token=tokenizer.eos_id
+        )
+
+    @property
+    def mask_words(self) -> int:
+        return (int(self.lltokenizer.vocab_size) + 31) // 32
+
+    def compile(self, regex: str) -> Any:
+        import llguidance
+
+        grammar = llguidance.LLMatcher.grammar_from_regex(regex)
+        matcher = llguidance.LLMatcher(self.lltokenizer, grammar, log_level=0)
+        if matcher.is_error():
+            raise EngineError(f"llguidance: {matcher.get_error()}")
+        return matcher
+
+    def matcher(self, compiled: Any) -> Any:
+        return compiled.deep_copy()
+
+    def fill(self, matcher: Any, bitmask: np.ndarray) -> None:
+        matcher.unsafe_compute_mask_ptr(bitmask.ctypes.data, bitmask.nbytes)
+
+    def advance(self, matcher: Any, token_id: int) -> bool:
+        return bool(matcher.consume_token(token_id)) and not matcher.is_error()
+
+    def release(self) -> None:
+        super().release()
+        self.lltokenizer = None
+
+
+ENGINES: dict[str, type[EngineAdapter]] = {
+    cls.name: cls
+    for cls in (StructgenEngine, XGrammarEngine, OutlinesCoreEngine, LLGuidanceEngine)
+}
+
+
+def make_engine(name: str) -> EngineAdapter:
+    """A fresh adapter for engine ``name`` (one of :data:`ENGINES`)."""
+    from structgen.errors import ConfigurationError
+
+    try:
+        return ENGINES[name]()
+    except KeyError:
+        raise ConfigurationError(
+            f"unknown engine {name!r}; expected some of: {', '.join(ENGINES)}"
+        ) from None

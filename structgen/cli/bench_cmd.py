@@ -1,0 +1,151 @@
+"""``structgen bench``: benchmarks of structgen side by side with its peers.
+
+Each benchmark is a sub-command of ``bench`` (``regex`` today; ``grammar`` and ``maskbench``
+slot in the same way): it runs, writes ``<out>/<name>.json`` and ``<out>/<name>.png``, and
+replaces its own marked section of ``BENCHMARKS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_OUT = Path("benchmarks") / "results"
+DEFAULT_MARKDOWN = Path("BENCHMARKS.md")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="benchmark structgen against its peers (xgrammar, outlines-core, llguidance)",
+        description="Benchmarks: structgen side by side with its peers, in one run.",
+    )
+    benches = parser.add_subparsers(dest="bench", metavar="BENCHMARK")
+    _register_regex(benches)
+    parser.set_defaults(func=lambda args: _usage(parser))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _csv(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    """Options every benchmark shares."""
+    from structgen.bench.peers import ENGINES
+
+    parser.add_argument(
+        "--engines",
+        type=_csv,
+        default=list(ENGINES),
+        metavar="LIST",
+        help=f"comma-separated engines (default: {','.join(ENGINES)}); a missing peer is "
+        "reported as 'not installed'",
+    )
+    parser.add_argument("--repeat", type=int, default=5, metavar="N",
+                        help="cold compiles and timed walks per pattern (default 5)")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+                        help=f"where the JSON and PNG go (default {DEFAULT_OUT})")  # fmt: skip
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=DEFAULT_MARKDOWN,
+        metavar="FILE",
+        help=f"markdown file whose marked section is replaced (default {DEFAULT_MARKDOWN})",
+    )
+    parser.add_argument("--no-markdown", action="store_true", help="do not touch the markdown file")
+    parser.add_argument("--no-plot", action="store_true", help="do not draw the PNG")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _register_regex(benches: Any) -> None:
+    from structgen.bench.patterns import PATTERNS, QUICK_PATTERNS
+    from structgen.bench.vocabs import TOKENIZERS
+
+    parser = benches.add_parser(
+        "regex",
+        help="regex compile time, per-token mask time and memory on real vocabularies",
+        description="For realistic regexes and real tokenizers, measure cold compile time, "
+        "per-token mask time (p50/p99/max) and compiled memory of every engine, after "
+        "checking that each engine allows every token of valid example strings.",
+    )
+    parser.add_argument(
+        "--tokenizers",
+        type=_csv,
+        default=list(TOKENIZERS),
+        metavar="LIST",
+        help=f"comma-separated vocabularies (default: all of {','.join(TOKENIZERS)})",
+    )
+    parser.add_argument(
+        "--patterns",
+        type=_csv,
+        default=None,
+        metavar="LIST",
+        help=f"comma-separated patterns (default: all of {','.join(PATTERNS)})",
+    )
+    parser.add_argument(
+        "--vocab-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder with the ggml-vocab-*.gguf files (default: the download cache, filled "
+        "from the llama-cpp-python 0.3.36 source package on first use)",
+    )
+    parser.add_argument(
+        "--max-examples", type=int, default=None, metavar="N",
+        help="use at most N example strings per pattern",
+    )  # fmt: skip
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"CI size: one small vocabulary (smollm2, else gpt2) and the patterns "
+        f"{','.join(QUICK_PATTERNS)} unless given",
+    )
+    _add_common(parser)
+    parser.set_defaults(func=run_regex)
+
+
+def run_regex(args: argparse.Namespace) -> int:
+    from structgen.bench.regex_bench import RegexBenchConfig, run_regex_benchmark
+    from structgen.bench.report import (
+        plot_results,
+        render_markdown,
+        update_markdown_file,
+        write_json,
+    )
+
+    config = RegexBenchConfig(
+        tokenizers=args.tokenizers,
+        engines=args.engines,
+        patterns=args.patterns,
+        repeat=args.repeat,
+        vocab_dir=args.vocab_dir,
+        quick=args.quick,
+        progress=not args.no_progress,
+        max_examples=args.max_examples,
+    )
+    results = run_regex_benchmark(config)
+    results["config"]["command"] = "structgen " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if sys.argv[1:2] == ["bench"] else ["bench", "regex"])
+    )
+    json_path = write_json(results, args.out, "regex")
+    print(f"results: {json_path}")
+    if not args.no_plot:
+        png = plot_results(results, args.out / "regex.png")
+        print(f"plot: {png}" if png else "plot: skipped (matplotlib is not installed)")
+    section = render_markdown(results)
+    if not args.no_markdown:
+        print(f"markdown: {update_markdown_file(args.markdown, section, 'regex')}")
+    print()
+    print(section)
+    errors = [r for r in results["results"] if r.get("status") == "error"]
+    if errors:
+        print(f"{len(errors)} engine/pattern runs failed; see the errors above", file=sys.stderr)
+    return 0
