@@ -65,7 +65,7 @@ def _mask_for_state(
     return allowed
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def token_masks(
     transitions: np.ndarray,
     start_states: np.ndarray,
@@ -76,7 +76,42 @@ def token_masks(
     token_ids: np.ndarray,
     num_words: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Bitmasks ``[len(start_states), num_words]`` of the tokens each start state allows."""
+    """Bitmasks ``[len(start_states), num_words]`` of the tokens each start state allows.
+
+    Serial: on small machines a parallel loop's thread start-up costs more than the walks of a
+    typical regex (see :func:`token_masks_parallel` for large automata)."""
+    rows = start_states.shape[0]
+    masks = np.zeros((rows, num_words), dtype=np.int32)
+    counts = np.zeros(rows, dtype=np.int64)
+    max_depth = int(node_depth.max()) + 1 if node_depth.shape[0] else 1
+    stack = np.empty(max_depth, dtype=np.int32)
+    for row in range(rows):
+        counts[row] = _mask_for_state(
+            transitions,
+            start_states[row],
+            node_byte,
+            node_depth,
+            subtree_end,
+            token_ptr,
+            token_ids,
+            masks[row],
+            stack,
+        )
+    return masks, counts
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def token_masks_parallel(
+    transitions: np.ndarray,
+    start_states: np.ndarray,
+    node_byte: np.ndarray,
+    node_depth: np.ndarray,
+    subtree_end: np.ndarray,
+    token_ptr: np.ndarray,
+    token_ids: np.ndarray,
+    num_words: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`token_masks` with the states spread over numba's threads."""
     rows = start_states.shape[0]
     masks = np.zeros((rows, num_words), dtype=np.int32)
     counts = np.zeros(rows, dtype=np.int64)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 DEFAULT_EAGER_MASK_BYTES = 256 * 1024 * 1024
 NOT_COMPUTED = -1
+PARALLEL_WORK = 200_000_000  # states × trie nodes above which the mask kernel runs in parallel
 
 
 class TokenDFA:
@@ -55,10 +56,12 @@ class TokenDFA:
 
     # -- mask construction -------------------------------------------------------------------
     def _raw_masks(self, states: np.ndarray) -> np.ndarray:
-        from structgen.kernels.numba_cpu import token_masks
+        from structgen.kernels.numba_cpu import token_masks, token_masks_parallel
 
         trie = self.trie
-        masks, _ = token_masks(
+        # Threads pay off only when there is much to walk (see the kernels' docstrings).
+        kernel = token_masks_parallel if len(states) * trie.num_nodes > PARALLEL_WORK else token_masks
+        masks, _ = kernel(
             self.dfa.transitions,
             states.astype(np.int32),
             trie.node_byte,

@@ -167,13 +167,14 @@ def _renumber(
     order = [0]
     new_id[0] = 0
     position = 0
+    rows = transitions.tolist()
     while position < len(order):
         state = order[position]
         position += 1
-        for target in np.unique(transitions[state]):
+        for target in sorted(set(rows[state])):
             if target >= 0 and new_id[target] < 0:
                 new_id[target] = len(order)
-                order.append(int(target))
+                order.append(target)
     old = np.array(order, dtype=np.int64)
     remapped = transitions[old]
     remapped = np.where(remapped >= 0, new_id[np.where(remapped >= 0, remapped, 0)], DEAD)
