@@ -70,7 +70,7 @@ def compile_grammar(
     vocab: Vocabulary,
     *,
     syntax: Literal["lark", "gbnf"] | None = None,
-    start: str = "start",
+    start: str | None = None,
     max_ignore_bytes: int = 64,
     max_ignore_run: int = 1,
     max_lexer_states: int = 200_000,
@@ -80,7 +80,8 @@ def compile_grammar(
     """Compile a context-free grammar against ``vocab``.
 
     ``source`` is Lark or GBNF text, a path to a ``.lark``/``.gbnf`` file, the name of a bundled
-    grammar (``json``, ``arithmetic``, …) or a :class:`~structgen.grammar.ir.Grammar`. Ignored
+    grammar (``json``, ``arithmetic``, …) or a :class:`~structgen.grammar.ir.Grammar`; ``start``
+    defaults to ``start`` (Lark) or ``root`` (GBNF). Ignored
     terminals (``%ignore``) may appear ``max_ignore_run`` times in a row between two terminals,
     each at most ``max_ignore_bytes`` long, so a model cannot loop on whitespace forever.
     ``precompute`` does the context-independent mask work now rather than on first use.

@@ -1,10 +1,13 @@
 """The grammar IR every frontend produces: rules over terminals; terminals are regexes.
 
 The language of a :class:`Grammar` is the set of strings that split into a sequence of
-terminal matches, with any number of ``ignore`` terminals between two terminals and at both
-ends, such that the sequence of non-ignored terminals derives from ``start``. This is what
-lark's Earley parser with ``lexer="dynamic_complete"`` accepts: no longest-match rule, every
-split is considered, so lexer ambiguity is part of the language, not resolved away.
+terminal matches, with ``ignore`` terminals between two terminals and at both ends, such that
+the sequence of non-ignored terminals derives from ``start``: no longest-match rule, every split
+is considered, so lexer ambiguity is part of the language, not resolved away. lark's Earley
+parser with ``lexer="dynamic_complete"`` accepts the same language for the usual grammars; it
+tries only prefixes of each regex's leftmost match and matches ignored text greedily, so for
+regexes like ``/a|ab/`` or lazy ``/a+?/`` it accepts less (the engine's soundness tests use
+grammars without those).
 """
 
 from __future__ import annotations

@@ -1,0 +1,152 @@
+"""One entry point for grammars: text, a file, or the name of a bundled grammar."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+from structgen.errors import ConfigurationError
+from structgen.grammar.analysis import DEFAULT_MAX_RULES, DEFAULT_MAX_TERMINALS
+from structgen.grammar.errors import GrammarError
+from structgen.grammar.gbnf_frontend import grammar_from_gbnf
+from structgen.grammar.ir import Grammar
+from structgen.grammar.lark_frontend import grammar_from_lark
+
+__all__ = ["GrammarSyntax", "load_grammar"]
+
+GrammarSyntax = Literal["lark", "gbnf"]
+_SUFFIXES: dict[str, GrammarSyntax] = {".lark": "lark", ".gbnf": "gbnf"}
+_DEFAULT_START: dict[GrammarSyntax, str] = {"lark": "start", "gbnf": "root"}
+
+
+def load_grammar(
+    source: str | os.PathLike[str],
+    *,
+    syntax: GrammarSyntax | None = None,
+    start: str | None = None,
+    max_rules: int = DEFAULT_MAX_RULES,
+    max_terminals: int = DEFAULT_MAX_TERMINALS,
+) -> Grammar:
+    """Load a grammar into the IR.
+
+    ``source`` is, in this order: a path (``os.PathLike``), the name of a bundled grammar
+    (``structgen.grammars.available()``: ``"json"``, or ``"json.gbnf"`` for one syntax), a
+    string naming an existing file, or grammar text. ``syntax`` defaults to the file's suffix
+    (``.lark`` / ``.gbnf``) and, for text, to GBNF when the text defines rules with ``::=`` and
+    to Lark otherwise. ``start`` defaults to ``"start"`` for Lark and ``"root"`` for GBNF; a
+    GBNF grammar without a ``start`` rule also reads ``start="start"`` as ``"root"``, so callers
+    can pass Lark's default to either syntax.
+    """
+    if syntax is not None and syntax not in _DEFAULT_START:
+        raise ConfigurationError(f"syntax must be 'lark' or 'gbnf', got {syntax!r}")
+    path = _as_path(source, syntax)
+    if path is not None:
+        return _load_file(
+            path, syntax=syntax, start=start, max_rules=max_rules, max_terminals=max_terminals
+        )
+    text = str(source)
+    if syntax is None:
+        syntax = "gbnf" if _looks_like_gbnf(text) else "lark"
+    if syntax == "gbnf":
+        return grammar_from_gbnf(
+            text, start=_gbnf_start(text, start), max_rules=max_rules, max_terminals=max_terminals
+        )
+    return grammar_from_lark(
+        text, start=start or "start", max_rules=max_rules, max_terminals=max_terminals
+    )
+
+
+def _as_path(source: str | os.PathLike[str], syntax: GrammarSyntax | None) -> Path | None:
+    if isinstance(source, os.PathLike):
+        path = Path(source)
+        if not path.is_file():
+            raise GrammarError(f"no grammar file at {path}", source_name=str(path))
+        return path
+    if not isinstance(source, str):
+        raise ConfigurationError(
+            "expected grammar text, a path or a bundled grammar's name, "
+            f"got {type(source).__name__}"
+        )
+    if "\n" in source or len(source) > 4096:
+        return None
+    bundled = _bundled(source, syntax)
+    if bundled is not None:
+        return bundled
+    try:
+        candidate = Path(source).expanduser()
+        if candidate.is_file():
+            return candidate
+        looks_like_path = candidate.suffix in _SUFFIXES
+    except OSError:  # not a usable path (too long, bad characters): it is text
+        return None
+    if looks_like_path:
+        from structgen.grammars import available
+
+        raise GrammarError(
+            f"no grammar file at {candidate} (bundled grammars: {', '.join(available())})",
+            source_name=source,
+        )
+    return None
+
+
+def _bundled(name: str, syntax: GrammarSyntax | None) -> Path | None:
+    """The bundled grammar ``name`` (``json``, ``json.gbnf``), of ``syntax`` when given."""
+    from structgen.grammars import GRAMMARS_DIR, path_of
+
+    stem, dot, suffix = name.partition(".")
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", stem) or (dot and f".{suffix}" not in _SUFFIXES):
+        return None
+    if dot:
+        syntax = _SUFFIXES[f".{suffix}"]
+    if syntax is not None:
+        candidate = GRAMMARS_DIR / f"{stem}.{syntax}"
+        return candidate if candidate.is_file() else None
+    return path_of(stem)
+
+
+def _load_file(
+    path: Path,
+    *,
+    syntax: GrammarSyntax | None,
+    start: str | None,
+    max_rules: int,
+    max_terminals: int,
+) -> Grammar:
+    if syntax is None:
+        syntax = _SUFFIXES.get(path.suffix.lower())
+        if syntax is None:
+            raise ConfigurationError(
+                f"cannot tell the syntax of {path} from its suffix; "
+                "pass syntax='lark' or syntax='gbnf'"
+            )
+    text = path.read_text(encoding="utf-8")
+    if syntax == "gbnf":
+        return grammar_from_gbnf(
+            text,
+            start=_gbnf_start(text, start),
+            source_name=str(path),
+            max_rules=max_rules,
+            max_terminals=max_terminals,
+        )
+    return grammar_from_lark(
+        text,
+        start=start or "start",
+        source_name=str(path),
+        source_path=path,
+        max_rules=max_rules,
+        max_terminals=max_terminals,
+    )
+
+
+def _gbnf_start(text: str, start: str | None) -> str:
+    if start is None or (
+        start == "start" and not re.search(r"^\s*start\s*::=", text, re.MULTILINE)
+    ):
+        return "root"
+    return start
+
+
+def _looks_like_gbnf(text: str) -> bool:
+    return re.search(r"^\s*[A-Za-z0-9_-]+\s*::=", text, re.MULTILINE) is not None
