@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("transformers")
+import torch
 
-import structgen  # noqa: E402
-from structgen.errors import ConfigurationError, LimitExceededError, RegexError  # noqa: E402
-from structgen.generation import IncompleteGenerationError  # noqa: E402
+import structgen
+from structgen.errors import ConfigurationError, LimitExceededError, RegexError
+from structgen.generation import IncompleteGenerationError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -6,13 +6,12 @@ import re
 
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("transformers")
+import torch
 
-from structgen import compile_regex  # noqa: E402
-from structgen.errors import ConfigurationError, MatcherError  # noqa: E402
-from structgen.integrations.transformers import StructgenLogitsProcessor  # noqa: E402
-from structgen.vocab import Vocabulary  # noqa: E402
+from structgen import compile_regex
+from structgen.errors import ConfigurationError, MatcherError
+from structgen.integrations.transformers import StructgenLogitsProcessor
+from structgen.vocab import Vocabulary
 
 pytestmark = pytest.mark.slow
 
