@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 from structgen.automata import cache as disk_cache
 from structgen.automata.compiled import CompiledGrammar
+from structgen.automata.mask_store import MaskStore
 from structgen.automata.token_dfa import DEFAULT_EAGER_MASK_BYTES, TokenDFA
 from structgen.errors import ConfigurationError
 from structgen.regex.dfa import DEFAULT_MAX_STATES, ByteDFA, regex_to_dfa
@@ -42,7 +43,8 @@ def compile_regex(
     arrays = disk_cache.load_arrays(key, directory) if cache else None
     if arrays is not None:
         dfa = ByteDFA(transitions=arrays["transitions"], accepting=arrays["accepting"])
-        automaton = TokenDFA(dfa, vocab, masks=(arrays["mask_table"], arrays["state_mask"]))
+        store = MaskStore.from_arrays(arrays, (vocab.size + 31) // 32)
+        automaton = TokenDFA(dfa, vocab, masks=(store, arrays["state_mask"]))
     else:
         dfa = regex_to_dfa(pattern, max_states=max_states)
         automaton = TokenDFA(dfa, vocab, eager_mask_bytes=eager_mask_bytes)
@@ -52,8 +54,8 @@ def compile_regex(
                 {
                     "transitions": dfa.transitions,
                     "accepting": dfa.accepting,
-                    "mask_table": automaton.mask_table,
                     "state_mask": automaton.state_mask,
+                    **automaton.masks.to_arrays(),
                 },
                 directory,
             )

@@ -66,7 +66,7 @@ class CompiledGrammar:
         )
         return {
             "states": self.num_states,
-            "distinct_masks": int(automaton.mask_table.shape[0]),
+            "distinct_masks": len(automaton.masks),
             "allowed_tokens_min": int(counts.min()),
             "allowed_tokens_median": float(np.median(counts)),
             "allowed_tokens_max": int(counts.max()),

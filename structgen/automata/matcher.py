@@ -114,9 +114,9 @@ class DFAMatcher(Matcher):
         if state == TERMINATED:
             words[row] = automaton.eos_mask()
             return True
-        index = automaton.mask_index(state)  # may grow the table: read it afterwards
-        words[row] = automaton.mask_table[index]
-        return not automaton.full_flags[index]
+        index = automaton.mask_index(state)
+        automaton.masks.write(index, words[row])
+        return not automaton.masks.is_full(index)
 
     def _next(self, token_id: int) -> int:
         state = self._state

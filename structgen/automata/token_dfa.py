@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from structgen.automata.mask_store import MaskStore
 from structgen.automata.trie import TokenTrie, build_trie
 from structgen.regex.dfa import DEAD, ByteDFA
 
@@ -33,7 +34,7 @@ class TokenDFA:
         vocab: Vocabulary,
         *,
         eager_mask_bytes: int = DEFAULT_EAGER_MASK_BYTES,
-        masks: tuple[np.ndarray, np.ndarray] | None = None,
+        masks: tuple[MaskStore, np.ndarray] | None = None,
     ) -> None:
         self.dfa = dfa
         self.vocab = vocab
@@ -45,13 +46,12 @@ class TokenDFA:
             self._eos_words[token >> 5] |= np.int32(1) << np.int32(token & 31)
         self._lock = threading.Lock()
         if masks is not None:
-            self.mask_table, self.state_mask = masks
-        elif dfa.num_states * self.num_words * 4 <= eager_mask_bytes:
-            self.mask_table, self.state_mask = self._compute_all()
+            self.masks, self.state_mask = masks
         else:
-            self.mask_table = np.zeros((0, self.num_words), dtype=np.int32)
+            self.masks = MaskStore(self.num_words)
             self.state_mask = np.full(dfa.num_states, NOT_COMPUTED, dtype=np.int32)
-        self.full_flags = self._full_flags(self.mask_table)
+            if dfa.num_states * self.num_words * 4 <= eager_mask_bytes:
+                self._compute_all()
         self.forced_byte = self._forced_bytes()
 
     # -- mask construction -------------------------------------------------------------------
@@ -75,14 +75,10 @@ class TokenDFA:
         masks[accepting] |= self._eos_words
         return masks
 
-    def _compute_all(self) -> tuple[np.ndarray, np.ndarray]:
-        masks = self._raw_masks(np.arange(self.dfa.num_states))
-        rows = np.ascontiguousarray(masks).view(np.dtype((np.void, masks.shape[1] * 4))).ravel()
-        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
-        return np.ascontiguousarray(masks[first]), inverse.astype(np.int32).reshape(-1)
-
-    def _full_flags(self, table: np.ndarray) -> np.ndarray:
-        return (table == -1).all(axis=1) if table.size else np.zeros(0, dtype=bool)
+    def _compute_all(self) -> None:
+        rows = self._raw_masks(np.arange(self.dfa.num_states))
+        for state, row in enumerate(rows):
+            self.state_mask[state] = self.masks.add(row)
 
     def _forced_bytes(self) -> np.ndarray:
         """Per state: the only byte that keeps the DFA alive, or -1 (none, several, or accepting)."""
@@ -99,24 +95,19 @@ class TokenDFA:
         return index
 
     def mask(self, state: int) -> np.ndarray:
-        index = self.mask_index(state)  # may grow the table: read it afterwards
-        return self.mask_table[index]
+        """The dense mask row of ``state`` (a copy)."""
+        return self.masks.row(self.mask_index(state))
 
     def mask_is_full(self, state: int) -> bool:
-        index = self.mask_index(state)
-        return bool(self.full_flags[index])
+        return self.masks.is_full(self.mask_index(state))
 
     def _memoise(self, state: int) -> int:
-        row = self._raw_masks(np.array([state]))
+        row = self._raw_masks(np.array([state]))[0]
         with self._lock:
             index = int(self.state_mask[state])
-            if index != NOT_COMPUTED:
-                return index
-            index = self.mask_table.shape[0]
-            self.mask_table = np.concatenate([self.mask_table, row])
-            self.full_flags = np.concatenate([self.full_flags, self._full_flags(row)])
-            self.state_mask[state] = index
-        return index
+            if index == NOT_COMPUTED:
+                index = self.state_mask[state] = self.masks.add(row)
+        return int(index)
 
     def next_state(self, state: int, token: int) -> int:
         """The DFA state after ``token`` (``DEAD`` if it is not allowed; EOS is not a byte token)."""
@@ -132,7 +123,7 @@ class TokenDFA:
 
     def memory_bytes(self) -> int:
         return int(
-            self.mask_table.nbytes
+            self.masks.nbytes
             + self.state_mask.nbytes
             + self.dfa.transitions.nbytes
             + self.dfa.accepting.nbytes
