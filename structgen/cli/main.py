@@ -18,6 +18,8 @@ from structgen.version import __version__
 _COMMANDS = (
     "structgen.cli.generate_cmd",
     "structgen.cli.compile_cmd",
+    "structgen.cli.validate_cmd",
+    "structgen.cli.check_schema_cmd",
     "structgen.cli.bench_cmd",
 )
 
