@@ -41,11 +41,9 @@ def compile_regex(
     directory = Path(cache_dir) / "compiled" if cache_dir is not None else None
     key = disk_cache.cache_key("regex", pattern, {"max_states": max_states}, vocab.fingerprint)
     arrays = disk_cache.load_arrays(key, directory) if cache else None
-    if arrays is not None:
-        dfa = ByteDFA(transitions=arrays["transitions"], accepting=arrays["accepting"])
-        store = MaskStore.from_arrays(arrays, (vocab.size + 31) // 32)
-        automaton = TokenDFA(dfa, vocab, masks=(store, arrays["state_mask"]))
-    else:
+    automaton = _from_cache(arrays, vocab) if arrays is not None else None
+    if automaton is None:
+        arrays = None
         dfa = regex_to_dfa(pattern, max_states=max_states)
         automaton = TokenDFA(dfa, vocab, eager_mask_bytes=eager_mask_bytes)
         if cache and (automaton.state_mask >= 0).all():
@@ -116,6 +114,16 @@ def compile_grammar(
         compile_seconds=time.perf_counter() - started,
         from_cache=False,
     )
+
+
+def _from_cache(arrays: dict, vocab: Vocabulary) -> TokenDFA | None:
+    """The automaton stored in a cache entry, or None when the entry is not usable."""
+    try:
+        dfa = ByteDFA(transitions=arrays["transitions"], accepting=arrays["accepting"])
+        store = MaskStore.from_arrays(arrays, (vocab.size + 31) // 32)
+        return TokenDFA(dfa, vocab, masks=(store, arrays["state_mask"]))
+    except (KeyError, ValueError):
+        return None
 
 
 def _check_vocabulary(vocab: object) -> None:

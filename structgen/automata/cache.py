@@ -17,6 +17,9 @@ import numpy as np
 
 from structgen.version import __version__
 
+# Bumped whenever the arrays written change shape or meaning, so old entries are never read.
+CACHE_FORMAT = 2
+
 
 def cache_root() -> Path:
     explicit = os.environ.get("STRUCTGEN_CACHE_DIR")
@@ -28,7 +31,14 @@ def cache_root() -> Path:
 
 def cache_key(kind: str, source: str, options: dict, vocab_fingerprint: str) -> str:
     payload = json.dumps(
-        {"kind": kind, "source": source, "options": options, "vocab": vocab_fingerprint, "version": __version__},
+        {
+            "kind": kind,
+            "source": source,
+            "options": options,
+            "vocab": vocab_fingerprint,
+            "version": __version__,
+            "format": CACHE_FORMAT,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
