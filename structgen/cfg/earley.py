@@ -1,9 +1,11 @@
 """Earley recognition over terminals with hash-consed, immutable Earley sets.
 
 An item is ``(rule, dot, origin)``; ``origin`` is the :class:`EarleySet` where the rule started,
-or :data:`SELF` for items predicted in the set that holds them (so no set refers to itself and
-two sets with the same items *are* the same object). Because a set's future depends only on its
-items, interning makes equal parser states identical, which the mask memo relies on.
+or :data:`SELF` for items predicted in the set that holds them (so no set refers to itself).
+A set keeps only its items still waiting for a symbol — complete items have already done their
+work in the closure — and sets are interned on those items and whether the input so far is a
+sentence: two parser states with the same future *are* the same object, which makes the
+configurations (and so the memoised masks) of different positions coincide.
 
 Nullable nonterminals are handled as Aycock & Horspool (2002) propose: predicting a nullable
 nonterminal also advances the predicting item over it, so ε-completions need no extra pass.
@@ -67,7 +69,7 @@ class EarleyGrammar:
             self.rules_by_lhs.setdefault(lhs, []).append(index)
         self.nullable = self._nullable()
         self.max_items = max_items
-        self._interned: dict[frozenset, EarleySet] = {}
+        self._interned: dict[tuple[frozenset, bool], EarleySet] = {}
         self.initial = self._make_set([(0, 0, SELF)], initial=True)
 
     def is_terminal(self, symbol: int) -> bool:
@@ -130,22 +132,23 @@ class EarleyGrammar:
                     self.max_items,
                     hint="the grammar is highly ambiguous here; raise max_items or simplify it",
                 )
-        key = frozenset(items)
-        interned = self._interned.get(key)
+        if initial:
+            accepting = any(rule == 0 and dot == 1 for rule, dot, _ in items)
+        else:
+            initial_set = self.initial
+            accepting = any(rule == 0 and dot == 1 and origin is initial_set for rule, dot, origin in items)
+        # Complete items have done all they can (their completions are in the closure above):
+        # the future of a set depends only on its items still waiting for a symbol. Interning on
+        # those alone makes sets at different positions, with the same pending work, one object.
+        key = frozenset(item for item in items if item[1] < len(rules[item[0]][1]))
+        interned = self._interned.get((key, accepting))
         if interned is not None:
             return interned
         by_next: dict[int, list] = {}
         for item in key:
             rule, dot, _ = item
-            rhs = rules[rule][1]
-            if dot < len(rhs):
-                by_next.setdefault(rhs[dot], []).append(item)
+            by_next.setdefault(rules[rule][1][dot], []).append(item)
         expected = frozenset(s for s in by_next if s < num_terminals)
-        if initial:
-            accepting = any(rule == 0 and dot == 1 for rule, dot, _ in key)
-        else:
-            initial_set = self.initial
-            accepting = any(rule == 0 and dot == 1 and origin is initial_set for rule, dot, origin in key)
         result = EarleySet(key, {s: tuple(v) for s, v in by_next.items()}, expected, accepting)
-        self._interned[key] = result
+        self._interned[(key, accepting)] = result
         return result

@@ -10,8 +10,8 @@ state (numba). Tokens that stay inside a lexeme are decided there, with no parse
 root walk depends only on the lexer state and is cached per state (the context-independent
 part). Where a lexeme can end inside a token, the walk records an event; the parser completes
 the lexeme, predicts what may follow, and the walk resumes below that trie node from the new
-lexer state (the context-dependent part). Each walk is keyed by the chain of lexer states that led to it — (parent walk, lexer state at
-the event, new lexer state) — which fixes its start nodes, so every walk is context-independent
+lexer state (the context-dependent part). Each walk is keyed by the chain that led to it — (parent walk, terminals completed at the
+event, new lexer state) — which fixes its start nodes, so every walk is context-independent
 and cached; a mask is the union of the cached walks its configuration reaches through the
 parser. Whole masks are also memoised per configuration; interning makes equal configurations
 identical.
@@ -87,7 +87,7 @@ class GrammarEngine:
         self._pending: dict[tuple[EarleySet, int], Thread | None] = {}
         self._walks: list[_Walk] = []
         self._walk_ids: dict[tuple[int, int, int], int] = {}
-        self._completion_cache: dict[tuple[Thread, int], tuple[Thread, ...]] = {}
+        self._completion_cache: dict[tuple[Thread, int], tuple[Thread, ...]] = {}  # (thread, group)
         self._masks: OrderedDict[Config, tuple[np.ndarray, bool]] = OrderedDict()
         self._mask_cache_size = mask_cache_size
         self._event_capacity = 1 << 14
@@ -121,10 +121,13 @@ class GrammarEngine:
     def completions(self, thread: Thread, lexer_state: int) -> tuple[list[Thread | None], bool]:
         """Threads that start after a lexeme of ``thread`` ends in ``lexer_state``; and whether
         the text is then a complete sentence."""
+        return self._complete(thread, self.lexer.accepting_terminals[lexer_state])
+
+    def _complete(self, thread: Thread, terminals: tuple[int, ...]) -> tuple[list[Thread | None], bool]:
         _, earley_set, run = thread
         out: list[Thread | None] = []
         final = False
-        for terminal in self.lexer.accepting_terminals[lexer_state]:
+        for terminal in terminals:
             if terminal in self.ignore_terminals:
                 following, following_run = earley_set, run + 1
             else:
@@ -208,9 +211,9 @@ class GrammarEngine:
                 words |= walk.dense
             elif len(walk.word_index):
                 words[walk.word_index] |= walk.word_bits
-            for event_state in walk.event_states:
-                for following in self._completed_threads(thread, event_state):
-                    child = (following, self._child_walk_id(walk_id, event_state, following[0]))
+            for group in walk.event_groups:
+                for following in self._completed_threads(thread, group):
+                    child = (following, self._child_walk_id(walk_id, group, following[0]))
                     if child not in seen:
                         seen.add(child)
                         stack.append(child)
@@ -222,11 +225,12 @@ class GrammarEngine:
             self._masks.popitem(last=False)
         return result
 
-    def _completed_threads(self, thread: Thread, lexer_state: int) -> tuple[Thread, ...]:
-        key = (thread, lexer_state)
+    def _completed_threads(self, thread: Thread, group: int) -> tuple[Thread, ...]:
+        """Threads after a lexeme of ``thread`` completes the terminals of accepting ``group``."""
+        key = (thread, group)
         cached = self._completion_cache.get(key)
         if cached is None:
-            started, _ = self.completions(thread, lexer_state)
+            started, _ = self._complete(thread, self.lexer.accepting_sets[group])
             cached = self._completion_cache[key] = tuple(t for t in dict.fromkeys(started) if t is not None)
         return cached
 
@@ -237,11 +241,11 @@ class GrammarEngine:
             walk_id = self._new_walk(key, np.array([0], dtype=np.int32), dense=True)
         return walk_id
 
-    def _child_walk_id(self, parent: int, event_state: int, lexer_state: int) -> int:
-        key = (parent, event_state, lexer_state)
+    def _child_walk_id(self, parent: int, group: int, lexer_state: int) -> int:
+        key = (parent, group, lexer_state)
         walk_id = self._walk_ids.get(key)
         if walk_id is None:
-            nodes = self._walks[parent].event_nodes[event_state]
+            nodes = self._walks[parent].event_nodes[group]
             walk_id = self._new_walk(key, nodes, dense=False)
         return walk_id
 
@@ -252,8 +256,10 @@ class GrammarEngine:
         _, event_nodes, event_states = self._walk(words, states, nodes)
         grouped: dict[int, np.ndarray] = {}
         if len(event_nodes):
-            order = np.argsort(event_states, kind="stable")
-            sorted_states, sorted_nodes = event_states[order], event_nodes[order]
+            # Group boundaries by the terminals they complete: that is all the parser sees.
+            event_groups = self.lexer.accepting_group[event_states]
+            order = np.argsort(event_groups, kind="stable")
+            sorted_states, sorted_nodes = event_groups[order], event_nodes[order]
             starts = np.flatnonzero(np.r_[True, sorted_states[1:] != sorted_states[:-1]])
             ends = np.r_[starts[1:], len(sorted_states)]
             for state, begin, end in zip(sorted_states[starts].tolist(), starts.tolist(), ends.tolist()):
@@ -295,16 +301,16 @@ class GrammarEngine:
 
 class _Walk:
     """A cached trie walk: allowed tokens (dense words, or sparse word index + bits) and the
-    trie nodes where a lexeme may end, grouped by the lexer state there."""
+    trie nodes where a lexeme may end, grouped by the terminals that end there."""
 
-    __slots__ = ("dense", "word_index", "word_bits", "event_nodes", "event_states")
+    __slots__ = ("dense", "word_index", "word_bits", "event_nodes", "event_groups")
 
     def __init__(self, dense, word_index, word_bits, event_nodes: dict[int, np.ndarray]) -> None:
         self.dense = dense
         self.word_index = word_index
         self.word_bits = word_bits
         self.event_nodes = event_nodes
-        self.event_states = tuple(event_nodes)
+        self.event_groups = tuple(event_nodes)
 
     def nbytes(self) -> int:
         arrays = [self.dense, self.word_index, self.word_bits, *self.event_nodes.values()]

@@ -23,6 +23,11 @@ class ProductLexer:
         self._ids: dict[frozenset, int] = {}
         self.members: list[tuple[tuple[int, int], ...]] = []
         self.accepting_terminals: list[tuple[int, ...]] = []
+        # Lexer states that complete the same terminals behave alike at a lexeme boundary:
+        # ``accepting_group[state]`` numbers those sets (``accepting_sets[group]``).
+        self.accepting_group = np.full(_GROWTH, -1, dtype=np.int32)
+        self.accepting_sets: list[tuple[int, ...]] = []
+        self._group_ids: dict[tuple[int, ...], int] = {}
         self.transitions = np.full((_GROWTH, 256), DEAD, dtype=np.int32)
         self.has_accepting = np.zeros(_GROWTH, dtype=np.bool_)
         self.live_bytes = np.zeros((_GROWTH, 256), dtype=np.bool_)
@@ -64,12 +69,23 @@ class ProductLexer:
         accepting = tuple(sorted({t for t, q in ordered if self.dfas[t].accepting[q]}))
         self.accepting_terminals.append(accepting)
         self.has_accepting[state] = bool(accepting)
+        if accepting:
+            group = self._group_ids.get(accepting)
+            if group is None:
+                group = self._group_ids[accepting] = len(self.accepting_sets)
+                self.accepting_sets.append(accepting)
+            self.accepting_group[state] = group
         self.transitions[state] = -3  # marks "not explored yet"
         return state
 
     def _grow(self) -> None:
         size = self.transitions.shape[0] * 2
-        for name, fill in (("transitions", DEAD), ("has_accepting", False), ("live_bytes", False)):
+        for name, fill in (
+            ("transitions", DEAD),
+            ("has_accepting", False),
+            ("live_bytes", False),
+            ("accepting_group", -1),
+        ):
             old = getattr(self, name)
             new = np.full((size, *old.shape[1:]), fill, dtype=old.dtype)
             new[: old.shape[0]] = old
