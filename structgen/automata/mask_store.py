@@ -8,6 +8,8 @@ scatter (sparse); both take about a microsecond for a 128k vocabulary.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 
@@ -25,7 +27,7 @@ class MaskStore:
 
     def add(self, row: np.ndarray) -> int:
         """The index of ``row`` (int32 words), stored once."""
-        key = row.tobytes()
+        key = hashlib.blake2b(row.tobytes(), digest_size=16).digest()  # not the 16 KB row itself
         index = self._index.get(key)
         if index is not None:
             return index
