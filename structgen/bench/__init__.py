@@ -5,10 +5,16 @@
 - :mod:`structgen.bench.peers`: one adapter per engine, all driven by the same loop;
 - :mod:`structgen.bench.timing`: percentiles, heap and RSS readings, machine facts;
 - :mod:`structgen.bench.regex_bench`: ``structgen bench regex`` (correctness first, then time);
-- :mod:`structgen.bench.report`: JSON, the ``BENCHMARKS.md`` section and the plot.
+- :mod:`structgen.bench.report`: JSON, the ``BENCHMARKS.md`` section and the plot;
+- :mod:`structgen.bench.grammar_bench`: ``structgen bench grammar``, with its documents
+  (:mod:`~structgen.bench.grammar_docs`), each grammar in every engine's syntax
+  (:mod:`~structgen.bench.grammar_forms`), the mask cross-check
+  (:mod:`~structgen.bench.grammar_agreement`) and its independent prefix oracle
+  (:mod:`~structgen.bench.grammar_oracle`), and its report (:mod:`~structgen.bench.grammar_report`).
 
-The command line is ``structgen bench regex`` (see :mod:`structgen.cli.bench_cmd`). Peers are
-optional: install them with the ``bench`` extra. Nothing heavy is imported here.
+The command lines are ``structgen bench regex`` and ``structgen bench grammar`` (see
+:mod:`structgen.cli.bench_cmd`). Peers are optional: install them with the ``bench`` extra.
+Nothing heavy is imported here.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ Every adapter offers the same few steps, so the harness times all engines with o
 - ``fill(matcher, bitmask)``: write the allowed-token mask, int32 ``[1, ceil(V/32)]``;
 - ``advance(matcher, token_id)``: take one token, ``False`` when the engine rejects it.
 
+The grammar benchmark adds ``compile_grammar(grammar)``: a cold compile of a
+:class:`~structgen.bench.grammar_forms.BenchGrammar`, each engine reading the form it takes
+(:data:`GRAMMAR_ENGINES` lists them, with the peers' builtin JSON grammars as extra rows).
+
 Peers are optional (the ``bench`` extra): a missing package makes its engine "not installed".
 Peers are driven through their lowest-overhead public call for a numpy mask, so that Python
 glue does not count against them.
@@ -25,13 +29,31 @@ from structgen.bench.timing import package_version
 if TYPE_CHECKING:
     import numpy as np
 
+    from structgen.bench.grammar_forms import BenchGrammar
     from structgen.bench.vocabs import LoadedTokenizer
 
-__all__ = ["EngineAdapter", "ENGINES", "make_engine", "EngineError"]
+__all__ = [
+    "EngineAdapter",
+    "ENGINES",
+    "GRAMMAR_ENGINES",
+    "make_engine",
+    "make_grammar_engine",
+    "EngineError",
+    "GrammarNotSupported",
+]
 
 
 class EngineError(RuntimeError):
     """An engine failed to compile or to run a pattern (recorded, never fatal to a run)."""
+
+
+class GrammarNotSupported(EngineError):
+    """The engine cannot take this grammar (not expressible in its syntax, or not its row)."""
+
+
+# A tiny grammar with a regex terminal, a literal and an ignored terminal: compiled and masked
+# once per vocabulary before the grammar benchmark measures anything.
+WARM_UP_LARK = 'start: "a" item+\nitem: /[0-9]+/ | "b"\n%ignore " "\n'
 
 
 class EngineAdapter(ABC):
@@ -99,6 +121,28 @@ class EngineAdapter(ABC):
         """Drop the vocabulary-level objects of the last ``prepare``."""
         self.tokenizer = None
 
+    # -- grammars (the grammar benchmark) ---------------------------------------------------
+    cold_compile_grammar: ClassVar[str] = ""  # what a cold grammar compile means here
+    grammar_form: ClassVar[str] = ""  # which text of the grammar the engine reads
+    only_grammars: ClassVar[tuple[str, ...] | None] = None  # rows this engine has (None: all)
+
+    def compile_grammar(self, grammar: BenchGrammar) -> Any:
+        """A cold compile of ``grammar``; :class:`GrammarNotSupported` when it cannot take it."""
+        raise GrammarNotSupported(f"{self.name} has no grammar support")
+
+    def grammar_warm_up(self) -> None:
+        """Compile and mask a tiny grammar once, so one-time set-up (JIT, tables) is not timed."""
+        from structgen.bench.grammar_forms import BenchGrammar
+
+        tiny = BenchGrammar("warm-up", WARM_UP_LARK)
+        if self.only_grammars is not None:
+            tiny = BenchGrammar(self.only_grammars[0], WARM_UP_LARK)
+        compiled = self.compile_grammar(tiny)
+        matcher = self.matcher(compiled)
+        import numpy as np
+
+        self.fill(matcher, np.zeros((1, self.mask_words), dtype=np.int32))
+
 
 class StructgenEngine(EngineAdapter):
     name = "structgen"
@@ -150,6 +194,19 @@ class StructgenEngine(EngineAdapter):
 
         return compile_regex(regex, self.vocab, cache=False)
 
+    cold_compile_grammar = (
+        "`compile_grammar(lark_text, vocab)`: the Lark text is loaded by lark into the IR, "
+        "terminal DFAs and the product lexer are built, the root trie walk of every lexer state "
+        "the first parser states reach is precomputed, and the first mask is computed; nothing "
+        "is cached between compiles except the vocabulary's token trie (built in the warm-up)"
+    )
+    grammar_form = "the bundled .lark file as it is"
+
+    def compile_grammar(self, grammar: BenchGrammar) -> Any:
+        from structgen.compiler import compile_grammar
+
+        return compile_grammar(grammar.lark_text, self.vocab, syntax="lark")
+
     def memory_bytes(self, compiled: Any) -> int | None:
         value = compiled.stats().get("memory_bytes")
         return None if value is None else int(value)
@@ -192,6 +249,21 @@ class XGrammarEngine(EngineAdapter):
     def compile(self, regex: str) -> Any:
         self.compiler.clear_cache()
         return self.compiler.compile_regex(regex)
+
+    cold_compile_grammar = (
+        "`GrammarCompiler(info, cache_enabled=False).compile_grammar(ebnf)` after "
+        "`clear_cache()` (EBNF parsing, grammar optimisation and the token-mask "
+        "precomputation of every parser state, multi-threaded with max_threads=8)"
+    )
+    grammar_form = (
+        "the bundled .gbnf file where there is one (json, arithmetic), else the grammar IR "
+        "printed as EBNF by structgen.bench.grammar_forms.xgrammar_ebnf (not timed)"
+    )
+
+    def compile_grammar(self, grammar: BenchGrammar) -> Any:
+        text = grammar.xgrammar_text()  # raises GrammarNotSupported when not expressible
+        self.compiler.clear_cache()
+        return self.compiler.compile_grammar(text)
 
     def memory_bytes(self, compiled: Any) -> int | None:
         return int(compiled.memory_size_bytes)
@@ -302,6 +374,29 @@ class LLGuidanceEngine(EngineAdapter):
             raise EngineError(f"llguidance: {matcher.get_error()}")
         return matcher
 
+    cold_compile_grammar = (
+        "`LLMatcher(tokenizer, LLMatcher.grammar_from_lark(text))`: a new matcher, no cache "
+        "(grammar parsing and the parser tables); llguidance builds its lexer DFA lazily, so "
+        "part of its compile work moves into the first masks"
+    )
+    grammar_form = (
+        "the bundled .lark file with its regex literals re-printed with explicit ASCII classes "
+        "(structgen.bench.grammar_forms.llguidance_lark, not timed)"
+    )
+
+    def compile_grammar(self, grammar: BenchGrammar) -> Any:
+        import llguidance
+
+        return self._matcher_for(llguidance.LLMatcher.grammar_from_lark(grammar.llguidance_text()))
+
+    def _matcher_for(self, grammar: str) -> Any:
+        import llguidance
+
+        matcher = llguidance.LLMatcher(self.lltokenizer, grammar, log_level=0)
+        if matcher.is_error():
+            raise EngineError(f"llguidance: {matcher.get_error()}")
+        return matcher
+
     def matcher(self, compiled: Any) -> Any:
         return compiled.deep_copy()
 
@@ -316,10 +411,74 @@ class LLGuidanceEngine(EngineAdapter):
         self.lltokenizer = None
 
 
+class XGrammarBuiltinJSONEngine(XGrammarEngine):
+    """xgrammar's own JSON grammar: an extra row of the grammar benchmark's JSON results."""
+
+    name = "xgrammar-builtin"
+    only_grammars = ("json",)
+    cold_compile_grammar = (
+        "`GrammarCompiler(info, cache_enabled=False).compile_builtin_json_grammar()` after "
+        "`clear_cache()`"
+    )
+    grammar_form = (
+        "xgrammar's builtin JSON grammar (objects and arrays only at the top level, so "
+        "scalar documents fail)"
+    )
+
+    def compile_grammar(self, grammar: BenchGrammar) -> Any:
+        if grammar.name not in self.only_grammars:
+            raise GrammarNotSupported("builtin JSON grammar only")
+        self.compiler.clear_cache()
+        return self.compiler.compile_builtin_json_grammar()
+
+
+class LLGuidanceBuiltinJSONEngine(LLGuidanceEngine):
+    """llguidance's JSON (the schema ``{}``): an extra row of the JSON results."""
+
+    name = "llguidance-builtin"
+    only_grammars = ("json",)
+    cold_compile_grammar = (
+        "`LLMatcher(tokenizer, LLMatcher.grammar_from_json_schema({}))`: any JSON value, "
+        "llguidance's default (flexible) whitespace"
+    )
+    grammar_form = "llguidance's JSON-schema compiler on the schema {}"
+
+    def compile_grammar(self, grammar: BenchGrammar) -> Any:
+        import llguidance
+
+        if grammar.name not in self.only_grammars:
+            raise GrammarNotSupported("builtin JSON grammar only")
+        return self._matcher_for(llguidance.LLMatcher.grammar_from_json_schema({}))
+
+
 ENGINES: dict[str, type[EngineAdapter]] = {
     cls.name: cls
     for cls in (StructgenEngine, XGrammarEngine, OutlinesCoreEngine, LLGuidanceEngine)
 }
+
+# The grammar benchmark's engines: outlines-core has no context-free grammars.
+GRAMMAR_ENGINES: dict[str, type[EngineAdapter]] = {
+    cls.name: cls
+    for cls in (
+        StructgenEngine,
+        XGrammarEngine,
+        LLGuidanceEngine,
+        XGrammarBuiltinJSONEngine,
+        LLGuidanceBuiltinJSONEngine,
+    )
+}
+
+
+def make_grammar_engine(name: str) -> EngineAdapter:
+    """A fresh adapter for grammar-benchmark engine ``name`` (one of :data:`GRAMMAR_ENGINES`)."""
+    from structgen.errors import ConfigurationError
+
+    try:
+        return GRAMMAR_ENGINES[name]()
+    except KeyError:
+        raise ConfigurationError(
+            f"unknown engine {name!r}; expected some of: {', '.join(GRAMMAR_ENGINES)}"
+        ) from None
 
 
 def make_engine(name: str) -> EngineAdapter:

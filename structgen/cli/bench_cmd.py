@@ -1,7 +1,7 @@
 """``structgen bench``: benchmarks of structgen side by side with its peers.
 
-Each benchmark is a sub-command of ``bench`` (``regex`` today; ``grammar`` and ``maskbench``
-slot in the same way): it runs, writes ``<out>/<name>.json`` and ``<out>/<name>.png``, and
+Each benchmark is a sub-command of ``bench`` (``regex`` and ``grammar``; ``maskbench`` slots
+in the same way): it runs, writes ``<out>/<name>.json`` and ``<out>/<name>.png``, and
 replaces its own marked section of ``BENCHMARKS.md``.
 """
 
@@ -25,6 +25,7 @@ def register(subparsers: Any) -> None:
     )
     benches = parser.add_subparsers(dest="bench", metavar="BENCHMARK")
     _register_regex(benches)
+    _register_grammar(benches)
     parser.set_defaults(func=lambda args: _usage(parser))
 
 
@@ -37,20 +38,26 @@ def _csv(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
+def _add_common(
+    parser: argparse.ArgumentParser,
+    engines: list[str] | None = None,
+    repeat: int = 5,
+    repeat_help: str = "cold compiles and timed walks per pattern",
+) -> None:
     """Options every benchmark shares."""
     from structgen.bench.peers import ENGINES
 
+    engines = list(ENGINES) if engines is None else engines
     parser.add_argument(
         "--engines",
         type=_csv,
-        default=list(ENGINES),
+        default=engines,
         metavar="LIST",
-        help=f"comma-separated engines (default: {','.join(ENGINES)}); a missing peer is "
+        help=f"comma-separated engines (default: {','.join(engines)}); a missing peer is "
         "reported as 'not installed'",
     )
-    parser.add_argument("--repeat", type=int, default=5, metavar="N",
-                        help="cold compiles and timed walks per pattern (default 5)")  # fmt: skip
+    parser.add_argument("--repeat", type=int, default=repeat, metavar="N",
+                        help=f"{repeat_help} (default {repeat})")  # fmt: skip
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
                         help=f"where the JSON and PNG go (default {DEFAULT_OUT})")  # fmt: skip
     parser.add_argument(
@@ -148,4 +155,121 @@ def run_regex(args: argparse.Namespace) -> int:
     errors = [r for r in results["results"] if r.get("status") == "error"]
     if errors:
         print(f"{len(errors)} engine/pattern runs failed; see the errors above", file=sys.stderr)
+    return 0
+
+
+def _register_grammar(benches: Any) -> None:
+    from structgen.bench.grammar_bench import DEFAULT_TOKENIZERS, GRAMMARS, QUICK_SAMPLE
+    from structgen.bench.peers import GRAMMAR_ENGINES
+    from structgen.bench.vocabs import TOKENIZERS
+
+    parser = benches.add_parser(
+        "grammar",
+        help="context-free grammars: compile time, per-token mask time and memory on real "
+        "documents",
+        description="For the bundled grammars (JSON on JSONSchemaBench documents, and "
+        "arithmetic, sql_select, csv, python_expr on a hand-written corpus) and real "
+        "tokenizers, measure cold compile time, per-token mask time (p50/p99/max/mean, "
+        "per document) and memory of structgen, xgrammar and llguidance, after checking "
+        "that each engine allows every token of every document.",
+    )
+    parser.add_argument(
+        "--tokenizers",
+        type=_csv,
+        default=None,
+        metavar="LIST",
+        help=f"comma-separated vocabularies (default: {','.join(DEFAULT_TOKENIZERS)}; "
+        f"any of {','.join(TOKENIZERS)})",
+    )
+    parser.add_argument(
+        "--grammars",
+        type=_csv,
+        default=None,
+        metavar="LIST",
+        help=f"comma-separated grammars (default: all of {','.join(GRAMMARS)})",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="JSONSchemaBench data in the layout of shared/data (maskbench-tests/*.jsonl, "
+        "jsonschemabench/<subset>/*.json; default $STRUCTGEN_BENCH_DATA, else shared/data "
+        "beside the repository); its vocabs/ folder is used for the GGUF files when present",
+    )
+    parser.add_argument("--sample", type=int, default=None, metavar="N",
+                        help=f"JSON documents (default 200; {QUICK_SAMPLE} with --quick)")
+    parser.add_argument("--max-doc-bytes", type=int, default=8192, metavar="N",
+                        help="skip JSON documents longer than N bytes (default 8192)")  # fmt: skip
+    parser.add_argument("--max-corpus-docs", type=int, default=None, metavar="N",
+                        help="use at most N corpus documents per non-JSON grammar")  # fmt: skip
+    parser.add_argument("--check-docs", type=int, default=10, metavar="N",
+                        help="documents per grammar whose masks are compared across engines "
+                        "(default 10)")  # fmt: skip
+    parser.add_argument("--budget", type=float, default=None, metavar="SECONDS",
+                        help="time budget per pass of one engine on one grammar; the "
+                        "documents left are skipped (default 90; 15 with --quick)")  # fmt: skip
+    parser.add_argument("--no-warm-pass", action="store_true",
+                        help="skip the second (warm) pass over the documents")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="seed of the JSON document sample (default 0)")  # fmt: skip
+    parser.add_argument(
+        "--vocab-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder with the ggml-vocab-*.gguf files (default: <data>/vocabs, else the "
+        "download cache)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"CI size: one small vocabulary (smollm2), {QUICK_SAMPLE} JSON documents, 5 corpus "
+        "documents per grammar, unless given",
+    )
+    _add_common(parser, engines=list(GRAMMAR_ENGINES), repeat=3,
+                repeat_help="cold compiles per grammar")  # fmt: skip
+    parser.set_defaults(func=run_grammar)
+
+
+def run_grammar(args: argparse.Namespace) -> int:
+    from structgen.bench.grammar_bench import GrammarBenchConfig, run_grammar_benchmark
+    from structgen.bench.grammar_report import plot_results, render_markdown
+    from structgen.bench.report import update_markdown_file, write_json
+
+    config = GrammarBenchConfig(
+        tokenizers=args.tokenizers,
+        engines=args.engines,
+        grammars=args.grammars,
+        sample=args.sample,
+        max_doc_bytes=args.max_doc_bytes,
+        max_corpus_docs=args.max_corpus_docs,
+        data_dir=args.data,
+        vocab_dir=args.vocab_dir,
+        repeat=args.repeat,
+        check_docs=args.check_docs,
+        warm_pass=not args.no_warm_pass,
+        budget_s=args.budget if args.budget is not None else (15.0 if args.quick else 90.0),
+        seed=args.seed,
+        quick=args.quick,
+        progress=not args.no_progress,
+    )
+    results = run_grammar_benchmark(config)
+    results["config"]["command"] = "structgen " + " ".join(
+        shlex.quote(a)
+        for a in (sys.argv[1:] if sys.argv[1:2] == ["bench"] else ["bench", "grammar"])
+    )
+    json_path = write_json(results, args.out, "grammar")
+    print(f"results: {json_path}")
+    if not args.no_plot:
+        png = plot_results(results, args.out / "grammar.png")
+        print(f"plot: {png}" if png else "plot: skipped (matplotlib is not installed)")
+    section = render_markdown(results)
+    if not args.no_markdown:
+        print(f"markdown: {update_markdown_file(args.markdown, section, 'grammar')}")
+    print()
+    print(section)
+    ours = [r for r in results["results"] if r["engine"] == "structgen"]
+    if any(r.get("correctness", {}).get("failed") or r.get("status") == "error" for r in ours):
+        print("structgen refused valid documents; see the failures above", file=sys.stderr)
     return 0
