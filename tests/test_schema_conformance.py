@@ -28,7 +28,10 @@ KNOWN_GAPS = {
     ("optional/format/date-time.json", "validation of date-time strings"): _LEAP,
     ("optional/format/time.json", "validation of time strings"): _LEAP,
     ("optional/format/hostname.json", "validation of A-label (punycode) host names"): _PUNYCODE,
-    ("optional/float-overflow.json", "all integers are multiples of 0.5, if overflow is handled"): _OVERFLOW,
+    (
+        "optional/float-overflow.json",
+        "all integers are multiples of 0.5, if overflow is handled",
+    ): _OVERFLOW,
     ("optional/content.json", "validation of string-encoded content based on media type"): _CONTENT,
     ("optional/content.json", "validation of binary string-encoding"): _CONTENT,
     ("optional/content.json", "validation of binary-encoded media type documents"): _CONTENT,
@@ -54,7 +57,9 @@ def test_suite_file(path):
             if _uses_remote_ref(group["schema"]):
                 assert "RemoteRefError" in result.error or "UnsupportedSchemaError" in result.error
         if gap is not None:
-            assert result.failures, f"{relative} :: {result.description} now passes: remove it from KNOWN_GAPS"
+            assert result.failures, (
+                f"{relative} :: {result.description} now passes: remove it from KNOWN_GAPS"
+            )
             continue
         if result.failures:
             unexpected.append(f"{result.description}: " + "; ".join(result.failures[:3]))
@@ -64,7 +69,10 @@ def test_suite_file(path):
 def test_remote_refs_are_never_fetched():
     from structgen.schema import schema_to_grammar
 
-    with pytest.raises(RemoteRefError, match=r"remote reference 'http://localhost:1234/integer.json' is not fetched"):
+    with pytest.raises(
+        RemoteRefError,
+        match=r"remote reference 'http://localhost:1234/integer.json' is not fetched",
+    ):
         schema_to_grammar({"$ref": "http://localhost:1234/integer.json"})
 
 

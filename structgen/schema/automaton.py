@@ -1,0 +1,572 @@
+"""Deterministic automata over code points, for what one regex cannot say directly.
+
+JSON Schema needs intersections (``pattern`` ∧ ``maxLength``, two patterns, a format and a
+pattern), complements (property names *not* matched by any ``patternProperties``) and search
+semantics with anchors anywhere (``^a|b$``). :class:`CodePointDFA` does these on the decoded
+string, then :meth:`CodePointDFA.to_node` turns the result back into a regex AST (state
+elimination), which the JSON encoding and the engine's byte DFAs take from there.
+
+The alphabet is partitioned into *classes* (sets of code points no transition tells apart), so
+Unicode-wide sets cost no more than ASCII ones. Sizes are bounded: ``max_states`` for the DFA,
+``max_size`` for the regex a DFA turns into; past them :class:`~structgen.errors.LimitExceededError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from structgen.errors import LimitExceededError
+from structgen.regex.ast import MAX_CODE_POINT, Alt, CharSet, Concat, Empty, Node, Repeat
+from structgen.schema.ecma_regex import (
+    Anchor,
+    AnchoredAlt,
+    AnchoredConcat,
+    AnchoredRepeat,
+    PatternNode,
+    has_anchor,
+)
+from structgen.schema.nodes import ANY_CHAR, EMPTY, NOTHING, alt, concat, star, tree_size
+
+__all__ = ["DEFAULT_MAX_SIZE", "DEFAULT_MAX_STATES", "CodePointDFA", "search_language"]
+
+DEFAULT_MAX_STATES = 20_000
+DEFAULT_MAX_SIZE = 200_000
+DEAD = -1
+
+
+class _NFA:
+    """Thompson NFA over character sets, with ``^``/``$`` as special ε-edges."""
+
+    def __init__(self, max_states: int) -> None:
+        self.max_states = max_states
+        self.edges: list[list[tuple[int, int]]] = []  # (charset id, target)
+        self.eps: list[list[int]] = []
+        self.start_eps: list[list[int]] = []
+        self.end_eps: list[list[int]] = []
+        self.charsets: list[CharSet] = []
+        self._charset_ids: dict[CharSet, int] = {}
+
+    def state(self) -> int:
+        if len(self.edges) >= self.max_states:
+            raise LimitExceededError(
+                "the automaton of a pattern (NFA states)", self.max_states,
+                hint="simplify the pattern or raise max_regex_states",
+            )  # fmt: skip
+        for table in (self.edges, self.eps, self.start_eps, self.end_eps):
+            table.append([])
+        return len(self.edges) - 1
+
+    def charset_id(self, charset: CharSet) -> int:
+        found = self._charset_ids.get(charset)
+        if found is None:
+            found = self._charset_ids[charset] = len(self.charsets)
+            self.charsets.append(charset)
+        return found
+
+    def build(self, node: PatternNode, start: int, end: int) -> None:
+        if isinstance(node, CharSet):
+            if node.ranges:
+                self.edges[start].append((self.charset_id(node), end))
+        elif isinstance(node, Empty):
+            self.eps[start].append(end)
+        elif isinstance(node, Anchor):
+            (self.start_eps if node.kind == "start" else self.end_eps)[start].append(end)
+        elif isinstance(node, (Concat, AnchoredConcat)):
+            current = start
+            for index, part in enumerate(node.parts):
+                following = end if index == len(node.parts) - 1 else self.state()
+                self.build(part, current, following)
+                current = following
+        elif isinstance(node, (Alt, AnchoredAlt)):
+            for option in node.options:
+                self.build(option, start, end)
+        elif isinstance(node, (Repeat, AnchoredRepeat)):
+            current = start
+            for _ in range(node.low):
+                following = self.state()
+                self.build(node.node, current, following)
+                current = following
+            if node.high is None:
+                loop = self.state()
+                self.eps[current].append(loop)
+                body_end = self.state()
+                self.build(node.node, loop, body_end)
+                self.eps[body_end].append(loop)
+                self.eps[loop].append(end)
+            else:
+                for _ in range(node.high - node.low):
+                    following = self.state()
+                    self.eps[current].append(end)
+                    self.build(node.node, current, following)
+                    current = following
+                self.eps[current].append(end)
+        else:
+            raise TypeError(f"not a pattern node: {node!r}")
+
+
+def _cuts_of(charsets: list[CharSet]) -> np.ndarray:
+    points = {0}
+    for charset in charsets:
+        for low, high in charset.ranges:
+            points.add(low)
+            if high < MAX_CODE_POINT:
+                points.add(high + 1)
+    return np.array(sorted(points), dtype=np.int64)
+
+
+def _interval_indices(cuts: np.ndarray, charset: CharSet) -> list[tuple[int, int]]:
+    out = []
+    for low, high in charset.ranges:
+        first = int(np.searchsorted(cuts, low, side="right")) - 1
+        last = int(np.searchsorted(cuts, high, side="right")) - 1
+        out.append((first, last))
+    return out
+
+
+class CodePointDFA:
+    """A DFA over code points: ``transitions[state, class]`` (``-1``: dead), state 0 the start.
+
+    ``cuts`` are the first code points of the alphabet's intervals, ``interval_class`` maps
+    each interval to its class.
+    """
+
+    def __init__(
+        self,
+        cuts: np.ndarray,
+        interval_class: np.ndarray,
+        transitions: np.ndarray,
+        accepting: np.ndarray,
+    ):
+        self.cuts = cuts
+        self.interval_class = interval_class
+        self.transitions = transitions
+        self.accepting = accepting
+
+    @property
+    def num_states(self) -> int:
+        return int(self.transitions.shape[0])
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.transitions.shape[1])
+
+    # -- construction ----------------------------------------------------------------------------
+    @classmethod
+    def from_node(
+        cls, node: PatternNode, *, search: bool = False, max_states: int = DEFAULT_MAX_STATES
+    ) -> CodePointDFA:
+        """The DFA of ``node`` (full match), or with ``search`` of the strings containing a match."""
+        nfa = _NFA(max_states * 8)
+        if search:
+            node = AnchoredConcat((star(ANY_CHAR), node, star(ANY_CHAR)))
+        start, final = nfa.state(), nfa.state()
+        nfa.build(node, start, final)
+        return _determinize(nfa, start, final, max_states=max_states)
+
+    @classmethod
+    def from_strings(
+        cls, strings: list[str], *, max_states: int = DEFAULT_MAX_STATES
+    ) -> CodePointDFA:
+        """The finite language ``strings`` (a trie)."""
+        node = alt(*(concat(*(CharSet(((ord(c), ord(c)),)) for c in text)) for text in strings))
+        return cls.from_node(node, max_states=max_states)
+
+    @classmethod
+    def everything(cls) -> CodePointDFA:
+        return cls.from_node(star(ANY_CHAR))
+
+    # -- queries ---------------------------------------------------------------------------------
+    def class_of(self, code_point: int) -> int:
+        interval = int(np.searchsorted(self.cuts, code_point, side="right")) - 1
+        return int(self.interval_class[interval])
+
+    def accepts(self, text: str) -> bool:
+        state = 0
+        for c in text:
+            state = int(self.transitions[state, self.class_of(ord(c))])
+            if state < 0:
+                return False
+        return bool(self.accepting[state])
+
+    def is_empty(self) -> bool:
+        return not self.trimmed().accepting.any()
+
+    def class_charsets(self) -> list[CharSet]:
+        ends = np.append(self.cuts[1:] - 1, MAX_CODE_POINT)
+        ranges: list[list[tuple[int, int]]] = [[] for _ in range(self.num_classes)]
+        for low, high, klass in zip(
+            self.cuts.tolist(), ends.tolist(), self.interval_class.tolist()
+        ):
+            ranges[klass].append((low, high))
+        return [CharSet.of(r) for r in ranges]
+
+    # -- boolean operations ----------------------------------------------------------------------
+    def intersect(
+        self, other: CodePointDFA, *, max_states: int = DEFAULT_MAX_STATES
+    ) -> CodePointDFA:
+        return _product(
+            self,
+            other,
+            lambda a, b: a and b,
+            max_states=max_states,
+            keep_dead_left=False,
+            keep_dead_right=False,
+        )
+
+    def union(self, other: CodePointDFA, *, max_states: int = DEFAULT_MAX_STATES) -> CodePointDFA:
+        return _product(
+            self,
+            other,
+            lambda a, b: a or b,
+            max_states=max_states,
+            keep_dead_left=True,
+            keep_dead_right=True,
+        )
+
+    def difference(
+        self, other: CodePointDFA, *, max_states: int = DEFAULT_MAX_STATES
+    ) -> CodePointDFA:
+        return _product(
+            self,
+            other,
+            lambda a, b: a and not b,
+            max_states=max_states,
+            keep_dead_left=False,
+            keep_dead_right=True,
+        )
+
+    def complement(self) -> CodePointDFA:
+        return CodePointDFA.everything().difference(self)
+
+    # -- normal forms ----------------------------------------------------------------------------
+    def trimmed(self) -> CodePointDFA:
+        """Only states reachable from the start that can reach acceptance (the start always kept)."""
+        transitions, accepting = self.transitions, self.accepting
+        live = accepting.copy()
+        while True:
+            safe = np.where(transitions >= 0, transitions, 0)
+            reaches = ((transitions >= 0) & live[safe]).any(axis=1) | live
+            if (reaches == live).all():
+                break
+            live = reaches
+        transitions = np.where(
+            (transitions >= 0) & live[np.where(transitions >= 0, transitions, 0)], transitions, DEAD
+        )
+        order, new_id = [0], {0: 0}
+        position = 0
+        while position < len(order):
+            for target in np.unique(transitions[order[position]]).tolist():
+                if target >= 0 and target not in new_id:
+                    new_id[target] = len(order)
+                    order.append(target)
+            position += 1
+        mapping = np.full(self.num_states, DEAD, dtype=np.int32)
+        for old, new in new_id.items():
+            mapping[old] = new
+        kept = transitions[np.array(order)]
+        kept = np.where(kept >= 0, mapping[np.where(kept >= 0, kept, 0)], DEAD).astype(np.int32)
+        return CodePointDFA(self.cuts, self.interval_class, kept, accepting[np.array(order)].copy())
+
+    def minimized(self) -> CodePointDFA:
+        """Trimmed, then Moore's partition refinement; classes with equal columns merged."""
+        dfa = self.trimmed()
+        transitions, accepting = dfa.transitions, dfa.accepting
+        block = accepting.astype(np.int64)
+        count = len(np.unique(block))
+        while True:
+            targets = np.where(
+                transitions >= 0, block[np.where(transitions >= 0, transitions, 0)], -1
+            )
+            signature = np.concatenate([block[:, None], targets], axis=1)
+            _, new_block = np.unique(signature, axis=0, return_inverse=True)
+            new_block = new_block.reshape(-1)
+            new_count = int(new_block.max()) + 1
+            block = new_block
+            if new_count == count:
+                break
+            count = new_count
+        # Renumber blocks so that the start's block is 0, in order of first appearance.
+        order: list[int] = []
+        seen: dict[int, int] = {}
+        for b in [int(block[0])] + block.tolist():
+            if b not in seen:
+                seen[b] = len(order)
+                order.append(b)
+        relabel = np.array([seen[int(b)] for b in block], dtype=np.int64)
+        representative = np.zeros(len(order), dtype=np.int64)
+        representative[relabel[::-1]] = np.arange(len(block))[::-1]
+        quotient = transitions[representative]
+        quotient = np.where(
+            quotient >= 0, relabel[np.where(quotient >= 0, quotient, 0)], DEAD
+        ).astype(np.int32)
+        result = CodePointDFA(
+            dfa.cuts, dfa.interval_class, quotient, accepting[representative].copy()
+        )
+        return result._merge_classes()
+
+    def _merge_classes(self) -> CodePointDFA:
+        columns, inverse = np.unique(self.transitions, axis=1, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        interval_class = inverse[self.interval_class].astype(np.int32)
+        # Merge adjacent intervals of the same class.
+        keep = np.ones(len(self.cuts), dtype=bool)
+        keep[1:] = interval_class[1:] != interval_class[:-1]
+        return CodePointDFA(
+            self.cuts[keep],
+            interval_class[keep],
+            np.ascontiguousarray(columns.astype(np.int32)),
+            self.accepting,
+        )
+
+    # -- back to a regex -------------------------------------------------------------------------
+    def to_node(self, *, max_size: int = DEFAULT_MAX_SIZE) -> Node:
+        """A regex AST with this DFA's language (state elimination, cheapest state first)."""
+        dfa = self.minimized()
+        if not dfa.accepting.any():
+            return NOTHING
+        charsets = dfa.class_charsets()
+        n = dfa.num_states
+        source, sink = n, n + 1
+        edges: dict[tuple[int, int], Node] = {}
+        outgoing: list[set[int]] = [set() for _ in range(n + 2)]
+        incoming: list[set[int]] = [set() for _ in range(n + 2)]
+
+        def add(p: int, q: int, label: Node) -> None:
+            existing = edges.get((p, q))
+            edges[(p, q)] = label if existing is None else alt(existing, label)
+            outgoing[p].add(q)
+            incoming[q].add(p)
+
+        for state in range(n):
+            by_target: dict[int, list[int]] = {}
+            for klass, target in enumerate(dfa.transitions[state].tolist()):
+                if target >= 0:
+                    by_target.setdefault(target, []).append(klass)
+            for target, classes in by_target.items():
+                label = charsets[classes[0]]
+                for klass in classes[1:]:
+                    label = label.union(charsets[klass])
+                add(state, target, label.without_surrogates())
+            if dfa.accepting[state]:
+                add(state, sink, EMPTY)
+        add(source, 0, EMPTY)
+        size_cache: dict[int, int] = {}
+        remaining = set(range(n))
+
+        def weight(state: int) -> tuple[int, int]:
+            # Delgado & Morais (2004): the growth in total label size if ``state`` goes now.
+            sources = [p for p in incoming[state] if p != state]
+            targets = [q for q in outgoing[state] if q != state]
+            loop = edges.get((state, state))
+            loop_size = tree_size(loop, size_cache) if loop is not None else 0
+            cost = sum(tree_size(edges[(p, state)], size_cache) for p in sources) * (
+                len(targets) - 1
+            )
+            cost += sum(tree_size(edges[(state, q)], size_cache) for q in targets) * (
+                len(sources) - 1
+            )
+            cost += loop_size * (len(sources) * len(targets) - 1)
+            return cost, state
+
+        weights = {state: weight(state) for state in remaining}
+        while remaining:
+            victim = min(remaining, key=weights.__getitem__)
+            neighbours = (incoming[victim] | outgoing[victim]) & remaining
+            remaining.discard(victim)
+            loop = edges.pop((victim, victim), None)
+            middle = star(loop) if loop is not None else EMPTY
+            sources = [p for p in incoming[victim] if p != victim]
+            targets = [q for q in outgoing[victim] if q != victim]
+            for p in sources:
+                head = edges.pop((p, victim))
+                outgoing[p].discard(victim)
+                for q in targets:
+                    label = concat(head, middle, edges[(victim, q)])
+                    add(p, q, label)
+                    if tree_size(edges[(p, q)], size_cache) > max_size:
+                        raise LimitExceededError(
+                            "the regex of an intersected/complemented pattern (AST nodes)", max_size,
+                            hint="simplify the patterns or raise max_regex_size",
+                        )  # fmt: skip
+            for q in targets:
+                edges.pop((victim, q), None)
+                incoming[q].discard(victim)
+            incoming[victim].clear()
+            outgoing[victim].clear()
+            del weights[victim]
+            for state in neighbours - {victim}:
+                weights[state] = weight(state)
+        return edges.get((source, sink), NOTHING)
+
+
+def _closure(
+    nfa: _NFA, states: frozenset[int] | set[int], *, at_start: bool, at_end: bool
+) -> frozenset[int]:
+    stack = list(states)
+    seen = set(states)
+    while stack:
+        state = stack.pop()
+        following = list(nfa.eps[state])
+        if at_start:
+            following += nfa.start_eps[state]
+        if at_end:
+            following += nfa.end_eps[state]
+        for target in following:
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return frozenset(seen)
+
+
+def _determinize(nfa: _NFA, start: int, final: int, *, max_states: int) -> CodePointDFA:
+    cuts = _cuts_of(nfa.charsets)
+    # Classes: intervals covered by the same charsets behave alike.
+    rng = np.random.default_rng(12345)
+    signature = np.zeros((len(cuts), 2), dtype=np.uint64)
+    charset_intervals = [_interval_indices(cuts, charset) for charset in nfa.charsets]
+    weights = rng.integers(1, 2**63, size=(len(nfa.charsets), 2), dtype=np.uint64)
+    for index, spans in enumerate(charset_intervals):
+        for first, last in spans:
+            signature[first : last + 1] += weights[index]
+    _, interval_class = np.unique(signature, axis=0, return_inverse=True)
+    interval_class = interval_class.reshape(-1).astype(np.int32)
+    num_classes = int(interval_class.max()) + 1
+    charset_classes = [
+        sorted({int(c) for first, last in spans for c in interval_class[first : last + 1]})
+        for spans in charset_intervals
+    ]
+    initial = _closure(nfa, {start}, at_start=True, at_end=False)
+    index: dict[tuple[frozenset[int], bool], int] = {(initial, True): 0}
+    order: list[tuple[frozenset[int], bool]] = [(initial, True)]
+    rows: list[list[int]] = []
+    accepting: list[bool] = []
+    position = 0
+    while position < len(order):
+        subset, at_start = order[position]
+        position += 1
+        accepting.append(final in _closure(nfa, subset, at_start=at_start, at_end=True))
+        targets: list[set[int]] = [set() for _ in range(num_classes)]
+        for state in subset:
+            for charset_id, target in nfa.edges[state]:
+                for klass in charset_classes[charset_id]:
+                    targets[klass].add(target)
+        row = []
+        for target_set in targets:
+            if not target_set:
+                row.append(DEAD)
+                continue
+            key = (_closure(nfa, target_set, at_start=False, at_end=False), False)
+            found = index.get(key)
+            if found is None:
+                if len(order) >= max_states:
+                    raise LimitExceededError(
+                        "the automaton of a pattern (DFA states)", max_states,
+                        hint="simplify the pattern or raise max_regex_states",
+                    )  # fmt: skip
+                found = index[key] = len(order)
+                order.append(key)
+            row.append(found)
+        rows.append(row)
+    transitions = np.array(rows, dtype=np.int32).reshape(len(order), num_classes)
+    return CodePointDFA(cuts, interval_class, transitions, np.array(accepting, dtype=bool))
+
+
+def _product(
+    left: CodePointDFA,
+    right: CodePointDFA,
+    accept: Callable[[bool, bool], bool],
+    *,
+    max_states: int,
+    keep_dead_left: bool,
+    keep_dead_right: bool,
+) -> CodePointDFA:
+    """Product automaton; a side that died continues as a non-accepting sink when ``keep_dead_*``."""
+    cuts = np.union1d(left.cuts, right.cuts)
+    left_class = left.interval_class[np.searchsorted(left.cuts, cuts, side="right") - 1]
+    right_class = right.interval_class[np.searchsorted(right.cuts, cuts, side="right") - 1]
+    pairs = left_class.astype(np.int64) * (right.num_classes + 1) + right_class
+    unique_pairs, interval_class = np.unique(pairs, return_inverse=True)
+    class_left = (unique_pairs // (right.num_classes + 1)).astype(np.int64)
+    class_right = (unique_pairs % (right.num_classes + 1)).astype(np.int64)
+    num_classes = len(unique_pairs)
+    sink_left, sink_right = left.num_states, right.num_states
+    left_rows = np.vstack(
+        [left.transitions[:, class_left], np.full((1, num_classes), DEAD, dtype=np.int32)]
+    )
+    right_rows = np.vstack(
+        [right.transitions[:, class_right], np.full((1, num_classes), DEAD, dtype=np.int32)]
+    )
+    left_rows = np.where(left_rows < 0, sink_left, left_rows)
+    right_rows = np.where(right_rows < 0, sink_right, right_rows)
+    left_accepting = np.append(left.accepting, False)
+    right_accepting = np.append(right.accepting, False)
+
+    def alive(a: int, b: int) -> bool:
+        if a == sink_left and (not keep_dead_left or b == sink_right):
+            return False
+        if b == sink_right and (not keep_dead_right or a == sink_left):
+            return False
+        return True
+
+    index = {(0, 0): 0}
+    order = [(0, 0)]
+    rows: list[np.ndarray] = []
+    position = 0
+    stride = right.num_states + 1
+    while position < len(order):
+        a, b = order[position]
+        position += 1
+        keys = left_rows[a].astype(np.int64) * stride + right_rows[b]
+        row = np.full(num_classes, DEAD, dtype=np.int32)
+        for key in np.unique(keys).tolist():
+            pair = (key // stride, key % stride)
+            if not alive(*pair):
+                continue
+            found = index.get(pair)
+            if found is None:
+                if len(order) >= max_states:
+                    raise LimitExceededError(
+                        "the automaton of combined string constraints (DFA states)", max_states,
+                        hint="simplify the patterns/lengths or raise max_regex_states",
+                    )  # fmt: skip
+                found = index[pair] = len(order)
+                order.append(pair)
+            row[keys == key] = found
+        rows.append(row)
+    accepting = np.array(
+        [accept(bool(left_accepting[a]), bool(right_accepting[b])) for a, b in order], dtype=bool
+    )
+    transitions = np.array(rows, dtype=np.int32).reshape(len(order), num_classes)
+    return CodePointDFA(cuts, interval_class.reshape(-1).astype(np.int32), transitions, accepting)
+
+
+def search_language(
+    pattern: PatternNode, *, max_states: int = DEFAULT_MAX_STATES, max_size: int = DEFAULT_MAX_SIZE
+) -> Node:
+    """The strings that *contain* a match of ``pattern`` (ECMA ``RegExp.prototype.test``)."""
+    anything = star(ANY_CHAR)
+    if not has_anchor(pattern):
+        return concat(anything, pattern, anything)  # type: ignore[arg-type]
+    options = pattern.options if isinstance(pattern, AnchoredAlt) else (pattern,)
+    simple: list[Node] = []
+    for option in options:
+        parts = list(option.parts) if isinstance(option, AnchoredConcat) else [option]
+        anchored_start = bool(parts) and parts[0] == Anchor("start")
+        anchored_end = (
+            bool(parts) and parts[-1] == Anchor("end") and (len(parts) > 1 or not anchored_start)
+        )
+        middle = parts[int(anchored_start) : len(parts) - int(anchored_end)]
+        if any(has_anchor(part) for part in middle):
+            break
+        simple.append(
+            concat(
+                EMPTY if anchored_start else anything, *middle, EMPTY if anchored_end else anything
+            )
+        )  # type: ignore[arg-type]
+    else:
+        return alt(*simple)
+    return CodePointDFA.from_node(pattern, search=True, max_states=max_states).to_node(
+        max_size=max_size
+    )

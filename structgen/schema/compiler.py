@@ -1,0 +1,475 @@
+"""JSON Schema → grammar IR.
+
+Every schema node (a conjunction of subschemas, see :mod:`structgen.schema.normalize`) becomes a
+nonterminal, built on demand from a work list so recursive ``$ref`` s become recursive rules.
+A node with ``anyOf``/``oneOf`` groups becomes one alternative per choice of branches (the
+choice joins the node's own keywords: ``A ∧ anyOf(B, C)`` = ``(A ∧ B) ∨ (A ∧ C)``); ``oneOf`` is
+compiled so only when its branches are provably disjoint (:mod:`structgen.schema.disjoint`). A
+node with ``enum``/``const`` is its finite set of values, filtered by ``jsonschema`` against
+every keyword of the node (so any keyword next to an ``enum`` is exact). Otherwise the node is
+the union over its JSON types of a terminal (null, booleans, numbers, strings) or a structure
+(:mod:`structgen.schema.objects`, :mod:`structgen.schema.arrays`).
+
+Terminals carry whitespace where ``json.dumps`` may put it: ``{`` ``[`` are followed by it,
+``}`` ``]`` preceded, ``,`` and ``:`` surrounded, each run at most ``max_whitespace`` long; a key's
+terminal includes its colon. At the end, unproductive rules (unsatisfiable subschemas) are
+removed — a dropped ``anyOf``/``oneOf`` branch gets a warning, an unsatisfiable root an error.
+"""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+from typing import Any
+
+from structgen.errors import LimitExceededError
+from structgen.grammar.ir import Grammar, Rule, Terminal
+from structgen.regex.ast import CharSet, Node
+from structgen.schema.errors import (
+    UnsatisfiableSchemaError,
+    Unsupported,
+    UnsupportedSchemaError,
+)
+from structgen.schema.json_strings import quoted
+from structgen.schema.nodes import (
+    alt,
+    char,
+    concat,
+    depth,
+    is_empty_language,
+    literal,
+    repeat,
+)
+from structgen.schema.normalize import Analysis, SchemaNode, analyze, flatten, make_node
+from structgen.schema.numbers import (
+    Bound,
+    integer_bounds,
+    integer_modulus,
+    integer_node,
+    multiples_node,
+    number_node,
+    to_decimal,
+)
+from structgen.schema.options import SchemaOptions
+from structgen.schema.refs import Location, SchemaDocument, canonical_json
+from structgen.schema.regex_text import to_regex_text
+from structgen.schema.string_terminals import StringTerminals
+from structgen.schema.strings import StringLanguage
+
+__all__ = ["SchemaCompiler"]
+
+_WHITESPACE = CharSet.chars(" \t\n\r")
+_MAX_DEPTH = 300
+
+
+class SchemaCompiler:
+    def __init__(self, document: SchemaDocument, options: SchemaOptions) -> None:
+        self.document = document
+        self.options = options
+        self.terminals: dict[str, Terminal] = {}
+        self._terminal_ids: dict[Any, str] = {}
+        self.rules: list[Rule] = []
+        self._symbols: dict[frozenset, str] = {}
+        self._literal_symbols: dict[str, str] = {}
+        self._work: list[tuple[str, SchemaNode]] = []
+        self._counter = itertools.count()
+        self.unsupported: list[Unsupported] = []
+        self.warnings: list[str] = list(document.warnings)
+        self.unsat_reasons: list[str] = []
+        self.branch_symbols: dict[
+            str, str
+        ] = {}  # alternative symbol → "anyOf/oneOf branch" description
+        self._analyses: dict[frozenset, Analysis] = {}
+        self.strings = StringTerminals(self)
+        whitespace = options.whitespace_limit
+        self.ws: Node = repeat(_WHITESPACE, 0, whitespace) if whitespace else concat()
+
+    # -- IR plumbing -------------------------------------------------------------------------------
+    def fresh(self, prefix: str) -> str:
+        return f"{prefix}{next(self._counter)}"
+
+    def rule(self, lhs: str, *rhs: str) -> None:
+        self.rules.append(Rule(lhs, tuple(rhs)))
+
+    def terminal(
+        self, node: Node, *, key: Any = None, name: str = "t", literal_text: str | None = None
+    ) -> str:
+        """The name of a terminal matching ``node`` (one per distinct ``key``, or per node)."""
+        key = ("node", id(node)) if key is None else key  # the Terminal keeps ``node`` alive
+        found = self._terminal_ids.get(key)
+        if found is not None:
+            return found
+        if depth(node) > _MAX_DEPTH:
+            raise LimitExceededError(
+                "the nesting depth of a terminal's regex", _MAX_DEPTH,
+                hint="a pattern, number bound or length is too intricate; simplify it",
+            )  # fmt: skip
+        terminal_name = self.fresh(name.upper() + "_")
+        self.terminals[terminal_name] = Terminal(
+            terminal_name, to_regex_text(node), literal_text, node
+        )
+        self._terminal_ids[key] = terminal_name
+        return terminal_name
+
+    def punct(self, text: str) -> str:
+        """``{`` ``}`` ``[`` ``]`` ``,`` with their whitespace."""
+        node = {
+            "{": concat(char("{"), self.ws),
+            "}": concat(self.ws, char("}")),
+            "[": concat(char("["), self.ws),
+            "]": concat(self.ws, char("]")),
+            ",": concat(self.ws, char(","), self.ws),
+        }[text]
+        compact = self.options.whitespace_limit == 0
+        names = {"{": "lbrace", "}": "rbrace", "[": "lbracket", "]": "rbracket", ",": "comma"}
+        return self.terminal(
+            node, key=("punct", text), name=names[text], literal_text=text if compact else None
+        )
+
+    def keyword(self, text: str) -> str:
+        return self.terminal(literal(text), key=("lit", text), name=text, literal_text=text)
+
+    @property
+    def canonical(self) -> bool:
+        return self.options.escapes == "canonical"
+
+    def key_terminal(self, decoded: Node, *, canonical: bool | None = None) -> str:
+        """A property name from ``decoded`` (a decoded-string language), quoted, then ``:``."""
+        canonical = self.canonical if canonical is None else canonical
+        node = concat(quoted(decoded, canonical=canonical), self.ws, char(":"), self.ws)
+        return self.terminal(node, key=("key", decoded, canonical), name="key")
+
+    # -- strings (see structgen.schema.string_terminals) ---------------------------------------------
+    def pattern_node(self, pattern: str, pointer: str) -> Node:
+        return self.strings.pattern_node(pattern, pointer)
+
+    def pattern_dfa(self, pattern: str, pointer: str, *, complement: bool = False):
+        return self.strings.pattern_dfa(pattern, pointer, complement=complement)
+
+    def decoded_string_of(self, spec, *, pointer: str) -> StringLanguage | None:
+        """The decoded strings that a :class:`~structgen.schema.normalize.StringSpec` allows."""
+        return self.strings.decoded_string(
+            spec.min_length, spec.max_length, spec.patterns, spec.formats, pointer=pointer,
+            excluded_patterns=spec.excluded_patterns, excluded_values=spec.excluded_values,
+        )  # fmt: skip
+
+    def string_from_language(
+        self, language: StringLanguage, *, close: Node, name: str, canonical: bool | None = None
+    ):
+        return self.strings.from_language(language, close=close, name=name, canonical=canonical)
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def report(self, items: list[Unsupported]) -> None:
+        for item in items:
+            if item not in self.unsupported:
+                self.unsupported.append(item)
+
+    # -- nodes ---------------------------------------------------------------------------------------
+    def symbol(self, items) -> str:
+        """The nonterminal of the conjunction ``items`` (built later, from the work list)."""
+        node = make_node(items)
+        found = self._symbols.get(node.key)
+        if found is None:
+            if len(self._symbols) >= self.options.max_nonterminals:
+                raise LimitExceededError(
+                    "the number of schema nodes",
+                    self.options.max_nonterminals,
+                    hint="raise max_nonterminals",
+                )
+            found = self._symbols[node.key] = self.fresh("v")
+            self._work.append((found, node))
+        return found
+
+    def location_symbol(self, location: Location) -> str:
+        return self.symbol([(location, True)])
+
+    def compile(self) -> Grammar:
+        if self.document.unknown_dialect is not None:
+            self.report(
+                [
+                    Unsupported(
+                        "$schema",
+                        "#/$schema",
+                        f"unknown dialect {self.document.unknown_dialect!r} (read as 2020-12 if lenient)",
+                    )
+                ]
+            )
+        start = self.location_symbol(self.document.root())
+        while self._work:
+            name, node = self._work.pop()
+            self._expand(name, node)
+        if self.unsupported and not self.options.lenient:
+            raise UnsupportedSchemaError(self.unsupported)
+        for item in self.unsupported:
+            self.warn(f"not enforced (lenient): {item}")
+        rules = self._prune(start)
+        used = {s for rule in rules for s in rule.rhs if s in self.terminals}
+        terminals = {name: t for name, t in self.terminals.items() if name in used}
+        return Grammar(
+            terminals=terminals,
+            rules=tuple(rules),
+            start=start,
+            source_name="json-schema",
+            warnings=tuple(self.warnings),
+        )
+
+    def _prune(self, start: str) -> list[Rule]:
+        productive: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for rule in self.rules:
+                if rule.lhs not in productive and all(
+                    s in self.terminals or s in productive for s in rule.rhs
+                ):
+                    productive.add(rule.lhs)
+                    changed = True
+        if start not in productive:
+            reasons = (
+                "; ".join(dict.fromkeys(self.unsat_reasons)) or "no value satisfies every keyword"
+            )
+            raise UnsatisfiableSchemaError(f"the schema is unsatisfiable: {reasons}", pointer="#")
+        kept = [
+            r
+            for r in self.rules
+            if r.lhs in productive and all(s in self.terminals or s in productive for s in r.rhs)
+        ]
+        for symbol, description in self.branch_symbols.items():
+            if symbol not in productive:
+                self.warn(f"{description} is unsatisfiable: dropped")
+        by_lhs: dict[str, list[Rule]] = {}
+        for rule in kept:
+            by_lhs.setdefault(rule.lhs, []).append(rule)
+        reachable, stack = {start}, [start]
+        while stack:
+            for rule in by_lhs.get(stack.pop(), ()):
+                for s in rule.rhs:
+                    if s not in self.terminals and s not in reachable:
+                        reachable.add(s)
+                        stack.append(s)
+        return [r for r in kept if r.lhs in reachable]
+
+    def _expand(self, name: str, node: SchemaNode) -> None:
+        flat = flatten(self.document, node)
+        self.report(flat.unsupported)
+        if flat.false_at is not None:
+            self.unsat_reasons.append(f"{flat.false_at} is false")
+            return
+        enum_location = flat.enum_location()
+        if enum_location is not None:
+            self._expand_finite(name, node, enum_location)
+            return
+        if flat.groups:
+            self._expand_groups(name, node, flat)
+            return
+        analysis = analyze(self.document, flat.plain, formats=self.options.formats != "annotation")
+        self._analyses[node.key] = analysis
+        self.report(analysis.unsupported)
+        for message in analysis.warnings:
+            self.warn(message)
+        self.unsat_reasons.extend(analysis.false_reasons)
+        self._expand_types(name, analysis)
+
+    # -- enum / const ---------------------------------------------------------------------------------
+    def _expand_finite(self, name: str, node: SchemaNode, location: Location) -> None:
+        schema = location.schema
+        candidates = (
+            list(schema["enum"]) if "enum" in schema and isinstance(schema["enum"], list) else []
+        )
+        if "const" in schema and location.draft != "4":
+            candidates = [schema["const"]] if "enum" not in schema else candidates
+        kept: dict[str, Any] = {}
+        for value in candidates:
+            if all(self.document.is_valid(value, loc) for loc, _ in node.items):
+                kept.setdefault(canonical_json(value), value)
+        if not kept:
+            self.unsat_reasons.append(
+                f"{location.pointer}: no value of enum/const satisfies the other keywords"
+            )
+        for value in kept.values():
+            self.rule(name, self.literal_symbol(value))
+
+    def literal_symbol(self, value: Any) -> str:
+        """The symbol for exactly the JSON value ``value`` (any key order, any number spelling)."""
+        key = canonical_json(value)
+        found = self._literal_symbols.get(key)
+        if found is not None:
+            return found
+        if value is None:
+            found = self.keyword("null")
+        elif value is True:
+            found = self.keyword("true")
+        elif value is False:
+            found = self.keyword("false")
+        elif isinstance(value, (int, float, Decimal)):
+            bound = Bound(to_decimal(value))
+            found = self.terminal(number_node(bound, bound), key=("num", key), name="num")
+        elif isinstance(value, str):
+            found = self.terminal(
+                quoted(literal(value), canonical=self.canonical), key=("str", value), name="str"
+            )
+        elif isinstance(value, list):
+            found = self.fresh("lit")
+            if not value:
+                self.rule(found, self.punct("["), self.punct("]"))
+            else:
+                symbols = [self.literal_symbol(item) for item in value]
+                body = [symbols[0]]
+                for symbol in symbols[1:]:
+                    body += [self.punct(","), symbol]
+                self.rule(found, self.punct("["), *body, self.punct("]"))
+        elif isinstance(value, dict):
+            from structgen.schema.objects import ObjectPlan, build_object
+
+            plan = ObjectPlan(
+                named=[(k, self.literal_symbol(v)) for k, v in value.items()],
+                regions=[],
+                required=list(value),
+                pointer="const",
+            )
+            found = build_object(self, plan)
+        else:
+            raise TypeError(f"not a JSON value: {value!r}")
+        self._literal_symbols[key] = found
+        return found
+
+    # -- anyOf / oneOf ---------------------------------------------------------------------------------
+    def _expand_groups(self, name: str, node: SchemaNode, flat) -> None:
+        from structgen.schema.disjoint import check_one_of
+
+        plain = [(loc, False) for loc in flat.plain]
+        count = 1
+        for group in flat.groups:
+            count *= max(len(group.branches), 1)
+        if count > self.options.max_alternatives:
+            raise LimitExceededError(
+                f"the number of anyOf/oneOf combinations at {node.items[0][0].pointer}",
+                self.options.max_alternatives,
+                hint="raise max_alternatives",
+            )
+        for group in flat.groups:
+            if group.kind == "oneOf" and len(group.branches) > 1:
+                problem = check_one_of(self, plain, group)
+                if problem is not None:
+                    item = Unsupported("oneOf", f"{group.owner.pointer}/oneOf", problem)
+                    self.report([item])
+        for choice in itertools.product(*(group.branches for group in flat.groups)):
+            alternative = self.symbol(plain + [(branch, True) for branch in choice])
+            self.rule(name, alternative)
+            description = " and ".join(
+                f"{g.kind} branch {b.pointer}" for g, b in zip(flat.groups, choice)
+            )
+            self.branch_symbols.setdefault(alternative, description)
+        if not all(group.branches for group in flat.groups):
+            self.unsat_reasons.append(f"{node.items[0][0].pointer}: an empty anyOf/oneOf")
+
+    # -- types ------------------------------------------------------------------------------------------
+    def _expand_types(self, name: str, analysis: Analysis) -> None:
+        types = analysis.types
+        if "null" in types:
+            self.rule(name, self.keyword("null"))
+        if "boolean" in types:
+            for value in sorted(analysis.booleans, reverse=True):
+                self.rule(name, self.keyword("true" if value else "false"))
+        if "number" in types or "integer" in types:
+            symbol = self.number_symbol(analysis)
+            if symbol is not None:
+                self.rule(name, symbol)
+        if "string" in types:
+            symbol = self.strings.string_symbol(analysis)
+            if symbol is not None:
+                self.rule(name, symbol)
+        if "array" in types:
+            from structgen.schema.arrays import build_array
+
+            symbol = build_array(self, analysis.array)
+            if symbol is not None:
+                self.rule(name, symbol)
+        if "object" in types:
+            from structgen.schema.objects import build_object, plan_object
+
+            plan = plan_object(self, analysis.object)
+            if plan is not None:
+                self.rule(name, build_object(self, plan))
+
+    def number_symbol(self, analysis: Analysis) -> str | None:
+        spec = analysis.number
+        key = ("number", spec.key())
+        if key in self._terminal_ids:
+            return self._terminal_ids[key]
+        modulus = integer_modulus([m for m, _ in spec.multiples])
+        integral = spec.integer or any(m == m.to_integral_value() for m, _ in spec.multiples)
+        if spec.multiples and not integral:
+            for _, pointer in spec.multiples:
+                self.report(
+                    [
+                        Unsupported(
+                            "multipleOf",
+                            pointer,
+                            "a non-integer multipleOf on non-integers is not regular in scientific notation",
+                        )
+                    ]
+                )
+            return None
+        if integral:
+            low, high = integer_bounds(spec.low, spec.high)
+            node = alt(*(integer_node(a, b) for a, b in _split_integers(low, high, spec.excluded)))
+            if modulus > 1:
+                try:
+                    node = multiples_node(
+                        node,
+                        modulus,
+                        max_states=self.options.max_regex_states,
+                        max_size=self.options.max_regex_size,
+                    )
+                except LimitExceededError as error:
+                    where = spec.multiples[0][1]
+                    raise LimitExceededError(
+                        f"{error.what} at {where}", error.limit, hint="raise max_regex_states"
+                    ) from None
+        else:
+            node = alt(
+                *(number_node(a, b) for a, b in _split_decimals(spec.low, spec.high, spec.excluded))
+            )
+        if is_empty_language(node):
+            self.unsat_reasons.append(f"{analysis.pointer}: no number satisfies the bounds")
+            return None
+        return self.terminal(node, key=key, name="int" if integral else "num")
+
+
+def _split_integers(
+    low: int | None, high: int | None, excluded: list[Decimal]
+) -> list[tuple[int | None, int | None]]:
+    """``low..high`` without the integers in ``excluded`` (from ``not: {enum}``), as ranges."""
+    ranges: list[tuple[int | None, int | None]] = [(low, high)]
+    for value in sorted({v for v in excluded if v == v.to_integral_value()}):
+        point = int(value)
+        following: list[tuple[int | None, int | None]] = []
+        for a, b in ranges:
+            if (a is not None and point < a) or (b is not None and point > b):
+                following.append((a, b))
+                continue
+            following += [(a, point - 1), (point + 1, b)]
+        ranges = [(a, b) for a, b in following if a is None or b is None or a <= b]
+    return ranges
+
+
+def _split_decimals(
+    low: Bound | None, high: Bound | None, excluded: list[Decimal]
+) -> list[tuple[Bound | None, Bound | None]]:
+    """The range between ``low`` and ``high`` without the points in ``excluded``, as ranges."""
+    ranges: list[tuple[Bound | None, Bound | None]] = [(low, high)]
+    for value in sorted(set(excluded)):
+        following: list[tuple[Bound | None, Bound | None]] = []
+        for a, b in ranges:
+            below = a is not None and (value < a.value or (value == a.value and a.exclusive))
+            above = b is not None and (value > b.value or (value == b.value and b.exclusive))
+            if below or above:
+                following.append((a, b))
+                continue
+            following += [(a, Bound(value, True)), (Bound(value, True), b)]
+        ranges = following
+    return ranges

@@ -1,0 +1,261 @@
+"""Proofs that ``oneOf`` branches cannot both match, so ``oneOf`` may be compiled as ``anyOf``.
+
+``oneOf`` is exact as a union only when no value satisfies two branches. The checks, each sound
+(a "disjoint" answer is always right; "unknown" makes ``oneOf`` unsupported):
+
+- no JSON type in common (``integer`` is inside ``number``);
+- a finite branch (``enum``/``const``) none of whose values validates the other branch
+  (``jsonschema`` decides);
+- numbers: ranges that do not meet; strings: languages whose automata do not intersect;
+- objects: a key required by one branch that the other forbids, or required by both with
+  disjoint values (a discriminator); ranges of ``minProperties``/``maxProperties`` apart;
+- arrays: length ranges apart, or a position both require with disjoint items.
+
+Branches are compared together with the schema around the ``oneOf`` (its siblings), which can
+only make them more disjoint.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING
+
+from structgen.errors import LimitExceededError
+from structgen.schema.automaton import CodePointDFA
+from structgen.schema.normalize import Analysis, Group, SchemaNode, analyze, flatten, make_node
+
+if TYPE_CHECKING:
+    from structgen.schema.compiler import SchemaCompiler
+
+__all__ = ["check_one_of", "disjoint"]
+
+_MAX_DEPTH = 4
+_MAX_EXPANSION = 64
+
+
+def check_one_of(compiler: SchemaCompiler, plain: list, group: Group) -> str | None:
+    """``None`` if every two branches of ``group`` are provably disjoint, else why not."""
+    nodes = [make_node(plain + [(branch, True)]) for branch in group.branches]
+    for (i, a), (j, b) in itertools.combinations(enumerate(nodes), 2):
+        if not disjoint(compiler, a, b, 0):
+            return (
+                f"branches {i} and {j} may both match (oneOf needs exactly one); "
+                "make them disjoint (different types, consts, required keys) or use anyOf"
+            )
+    return None
+
+
+def _alternatives(compiler: SchemaCompiler, node: SchemaNode, flat) -> list[SchemaNode] | None:
+    plain = [(loc, False) for loc in flat.plain]
+    combos = list(
+        itertools.islice(itertools.product(*(g.branches for g in flat.groups)), _MAX_EXPANSION + 1)
+    )
+    if len(combos) > _MAX_EXPANSION:
+        return None
+    return [make_node(plain + [(b, True) for b in combo]) for combo in combos]
+
+
+def disjoint(compiler: SchemaCompiler, a: SchemaNode, b: SchemaNode, depth: int) -> bool:
+    if depth > _MAX_DEPTH:
+        return False
+    document = compiler.document
+    flat_a, flat_b = flatten(document, a), flatten(document, b)
+    if flat_a.false_at is not None or flat_b.false_at is not None:
+        return True
+    for this, flat, other in ((a, flat_a, b), (b, flat_b, a)):
+        location = flat.enum_location()
+        if location is not None:
+            schema = location.schema
+            values = (
+                list(schema["enum"])
+                if isinstance(schema.get("enum"), list)
+                else [schema.get("const")]
+            )
+            values = [v for v in values if all(document.is_valid(v, loc) for loc, _ in this.items)]
+            return not any(all(document.is_valid(v, loc) for loc, _ in other.items) for v in values)
+    for this, flat, other in ((a, flat_a, b), (b, flat_b, a)):
+        if flat.groups:
+            alternatives = _alternatives(compiler, this, flat)
+            if alternatives is None:
+                return False
+            return all(
+                disjoint(compiler, alternative, other, depth + 1) for alternative in alternatives
+            )
+    analysis_a = analyze(document, flat_a.plain, formats=compiler.options.formats != "annotation")
+    analysis_b = analyze(document, flat_b.plain, formats=compiler.options.formats != "annotation")
+    types_a, types_b = analysis_a.types, analysis_b.types
+    for kind in ("null", "boolean"):
+        if kind in types_a and kind in types_b:
+            return False
+    numbers_a = bool(types_a & {"number", "integer"})
+    numbers_b = bool(types_b & {"number", "integer"})
+    if numbers_a and numbers_b and not _numbers_disjoint(analysis_a, analysis_b):
+        return False
+    if (
+        "string" in types_a
+        and "string" in types_b
+        and not _strings_disjoint(compiler, analysis_a, analysis_b)
+    ):
+        return False
+    if (
+        "object" in types_a
+        and "object" in types_b
+        and not _objects_disjoint(compiler, analysis_a, analysis_b, depth)
+    ):
+        return False
+    if (
+        "array" in types_a
+        and "array" in types_b
+        and not _arrays_disjoint(compiler, analysis_a, analysis_b, depth)
+    ):
+        return False
+    return True
+
+
+def _below(high, low) -> bool:
+    """Every value ≤ ``high`` is below every value ≥ ``low``."""
+    if high is None or low is None:
+        return False
+    return high.value < low.value or (high.value == low.value and (high.exclusive or low.exclusive))
+
+
+def _numbers_disjoint(a: Analysis, b: Analysis) -> bool:
+    x, y = a.number, b.number
+    if _below(x.high, y.low) or _below(y.high, x.low):
+        return True
+    if x.integer or y.integer:
+        from structgen.schema.numbers import integer_bounds
+
+        first = integer_bounds(x.low, x.high)
+        second = integer_bounds(y.low, y.high)
+        low = (
+            max(v for v in (first[0], second[0]) if v is not None)
+            if first[0] is not None or second[0] is not None
+            else None
+        )
+        high = (
+            min(v for v in (first[1], second[1]) if v is not None)
+            if first[1] is not None or second[1] is not None
+            else None
+        )
+        if x.integer and y.integer and low is not None and high is not None and low > high:
+            return True
+    return False
+
+
+def _string_dfa(compiler: SchemaCompiler, analysis: Analysis) -> CodePointDFA | None:
+    spec = analysis.string
+    language = compiler.decoded_string_of(spec, pointer=analysis.pointer)
+    if language is None:
+        return CodePointDFA.from_node(compiler_nothing())
+    if language.dfa is not None:
+        return language.dfa
+    return CodePointDFA.from_node(language.node, max_states=compiler.options.max_regex_states)
+
+
+def compiler_nothing():
+    from structgen.schema.nodes import NOTHING
+
+    return NOTHING
+
+
+def _strings_disjoint(compiler: SchemaCompiler, a: Analysis, b: Analysis) -> bool:
+    x, y = a.string, b.string
+    if x.max_length is not None and x.max_length < y.min_length:
+        return True
+    if y.max_length is not None and y.max_length < x.min_length:
+        return True
+    constrained = x.patterns or x.formats or x.excluded_patterns or x.excluded_values
+    if not constrained or not (y.patterns or y.formats or y.excluded_patterns or y.excluded_values):
+        return False
+    try:
+        first, second = _string_dfa(compiler, a), _string_dfa(compiler, b)
+        if first is None or second is None:
+            return False
+        return first.intersect(second, max_states=compiler.options.max_regex_states).is_empty()
+    except LimitExceededError:
+        return False
+
+
+def _key_node(compiler: SchemaCompiler, analysis: Analysis, name: str) -> SchemaNode | None:
+    """The value schema of key ``name`` in an object schema; ``None`` if the key is forbidden."""
+    from structgen.schema.ecma_regex import PatternUnsupported
+    from structgen.schema.errors import SchemaError
+
+    spec = analysis.object
+    document = compiler.document
+    items = []
+    named_anywhere = False
+    for owner in spec.owners:
+        matched = False
+        for pattern, location in owner.patterns:
+            try:
+                language = compiler.pattern_dfa(pattern, location.pointer)
+            except (PatternUnsupported, SchemaError, LimitExceededError):
+                return make_node([])  # unknown: treat as unconstrained
+            if language.accepts(name):
+                items.append((location, True))
+                matched = True
+        if name in owner.properties:
+            items.append((owner.properties[name], True))
+            named_anywhere = True
+        elif not matched and owner.additional is not None:
+            items.append((owner.additional, True))
+        named_anywhere = named_anywhere or matched
+    if spec.property_names and not all(document.is_valid(name, loc) for loc in spec.property_names):
+        return None
+    if (
+        not named_anywhere
+        and not compiler.options.additional_properties_default
+        and not spec.has_explicit_additional()
+        and name not in spec.required
+    ):
+        return None
+    node = make_node(items)
+    if flatten(document, node).false_at is not None:
+        return None
+    return node
+
+
+def _objects_disjoint(compiler: SchemaCompiler, a: Analysis, b: Analysis, depth: int) -> bool:
+    x, y = a.object, b.object
+    if (x.max_properties is not None and x.max_properties < y.min_properties) or (
+        y.max_properties is not None and y.max_properties < x.min_properties
+    ):
+        return True
+    for first, second, spec in ((a, b, x), (b, a, y)):
+        for name in spec.required:
+            if _key_node(compiler, second, name) is None:
+                return True
+    for name in set(x.required) & set(y.required):
+        node_a, node_b = _key_node(compiler, a, name), _key_node(compiler, b, name)
+        if node_a is None or node_b is None or disjoint(compiler, node_a, node_b, depth + 1):
+            return True
+    return False
+
+
+def _arrays_disjoint(compiler: SchemaCompiler, a: Analysis, b: Analysis, depth: int) -> bool:
+    x, y = a.array, b.array
+    if (x.max_items is not None and x.max_items < y.min_items) or (
+        y.max_items is not None and y.max_items < x.min_items
+    ):
+        return True
+    both = min(x.min_items, y.min_items)
+    for position in range(min(both, 8)):
+        items_a = [
+            (o.prefix[position], True) if position < len(o.prefix) else (o.rest, True)
+            for o in x.owners
+            if position < len(o.prefix) or o.rest is not None
+        ]
+        items_b = [
+            (o.prefix[position], True) if position < len(o.prefix) else (o.rest, True)
+            for o in y.owners
+            if position < len(o.prefix) or o.rest is not None
+        ]
+        if (
+            items_a
+            and items_b
+            and disjoint(compiler, make_node(items_a), make_node(items_b), depth + 1)
+        ):
+            return True
+    return False

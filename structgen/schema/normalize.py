@@ -1,0 +1,561 @@
+"""Conjunctions of subschemas → one normal form per JSON type.
+
+A *schema node* is a set of :class:`~structgen.schema.refs.Location` s that must all hold, each
+either ``full`` (every keyword, ``$ref``/``allOf``/``anyOf``/``oneOf`` included) or ``plain`` (its
+own keywords only: its ``anyOf``/``oneOf`` choice was already made). :func:`flatten` expands
+``$ref`` and ``allOf`` (``allOf`` is merged, never compiled as an intersection of grammars) and
+collects the ``anyOf``/``oneOf`` groups still to distribute; :func:`analyze` reads the keywords of
+a node without groups into a type set plus :class:`StringSpec`, :class:`NumberSpec`,
+:class:`ObjectSpec` and :class:`ArraySpec`, and lists what cannot be enforced exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from structgen.schema.errors import SchemaError, Unsupported
+from structgen.schema.numbers import Bound, to_decimal
+from structgen.schema.refs import Location, SchemaDocument
+
+__all__ = [
+    "ALL_TYPES",
+    "Analysis",
+    "ArrayOwner",
+    "ArraySpec",
+    "Flat",
+    "Group",
+    "NumberSpec",
+    "ObjectOwner",
+    "ObjectSpec",
+    "SchemaNode",
+    "StringSpec",
+    "analyze",
+    "flatten",
+    "make_node",
+]
+
+ALL_TYPES = frozenset({"null", "boolean", "object", "array", "string", "number", "integer"})
+_ANNOTATIONS = frozenset(
+    {
+        "$id", "id", "$schema", "$anchor", "$dynamicAnchor", "$recursiveAnchor", "$vocabulary", "$comment",
+        "$defs", "definitions", "title", "description", "default", "examples", "readOnly", "writeOnly",
+        "deprecated", "contentMediaType", "contentEncoding", "contentSchema", "$ref", "allOf", "anyOf",
+        "oneOf", "enum", "const",
+    }
+)  # fmt: skip
+
+Item = tuple  # (Location, full: bool)
+
+
+class SchemaNode:
+    """An immutable conjunction of locations (see the module doc); ``key`` identifies it."""
+
+    __slots__ = ("items", "key")
+
+    def __init__(self, items: tuple[Item, ...], key: frozenset) -> None:
+        self.items = items
+        self.key = key
+
+    def __repr__(self) -> str:
+        return (
+            "SchemaNode("
+            + ", ".join(f"{loc.pointer}{'' if full else '(plain)'}" for loc, full in self.items)
+            + ")"
+        )
+
+
+def make_node(items) -> SchemaNode:
+    full_keys = {loc.key for loc, full in items if full}
+    unique: dict[tuple, Item] = {}
+    for loc, full in items:
+        if not full and loc.key in full_keys:
+            continue
+        unique.setdefault((loc.key, full), (loc, full))
+    ordered = tuple(unique[k] for k in sorted(unique, key=repr))
+    return SchemaNode(ordered, frozenset(unique))
+
+
+@dataclass
+class Group:
+    kind: str  # "anyOf" | "oneOf"
+    owner: Location
+    branches: list[Location]
+
+
+@dataclass
+class Flat:
+    plain: list[Location] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+    false_at: str | None = None
+    unsupported: list[Unsupported] = field(default_factory=list)
+
+    def enum_location(self) -> Location | None:
+        for loc in self.plain:
+            if "enum" in loc.schema or ("const" in loc.schema and loc.draft != "4"):
+                return loc
+        return None
+
+
+def flatten(document: SchemaDocument, node: SchemaNode) -> Flat:
+    flat = Flat()
+    plain_keys: set = set()
+    seen: set = set()
+    stack = list(node.items)
+    while stack:
+        loc, full = stack.pop()
+        if (loc.key, full) in seen:
+            continue
+        seen.add((loc.key, full))
+        schema = loc.schema
+        if schema is True:
+            continue
+        if schema is False:
+            flat.false_at = flat.false_at or loc.pointer
+            continue
+        if not isinstance(schema, dict):
+            raise SchemaError(
+                f"a schema must be an object or a boolean, got {type(schema).__name__}",
+                pointer=loc.pointer,
+            )
+        if full and "$ref" in schema and isinstance(schema["$ref"], str):
+            stack.append((document.resolve(loc, schema["$ref"]), True))
+            if loc.legacy_ref:
+                continue  # drafts ≤ 7: the siblings of $ref are ignored
+        for keyword in ("$dynamicRef", "$recursiveRef"):
+            if keyword in schema:
+                flat.unsupported.append(
+                    Unsupported(
+                        keyword, f"{loc.pointer}/{keyword}", "dynamic references are not supported"
+                    )
+                )
+        if loc.key not in plain_keys:
+            plain_keys.add(loc.key)
+            flat.plain.append(loc)
+        if not full:
+            continue
+        for index in range(len(schema.get("allOf", ()))):
+            stack.append((document.child(loc, "allOf", index), True))
+        for kind in ("anyOf", "oneOf"):
+            branches = schema.get(kind)
+            if isinstance(branches, list):
+                flat.groups.append(
+                    Group(kind, loc, [document.child(loc, kind, i) for i in range(len(branches))])
+                )
+    return flat
+
+
+# -- per-type specs -------------------------------------------------------------------------------
+@dataclass
+class StringSpec:
+    min_length: int = 0
+    max_length: int | None = None
+    patterns: list[tuple[str, str]] = field(default_factory=list)  # (pattern, pointer)
+    formats: list[tuple[str, str]] = field(default_factory=list)  # (format, pointer)
+    excluded_patterns: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # from ``not: {pattern}``
+    excluded_values: list[str] = field(default_factory=list)  # from ``not: {enum}``
+
+    def key(self) -> tuple:
+        return (
+            self.min_length,
+            self.max_length,
+            tuple(sorted({p for p, _ in self.patterns})),
+            tuple(sorted({f for f, _ in self.formats})),
+            tuple(sorted({p for p, _ in self.excluded_patterns})),
+            tuple(sorted(set(self.excluded_values))),
+        )
+
+
+@dataclass
+class NumberSpec:
+    integer: bool = False
+    low: Bound | None = None
+    high: Bound | None = None
+    multiples: list[tuple[Decimal, str]] = field(default_factory=list)
+    excluded: list[Decimal] = field(default_factory=list)  # from ``not: {enum}``
+
+    def key(self) -> tuple:
+        multiples = tuple(sorted({m for m, _ in self.multiples}))
+        return (self.integer, self.low, self.high, multiples, tuple(sorted(set(self.excluded))))
+
+
+@dataclass
+class ObjectOwner:
+    """The object keywords of one location (``additionalProperties`` refers to its own lists)."""
+
+    location: Location
+    properties: dict[str, Location]
+    patterns: list[tuple[str, Location]]
+    additional: Location | None
+
+
+@dataclass
+class ObjectSpec:
+    owners: list[ObjectOwner] = field(default_factory=list)
+    required: list[str] = field(default_factory=list)
+    min_properties: int = 0
+    max_properties: int | None = None
+    property_names: list[Location] = field(default_factory=list)
+    dependent_required: dict[str, list[str]] = field(default_factory=dict)
+    forbidden_together: list[list[str]] = field(default_factory=list)  # ``not: {required: [...]}``
+    pointer: str = "#"
+
+    def has_explicit_additional(self) -> bool:
+        return any(owner.additional is not None for owner in self.owners)
+
+
+@dataclass
+class ArrayOwner:
+    location: Location
+    prefix: list[Location]
+    rest: Location | None
+
+
+@dataclass
+class ArraySpec:
+    owners: list[ArrayOwner] = field(default_factory=list)
+    min_items: int = 0
+    max_items: int | None = None
+    contains: list[tuple[Location, int]] = field(default_factory=list)
+    unique: str | None = None  # pointer of uniqueItems: true
+    pointer: str = "#"
+
+
+@dataclass
+class Analysis:
+    types: frozenset[str]
+    string: StringSpec
+    number: NumberSpec
+    object: ObjectSpec
+    array: ArraySpec
+    unsupported: list[Unsupported]
+    warnings: list[str]
+    false_reasons: list[str]
+    pointer: str = "#"
+    booleans: frozenset[bool] = frozenset({True, False})  # ``not: {const: true}`` removes one
+
+
+def _types(value: Any) -> frozenset[str]:
+    names = [value] if isinstance(value, str) else list(value) if isinstance(value, list) else []
+    out: set[str] = set()
+    for name in names:
+        out |= {"number", "integer"} if name == "number" else {name}
+    return frozenset(out & ALL_TYPES)
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value) if float(value).is_integer() else None
+
+
+def analyze(document: SchemaDocument, locations: list[Location], *, formats: bool) -> Analysis:
+    """Merge the keywords of ``locations`` (a node without pending groups)."""
+    types = ALL_TYPES
+    string, number, obj, array = StringSpec(), NumberSpec(), ObjectSpec(), ArraySpec()
+    unsupported: list[Unsupported] = []
+    warnings: list[str] = []
+    reasons: list[str] = []
+    booleans = frozenset({True, False})
+    if locations:
+        obj.pointer = array.pointer = locations[0].pointer
+    for loc in locations:
+        schema = loc.schema
+        at = loc.pointer
+
+        def unsupported_keyword(keyword: str, reason: str) -> None:
+            unsupported.append(Unsupported(keyword, f"{at}/{keyword}", reason))  # noqa: B023
+
+        if "type" in schema:
+            types = types & _types(schema["type"])
+            if not types:
+                reasons.append(f"{at}/type: no JSON type left")
+        # -- strings
+        if (n := _count(schema.get("minLength"))) is not None:
+            string.min_length = max(string.min_length, n)
+        if (n := _count(schema.get("maxLength"))) is not None:
+            string.max_length = n if string.max_length is None else min(string.max_length, n)
+        if isinstance(schema.get("pattern"), str):
+            string.patterns.append((schema["pattern"], f"{at}/pattern"))
+        if isinstance(schema.get("format"), str) and formats:
+            string.formats.append((schema["format"], f"{at}/format"))
+        # -- numbers
+        _number_keywords(schema, loc, number)
+        if (
+            "multipleOf" in schema
+            and isinstance(schema["multipleOf"], (int, float))
+            and not isinstance(schema["multipleOf"], bool)
+        ):
+            number.multiples.append((to_decimal(schema["multipleOf"]), f"{at}/multipleOf"))
+        # -- objects
+        _object_keywords(document, loc, obj, unsupported_keyword)
+        # -- arrays
+        _array_keywords(document, loc, array, unsupported_keyword)
+        # -- applicators we cannot enforce
+        if "not" in schema:
+            negation = _Negation(types, string, number, obj, booleans)
+            _not(loc, negation, unsupported_keyword, reasons)
+            types, booleans = negation.types, negation.booleans
+        if "if" in schema and ("then" in schema or "else" in schema):
+            unsupported_keyword("if", "if/then/else needs the complement of the 'if' schema")
+        if schema.get("dependentSchemas"):
+            unsupported_keyword(
+                "dependentSchemas", "a schema that depends on a property's presence"
+            )
+        for keyword in ("unevaluatedProperties", "unevaluatedItems"):
+            if keyword in schema and schema[keyword] not in (True, {}):
+                unsupported_keyword(keyword, "depends on what the other subschemas evaluated")
+    if "number" not in types and "integer" in types:
+        number.integer = True
+    pointer = locations[0].pointer if locations else "#"
+    if not booleans:
+        types = types - {"boolean"}
+    return Analysis(
+        types, string, number, obj, array, unsupported, warnings, reasons, pointer, booleans
+    )
+
+
+def _tighter_low(current: Bound | None, new: Bound) -> Bound:
+    if (
+        current is None
+        or new.value > current.value
+        or (new.value == current.value and new.exclusive)
+    ):
+        return new
+    return current
+
+
+def _tighter_high(current: Bound | None, new: Bound) -> Bound:
+    if (
+        current is None
+        or new.value < current.value
+        or (new.value == current.value and new.exclusive)
+    ):
+        return new
+    return current
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def _number_keywords(schema: dict, loc: Location, number: NumberSpec) -> None:
+    legacy = loc.draft == "4"
+    if _is_number(schema.get("minimum")):
+        exclusive = legacy and schema.get("exclusiveMinimum") is True
+        number.low = _tighter_low(number.low, Bound(to_decimal(schema["minimum"]), exclusive))
+    if _is_number(schema.get("maximum")):
+        exclusive = legacy and schema.get("exclusiveMaximum") is True
+        number.high = _tighter_high(number.high, Bound(to_decimal(schema["maximum"]), exclusive))
+    if not legacy:
+        if _is_number(schema.get("exclusiveMinimum")):
+            number.low = _tighter_low(
+                number.low, Bound(to_decimal(schema["exclusiveMinimum"]), True)
+            )
+        if _is_number(schema.get("exclusiveMaximum")):
+            number.high = _tighter_high(
+                number.high, Bound(to_decimal(schema["exclusiveMaximum"]), True)
+            )
+
+
+def _object_keywords(
+    document: SchemaDocument, loc: Location, obj: ObjectSpec, unsupported_keyword
+) -> None:
+    schema = loc.schema
+    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    patterns = (
+        schema.get("patternProperties") if isinstance(schema.get("patternProperties"), dict) else {}
+    )
+    if properties or patterns or "additionalProperties" in schema:
+        obj.owners.append(
+            ObjectOwner(
+                location=loc,
+                properties={name: document.child(loc, "properties", name) for name in properties},
+                patterns=[(p, document.child(loc, "patternProperties", p)) for p in patterns],
+                additional=document.child(loc, "additionalProperties")
+                if "additionalProperties" in schema
+                else None,
+            )
+        )
+    if isinstance(schema.get("required"), list):
+        for name in schema["required"]:
+            if isinstance(name, str) and name not in obj.required:
+                obj.required.append(name)
+    if (n := _count(schema.get("minProperties"))) is not None:
+        obj.min_properties = max(obj.min_properties, n)
+    if (n := _count(schema.get("maxProperties"))) is not None:
+        obj.max_properties = n if obj.max_properties is None else min(obj.max_properties, n)
+    if "propertyNames" in schema:
+        obj.property_names.append(document.child(loc, "propertyNames"))
+    dependent = (
+        dict(schema.get("dependentRequired") or {}) if loc.draft in ("2019-09", "2020-12") else {}
+    )
+    # ``dependencies`` (drafts ≤ 7) is also read in later drafts, for compatibility.
+    if isinstance(schema.get("dependencies"), dict):
+        for name, value in schema["dependencies"].items():
+            if isinstance(value, list):
+                dependent[name] = value
+            elif value not in (True, {}):
+                unsupported_keyword("dependencies", f"schema dependency of property {name!r}")
+    for name, needed in dependent.items():
+        if isinstance(needed, list) and needed:
+            merged = obj.dependent_required.setdefault(name, [])
+            merged.extend(n for n in needed if isinstance(n, str) and n not in merged)
+
+
+def _array_keywords(
+    document: SchemaDocument, loc: Location, array: ArraySpec, unsupported_keyword
+) -> None:
+    schema = loc.schema
+    prefix: list[Location] = []
+    rest: Location | None = None
+    if loc.draft == "2020-12":
+        if isinstance(schema.get("prefixItems"), list):
+            prefix = [
+                document.child(loc, "prefixItems", i) for i in range(len(schema["prefixItems"]))
+            ]
+        if "items" in schema:
+            rest = document.child(loc, "items")
+    else:
+        items = schema.get("items")
+        if isinstance(items, list):
+            prefix = [document.child(loc, "items", i) for i in range(len(items))]
+            if "additionalItems" in schema:
+                rest = document.child(loc, "additionalItems")
+        elif "items" in schema:
+            rest = document.child(loc, "items")
+    if prefix or rest is not None:
+        array.owners.append(ArrayOwner(loc, prefix, rest))
+    if (n := _count(schema.get("minItems"))) is not None:
+        array.min_items = max(array.min_items, n)
+    if (n := _count(schema.get("maxItems"))) is not None:
+        array.max_items = n if array.max_items is None else min(array.max_items, n)
+    if schema.get("uniqueItems") is True:
+        array.unique = f"{loc.pointer}/uniqueItems"
+    if "contains" in schema and loc.draft != "4":
+        minimum = 1
+        if loc.draft in ("2019-09", "2020-12"):
+            if (n := _count(schema.get("minContains"))) is not None:
+                minimum = n
+            if "maxContains" in schema:
+                unsupported_keyword(
+                    "maxContains",
+                    "counting items that do NOT match 'contains' needs its complement",
+                )
+        if minimum > 0:
+            array.contains.append((document.child(loc, "contains"), minimum))
+
+
+@dataclass
+class _Negation:
+    """What a ``not`` may narrow: the types and the per-type specs."""
+
+    types: frozenset[str]
+    string: StringSpec
+    number: NumberSpec
+    object: ObjectSpec
+    booleans: frozenset[bool]
+
+
+def _required_list(schema: Any) -> list[str] | None:
+    """The names of a schema that is exactly ``{"required": [...]}`` (annotations aside)."""
+    if (
+        isinstance(schema, dict)
+        and set(schema) - _NOT_IGNORED == {"required"}
+        and isinstance(schema["required"], list)
+    ):
+        return [n for n in schema["required"] if isinstance(n, str)]
+    return None
+
+
+def _not(loc: Location, negation: _Negation, unsupported_keyword, reasons: list[str]) -> None:
+    """``not`` where its complement is expressible, exactly; else an unsupported keyword.
+
+    A keyword that only constrains one JSON type holds vacuously for the others, so its negation
+    also *requires* that type: ``not: {pattern: p}`` means "a string with no match of p",
+    ``not: {required: [a]}`` "an object without a". Handled: ``true``/``false``/``{}``, ``type``,
+    ``enum``/``const`` (values removed from strings, numbers, booleans, null), ``required``,
+    ``pattern``, and ``anyOf``/``allOf`` of ``required``.
+    """
+    negated = loc.schema["not"]
+    at = f"{loc.pointer}/not"
+    keys = set(negated) - _NOT_IGNORED if isinstance(negated, dict) else None
+    if negated is False:
+        return
+    if negated is True or keys == set():
+        reasons.append(f"{at}: excludes everything")
+        negation.types = frozenset()
+        return
+    if keys == {"type"}:
+        excluded = _types(negated["type"])
+        remaining = negation.types - excluded
+        if "number" in excluded:
+            remaining -= {"number", "integer"}
+        elif "integer" in excluded and "number" in remaining:
+            unsupported_keyword(
+                "not",
+                "'not: integer' on numbers leaves the non-integers, which a number grammar cannot single out",
+            )
+            return
+        if not remaining:
+            reasons.append(f"{at}: no JSON type left")
+        negation.types = frozenset(remaining)
+        return
+    if keys == {"enum"} or (keys == {"const"} and loc.draft != "4"):
+        values = negated["enum"] if "enum" in negated else [negated["const"]]
+        if not isinstance(values, list):
+            unsupported_keyword("not", "malformed enum")
+            return
+        for value in values:
+            if value is None:
+                negation.types = negation.types - {"null"}
+            elif isinstance(value, bool):
+                negation.booleans = negation.booleans - {value}
+            elif isinstance(value, (int, float, Decimal)):
+                negation.number.excluded.append(to_decimal(value))
+            elif isinstance(value, str):
+                negation.string.excluded_values.append(value)
+            else:
+                kind = "array" if isinstance(value, list) else "object"
+                if kind in negation.types:
+                    unsupported_keyword(
+                        "not", f"excluding one {kind} value from {kind}s is not supported"
+                    )
+        return
+    if keys == {"pattern"} and isinstance(negated["pattern"], str):
+        negation.types = negation.types & {"string"}
+        negation.string.excluded_patterns.append((negated["pattern"], f"{at}/pattern"))
+        return
+    required = _required_list(negated)
+    branches = (
+        negated.get("anyOf")
+        if keys == {"anyOf"}
+        else negated.get("allOf")
+        if keys == {"allOf"}
+        else None
+    )
+    if required is None and isinstance(branches, list):
+        lists = [_required_list(branch) for branch in branches]
+        if all(names is not None for names in lists):
+            if keys == {"allOf"}:
+                required = sorted({n for names in lists for n in names})  # type: ignore[union-attr]
+            else:  # not (any of them) = none of them
+                negation.types = negation.types & {"object"}
+                for names in lists:
+                    negation.object.forbidden_together.append(list(names))  # type: ignore[arg-type]
+                return
+    if required is not None:
+        negation.types = negation.types & {"object"}
+        if not required:
+            reasons.append(f"{at}: 'required: []' always holds")
+            negation.types = frozenset()
+        else:
+            negation.object.forbidden_together.append(required)
+        return
+    unsupported_keyword("not", "the complement of a schema is not context-free in general")
+
+
+_NOT_IGNORED = frozenset({"title", "description", "$comment", "examples", "default"})

@@ -1,0 +1,478 @@
+"""Objects: property keys, their value schemas, and the order the members may come in.
+
+**Keys.** Every property name a schema lists (``properties``, ``required``,
+``dependentRequired``) is a *named* key with the conjunction of every schema that applies to it
+(its ``properties`` entries, the ``patternProperties`` whose pattern it matches, and the
+``additionalProperties`` of the subschemas that list neither). Unlisted keys are split into
+*regions* by which patterns they match (decoded-string automata: ``∩`` of the matched patterns,
+``∖`` the others and the named keys); a region whose schema is ``false`` is left out.
+``propertyNames`` is checked on named keys with ``jsonschema`` and intersected with regions.
+
+**Order** (``property_order="any"``). Members form a language over *moves* (one per named key
+and one per region) recognised by a state machine whose state is the set of *tracked* keys
+seen and, when ``minProperties``/``maxProperties`` need it, a member count. Tracking every named
+key forbids repeating one; when ``2^keys`` states exceed ``max_object_states`` only the
+required and dependent keys are tracked (optional keys may then repeat — a repeated key keeps
+its last value in ``json.loads``, which still validates), and past that the required keys must
+come in schema order (with a warning). The machine becomes rules: ``R[q] → "}" | "," PAIR R[q']``,
+with moves that keep the state folded into a left-recursive loop so long objects stay cheap.
+
+Keys of unlisted properties (regions) accept printable ASCII only as itself, the way
+``json.dumps`` writes it, not as a ``\\u`` escape: the automaton that tells them apart from the
+listed names stays small (listed keys and all values accept every escape).
+
+Repeated *additional* keys are not prevented; with ``minProperties`` a document that repeats an
+unlisted key could count it twice (the only way the grammar can be looser than the schema).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from structgen.errors import LimitExceededError
+from structgen.regex.ast import Node
+from structgen.schema.automaton import CodePointDFA
+from structgen.schema.ecma_regex import PatternUnsupported
+from structgen.schema.errors import Unsupported
+from structgen.schema.nodes import NOTHING, char, concat, literal
+from structgen.schema.normalize import ObjectSpec, flatten, make_node
+from structgen.schema.strings import StringLanguage, all_strings_except
+
+if TYPE_CHECKING:
+    from structgen.schema.compiler import SchemaCompiler
+
+__all__ = ["ObjectPlan", "build_object", "plan_object"]
+
+_MAX_PATTERN_REGIONS = 6
+
+
+@dataclass
+class ObjectPlan:
+    """``named``: (key, value symbol) in schema order; ``regions``: (key symbol, value symbol)."""
+
+    named: list[tuple[str, str]]
+    regions: list[tuple[str, str]]
+    required: list[str]
+    min_properties: int = 0
+    max_properties: int | None = None
+    dependent_required: dict[str, list[str]] = field(default_factory=dict)
+    forbidden_together: list[list[str]] = field(default_factory=list)
+    pointer: str = "#"
+
+
+def plan_object(compiler: SchemaCompiler, spec: ObjectSpec) -> ObjectPlan | None:
+    """Keys and value symbols of an object schema (``None``: no object satisfies it)."""
+    document, options = compiler.document, compiler.options
+    owners = spec.owners
+    # Named keys in schema order.
+    names: list[str] = []
+    for owner in owners:
+        names.extend(n for n in owner.properties if n not in names)
+    names.extend(n for n in spec.required if n not in names)
+    for key, needed in spec.dependent_required.items():
+        names.extend(n for n in [key, *needed] if n not in names)
+    for group in spec.forbidden_together:  # from ``not: {required: [...]}``
+        names.extend(n for n in group if n not in names)
+    # Pattern languages (decoded strings that contain a match).
+    patterns: list[tuple[str, Node, object, object]] = []  # (pattern, language, location, owner)
+    for owner in owners:
+        for pattern, location in owner.patterns:
+            try:
+                language = compiler.pattern_node(pattern, location.pointer)
+            except PatternUnsupported as error:
+                compiler.report(
+                    [Unsupported("patternProperties", location.pointer, f"{pattern!r}: {error}")]
+                )
+                continue
+            patterns.append((pattern, language, location, owner))
+
+    def dfa_of(index: int, complement: bool = False) -> CodePointDFA:
+        return compiler.pattern_dfa(
+            patterns[index][0], patterns[index][2].pointer, complement=complement
+        )
+
+    forbid_unlisted = (
+        not options.additional_properties_default and not spec.has_explicit_additional()
+    )
+    # propertyNames: named keys checked exactly; regions intersected with its string language.
+    names_language = _property_names_language(compiler, spec)
+    named: list[tuple[str, str]] = []
+    forbidden: set[str] = {group[0] for group in spec.forbidden_together if len(set(group)) == 1}
+    for name in names:
+        if name in forbidden:
+            continue
+        items = []
+        for owner in owners:
+            if name in owner.properties:
+                items.append((owner.properties[name], True))
+                continue
+            matched = False
+            for index, (_, _, location, pattern_owner) in enumerate(patterns):
+                if pattern_owner is owner and dfa_of(index).accepts(name):
+                    items.append((location, True))
+                    matched = True
+            if not matched and owner.additional is not None:
+                items.append((owner.additional, True))
+        # Patterns of owners that list the name still apply to it.
+        for index, (_, _, location, pattern_owner) in enumerate(patterns):
+            if name in pattern_owner.properties and dfa_of(index).accepts(name):
+                items.append((location, True))
+        if spec.property_names and not all(
+            document.is_valid(name, loc) for loc in spec.property_names
+        ):
+            forbidden.add(name)
+            continue
+        node = make_node(items)
+        if flatten(document, node).false_at is not None:
+            forbidden.add(name)
+            continue
+        named.append((name, compiler.symbol(items)))
+    for name in spec.required:
+        if name in forbidden:
+            compiler.unsat_reasons.append(
+                f"{spec.pointer}: required property {name!r} is forbidden"
+            )
+            return None
+    regions = _regions(compiler, spec, names, patterns, dfa_of, names_language, forbid_unlisted)
+    return ObjectPlan(
+        named=named,
+        regions=regions,
+        required=list(spec.required),
+        min_properties=spec.min_properties,
+        max_properties=spec.max_properties,
+        dependent_required={k: [n for n in v] for k, v in spec.dependent_required.items()},
+        # A group with a forbidden key can never be complete: nothing to prevent.
+        forbidden_together=[
+            sorted(set(g))
+            for g in spec.forbidden_together
+            if len(set(g)) > 1 and not set(g) & forbidden
+        ],
+        pointer=spec.pointer,
+    )
+
+
+def _property_names_language(compiler: SchemaCompiler, spec: ObjectSpec) -> CodePointDFA | None:
+    """The decoded key language that ``propertyNames`` allow (None: unconstrained)."""
+    if not spec.property_names:
+        return None
+    options = compiler.options
+    result: CodePointDFA | None = None
+    for location in spec.property_names:
+        language = _schema_as_string_language(compiler, location)
+        if language is None:
+            continue
+        result = (
+            language
+            if result is None
+            else result.intersect(language, max_states=options.max_regex_states)
+        )
+    return result
+
+
+def _schema_as_string_language(compiler: SchemaCompiler, location) -> CodePointDFA | None:
+    """A subschema applied to property names, as a language of decoded strings."""
+    from structgen.schema.normalize import analyze
+
+    document, options = compiler.document, compiler.options
+    node = make_node([(location, True)])
+    flat = flatten(document, node)
+    if flat.false_at is not None:
+        return CodePointDFA.from_node(NOTHING)
+    enum_location = flat.enum_location()
+    if flat.groups or enum_location is not None:
+        if enum_location is not None and not flat.groups:
+            schema = enum_location.schema
+            values = schema["enum"] if "enum" in schema else [schema["const"]]
+            strings = [v for v in values if isinstance(v, str) and document.is_valid(v, location)]
+            return CodePointDFA.from_strings(strings, max_states=options.max_regex_states)
+        compiler.report(
+            [
+                Unsupported(
+                    "propertyNames",
+                    location.pointer,
+                    "only string keywords and enum/const are supported here",
+                )
+            ]
+        )
+        return None
+    analysis = analyze(document, flat.plain, formats=options.formats != "annotation")
+    compiler.report(analysis.unsupported)
+    if "string" not in analysis.types:
+        return CodePointDFA.from_node(NOTHING)
+    spec = analysis.string
+    language = compiler.decoded_string_of(spec, pointer=location.pointer)
+    if language is None:
+        return CodePointDFA.from_node(NOTHING)
+    if language.dfa is not None:
+        return language.dfa
+    return CodePointDFA.from_node(language.node, max_states=options.max_regex_states)
+
+
+def _regions(
+    compiler, spec, names, patterns, dfa_of, names_language, forbid_unlisted
+) -> list[tuple[str, str]]:
+    """(key symbol, value symbol) for the keys no schema lists, split by the patterns they match."""
+    options = compiler.options
+    max_states = options.max_regex_states
+    if len(patterns) > _MAX_PATTERN_REGIONS:
+        compiler.report(
+            [
+                Unsupported(
+                    "patternProperties",
+                    spec.pointer,
+                    f"more than {_MAX_PATTERN_REGIONS} patterns in one object",
+                )
+            ]
+        )
+        return []
+    out: list[tuple[str, str]] = []
+    for size in range(len(patterns) + 1):
+        import itertools
+
+        for subset in itertools.combinations(range(len(patterns)), size):
+            chosen = set(subset)
+            items = [(patterns[i][2], True) for i in chosen]
+            for owner in spec.owners:
+                owner_patterns = {i for i, p in enumerate(patterns) if p[3] is owner}
+                if not (owner_patterns & chosen) and owner.additional is not None:
+                    items.append((owner.additional, True))
+            if not chosen and forbid_unlisted:
+                continue
+            node = make_node(items)
+            if flatten(compiler.document, node).false_at is not None:
+                continue
+            # The key language of this region.
+            if not patterns and names_language is None:
+                key_node = all_strings_except(names)
+                key_symbol = compiler.key_terminal(key_node, canonical=True)
+            else:
+                automaton: CodePointDFA | None = None
+                for i in range(len(patterns)):
+                    piece = dfa_of(i, complement=i not in chosen)
+                    automaton = (
+                        piece
+                        if automaton is None
+                        else automaton.intersect(piece, max_states=max_states)
+                    )
+                if automaton is None:
+                    automaton = CodePointDFA.everything()
+                if names_language is not None:
+                    automaton = automaton.intersect(names_language, max_states=max_states)
+                relevant = [n for n in names if automaton.accepts(n)]
+                if relevant:
+                    excluded = CodePointDFA.from_strings(relevant, max_states=max_states)
+                    automaton = automaton.difference(excluded, max_states=max_states)
+                automaton = automaton.minimized()
+                if not automaton.accepting.any():
+                    continue
+                if size == 1 and not relevant and names_language is None and len(patterns) == 1:
+                    language = StringLanguage(node=patterns[subset[0]][1])
+                else:
+                    language = StringLanguage(dfa=automaton)
+                key_symbol = compiler.string_from_language(
+                    language,
+                    close=concat(char('"'), compiler.ws, char(":"), compiler.ws),
+                    name="key",
+                    canonical=True,
+                )
+            out.append((key_symbol, compiler.symbol(items)))
+    return out
+
+
+# -- the member state machine ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Move:
+    pair: str  # the PAIR symbol
+    key: str | None  # a named key, or None for a region
+
+
+def build_object(compiler: SchemaCompiler, plan: ObjectPlan) -> str:
+    """The nonterminal of objects following ``plan``."""
+    pairs: list[_Move] = []
+    for name, value in plan.named:
+        pair = compiler.fresh("pair")
+        compiler.rule(pair, compiler.key_terminal(literal(name)), value)
+        pairs.append(_Move(pair, name))
+    for key_symbol, value in plan.regions:
+        pair = compiler.fresh("pair")
+        compiler.rule(pair, key_symbol, value)
+        pairs.append(_Move(pair, None))
+    available = {m.key for m in pairs if m.key is not None}
+    required = [n for n in plan.required if n in available]
+    if len(required) < len(plan.required):
+        # A required key without an allowed value: already reported by plan_object; no objects.
+        return compiler.fresh("obj_unsat")
+    machine = _machine(compiler, plan, pairs, required)
+    return _emit(compiler, machine)
+
+
+@dataclass
+class _Machine:
+    start: tuple
+    transitions: dict[tuple, list[tuple[_Move, tuple]]]
+    final: set[tuple]
+
+
+def _machine(
+    compiler: SchemaCompiler, plan: ObjectPlan, moves: list[_Move], required: list[str]
+) -> _Machine:
+    options = compiler.options
+    limit = options.max_object_states
+    named = [m.key for m in moves if m.key is not None]
+    dependent = {
+        k: [n for n in v if n in named] for k, v in plan.dependent_required.items() if k in named
+    }
+    minimum, maximum = plan.min_properties, plan.max_properties
+    has_regions = any(m.key is None for m in moves)
+
+    # Counting is needed unless the tracked keys already imply the bounds.
+    def needs_count(tracked_all: bool) -> bool:
+        need_max = maximum is not None and (has_regions or not tracked_all or maximum < len(named))
+        return minimum > len(required) or need_max
+
+    def counts(tracked_all: bool) -> int:
+        if not needs_count(tracked_all):
+            return 1
+        return maximum + 1 if maximum is not None else minimum + 1
+
+    together = [group for group in plan.forbidden_together if set(group) <= set(named)]
+    dependent_keys = set(dependent) | {n for v in dependent.values() for n in v}
+    dependent_keys |= {n for group in together for n in group}
+    if options.property_order == "schema":
+        mode = "schema"
+        tracked: list[str] = []
+    elif (1 << len(named)) * counts(True) <= limit:
+        mode, tracked = "set", named
+    else:
+        tracked = [n for n in named if n in set(required) | dependent_keys]
+        if (1 << len(tracked)) * counts(False) <= limit:
+            mode = "set"
+        else:
+            mode = "ordered"
+            required = sorted(
+                required, key=named.index
+            )  # the order of ``properties``, as generators write
+            compiler.warn(
+                f"object at {plan.pointer}: {len(tracked)} required properties are too many to track in any order "
+                f"(max_object_states={limit}); they must come in the order of 'properties'"
+            )
+    if mode != "set" and (dependent or together):
+        keyword = "dependentRequired" if dependent else "not"
+        compiler.report(
+            [
+                Unsupported(
+                    keyword,
+                    plan.pointer,
+                    "needs the set of keys seen, which this object has too many keys to track",
+                )
+            ]
+        )
+    # With every key tracked and no regions, the member count is the size of the set.
+    derived = mode == "set" and tracked == named and not has_regions
+    counting = not derived and needs_count(mode == "set" and tracked == named)
+    tracked_set = set(tracked)
+    required_set = set(required)
+    index_of = {name: i for i, name in enumerate(named)}
+
+    def bump(count: int) -> int | None:
+        if not counting:
+            return 0
+        following = count + 1
+        if maximum is not None:
+            return following if following <= maximum else None
+        return min(following, minimum)
+
+    def is_final(state: tuple) -> bool:
+        seen, count = state[0], state[1]
+        if (counting and count < minimum) or (derived and len(seen) < minimum):
+            return False
+        if mode == "set":
+            if not required_set <= seen or any(set(group) <= seen for group in together):
+                return False
+            return all(k not in seen or set(v) <= seen for k, v in dependent.items())
+        if mode == "ordered":
+            return seen >= len(required)
+        # schema order: no required key left at or after the position
+        return all(index_of[n] < seen for n in required)
+
+    def successors(state: tuple) -> list[tuple[_Move, tuple]]:
+        seen, count = state[0], state[1]
+        following = bump(count)
+        if following is None or (derived and maximum is not None and len(seen) >= maximum):
+            return []
+        out = []
+        for move in moves:
+            if mode == "set":
+                if move.key is not None and move.key in tracked_set:
+                    if move.key in seen:
+                        continue
+                    out.append((move, (seen | {move.key}, following)))
+                else:
+                    out.append((move, (seen, following)))
+            elif mode == "ordered":
+                if move.key is not None and move.key in required_set:
+                    if seen < len(required) and required[seen] == move.key:
+                        out.append((move, (seen + 1, following)))
+                else:
+                    out.append((move, (seen, following)))
+            else:  # schema order: position = index of the next named key that may come
+                if move.key is not None:
+                    position = index_of[move.key]
+                    skipped = named[seen:position]
+                    if position >= seen and not (set(skipped) & required_set):
+                        out.append((move, (position + 1, following)))
+                elif not (set(named[seen:]) & required_set):
+                    out.append((move, (len(named), following)))
+        return out
+
+    start = (frozenset() if mode == "set" else 0, 0)
+    transitions: dict[tuple, list] = {}
+    queue = deque([start])
+    seen_states = {start}
+    while queue:
+        state = queue.popleft()
+        transitions[state] = successors(state)
+        for _, target in transitions[state]:
+            if target not in seen_states:
+                seen_states.add(target)
+                if len(seen_states) > max(limit, 4 * len(moves) + 16):
+                    raise LimitExceededError(
+                        f"the member states of the object at {plan.pointer}", limit,
+                        hint="raise max_object_states, or use property_order='schema'",
+                    )  # fmt: skip
+                queue.append(target)
+    final = {s for s in transitions if is_final(s)}
+    return _Machine(start, transitions, final)
+
+
+def _emit(compiler: SchemaCompiler, machine: _Machine) -> str:
+    obj = compiler.fresh("obj")
+    lbrace, rbrace, comma = compiler.punct("{"), compiler.punct("}"), compiler.punct(",")
+    names = {state: compiler.fresh("r") for state in machine.transitions}
+    loops: dict[frozenset, str] = {}
+    if machine.start in machine.final:
+        compiler.rule(obj, lbrace, rbrace)
+    for move, target in machine.transitions[machine.start]:
+        compiler.rule(obj, lbrace, move.pair, names[target])
+    for state, edges in machine.transitions.items():
+        rest = names[state]
+        looping = frozenset(move.pair for move, target in edges if target == state)
+        progress = [(move, target) for move, target in edges if target != state]
+        body = rest
+        if looping:
+            loop = loops.get(looping)
+            if loop is None:
+                loop = loops[looping] = compiler.fresh("loop")
+                for pair in sorted(looping):
+                    compiler.rule(loop, comma, pair)
+                    compiler.rule(loop, loop, comma, pair)
+            body = compiler.fresh("r")
+            compiler.rule(rest, loop, body)
+            compiler.rule(rest, body)
+        if state in machine.final:
+            compiler.rule(body, rbrace)
+        for move, target in progress:
+            compiler.rule(body, comma, move.pair, names[target])
+    return obj

@@ -1,0 +1,235 @@
+"""String terminals: a decoded-string language → terminals (or a small grammar) over its JSON text.
+
+A language small enough becomes one terminal: ``"`` + :func:`~structgen.schema.json_strings.encode`
+of the regex + the closing text (``"``, or ``"``, whitespace and ``:`` for a key). Two shapes get
+a grammar instead, so no terminal needs a huge automaton:
+
+- ``C{m,n}`` with a large ``n`` (``maxLength: 5000``): chunk terminals of 32 characters chained by
+  rules that count the chunks, then one tail terminal — the lexer holds at most two short
+  automata at a time;
+- a language only an automaton expresses compactly (intersections, complements): one
+  nonterminal per automaton state and one terminal per character class (a right-linear grammar).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from structgen.errors import LimitExceededError
+from structgen.regex.ast import CharSet, Node
+from structgen.schema.errors import Unsupported
+from structgen.schema.json_strings import encode, encode_charset
+from structgen.schema.nodes import char, concat, depth, repeat, tree_size
+from structgen.schema.regex_text import to_regex_text
+from structgen.schema.strings import StringLanguage, string_language
+
+if TYPE_CHECKING:
+    from structgen.schema.compiler import SchemaCompiler
+    from structgen.schema.normalize import Analysis
+
+__all__ = ["StringTerminals"]
+
+# Regexes built from automata past this many AST nodes become per-character grammars instead.
+_INLINE_DFA_SIZE = 2_000
+# A string terminal larger than this (AST nodes, escapes included) becomes a per-character grammar.
+_MAX_TERMINAL_SIZE = 12_000
+_MAX_DEPTH = 150
+# A string of one character class longer than twice this is split into chunk terminals.
+_CHUNK = 32
+
+
+class StringTerminals:
+    """The string part of a :class:`~structgen.schema.compiler.SchemaCompiler`, with its caches."""
+
+    def __init__(self, compiler: SchemaCompiler) -> None:
+        self.compiler = compiler
+        self._patterns: dict[str, Node] = {}
+        self._pattern_dfas: dict[tuple[str, bool], Any] = {}
+        self._symbols: dict[tuple, str | None] = {}
+
+    def pattern_node(self, pattern: str, pointer: str) -> Node:
+        """The decoded strings containing a match of ``pattern`` (cached; may raise
+        :class:`~structgen.schema.ecma_regex.PatternUnsupported`)."""
+        from structgen.schema.strings import pattern_language
+
+        found = self._patterns.get(pattern)
+        if found is None:
+            options = self.compiler.options
+            found = pattern_language(
+                pattern,
+                pointer,
+                max_states=options.max_regex_states,
+                max_size=options.max_regex_size,
+            )
+            self._patterns[pattern] = found
+        return found
+
+    def pattern_dfa(self, pattern: str, pointer: str, *, complement: bool = False):
+        """The automaton of :meth:`pattern_node` (or of its complement), minimised and cached."""
+        from structgen.schema.automaton import CodePointDFA
+
+        key = (pattern, complement)
+        found = self._pattern_dfas.get(key)
+        if found is None:
+            if complement:
+                found = self.pattern_dfa(pattern, pointer).complement().minimized()
+            else:
+                node = self.pattern_node(pattern, pointer)
+                found = CodePointDFA.from_node(
+                    node, max_states=self.compiler.options.max_regex_states
+                ).minimized()
+            self._pattern_dfas[key] = found
+        return found
+
+    def string_symbol(self, analysis: Analysis) -> str | None:
+        """The symbol of the strings that ``analysis`` allows (``None``: none)."""
+        spec = analysis.string
+        key = spec.key()
+        if key not in self._symbols:
+            language = self.compiler.decoded_string_of(spec, pointer=analysis.pointer)
+            self._symbols[key] = (
+                None
+                if language is None
+                else self.from_language(language, close=char('"'), name="str")
+            )
+        return self._symbols[key]
+
+    def decoded_string(
+        self,
+        min_length,
+        max_length,
+        patterns,
+        formats,
+        *,
+        pointer: str,
+        excluded_patterns=(),
+        excluded_values=(),
+    ) -> StringLanguage | None:
+        """The decoded strings within the length bounds that match the patterns and formats
+        (``None``: none; unsupported patterns and unknown formats are reported)."""
+        options = self.compiler.options
+        unsupported: list[Unsupported] = []
+        notes: list[str] = []
+        limit = options.max_length_expansion
+        if max_length is not None and max_length > limit and not patterns and not formats:
+            pass  # a single character class: chunked below, no expansion limit needed
+        elif (max_length is not None and max_length > limit) or min_length > limit:
+            if not options.lenient:
+                raise LimitExceededError(
+                    f"maxLength/minLength {max(min_length, max_length or 0)} at {pointer} combined with pattern/format",
+                    limit,
+                    hint="raise max_length_expansion, or pass lenient=True to drop the length bound",
+                )
+            self.compiler.warn(
+                f"length bound at {pointer} dropped (lenient): above max_length_expansion"
+            )
+            min_length, max_length = 0, None
+        language = string_language(
+            min_length, max_length, patterns, formats,
+            max_states=options.max_regex_states, max_size=options.max_regex_size,
+            unsupported=unsupported, warnings=notes, strict_formats=options.formats == "strict",
+            pattern_node=self.pattern_node, excluded_patterns=excluded_patterns,
+            excluded_values=excluded_values,
+        )  # fmt: skip
+        self.compiler.report(unsupported)
+        for message in notes:
+            self.compiler.warn(message)
+        if language.empty:
+            self.compiler.unsat_reasons.append(
+                f"{pointer}: no string satisfies the string keywords"
+            )
+            return None
+        return language
+
+    def from_language(
+        self, language: StringLanguage, *, close: Node, name: str, canonical: bool | None = None
+    ) -> str | None:
+        """A symbol for ``"`` + an encoding of ``language`` + ``close`` (``"``, or ``": `` for keys).
+
+        ``canonical``: escape only what ``json.dumps`` escapes (see :func:`encode_charset`);
+        by default as the ``escapes`` option says. One terminal when its regex stays small,
+        else a per-character grammar over the language's automaton.
+        """
+        canonical = self.compiler.canonical if canonical is None else canonical
+        quote = char('"')
+        if (
+            language.charset is not None
+            and language.max_length is not None
+            and language.max_length > 2 * _CHUNK
+        ):
+            return self._chunked_string(
+                language.charset, language.min_length, language.max_length, close, canonical
+            )
+        node = language.node
+        if node is None and language.dfa is not None:
+            try:
+                node = language.dfa.to_node(max_size=_INLINE_DFA_SIZE)
+            except LimitExceededError:
+                node = None
+        if node is not None:
+            encoded = concat(quote, encode(node, canonical=canonical), close)
+            if tree_size(encoded) <= _MAX_TERMINAL_SIZE and depth(encoded) <= _MAX_DEPTH:
+                return self.compiler.terminal(encoded, name=name)
+        from structgen.schema.automaton import CodePointDFA
+
+        dfa = language.dfa or CodePointDFA.from_node(
+            node, max_states=self.compiler.options.max_regex_states
+        )
+        return self._dfa_string(dfa, close, canonical=canonical)
+
+    def _chunked_string(
+        self, charset: CharSet, low: int, high: int, close: Node, canonical: bool
+    ) -> str:
+        """``"`` + ``low..high`` encoded characters of ``charset`` + ``close``, as a chain of terminals
+        of ``_CHUNK`` characters (so the lexer never holds a long counting automaton)."""
+        compiler = self.compiler
+        unit = encode_charset(charset, canonical)
+        chunk = compiler.terminal(
+            repeat(unit, _CHUNK, _CHUNK), key=("chunk", charset, canonical), name="chunk"
+        )
+        close_key = to_regex_text(close)
+        open_quote = compiler.terminal(char('"'), key=("lit", '"'), name="quote", literal_text='"')
+        symbols = [compiler.fresh("s") for _ in range(high // _CHUNK + 1)]
+        start = compiler.fresh("str")
+        compiler.rule(start, open_quote, symbols[0])
+        for index, symbol in enumerate(symbols):
+            done = index * _CHUNK
+            first, last = max(0, low - done), min(_CHUNK - 1, high - done)
+            if first <= last:
+                tail = concat(repeat(unit, first, last), close)
+                key = ("tail", charset, canonical, first, last, close_key)
+                compiler.rule(symbol, compiler.terminal(tail, key=key, name="tail"))
+            if index + 1 < len(symbols):
+                compiler.rule(symbol, chunk, symbols[index + 1])
+        return start
+
+    def _dfa_string(self, dfa, close: Node, *, canonical: bool = False) -> str:
+        """One terminal per character: a right-linear grammar with one nonterminal per DFA state."""
+        compiler = self.compiler
+        dfa = dfa.minimized()
+        charsets = dfa.class_charsets()
+        open_quote = compiler.terminal(char('"'), key=("lit", '"'), name="quote", literal_text='"')
+        states = [compiler.fresh("q") for _ in range(dfa.num_states)]
+        closing = compiler.terminal(close, key=("close", to_regex_text(close)), name="close")
+        for state in range(dfa.num_states):
+            by_target: dict[int, CharSet] = {}
+            for klass, target in enumerate(dfa.transitions[state].tolist()):
+                if target >= 0:
+                    by_target[target] = (
+                        by_target[target].union(charsets[klass])
+                        if target in by_target
+                        else charsets[klass]
+                    )
+            for target, charset in by_target.items():
+                charset = charset.without_surrogates()
+                if charset.ranges:
+                    key = ("unit", charset, canonical)
+                    unit = compiler.terminal(
+                        encode_charset(charset, canonical), key=key, name="char"
+                    )
+                    compiler.rule(states[state], unit, states[target])
+            if dfa.accepting[state]:
+                compiler.rule(states[state], closing)
+        start = compiler.fresh("str")
+        compiler.rule(start, open_quote, states[0])
+        return start

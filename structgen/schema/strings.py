@@ -1,0 +1,302 @@
+"""String keywords (``pattern``, ``format``, ``minLength``/``maxLength``) → a language of decoded
+strings, exactly.
+
+One constraint alone is a regex AST. Several are intersected on :class:`CodePointDFA` unless a
+cheaper exact form exists: a length bound the pattern already implies is dropped, and a pattern
+of the shape *fixed parts + one repeated part* (``^[A-Z][a-z0-9_]*$``) takes the length bound
+into that repetition's count.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from structgen.regex.ast import Alt, CharSet, Concat, Empty, Node, Repeat
+from structgen.schema.automaton import CodePointDFA, search_language
+from structgen.schema.ecma_regex import PatternSyntaxError, PatternUnsupported, parse_ecma_regex
+from structgen.schema.errors import SchemaError, Unsupported
+from structgen.schema.formats import format_node
+from structgen.schema.json_strings import _difference
+from structgen.schema.nodes import (
+    ANY_CHAR,
+    EMPTY,
+    NOTHING,
+    alt,
+    char,
+    concat,
+    is_empty_language,
+    repeat,
+    star,
+)
+
+__all__ = [
+    "StringLanguage",
+    "all_strings_except",
+    "fixed_length",
+    "length_range",
+    "pattern_language",
+    "string_language",
+]
+
+
+@dataclass
+class StringLanguage:
+    """Either ``node`` or ``dfa`` is set; ``charset``/``min``/``max`` describe ``C{min,max}`` languages."""
+
+    node: Node | None = None
+    dfa: CodePointDFA | None = None
+    charset: CharSet | None = None
+    min_length: int = 0
+    max_length: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        if self.node is not None:
+            return is_empty_language(self.node)
+        return self.dfa is None or self.dfa.is_empty()
+
+
+def pattern_language(pattern: str, pointer: str, *, max_states: int, max_size: int) -> Node:
+    """The decoded strings that contain a match of the ECMA-262 ``pattern``."""
+    try:
+        parsed = parse_ecma_regex(pattern)
+    except PatternSyntaxError as error:
+        raise SchemaError(f"invalid ECMA-262 regex {pattern!r}: {error}", pointer=pointer) from None
+    return search_language(parsed, max_states=max_states, max_size=max_size)
+
+
+def fixed_length(node: Node) -> int | None:
+    """The length of every string of ``node``, if they all have the same length."""
+    if isinstance(node, CharSet):
+        return 1
+    if isinstance(node, Empty):
+        return 0
+    if isinstance(node, Concat):
+        total = 0
+        for part in node.parts:
+            length = fixed_length(part)
+            if length is None:
+                return None
+            total += length
+        return total
+    if isinstance(node, Alt):
+        lengths = {fixed_length(option) for option in node.options}
+        return lengths.pop() if len(lengths) == 1 else None
+    if isinstance(node, Repeat):
+        inner = fixed_length(node.node)
+        if inner is None or node.high != node.low:
+            return 0 if inner == 0 else None
+        return inner * node.low
+    return None
+
+
+def length_range(node: Node) -> tuple[int, int | None]:
+    """Shortest and longest string length of ``node`` (``None``: unbounded)."""
+    if isinstance(node, CharSet):
+        return 1, 1
+    if isinstance(node, Empty):
+        return 0, 0
+    if isinstance(node, Concat):
+        low, high = 0, 0
+        for part in node.parts:
+            a, b = length_range(part)
+            low += a
+            high = None if high is None or b is None else high + b
+        return low, high
+    if isinstance(node, Alt):
+        ranges = [length_range(option) for option in node.options]
+        low = min(a for a, _ in ranges)
+        high = None if any(b is None for _, b in ranges) else max(b for _, b in ranges)  # type: ignore[type-var]
+        return low, high
+    if isinstance(node, Repeat):
+        a, b = length_range(node.node)
+        high = None if node.high is None or b is None else b * node.high
+        if b == 0:
+            high = 0
+        return a * node.low, high
+    raise TypeError(f"not a regex node: {node!r}")
+
+
+def _bounded_repetition(node: Node, min_length: int, max_length: int | None) -> Node | None:
+    """``node`` ∩ length range, when ``node`` is fixed parts and one repetition of a fixed-width body."""
+    parts = list(node.parts) if isinstance(node, Concat) else [node]
+    fixed_total = 0
+    variable: int | None = None
+    for index, part in enumerate(parts):
+        length = fixed_length(part)
+        if length is not None:
+            fixed_total += length
+            continue
+        if variable is not None or not isinstance(part, Repeat):
+            return None
+        variable = index
+    if variable is None:
+        return node  # all fixed: the caller checks the length against the range
+    body: Repeat = parts[variable]  # type: ignore[assignment]
+    width = fixed_length(body.node)
+    if not width:
+        return None
+    low = max(body.low, math.ceil(max(min_length - fixed_total, 0) / width))
+    high = body.high
+    if max_length is not None:
+        cap = (max_length - fixed_total) // width if max_length >= fixed_total else -1
+        high = cap if high is None else min(high, cap)
+    if high is not None and high < low:
+        return NOTHING
+    parts[variable] = repeat(body.node, low, high)
+    return concat(*parts)
+
+
+def string_language(
+    min_length: int,
+    max_length: int | None,
+    patterns: list[tuple[str, str]],
+    formats: list[tuple[str, str]],
+    *,
+    max_states: int,
+    max_size: int,
+    unsupported: list[Unsupported],
+    warnings: list[str],
+    strict_formats: bool = False,
+    pattern_node: Callable[[str, str], Node] | None = None,
+    excluded_patterns: Sequence[tuple[str, str]] = (),
+    excluded_values: Sequence[str] = (),
+) -> StringLanguage:
+    """The decoded strings satisfying every constraint (see the module doc); ``excluded_*``
+    come from ``not`` (strings matching those patterns, or equal to those values, are out)."""
+
+    def language_of(pattern: str, pointer: str, keyword: str) -> Node | None:
+        try:
+            if pattern_node is not None:
+                return pattern_node(pattern, pointer)
+            return pattern_language(pattern, pointer, max_states=max_states, max_size=max_size)
+        except PatternUnsupported as error:
+            unsupported.append(Unsupported(keyword, pointer, f"{pattern!r}: {error}"))
+            return None
+
+    components: list[Node] = []
+    for pattern, pointer in patterns:
+        node = language_of(pattern, pointer, "pattern")
+        if node is not None:
+            components.append(node)
+    for name, pointer in formats:
+        node = format_node(name)
+        if node is None:
+            if strict_formats:
+                unsupported.append(Unsupported("format", pointer, f"format {name!r} is not known"))
+            else:
+                warnings.append(f"format {name!r} at {pointer} is not known: not enforced")
+        else:
+            components.append(node)
+    if max_length is not None and max_length < min_length:
+        return StringLanguage(node=NOTHING)
+    bounded = min_length > 0 or max_length is not None
+    if excluded_patterns or excluded_values:
+        if not components and not bounded and not excluded_patterns:
+            return StringLanguage(node=all_strings_except(sorted(set(excluded_values))))
+        if components:
+            automaton = _intersection(components, min_length, max_length, max_states)
+        else:
+            everything = repeat(ANY_CHAR, min_length, max_length)
+            automaton = CodePointDFA.from_node(everything, max_states=max_states)
+        for pattern, pointer in excluded_patterns:
+            node = language_of(pattern, pointer, "not")
+            if node is not None:
+                excluded = CodePointDFA.from_node(node, max_states=max_states)
+                automaton = automaton.difference(excluded, max_states=max_states)
+        if excluded_values:
+            values = CodePointDFA.from_strings(sorted(set(excluded_values)), max_states=max_states)
+            automaton = automaton.difference(values, max_states=max_states)
+        return StringLanguage(dfa=automaton.minimized())
+    if not components:
+        return StringLanguage(
+            node=repeat(ANY_CHAR, min_length, max_length),
+            charset=ANY_CHAR,
+            min_length=min_length,
+            max_length=max_length,
+        )
+    unique = list(dict.fromkeys(components))
+    if len(unique) == 1:
+        node = unique[0]
+        if not bounded:
+            return StringLanguage(node=node)
+        low, high = length_range(node)
+        if low >= min_length and (max_length is None or (high is not None and high <= max_length)):
+            return StringLanguage(node=node)
+        narrowed = _bounded_repetition(node, min_length, max_length)
+        if narrowed is not None:
+            low, high = length_range(narrowed)
+            if low >= min_length and (
+                max_length is None or (high is not None and high <= max_length)
+            ):
+                charset = (
+                    narrowed.node
+                    if isinstance(narrowed, Repeat) and isinstance(narrowed.node, CharSet)
+                    else None
+                )
+                if charset is not None:
+                    return StringLanguage(
+                        node=narrowed,
+                        charset=charset,
+                        min_length=narrowed.low,
+                        max_length=narrowed.high,
+                    )
+                return StringLanguage(node=narrowed)
+            if (high is not None and high < min_length) or (
+                max_length is not None and low > max_length
+            ):
+                return StringLanguage(node=NOTHING)
+    return StringLanguage(dfa=_intersection(unique, min_length, max_length, max_states).minimized())
+
+
+def _intersection(
+    components: list[Node], min_length: int, max_length: int | None, max_states: int
+) -> CodePointDFA:
+    """The automaton of strings in every component and within the length bounds."""
+    unique = list(dict.fromkeys(components))
+    automaton = CodePointDFA.from_node(unique[0], max_states=max_states)
+    for node in unique[1:]:
+        following = CodePointDFA.from_node(node, max_states=max_states)
+        automaton = automaton.intersect(following, max_states=max_states)
+    if min_length > 0 or max_length is not None:
+        lengths = CodePointDFA.from_node(
+            repeat(ANY_CHAR, min_length, max_length), max_states=max_states
+        )
+        automaton = automaton.intersect(lengths, max_states=max_states)
+    return automaton
+
+
+def all_strings_except(names: list[str]) -> Node:
+    """Every string except those in ``names``, as a regex linear in their total length.
+
+    A string is not a name if it is a proper prefix of names that is no name, or if it leaves
+    the trie of names at some character, after which anything follows. Leaving by a character
+    that occurs in no name is the same at every trie node, so it is written once
+    (``prefixes · others · .*``); only the few name characters are distinguished per node.
+    """
+    trie: dict = {}
+    for name in names:
+        node = trie
+        for c in name:
+            node = node.setdefault(c, {})
+        node[None] = True
+    alphabet = CharSet.chars("".join(sorted({c for name in names for c in name})))
+
+    def walk(node: dict, *, stop_names: bool) -> Node:
+        children = [c for c in node if c is not None]
+        here = NOTHING if (stop_names and None in node) else EMPTY
+        return alt(here, *(concat(char(c), walk(node[c], stop_names=stop_names)) for c in children))
+
+    def leave_by_name_character(node: dict) -> Node:
+        children = [c for c in node if c is not None]
+        others = _difference(alphabet, CharSet.chars("".join(children)))
+        return alt(others, *(concat(char(c), leave_by_name_character(node[c])) for c in children))
+
+    leave_elsewhere = concat(walk(trie, stop_names=False), _difference(ANY_CHAR, alphabet))
+    anything = star(ANY_CHAR)
+    return alt(
+        walk(trie, stop_names=True),
+        concat(alt(leave_elsewhere, leave_by_name_character(trie)), anything),
+    )
