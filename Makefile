@@ -27,6 +27,7 @@ test: setup
 
 bench: setup
 	$(BIN)/structgen bench regex
+	$(BIN)/structgen bench grammar
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
