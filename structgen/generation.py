@@ -73,7 +73,11 @@ def _check_constraint(*, regex: str | None, grammar: Any, schema: Any = None) ->
         parse_regex(regex)
 
 
-GENERATION_SCHEMA_OPTIONS: dict[str, Any] = {"whitespace": "compact", "property_order": "schema"}
+GENERATION_SCHEMA_OPTIONS: dict[str, Any] = {
+    "whitespace": "compact",
+    "property_order": "schema",
+    "escapes": "canonical",
+}
 
 
 def _load_constraint(*, regex: str | None, grammar: Any, schema: Any = None) -> Any:
