@@ -320,19 +320,68 @@ def test_compiled_object_and_masks():
 NEGATIONS = [
     ({"not": {"required": ["a"]}}, [{}, {"b": 1}], [{"a": 1}, "x", 1]),
     ({"not": {"required": ["a", "b"]}}, [{}, {"a": 1}, {"b": 2}], [{"a": 1, "b": 2}, 3]),
-    ({"not": {"anyOf": [{"required": ["a"]}, {"required": ["b"]}]}}, [{}, {"c": 1}], [{"a": 1}, {"b": 1}]),
+    (
+        {"not": {"anyOf": [{"required": ["a"]}, {"required": ["b"]}]}},
+        [{}, {"c": 1}],
+        [{"a": 1}, {"b": 1}],
+    ),
     ({"type": "string", "not": {"enum": ["a", "b"]}}, ["", "c", "ab"], ["a", "b"]),
-    ({"not": {"enum": ["a", 1, None, True]}}, ["b", 2, 1.5, False, [], {}], ["a", 1, 1.0, None, True]),
+    (
+        {"not": {"enum": ["a", 1, None, True]}},
+        ["b", 2, 1.5, False, [], {}],
+        ["a", 1, 1.0, None, True],
+    ),
     ({"type": "string", "not": {"pattern": "^\\s*$"}}, ["x", " x "], ["", "  ", "\t"]),
     ({"not": {"pattern": "a"}}, ["b"], ["a", 1, None]),
-    ({"type": "integer", "minimum": 0, "maximum": 5, "not": {"enum": [0, 3, 5]}}, [1, 2, 4], [0, 3, 5, 6]),
-    ({"type": "number", "minimum": 0, "maximum": 1, "not": {"const": 0.5}}, [0, 0.25, 1], [0.5, 1.5]),
+    (
+        {"type": "integer", "minimum": 0, "maximum": 5, "not": {"enum": [0, 3, 5]}},
+        [1, 2, 4],
+        [0, 3, 5, 6],
+    ),
+    (
+        {"type": "number", "minimum": 0, "maximum": 1, "not": {"const": 0.5}},
+        [0, 0.25, 1],
+        [0.5, 1.5],
+    ),
     ({"type": "string", "maxLength": 3, "not": {"const": "ab"}}, ["a", "abc", ""], ["ab", "abcd"]),
     ({"type": "object", "propertyNames": {"not": {"enum": ["x"]}}}, [{}, {"y": 1}], [{"x": 1}]),
     ({"not": {"type": ["string", "null"]}}, [1, [], {}], ["a", None]),
 ]
 
 
-@pytest.mark.parametrize("schema,valid,invalid", NEGATIONS, ids=[str(i) for i in range(len(NEGATIONS))])
+@pytest.mark.parametrize(
+    "schema,valid,invalid", NEGATIONS, ids=[str(i) for i in range(len(NEGATIONS))]
+)
 def test_supported_forms_of_not(schema, valid, invalid):
+    from jsonschema import Draft202012Validator
+
+    oracle = Draft202012Validator(schema)
+    assert all(oracle.is_valid(v) for v in valid) and not any(oracle.is_valid(v) for v in invalid)
+    check(compiled(schema), valid=valid, invalid=invalid)
+
+
+PRESENCE = [
+    ({"oneOf": [{"required": ["a"]}, {"required": ["b"]}]}, [{"a": 1}, {"b": 1}, {"a": 1, "c": 2}], [{}, {"a": 1, "b": 2}, 1, "x"]),
+    (
+        {"type": "object", "properties": {"radius": {"type": "number"}}, "oneOf": [{"required": ["radius"]}, {"required": ["length", "width"]}]},
+        [{"radius": 1}, {"length": 1, "width": 2}, {"length": 1, "width": 2, "x": 1}],
+        [{"length": 1}, {"radius": 1, "length": 1, "width": 2}, {"radius": "a"}],
+    ),
+    (
+        {"oneOf": [{"required": ["image"], "not": {"required": ["x", "y"]}}, {"required": ["dir"]}]},
+        [{"image": 1}, {"image": 1, "x": 1}, {"dir": 1}, {"image": 1, "x": 1, "y": 1, "dir": 1}],
+        [{"image": 1, "dir": 1}, {"image": 1, "x": 1, "y": 2}, {}],
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "schema,valid,invalid", PRESENCE, ids=[str(i) for i in range(len(PRESENCE))]
+)
+def test_one_of_on_which_keys_are_present(schema, valid, invalid):
+    """Overlapping ``oneOf`` branches of ``required`` are "exactly one of these key sets"."""
+    from jsonschema import Draft202012Validator
+
+    oracle = Draft202012Validator(schema)
+    assert all(oracle.is_valid(v) for v in valid) and not any(oracle.is_valid(v) for v in invalid)
     check(compiled(schema), valid=valid, invalid=invalid)

@@ -12,7 +12,8 @@
 - arrays: length ranges apart, or a position both require with disjoint items.
 
 Branches are compared together with the schema around the ``oneOf`` (its siblings), which can
-only make them more disjoint.
+only make them more disjoint. A ``oneOf`` whose branches only require keys is not a union at
+all: objects enforce "exactly one branch holds" on the keys seen (:mod:`structgen.schema.objects`).
 """
 
 from __future__ import annotations

@@ -37,14 +37,6 @@ __all__ = [
 ]
 
 ALL_TYPES = frozenset({"null", "boolean", "object", "array", "string", "number", "integer"})
-_ANNOTATIONS = frozenset(
-    {
-        "$id", "id", "$schema", "$anchor", "$dynamicAnchor", "$recursiveAnchor", "$vocabulary", "$comment",
-        "$defs", "definitions", "title", "description", "default", "examples", "readOnly", "writeOnly",
-        "deprecated", "contentMediaType", "contentEncoding", "contentSchema", "$ref", "allOf", "anyOf",
-        "oneOf", "enum", "const",
-    }
-)  # fmt: skip
 
 Item = tuple  # (Location, full: bool)
 
@@ -139,6 +131,8 @@ def flatten(document: SchemaDocument, node: SchemaNode) -> Flat:
             stack.append((document.child(loc, "allOf", index), True))
         for kind in ("anyOf", "oneOf"):
             branches = schema.get(kind)
+            if kind == "oneOf" and presence_branches(branches) is not None:
+                continue  # read by analyze() as a condition on which keys are present
             if isinstance(branches, list):
                 flat.groups.append(
                     Group(kind, loc, [document.child(loc, kind, i) for i in range(len(branches))])
@@ -201,6 +195,7 @@ class ObjectSpec:
     property_names: list[Location] = field(default_factory=list)
     dependent_required: dict[str, list[str]] = field(default_factory=dict)
     forbidden_together: list[list[str]] = field(default_factory=list)  # ``not: {required: [...]}``
+    exactly_one: list[list[Presence]] = field(default_factory=list)  # ``oneOf`` of ``required``s
     pointer: str = "#"
 
     def has_explicit_additional(self) -> bool:
@@ -295,6 +290,11 @@ def analyze(document: SchemaDocument, locations: list[Location], *, formats: boo
         # -- arrays
         _array_keywords(document, loc, array, unsupported_keyword)
         # -- applicators we cannot enforce
+        presence = presence_branches(schema.get("oneOf"))
+        if presence is not None:
+            # Non-objects satisfy every branch, so more than one: only objects remain.
+            types = types & {"object"}
+            obj.exactly_one.append(presence)
         if "not" in schema:
             negation = _Negation(types, string, number, obj, booleans)
             _not(loc, negation, unsupported_keyword, reasons)
@@ -458,6 +458,42 @@ class _Negation:
     number: NumberSpec
     object: ObjectSpec
     booleans: frozenset[bool]
+
+
+Presence = tuple  # (required names, [name sets that must not all be present])
+
+
+def presence_branches(branches: Any) -> list[Presence] | None:
+    """For ``oneOf`` branches that only speak of which keys are present (``required``, and
+    ``not: {required}``), each branch's condition; ``None`` otherwise (or for one branch)."""
+    if not isinstance(branches, list) or len(branches) < 2:
+        return None
+    out: list[Presence] = []
+    for branch in branches:
+        if not isinstance(branch, dict) or not set(branch) - _NOT_IGNORED <= {"required", "not"}:
+            return None
+        required = branch.get("required", [])
+        if not isinstance(required, list) or not all(isinstance(n, str) for n in required):
+            return None
+        forbidden: list[list[str]] = []
+        if "not" in branch:
+            negated = branch["not"]
+            names = _required_list(negated)
+            alternatives = (
+                negated.get("anyOf")
+                if isinstance(negated, dict) and set(negated) - _NOT_IGNORED == {"anyOf"}
+                else None
+            )
+            if names is not None:
+                forbidden.append(names)
+            elif isinstance(alternatives, list) and all(
+                _required_list(a) is not None for a in alternatives
+            ):
+                forbidden.extend(_required_list(a) for a in alternatives)  # type: ignore[misc]
+            else:
+                return None
+        out.append((list(required), forbidden))
+    return out
 
 
 def _required_list(schema: Any) -> list[str] | None:

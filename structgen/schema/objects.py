@@ -17,12 +17,19 @@ its last value in ``json.loads``, which still validates), and past that the requ
 come in schema order (with a warning). The machine becomes rules: ``R[q] → "}" | "," PAIR R[q']``,
 with moves that keep the state folded into a left-recursive loop so long objects stay cheap.
 
+Conditions on which keys are present are checked on the final states of that machine:
+``required``, ``dependentRequired`` (and array-valued ``dependencies``), ``not: {required: […]}``
+("not all of these") and ``oneOf`` whose branches only require keys ("exactly one of these key
+sets"). They need their keys tracked, so past ``max_object_states`` they are unsupported.
+
 Keys of unlisted properties (regions) accept printable ASCII only as itself, the way
 ``json.dumps`` writes it, not as a ``\\u`` escape: the automaton that tells them apart from the
 listed names stays small (listed keys and all values accept every escape).
 
-Repeated *additional* keys are not prevented; with ``minProperties`` a document that repeats an
-unlisted key could count it twice (the only way the grammar can be looser than the schema).
+Repeating an untracked key (an unlisted one, or an optional one when not every key is tracked)
+is not prevented: ``json.loads`` keeps the last value, which validates like the others; only
+with ``minProperties`` could a repeated key be counted twice (the one way the grammar can be
+looser than the schema; JSON texts from ``json.dumps`` never repeat a key).
 """
 
 from __future__ import annotations
@@ -59,6 +66,7 @@ class ObjectPlan:
     max_properties: int | None = None
     dependent_required: dict[str, list[str]] = field(default_factory=dict)
     forbidden_together: list[list[str]] = field(default_factory=list)
+    exactly_one: list[list[tuple]] = field(default_factory=list)
     pointer: str = "#"
 
 
@@ -75,6 +83,11 @@ def plan_object(compiler: SchemaCompiler, spec: ObjectSpec) -> ObjectPlan | None
         names.extend(n for n in [key, *needed] if n not in names)
     for group in spec.forbidden_together:  # from ``not: {required: [...]}``
         names.extend(n for n in group if n not in names)
+    for branches in spec.exactly_one:  # from ``oneOf`` of ``required``s
+        for required, forbidden_sets in branches:
+            names.extend(
+                n for n in [*required, *(m for f in forbidden_sets for m in f)] if n not in names
+            )
     # Pattern languages (decoded strings that contain a match).
     patterns: list[tuple[str, Node, object, object]] = []  # (pattern, language, location, owner)
     for owner in owners:
@@ -149,6 +162,7 @@ def plan_object(compiler: SchemaCompiler, spec: ObjectSpec) -> ObjectPlan | None
             for g in spec.forbidden_together
             if len(set(g)) > 1 and not set(g) & forbidden
         ],
+        exactly_one=spec.exactly_one,
         pointer=spec.pointer,
     )
 
@@ -338,8 +352,22 @@ def _machine(
         return maximum + 1 if maximum is not None else minimum + 1
 
     together = [group for group in plan.forbidden_together if set(group) <= set(named)]
+    allowed = set(named)
+    # A branch needing a key that cannot appear never holds; one forbidding a set with such a
+    # key never fails on it.
+    exactly_one = [
+        [
+            (set(required), [set(f) for f in forbidden_sets if set(f) <= allowed])
+            for required, forbidden_sets in branches
+            if set(required) <= allowed
+        ]
+        for branches in plan.exactly_one
+    ]
+    presence_keys = {
+        n for branches in exactly_one for r, fs in branches for n in r | {m for f in fs for m in f}
+    }
     dependent_keys = set(dependent) | {n for v in dependent.values() for n in v}
-    dependent_keys |= {n for group in together for n in group}
+    dependent_keys |= {n for group in together for n in group} | presence_keys
     if options.property_order == "schema":
         mode = "schema"
         tracked: list[str] = []
@@ -358,8 +386,8 @@ def _machine(
                 f"object at {plan.pointer}: {len(tracked)} required properties are too many to track in any order "
                 f"(max_object_states={limit}); they must come in the order of 'properties'"
             )
-    if mode != "set" and (dependent or together):
-        keyword = "dependentRequired" if dependent else "not"
+    if mode != "set" and (dependent or together or exactly_one):
+        keyword = "dependentRequired" if dependent else "not" if together else "oneOf"
         compiler.report(
             [
                 Unsupported(
@@ -391,6 +419,12 @@ def _machine(
         if mode == "set":
             if not required_set <= seen or any(set(group) <= seen for group in together):
                 return False
+            for branches in exactly_one:
+                holding = sum(
+                    1 for r, fs in branches if r <= seen and not any(f <= seen for f in fs)
+                )
+                if holding != 1:
+                    return False
             return all(k not in seen or set(v) <= seen for k, v in dependent.items())
         if mode == "ordered":
             return seen >= len(required)
