@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 # The CPU build of torch; installed before the package so nothing pulls a CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.setup-stamp
-PROMPT ?= Give me a US phone number.
+SCHEMA ?= examples/schemas/person.json
+PROMPT ?= Describe Ada Lovelace as JSON.
 
 .PHONY: setup demo test bench clean
 
@@ -20,7 +21,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/structgen generate --regex '\(\d{3}\) \d{3}-\d{4}' "$(PROMPT)"
+	$(BIN)/structgen generate --schema $(SCHEMA) "$(PROMPT)"
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -75,6 +75,8 @@ def compile_grammar(
     max_ignore_run: int = 1,
     max_lexer_states: int = 200_000,
     max_items: int = 200_000,
+    max_mask_sets: int = 50_000,
+    max_cached_items: int = 2_000_000,
     precompute: bool = True,
 ) -> CompiledGrammar:
     """Compile a context-free grammar against ``vocab``.
@@ -85,6 +87,12 @@ def compile_grammar(
     terminals (``%ignore``) may appear ``max_ignore_run`` times in a row between two terminals,
     each at most ``max_ignore_bytes`` long, so a model cannot loop on whitespace forever.
     ``precompute`` does the context-independent mask work now rather than on first use.
+
+    Limits (each raises :class:`~structgen.errors.LimitExceededError` naming itself):
+    ``max_lexer_states`` (product lexer), ``max_items`` (Earley items in one parser state),
+    ``max_mask_sets`` (parser states built for one token mask — bounds the work of very
+    ambiguous grammars). ``max_cached_items`` bounds memory instead (Earley items kept in memo
+    tables, ~100 bytes each): past it, the tables are dropped and rebuilt on demand.
     """
     from structgen.cfg.engine import GrammarEngine
     from structgen.grammar.ir import Grammar
@@ -104,6 +112,8 @@ def compile_grammar(
         max_ignore_run=max_ignore_run,
         max_lexer_states=max_lexer_states,
         max_items=max_items,
+        max_mask_sets=max_mask_sets,
+        max_cached_items=max_cached_items,
     )
     if precompute:
         engine.precompute()

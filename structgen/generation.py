@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import weakref
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from structgen.errors import ConfigurationError, LimitExceededError
@@ -80,13 +81,22 @@ GENERATION_SCHEMA_OPTIONS: dict[str, Any] = {
 }
 
 
+def _is_pydantic_model(schema: Any) -> bool:
+    return isinstance(schema, type) and hasattr(schema, "model_json_schema")
+
+
 def _load_constraint(*, regex: str | None, grammar: Any, schema: Any = None) -> Any:
     """The grammar IR (loaded and checked before the model) or the regex text."""
     if schema is not None:
         from structgen.schema import schema_to_grammar
 
         # Generation wants one canonical text per value: compact separators, schema order.
-        return schema_to_grammar(schema, **GENERATION_SCHEMA_OPTIONS)
+        options = dict(GENERATION_SCHEMA_OPTIONS)
+        if _is_pydantic_model(schema):
+            # pydantic drops unknown fields (extra="ignore") yet its schema allows them: a model
+            # would only waste tokens on keys the instance throws away.
+            options["additional_properties_default"] = False
+        return schema_to_grammar(schema, **options)
     if grammar is None:
         return regex
     from structgen.grammar.ir import Grammar
@@ -98,13 +108,47 @@ def _load_constraint(*, regex: str | None, grammar: Any, schema: Any = None) -> 
     return load_grammar(grammar)
 
 
-def _compile(constraint: Any, *, vocab: Vocabulary) -> CompiledGrammar:
-    """The constraint given, compiled against ``vocab``."""
+# Compiled constraints per vocabulary, keyed by what the caller passed (regex, grammar text or
+# name, schema JSON): generating in a loop with one schema compiles it once.
+_COMPILED: weakref.WeakKeyDictionary[Vocabulary, OrderedDict[Any, CompiledGrammar]] = (
+    weakref.WeakKeyDictionary()
+)
+_COMPILED_PER_VOCAB = 32
+
+
+def _constraint_key(*, regex: str | None, grammar: Any, schema: Any) -> Any:
+    """A hashable key for the constraint, or None when it cannot be keyed (objects)."""
+    import json
+
+    if schema is not None:
+        from structgen.schema.loading import load_schema
+
+        try:
+            text = json.dumps(load_schema(schema), sort_keys=True)
+        except (TypeError, ValueError):
+            return None
+        return ("schema", text, _is_pydantic_model(schema))
+    if isinstance(grammar, str):
+        return ("grammar", grammar)
+    if grammar is None:
+        return ("regex", regex)
+    return None
+
+
+def _compile(constraint: Any, *, vocab: Vocabulary, key: Any = None) -> CompiledGrammar:
+    """The constraint given, compiled against ``vocab`` (memoised on ``key``)."""
     from structgen.compiler import compile_grammar, compile_regex
 
-    if isinstance(constraint, str):
-        return compile_regex(constraint, vocab)
-    return compile_grammar(constraint, vocab)
+    cache = _COMPILED.setdefault(vocab, OrderedDict())
+    if key is not None and key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    compiled = compile_regex(constraint, vocab) if isinstance(constraint, str) else compile_grammar(constraint, vocab)
+    if key is not None:
+        cache[key] = compiled
+        if len(cache) > _COMPILED_PER_VOCAB:
+            cache.popitem(last=False)
+    return compiled
 
 
 def _logits_width(model: Any, tokenizer: Any) -> int:
@@ -182,7 +226,9 @@ def generate(
     model, tokenizer = resolve_model(model, tokenizer)
     vocab_size = _logits_width(model, tokenizer)
     vocab = _vocabulary(tokenizer, vocab_size)
-    compiled = _compile(constraint, vocab=vocab)
+    compiled = _compile(
+        constraint, vocab=vocab, key=_constraint_key(regex=regex, grammar=grammar, schema=schema)
+    )
     prompt_ids = _prompt_ids(tokenizer, prompt)
     generated = _run(
         model,
@@ -282,8 +328,9 @@ def generate_json(
     """Generate JSON that validates against ``schema`` and return it parsed.
 
     ``schema`` is a dict, JSON text, a path, or a pydantic model class (then a model instance is
-    returned). The object is validated with ``jsonschema`` before it is returned; a failure
-    there would be a bug in structgen and raises :class:`~structgen.errors.MatcherError`.
+    returned, and properties the model does not declare are not generated). The object is
+    validated with ``jsonschema``, formats included, before it is returned; a failure there
+    would be a bug in structgen and raises :class:`~structgen.errors.MatcherError`.
     """
     import json
 
@@ -303,7 +350,9 @@ def generate_json(
     import jsonschema
 
     schema_value = load_schema(schema)
-    errors = sorted(jsonschema.validators.validator_for(schema_value)(schema_value).iter_errors(value), key=str)
+    validator_class = jsonschema.validators.validator_for(schema_value)
+    validator = validator_class(schema_value, format_checker=validator_class.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(value), key=str)
     if errors:
         raise MatcherError(f"generated JSON does not validate (a structgen bug): {errors[0].message}")
     if isinstance(schema, type) and hasattr(schema, "model_validate"):

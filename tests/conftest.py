@@ -1,9 +1,21 @@
-"""Suite-wide fixtures: the real vocabularies and tokenizers (fetched once into a cache)."""
+"""Suite-wide set-up: offline hubs, hypothesis profiles, the real vocabularies (fetched once).
+
+Hypothesis profiles (``HYPOTHESIS_PROFILE``): ``ci``, the default, is derandomized — the same
+examples on every run, so CI neither flakes nor wanders into inputs whose cost is unbounded
+(e.g. random grammars whose lexing is exponentially ambiguous, see ``max_mask_sets``);
+``explore`` draws fresh examples each run (``--hypothesis-seed`` pins one), for hunting bugs.
+"""
 
 import os
+
+from hypothesis import settings
 
 # Nothing in the suite may reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 pytest_plugins = ["tests.helpers.vocab_fixtures"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from structgen.bench.grammar_bench import GRAMMARS, default_data_dir
+from structgen.bench.grammar_bench import GRAMMARS
 from structgen.bench.grammar_docs import CORPUS, check_corpus, json_documents
 from structgen.bench.grammar_forms import (
     NotExpressible,
@@ -20,6 +20,7 @@ from structgen.bench.grammar_forms import (
 )
 from structgen.bench.grammar_oracle import PrefixOracle
 from structgen.errors import ConfigurationError
+from tests.helpers.maskbench_sample import sample_dir
 
 PRIMARY_PEERS = ("xgrammar", "llguidance")
 
@@ -121,7 +122,7 @@ def test_oracle_reads_bytes_as_utf8() -> None:
 
 
 def test_xgrammar_reads_the_printed_ir_with_the_same_language() -> None:
-    xgr = pytest.importorskip("xgrammar")
+    import xgrammar as xgr
     import lark
 
     info = xgr.TokenizerInfo([chr(c) for c in range(32, 127)])
@@ -144,7 +145,7 @@ def test_xgrammar_reads_the_printed_ir_with_the_same_language() -> None:
 
 
 def test_llguidance_reads_every_bundled_grammar() -> None:
-    llguidance = pytest.importorskip("llguidance")
+    import llguidance
     for name in GRAMMARS:
         text = bundled_grammar(name).llguidance_text()
         is_error, messages = llguidance.LLMatcher.validate_grammar_with_warnings(
@@ -154,13 +155,17 @@ def test_llguidance_reads_every_bundled_grammar() -> None:
 
 
 def test_json_sample_is_deterministic_and_mixed() -> None:
-    data = default_data_dir()
-    if not (data / "maskbench-tests").is_dir():
-        pytest.skip(f"no JSONSchemaBench data in {data}")
+    data = sample_dir()  # the vendored MaskBench sample, same layout as default_data_dir()
     first, counts = json_documents(data, 12, max_bytes=4096)
     again, _ = json_documents(data, 12, max_bytes=4096)
     assert [d.text for d in first] == [d.text for d in again]
     assert counts == {"instance": 6, "schema": 6}
+    # An instance then a schema, each kind round robin over the sorted subsets; the one
+    # Github_ultra schema (45 KB) is over 4 × max_bytes, so Glaiveai2K's comes instead.
+    assert ["#test" in d.source for d in first] == [True, False] * 6
+    subsets = sorted(p.name for p in (data / "jsonschemabench").iterdir() if p.is_dir())
+    assert [d.source.split("/")[0] for d in first[0::2]] == subsets[:6]
+    assert [d.source.split("/")[0] for d in first[1::2]] == subsets[:5] + ["Glaiveai2K"]
     for document in first:
         assert len(document.text.encode()) <= 4096
         assert json.dumps(json.loads(document.text), ensure_ascii=False) == document.text
@@ -170,16 +175,15 @@ def test_json_sample_is_deterministic_and_mixed() -> None:
 def test_quick_grammar_benchmark_checks_correctness_and_writes_results(tmp_path: Path) -> None:
     from structgen.cli.main import main
 
-    data = default_data_dir()
-    if not (data / "maskbench-tests").is_dir():
-        pytest.skip(f"no JSONSchemaBench data in {data}")
+    data = sample_dir()
     out = tmp_path / "results"
     markdown = tmp_path / "BENCHMARKS.md"
     markdown.write_text("# Benchmarks\n\nHand-written intro.\n")
     argv = [
         "bench", "grammar", "--quick", "--tokenizers", "smollm2", "--grammars", "json,arithmetic",
-        "--sample", "3", "--max-corpus-docs", "3", "--repeat", "1", "--budget", "3",
-        "--check-docs", "2", "--no-progress", "--out", str(out), "--markdown", str(markdown),
+        "--data", str(data), "--sample", "3", "--max-corpus-docs", "3", "--repeat", "1",
+        "--budget", "3", "--check-docs", "2", "--no-progress",
+        "--out", str(out), "--markdown", str(markdown),
     ]  # fmt: skip
     assert main(argv) == 0
 

@@ -70,6 +70,9 @@ class EarleyGrammar:
         self.nullable = self._nullable()
         self.max_items = max_items
         self._interned: dict[tuple[frozenset, bool], EarleySet] = {}
+        self.sets_made = 0  # sets built since construction (interned or not): a work counter
+        self.interned_items = 0  # items held by the intern table: what forget() frees
+        self.items_built = 0  # items built by closures so far (complete ones too): a work counter
         self.initial = self._make_set([(0, 0, SELF)], initial=True)
 
     def is_terminal(self, symbol: int) -> bool:
@@ -99,7 +102,20 @@ class EarleyGrammar:
         source._scans[terminal] = result
         return result
 
+    def forget(self) -> None:
+        """Drop the intern table and scan memos (bounds memory on long or ambiguous inputs).
+
+        Sets already handed out stay valid; equal sets built later are new objects, so only
+        sharing (and the memoised work hanging off it) is lost, never correctness.
+        """
+        for earley_set in self._interned.values():
+            earley_set._scans.clear()
+        self._interned.clear()
+        self.initial._scans.clear()
+        self.interned_items = 0
+
     def _make_set(self, kernel: list, *, initial: bool = False) -> EarleySet:
+        self.sets_made += 1
         rules, by_lhs, nullable, num_terminals = self.rules, self.rules_by_lhs, self.nullable, self.num_terminals
         items = set(kernel)
         agenda = list(items)
@@ -132,6 +148,7 @@ class EarleyGrammar:
                     self.max_items,
                     hint="the grammar is highly ambiguous here; raise max_items or simplify it",
                 )
+        self.items_built += len(items)
         if initial:
             accepting = any(rule == 0 and dot == 1 for rule, dot, _ in items)
         else:
@@ -141,9 +158,27 @@ class EarleyGrammar:
         # the future of a set depends only on its items still waiting for a symbol. Interning on
         # those alone makes sets at different positions, with the same pending work, one object.
         key = frozenset(item for item in items if item[1] < len(rules[item[0]][1]))
+        return self._intern(key, accepting)
+
+    def union(self, sets: list[EarleySet]) -> EarleySet:
+        """One set for several reached at the same input position (the Earley chart there).
+
+        Closure is union-distributive (every closure step has a single premise item), so the
+        union of closed sets is closed; ``SELF`` items mean "predicted here" in each, hence in
+        the union too. Merging keeps the number of parser states per position at one however
+        many ways the text so far could be lexed.
+        """
+        distinct = list(dict.fromkeys(sets))
+        if len(distinct) == 1:
+            return distinct[0]
+        key = frozenset().union(*(s.items for s in distinct))
+        return self._intern(key, any(s.accepting for s in distinct))
+
+    def _intern(self, key: frozenset, accepting: bool) -> EarleySet:
         interned = self._interned.get((key, accepting))
         if interned is not None:
             return interned
+        rules, num_terminals = self.rules, self.num_terminals
         by_next: dict[int, list] = {}
         for item in key:
             rule, dot, _ = item
@@ -151,4 +186,5 @@ class EarleyGrammar:
         expected = frozenset(s for s in by_next if s < num_terminals)
         result = EarleySet(key, {s: tuple(v) for s, v in by_next.items()}, expected, accepting)
         self._interned[(key, accepting)] = result
+        self.interned_items += len(key)
         return result

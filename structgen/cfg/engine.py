@@ -63,9 +63,15 @@ class GrammarEngine:
         max_items: int = 200_000,
         max_terminal_states: int = 100_000,
         mask_cache_size: int = 4096,
+        max_cached_items: int = 2_000_000,
+        max_mask_sets: int = 50_000,
     ) -> None:
         if max_ignore_bytes < 1 or max_ignore_run < 0:
             raise ConfigurationError("max_ignore_bytes must be ≥ 1 and max_ignore_run ≥ 0")
+        if max_cached_items < 1 or max_mask_sets < 1:
+            raise ConfigurationError("max_cached_items and max_mask_sets must be ≥ 1")
+        self.max_cached_items = max_cached_items
+        self.max_mask_sets = max_mask_sets
         self.grammar = grammar
         self.vocab = vocab
         self.max_ignore_run = max_ignore_run if grammar.ignore else 0
@@ -95,6 +101,28 @@ class GrammarEngine:
         self.initial = self._config([self.pending(start, 0)], start.accepting)
 
     # -- configurations ----------------------------------------------------------------------
+    def _bound_memory(self) -> None:
+        """Forget the parser-side memo tables once their Earley sets hold more than
+        ``max_cached_items`` items (~100 bytes each). Live matchers keep their configurations
+        (plain objects); only sharing is lost, recomputed on demand. Walks (context-independent)
+        are kept."""
+        if self.earley.interned_items <= self.max_cached_items:
+            return
+        self.earley.forget()
+        for config in self._configs.values():
+            config._steps.clear()
+        self._configs.clear()
+        self._pending.clear()
+        self._completion_cache.clear()
+        self._masks.clear()
+        self._pending_initial()
+
+    def _pending_initial(self) -> None:
+        # The initial configuration's threads stay canonical across forget().
+        for thread in self.initial.threads:
+            self._pending[(thread[1], thread[2])] = thread
+        self._configs[(self.initial.threads, self.initial.final)] = self.initial
+
     def pending(self, earley_set: EarleySet, run: int) -> Thread | None:
         """The thread that starts new lexemes right after the parser reached ``earley_set``."""
         key = (earley_set, run)
@@ -118,14 +146,11 @@ class GrammarEngine:
             config = self._configs[key] = Config(unique, final)
         return config
 
-    def completions(self, thread: Thread, lexer_state: int) -> tuple[list[Thread | None], bool]:
-        """Threads that start after a lexeme of ``thread`` ends in ``lexer_state``; and whether
-        the text is then a complete sentence."""
-        return self._complete(thread, self.lexer.accepting_terminals[lexer_state])
-
-    def _complete(self, thread: Thread, terminals: tuple[int, ...]) -> tuple[list[Thread | None], bool]:
+    def _followers(self, thread: Thread, terminals: tuple[int, ...]) -> tuple[list[tuple[EarleySet, int]], bool]:
+        """(Earley set, ignore run) after a lexeme of ``thread`` completes each of ``terminals``;
+        and whether the text is then a complete sentence."""
         _, earley_set, run = thread
-        out: list[Thread | None] = []
+        out: list[tuple[EarleySet, int]] = []
         final = False
         for terminal in terminals:
             if terminal in self.ignore_terminals:
@@ -133,16 +158,27 @@ class GrammarEngine:
             else:
                 following, following_run = self.earley.scan(earley_set, terminal), 0
             final = final or following.accepting
-            out.append(self.pending(following, following_run))
+            out.append((following, following_run))
         return out, final
+
+    def _start(self, followers: list[tuple[EarleySet, int]]) -> list[Thread | None]:
+        """The threads that start after lexemes ending at one position: their Earley sets are
+        merged per ignore run (one chart per position), so ambiguous lexing never multiplies
+        threads."""
+        by_run: dict[int, list[EarleySet]] = {}
+        for following, run in followers:
+            by_run.setdefault(run, []).append(following)
+        return [self.pending(self.earley.union(sets), run) for run, sets in by_run.items()]
 
     def step(self, config: Config, byte: int) -> Config | None:
         """The configuration after one more byte (None: the byte is not allowed)."""
         cached = config._steps.get(byte, False)
         if cached is not False:
             return cached
-        transitions, live = self.lexer.transitions, self.lexer.live_bytes
+        self._bound_memory()
+        transitions, live, lexer = self.lexer.transitions, self.lexer.live_bytes, self.lexer
         threads: list[Thread | None] = []
+        followers: list[tuple[EarleySet, int]] = []
         final = False
         for thread in config.threads:
             state = int(transitions[thread[0], byte])
@@ -150,10 +186,11 @@ class GrammarEngine:
                 continue
             if live[state].any():
                 threads.append((state, thread[1], thread[2]))
-            if self.lexer.has_accepting[state]:
-                started, completes = self.completions(thread, state)
-                threads.extend(started)
+            if lexer.has_accepting[state]:
+                ended, completes = self._followers(thread, lexer.accepting_terminals[state])
+                followers.extend(ended)
                 final = final or completes
+        threads.extend(self._start(followers))
         result = self._config(threads, final)
         config._steps[byte] = result
         return result
@@ -172,13 +209,17 @@ class GrammarEngine:
         return live
 
     # -- ahead-of-time work ------------------------------------------------------------------
-    def precompute(self, *, max_sets: int = 256) -> None:
+    def precompute(self, *, max_sets: int = 256, max_items: int = 100_000) -> None:
         """Do the context-independent work ahead of time: discover parser states breadth-first
-        (up to ``max_sets`` Earley sets) and the lexer states they start, then walk the trie
+        (up to ``max_sets`` Earley sets, or until closures have built ``max_items`` items: very
+        ambiguous grammars grow sets with the input, and their later sets are better built on
+        demand) and
+        the lexer states they start, then walk the trie
         once from every lexer state. Walks below lexeme boundaries stay lazy (they are small);
         anything not reached here is computed on first use."""
         seen = [self.earley.initial]
         known = {self.earley.initial}
+        budget = self.earley.items_built + max_items
         position = 0
         while position < len(seen):
             earley_set = seen[position]
@@ -187,7 +228,7 @@ class GrammarEngine:
                 self.pending(earley_set, run)
             for terminal in sorted(earley_set.expected):
                 following = self.earley.scan(earley_set, terminal)
-                if following not in known and len(seen) < max_sets:
+                if following not in known and len(seen) < max_sets and self.earley.items_built < budget:
                     known.add(following)
                     seen.append(following)
         for state in range(self.lexer.num_states):
@@ -200,6 +241,8 @@ class GrammarEngine:
         if cached is not None:
             self._masks.move_to_end(config)
             return cached
+        self._bound_memory()
+        budget = self.earley.sets_made + self.max_mask_sets
         words = np.zeros(self.num_words, dtype=np.int32)
         stack = [(thread, self._root_walk_id(thread[0])) for thread in config.threads]
         seen = set(stack)
@@ -211,6 +254,13 @@ class GrammarEngine:
                 words |= walk.dense
             elif len(walk.word_index):
                 words[walk.word_index] |= walk.word_bits
+            if self.earley.sets_made > budget:
+                raise LimitExceededError(
+                    "the number of parser states built for one token mask",
+                    self.max_mask_sets,
+                    hint="lexemes inside a token can be split many ambiguous ways here; "
+                    "raise max_mask_sets or make the grammar's terminals less ambiguous",
+                )
             for group in walk.event_groups:
                 for following in self._completed_threads(thread, group):
                     child = (following, self._child_walk_id(walk_id, group, following[0]))
@@ -230,8 +280,9 @@ class GrammarEngine:
         key = (thread, group)
         cached = self._completion_cache.get(key)
         if cached is None:
-            started, _ = self._complete(thread, self.lexer.accepting_sets[group])
-            cached = self._completion_cache[key] = tuple(t for t in dict.fromkeys(started) if t is not None)
+            followers, _ = self._followers(thread, self.lexer.accepting_sets[group])
+            started = self._start(followers)
+            cached = self._completion_cache[key] = tuple(t for t in started if t is not None)
         return cached
 
     def _root_walk_id(self, lexer_state: int) -> int:

@@ -20,6 +20,7 @@ _COMMANDS = (
     "structgen.cli.compile_cmd",
     "structgen.cli.validate_cmd",
     "structgen.cli.check_schema_cmd",
+    "structgen.cli.example_cmd",
     "structgen.cli.bench_cmd",
 )
 

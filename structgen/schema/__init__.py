@@ -34,6 +34,7 @@ __all__ = [
     "UnsatisfiableSchemaError",
     "UnsupportedSchemaError",
     "compile_json_schema",
+    "example_instance",
     "schema_to_grammar",
 ]
 
@@ -96,3 +97,14 @@ def compile_json_schema(
     compiled.compile_seconds = time.perf_counter() - started
     compiled.source = "json schema"
     return compiled
+
+
+def example_instance(schema: Any, *, seed: int | None = None, **options: Any) -> Any:
+    """A JSON value valid against ``schema``, derived from its grammar (no model, no vocabulary).
+
+    ``seed=None``: the minimal instance; an int: a random one, reproducibly. See
+    :func:`structgen.schema.example.example_instance` for the options and errors.
+    """
+    from structgen.schema.example import example_instance as derive
+
+    return derive(schema, seed=seed, **options)

@@ -33,7 +33,7 @@ class Vocabulary:
     A ``Vocabulary`` is immutable; do not change ``token_bytes`` in place.
     """
 
-    __slots__ = ("_fingerprint", "eos_ids", "name", "size", "special_ids", "token_bytes")
+    __slots__ = ("_fingerprint", "eos_ids", "name", "size", "special_ids", "token_bytes", "__weakref__")
 
     token_bytes: list[bytes]
     special_ids: frozenset[int]
