@@ -24,7 +24,7 @@ demo: setup
 	$(BIN)/structgen generate --schema $(SCHEMA) "$(PROMPT)"
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: setup
 	$(BIN)/structgen bench regex

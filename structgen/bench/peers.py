@@ -12,6 +12,11 @@ The grammar benchmark adds ``compile_grammar(grammar)``: a cold compile of a
 :class:`~structgen.bench.grammar_forms.BenchGrammar`, each engine reading the form it takes
 (:data:`GRAMMAR_ENGINES` lists them, with the peers' builtin JSON grammars as extra rows).
 
+MaskBench adds ``compile_schema(schema)``: a cold compile of a JSON Schema with the engine's own
+JSON-schema compiler, under the options in ``schema_options`` (chosen so that ``json.dumps``
+output, with its ``", "`` and ``": "`` separators, is in the language), and
+``is_accepting(matcher)``: the engine's own "may stop here", cross-checked against EOS in its mask.
+
 Peers are optional (the ``bench`` extra): a missing package makes its engine "not installed".
 Peers are driven through their lowest-overhead public call for a numpy mask, so that Python
 glue does not count against them.
@@ -20,7 +25,9 @@ glue does not count against them.
 from __future__ import annotations
 
 import importlib
+import json
 import pickle
+import warnings
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -55,6 +62,19 @@ class GrammarNotSupported(EngineError):
 # once per vocabulary before the grammar benchmark measures anything.
 WARM_UP_LARK = 'start: "a" item+\nitem: /[0-9]+/ | "b"\n%ignore " "\n'
 
+# A small schema touching objects, arrays, strings, numbers and enums: compiled and masked once
+# per vocabulary before MaskBench measures anything.
+WARM_UP_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 20},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "size": {"type": "number"},
+        "kind": {"enum": ["a", "b"]},
+    },
+    "required": ["name"],
+}
+
 
 class EngineAdapter(ABC):
     """The steps the benchmark harness runs on one engine (see the module docstring)."""
@@ -68,6 +88,7 @@ class EngineAdapter(ABC):
 
     def __init__(self) -> None:
         self.tokenizer: LoadedTokenizer | None = None
+        self.schema_warnings = []
 
     def missing(self) -> str | None:
         """``None`` when the engine can run, else why not (e.g. "not installed")."""
@@ -143,6 +164,31 @@ class EngineAdapter(ABC):
 
         self.fill(matcher, np.zeros((1, self.mask_words), dtype=np.int32))
 
+    # -- JSON schemas (MaskBench) -----------------------------------------------------------
+    cold_compile_schema: ClassVar[str] = ""  # what a cold schema compile means here
+    schema_options: ClassVar[dict[str, Any]] = {}  # passed to the engine's schema compiler
+    schema_warnings: list[str]  # what the last compile_schema ignored or approximated, if said
+
+    def compile_schema(self, schema: Any) -> Any:
+        """A cold compile of the JSON Schema ``schema`` (parsed JSON) under ``schema_options``."""
+        raise EngineError(f"{self.name} has no JSON-schema support")
+
+    def schema_options_used(self) -> dict[str, Any]:
+        """Every option the schema compiler runs with, defaults included (for the results)."""
+        return dict(self.schema_options)
+
+    def is_accepting(self, matcher: Any) -> bool:
+        """The engine's own answer to "may the output end here?" (EOS is checked apart)."""
+        raise EngineError(f"{self.name} has no accepting-state query")
+
+    def schema_warm_up(self) -> None:
+        """Compile and mask a small schema once, so one-time set-up (JIT, tables) is not timed."""
+        compiled = self.compile_schema(WARM_UP_SCHEMA)
+        matcher = self.matcher(compiled)
+        import numpy as np
+
+        self.fill(matcher, np.zeros((1, self.mask_words), dtype=np.int32))
+
 
 class StructgenEngine(EngineAdapter):
     name = "structgen"
@@ -207,6 +253,33 @@ class StructgenEngine(EngineAdapter):
 
         return compile_grammar(grammar.lark_text, self.vocab, syntax="lark")
 
+    cold_compile_schema = (
+        "`compile_json_schema(schema, vocab, **options)`: the schema is checked against its "
+        "meta-schema, turned into the grammar IR and compiled like a grammar (terminal DFAs, "
+        "product lexer, first parser states precomputed); nothing is cached between compiles "
+        "except the vocabulary's token trie (built in the warm-up)"
+    )
+    schema_options = {"whitespace": "flexible"}
+
+    def compile_schema(self, schema: Any) -> Any:
+        from structgen.schema import SchemaWarning, compile_json_schema
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SchemaWarning)
+            compiled = compile_json_schema(schema, self.vocab, **self.schema_options)
+        self.schema_warnings = [str(w.message) for w in caught if w.category is SchemaWarning]
+        return compiled
+
+    def schema_options_used(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        from structgen.schema import SchemaOptions
+
+        return asdict(SchemaOptions.build(**self.schema_options))
+
+    def is_accepting(self, matcher: Any) -> bool:
+        return bool(matcher.is_accepting())
+
     def memory_bytes(self, compiled: Any) -> int | None:
         value = compiled.stats().get("memory_bytes")
         return None if value is None else int(value)
@@ -265,6 +338,33 @@ class XGrammarEngine(EngineAdapter):
         self.compiler.clear_cache()
         return self.compiler.compile_grammar(text)
 
+    cold_compile_schema = (
+        "`GrammarCompiler(info, cache_enabled=False).compile_json_schema(json.dumps(schema), "
+        "**options)` after `clear_cache()` (schema to EBNF, then as a grammar compile: the "
+        "token-mask precomputation, multi-threaded with max_threads=8)"
+    )
+    # MaskBench's "compliant" XGrammar: any whitespace, and properties or items the schema
+    # does not list are allowed (strict_mode=True would forbid them, against JSON Schema).
+    schema_options = {"any_whitespace": True, "strict_mode": False}
+
+    def compile_schema(self, schema: Any) -> Any:
+        self.compiler.clear_cache()
+        return self.compiler.compile_json_schema(json.dumps(schema), **self.schema_options)
+
+    def schema_options_used(self) -> dict[str, Any]:
+        import inspect
+
+        signature = inspect.signature(self.compiler.compile_json_schema)
+        defaults = {
+            name: parameter.default
+            for name, parameter in signature.parameters.items()
+            if parameter.default is not inspect.Parameter.empty
+        }
+        return {**defaults, **self.schema_options}
+
+    def is_accepting(self, matcher: Any) -> bool:
+        return bool(matcher.is_completed())
+
     def memory_bytes(self, compiled: Any) -> int | None:
         return int(compiled.memory_size_bytes)
 
@@ -311,6 +411,28 @@ class OutlinesCoreEngine(EngineAdapter):
         import outlines_core
 
         return outlines_core.Index(regex, self.vocabulary)
+
+    cold_compile_schema = (
+        "`Index(build_regex_from_schema(json.dumps(schema)), vocabulary)`: the schema becomes "
+        "one regex (whitespace `[ ]?` between tokens, recursion unrolled to depth 3), then the "
+        "token-level index; no cache"
+    )
+    schema_options = {"whitespace_pattern": None, "max_recursion_depth": 3}
+
+    def compile_schema(self, schema: Any) -> Any:
+        import outlines_core
+        from outlines_core.json_schema import build_regex_from_schema
+
+        regex = build_regex_from_schema(json.dumps(schema), **self.schema_options)
+        return outlines_core.Index(regex, self.vocabulary)
+
+    def schema_options_used(self) -> dict[str, Any]:
+        from outlines_core.json_schema import WHITESPACE
+
+        return {**self.schema_options, "whitespace_pattern (None means)": WHITESPACE}
+
+    def is_accepting(self, matcher: Any) -> bool:
+        return bool(matcher.is_finished())
 
     def memory_bytes(self, compiled: Any) -> int | None:
         try:
@@ -396,6 +518,25 @@ class LLGuidanceEngine(EngineAdapter):
         if matcher.is_error():
             raise EngineError(f"llguidance: {matcher.get_error()}")
         return matcher
+
+    cold_compile_schema = (
+        "`LLMatcher(tokenizer, LLMatcher.grammar_from_json_schema(schema, defaults=options))`: "
+        "a new matcher, no cache; the lexer DFA is built lazily, so part of the compile work "
+        "moves into the first masks"
+    )
+    # llguidance's own defaults, written out: whitespace runs [ \t\n\r]+ around separators.
+    schema_options = {"whitespace_flexible": True, "lenient": False, "coerce_one_of": False}
+
+    def compile_schema(self, schema: Any) -> Any:
+        import llguidance
+
+        grammar = llguidance.LLMatcher.grammar_from_json_schema(
+            schema, defaults=dict(self.schema_options)  # type: ignore[arg-type]
+        )
+        return self._matcher_for(grammar)
+
+    def is_accepting(self, matcher: Any) -> bool:
+        return bool(matcher.is_accepting())
 
     def matcher(self, compiled: Any) -> Any:
         return compiled.deep_copy()

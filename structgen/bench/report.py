@@ -21,9 +21,18 @@ __all__ = [
     "plot_results",
     "summary_rows",
     "METRICS",
+    "ENGINE_COLORS",
 ]
 
 OURS = "structgen"
+
+# One colour per engine, the same in every benchmark's plot.
+ENGINE_COLORS: dict[str, str] = {
+    "structgen": "#d62728",
+    "xgrammar": "#1f77b4",
+    "outlines-core": "#2ca02c",
+    "llguidance": "#9467bd",
+}
 
 # metric key -> (label, unit, how to read it from one result row)
 METRICS: dict[str, tuple[str, str]] = {
@@ -406,8 +415,7 @@ def plot_results(results: dict[str, Any], path: Path) -> Path | None:
     titles = [results["tokenizers"][t]["title"] for t in tokenizers]
     fig, axes = plt.subplots(2, 3, figsize=(18, 8.5))
     width = 0.8 / max(1, len(engines))
-    colors = {"structgen": "#d62728", "xgrammar": "#1f77b4", "outlines-core": "#2ca02c",
-              "llguidance": "#9467bd"}  # fmt: skip
+    colors = ENGINE_COLORS
     for ax, (metric, (label, unit)) in zip(axes.flat, METRICS.items()):
         unit = unit.split(";")[0]
         summary = summary_rows(results, metric)

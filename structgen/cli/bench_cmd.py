@@ -1,8 +1,12 @@
 """``structgen bench``: benchmarks of structgen side by side with its peers.
 
-Each benchmark is a sub-command of ``bench`` (``regex`` and ``grammar``; ``maskbench`` slots
-in the same way): it runs, writes ``<out>/<name>.json`` and ``<out>/<name>.png``, and
-replaces its own marked section of ``BENCHMARKS.md``.
+Each benchmark is a sub-command of ``bench`` (``regex``, ``grammar`` and ``maskbench``): it runs,
+writes ``<out>/<name>.json`` and ``<out>/<name>.png``, and replaces its own marked section of
+``BENCHMARKS.md``.
+
+Registering the parsers imports nothing of :mod:`structgen.bench` (every ``structgen`` command
+builds them): the choices below are static copies of the benchmark modules' constants, which
+``tests/test_bench_maskbench.py`` checks against the modules; each ``run_*`` imports its module.
 """
 
 from __future__ import annotations
@@ -16,6 +20,20 @@ from typing import Any
 DEFAULT_OUT = Path("benchmarks") / "results"
 DEFAULT_MARKDOWN = Path("BENCHMARKS.md")
 
+# Static copies (see the module docstring) of:
+ENGINES = ("structgen", "xgrammar", "outlines-core", "llguidance")  # peers.ENGINES
+GRAMMAR_ENGINES = (  # peers.GRAMMAR_ENGINES
+    "structgen", "xgrammar", "llguidance", "xgrammar-builtin", "llguidance-builtin",
+)  # fmt: skip
+MASKBENCH_ENGINES = ("structgen", "llguidance", "xgrammar", "outlines-core")  # maskbench.MASKBENCH_ENGINES
+TOKENIZERS = ("llama3", "qwen2", "llama2", "gpt2", "smollm2")  # vocabs.TOKENIZERS
+PATTERNS = ("email", "datetime", "ipv4", "phone", "enum100", "uuid", "float")  # patterns.PATTERNS
+QUICK_PATTERNS = ("email", "ipv4")  # patterns.QUICK_PATTERNS
+GRAMMARS = ("json", "arithmetic", "sql_select", "csv", "python_expr")  # grammar_bench.GRAMMARS
+GRAMMAR_DEFAULT_TOKENIZERS = ("llama3", "smollm2")  # grammar_bench.DEFAULT_TOKENIZERS
+GRAMMAR_QUICK_SAMPLE = 10  # grammar_bench.QUICK_SAMPLE
+MASKBENCH_DEFAULT_TOKENIZER = "llama3"  # maskbench.DEFAULT_TOKENIZER
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -26,6 +44,7 @@ def register(subparsers: Any) -> None:
     benches = parser.add_subparsers(dest="bench", metavar="BENCHMARK")
     _register_regex(benches)
     _register_grammar(benches)
+    _register_maskbench(benches)
     parser.set_defaults(func=lambda args: _usage(parser))
 
 
@@ -45,8 +64,6 @@ def _add_common(
     repeat_help: str = "cold compiles and timed walks per pattern",
 ) -> None:
     """Options every benchmark shares."""
-    from structgen.bench.peers import ENGINES
-
     engines = list(ENGINES) if engines is None else engines
     parser.add_argument(
         "--engines",
@@ -73,9 +90,6 @@ def _add_common(
 
 
 def _register_regex(benches: Any) -> None:
-    from structgen.bench.patterns import PATTERNS, QUICK_PATTERNS
-    from structgen.bench.vocabs import TOKENIZERS
-
     parser = benches.add_parser(
         "regex",
         help="regex compile time, per-token mask time and memory on real vocabularies",
@@ -159,10 +173,6 @@ def run_regex(args: argparse.Namespace) -> int:
 
 
 def _register_grammar(benches: Any) -> None:
-    from structgen.bench.grammar_bench import DEFAULT_TOKENIZERS, GRAMMARS, QUICK_SAMPLE
-    from structgen.bench.peers import GRAMMAR_ENGINES
-    from structgen.bench.vocabs import TOKENIZERS
-
     parser = benches.add_parser(
         "grammar",
         help="context-free grammars: compile time, per-token mask time and memory on real "
@@ -178,7 +188,7 @@ def _register_grammar(benches: Any) -> None:
         type=_csv,
         default=None,
         metavar="LIST",
-        help=f"comma-separated vocabularies (default: {','.join(DEFAULT_TOKENIZERS)}; "
+        help=f"comma-separated vocabularies (default: {','.join(GRAMMAR_DEFAULT_TOKENIZERS)}; "
         f"any of {','.join(TOKENIZERS)})",
     )
     parser.add_argument(
@@ -198,7 +208,7 @@ def _register_grammar(benches: Any) -> None:
         "beside the repository); its vocabs/ folder is used for the GGUF files when present",
     )
     parser.add_argument("--sample", type=int, default=None, metavar="N",
-                        help=f"JSON documents (default 200; {QUICK_SAMPLE} with --quick)")
+                        help=f"JSON documents (default 200; {GRAMMAR_QUICK_SAMPLE} with --quick)")
     parser.add_argument("--max-doc-bytes", type=int, default=8192, metavar="N",
                         help="skip JSON documents longer than N bytes (default 8192)")  # fmt: skip
     parser.add_argument("--max-corpus-docs", type=int, default=None, metavar="N",
@@ -224,8 +234,8 @@ def _register_grammar(benches: Any) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help=f"CI size: one small vocabulary (smollm2), {QUICK_SAMPLE} JSON documents, 5 corpus "
-        "documents per grammar, unless given",
+        help=f"CI size: one small vocabulary (smollm2), {GRAMMAR_QUICK_SAMPLE} JSON documents, "
+        "5 corpus documents per grammar, unless given",
     )
     _add_common(parser, engines=list(GRAMMAR_ENGINES), repeat=3,
                 repeat_help="cold compiles per grammar")  # fmt: skip
@@ -272,4 +282,116 @@ def run_grammar(args: argparse.Namespace) -> int:
     ours = [r for r in results["results"] if r["engine"] == "structgen"]
     if any(r.get("correctness", {}).get("failed") or r.get("status") == "error" for r in ours):
         print("structgen refused valid documents; see the failures above", file=sys.stderr)
+    return 0
+
+
+def _register_maskbench(benches: Any) -> None:
+    parser = benches.add_parser(
+        "maskbench",
+        help="the MaskBench protocol on JSONSchemaBench: compile errors, validation errors, "
+        "time to first mask and time between masks per engine",
+        description="For the JSON Schemas of a directory in the layout of shared/data "
+        "(jsonschemabench/<subset>/*.json, maskbench-tests/<subset>.jsonl), compile each schema "
+        "cold in every engine (time to first mask), feed each valid and invalid test instance "
+        "token by token (time between masks), and count per subset the schemas each engine "
+        "refuses, the valid instances it rejects and the invalid ones it accepts.",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the data directory (default $STRUCTGEN_BENCH_DATA, else shared/data beside the "
+        "repository); its vocabs/ folder is used for the GGUF files when present",
+    )
+    parser.add_argument(
+        "--tokenizer",
+        default=MASKBENCH_DEFAULT_TOKENIZER,
+        metavar="NAME_OR_GGUF",
+        help=f"a GGUF vocabulary file, or one of {','.join(TOKENIZERS)} "
+        f"(default {MASKBENCH_DEFAULT_TOKENIZER})",
+    )
+    parser.add_argument("--subsets", type=_csv, default=None, metavar="LIST",
+                        help="comma-separated subsets (default: every subset of --data)")  # fmt: skip
+    parser.add_argument("--sample", type=int, default=None, metavar="N",
+                        help="schemas per subset, a deterministic sample (default: all)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="seed of the sample (default 0)")  # fmt: skip
+    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="per schema and engine, on compile + first mask: an engine past it "
+                        "is stopped and has a compile error 'timeout' (default 30)")  # fmt: skip
+    parser.add_argument("--walk-budget", type=float, default=120.0, metavar="SECONDS",
+                        help="per schema and engine, on walking all its instances; instances "
+                        "left are an error (default 120)")  # fmt: skip
+    parser.add_argument("--in-process", action="store_true",
+                        help="run the engines in this process instead of one worker process "
+                        "each: a compile past --timeout is then counted, not stopped")  # fmt: skip
+    parser.add_argument("--memory-limit", type=float, default=8.0, metavar="GB",
+                        help="address-space cap of each worker process; an engine past it fails "
+                        "on that schema (default 8; 0: none)")  # fmt: skip
+    parser.add_argument("--vocab-dir", type=Path, default=None, metavar="DIR",
+                        help="folder with the ggml-vocab-*.gguf files (default: <data>/vocabs, "
+                        "else the download cache)")  # fmt: skip
+    parser.add_argument(
+        "--engines",
+        type=_csv,
+        default=list(MASKBENCH_ENGINES),
+        metavar="LIST",
+        help=f"comma-separated engines (default: {','.join(MASKBENCH_ENGINES)}); a missing "
+        "peer is reported as 'not installed'",
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+                        help=f"where the JSON and PNG go (default {DEFAULT_OUT})")  # fmt: skip
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=DEFAULT_MARKDOWN,
+        metavar="FILE",
+        help=f"markdown file whose marked section is replaced (default {DEFAULT_MARKDOWN})",
+    )
+    parser.add_argument("--no-markdown", action="store_true", help="do not touch the markdown file")
+    parser.add_argument("--no-plot", action="store_true", help="do not draw the PNG")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run_maskbench)
+
+
+def run_maskbench(args: argparse.Namespace) -> int:
+    from structgen.bench.maskbench import MaskBenchConfig
+    from structgen.bench.maskbench import run_maskbench as run
+    from structgen.bench.maskbench_report import plot_results, render_markdown
+    from structgen.bench.report import update_markdown_file, write_json
+
+    config = MaskBenchConfig(
+        data_dir=args.data,
+        tokenizer=args.tokenizer,
+        engines=args.engines,
+        subsets=args.subsets,
+        sample=args.sample,
+        seed=args.seed,
+        timeout_s=args.timeout,
+        walk_budget_s=args.walk_budget,
+        in_process=args.in_process,
+        memory_limit_gb=args.memory_limit,
+        vocab_dir=args.vocab_dir,
+        progress=not args.no_progress,
+    )
+    results = run(config)
+    results["config"]["command"] = "structgen " + " ".join(
+        shlex.quote(a)
+        for a in (sys.argv[1:] if sys.argv[1:2] == ["bench"] else ["bench", "maskbench"])
+    )
+    json_path = write_json(results, args.out, "maskbench")
+    print(f"results: {json_path}")
+    if not args.no_plot:
+        png = plot_results(results, args.out / "maskbench.png")
+        print(f"plot: {png}" if png else "plot: skipped (matplotlib is not installed)")
+    section = render_markdown(results)
+    if not args.no_markdown:
+        print(f"markdown: {update_markdown_file(args.markdown, section, 'maskbench')}")
+    print()
+    print(section)
+    ours = results.get("summary", {}).get("all", {}).get("structgen")
+    if ours and (ours["validation_errors"] or ours["invalidation_errors"] or ours["other_errors"]):
+        print("structgen had validation, invalidation or other errors; see the list above",
+              file=sys.stderr)  # fmt: skip
     return 0
