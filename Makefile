@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.setup-stamp
 SCHEMA ?= examples/schemas/person.json
-PROMPT ?= Describe Ada Lovelace as JSON.
+PROMPT ?= Describe Ada Lovelace as JSON with her name, birth year, occupation and languages.
 
 .PHONY: setup demo test bench clean
 

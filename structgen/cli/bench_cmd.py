@@ -25,7 +25,7 @@ ENGINES = ("structgen", "xgrammar", "outlines-core", "llguidance")  # peers.ENGI
 GRAMMAR_ENGINES = (  # peers.GRAMMAR_ENGINES
     "structgen", "xgrammar", "llguidance", "xgrammar-builtin", "llguidance-builtin",
 )  # fmt: skip
-MASKBENCH_ENGINES = ("structgen", "llguidance", "xgrammar", "outlines-core")  # maskbench.MASKBENCH_ENGINES
+MASKBENCH_ENGINES = ("structgen", "llguidance", "xgrammar", "outlines-core")  # maskbench.…
 TOKENIZERS = ("llama3", "qwen2", "llama2", "gpt2", "smollm2")  # vocabs.TOKENIZERS
 PATTERNS = ("email", "datetime", "ipv4", "phone", "enum100", "uuid", "float")  # patterns.PATTERNS
 QUICK_PATTERNS = ("email", "ipv4")  # patterns.QUICK_PATTERNS
@@ -312,9 +312,9 @@ def _register_maskbench(benches: Any) -> None:
         f"(default {MASKBENCH_DEFAULT_TOKENIZER})",
     )
     parser.add_argument("--subsets", type=_csv, default=None, metavar="LIST",
-                        help="comma-separated subsets (default: every subset of --data)")  # fmt: skip
+                        help="comma-separated subsets (default: all of --data)")  # fmt: skip
     parser.add_argument("--sample", type=int, default=None, metavar="N",
-                        help="schemas per subset, a deterministic sample (default: all)")  # fmt: skip
+                        help="schemas per subset, sampled deterministically (default: all)")
     parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="seed of the sample (default 0)")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
