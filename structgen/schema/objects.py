@@ -368,7 +368,10 @@ def _machine(
     }
     dependent_keys = set(dependent) | {n for v in dependent.values() for n in v}
     dependent_keys |= {n for group in together for n in group} | presence_keys
-    if options.property_order == "schema":
+    # Conditions on which keys are present need the set of keys seen; schema order does not
+    # track it, so such objects take the any-order machine (a superset of schema order).
+    presence_conditions = bool(dependent or together or exactly_one)
+    if options.property_order == "schema" and not presence_conditions:
         mode = "schema"
         tracked: list[str] = []
     elif (1 << len(named)) * counts(True) <= limit:

@@ -27,7 +27,9 @@ class SchemaOptions:
         exactly by tracking which have been seen (a subset construction bounded by
         ``max_object_states``; past the bound the required properties must keep schema order
         among themselves, with a warning). ``"schema"``: properties in the order the schema lists
-        them (each at most once), then the additional ones.
+        them (each at most once), then the additional ones — except in objects with conditions
+        on which keys are present (``dependentRequired``, ``oneOf`` over required keys, ``not:
+        {required}``), which need the keys seen tracked and so take the ``"any"`` machine.
     additional_properties_default
         ``True``: a schema without ``additionalProperties`` allows unlisted properties (JSON
         Schema). ``False``: unlisted properties are forbidden unless some ``additionalProperties``
