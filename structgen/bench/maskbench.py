@@ -1,0 +1,444 @@
+"""``structgen bench maskbench``: the MaskBench protocol on JSONSchemaBench, engine by engine.
+
+The data is a directory in the layout of ``shared/data`` (read by
+:mod:`structgen.bench.maskbench_data`): schemas in ``jsonschemabench/<subset>/<name>.json`` and
+their test instances in ``maskbench-tests/<subset>.jsonl``. For every sampled schema and every
+engine the run (see :mod:`structgen.bench.maskbench_worker`)
+
+1. compiles the schema cold and computes the first mask: the **time to first mask** (TTFM); an
+   engine past ``timeout_s`` is stopped and has a compile error "timeout";
+2. serialises each instance with ``json.dumps(instance, ensure_ascii=False)`` (MaskBench's
+   serialisation), tokenizes it once for every engine (the Hugging Face tokenizer of the GGUF
+   file, ``add_special_tokens=False``) and feeds it token by token: fill the mask (timed: the
+   **time between masks**, TBM), check the token is in it, advance; at the end EOS must be in
+   the mask for the instance to be accepted.
+
+Per schema and engine: a **compile error** (the engine refused the schema or ran out of time), a
+**validation error** (a valid instance rejected, or not accepted at its end), an **invalidation
+error** (an invalid instance accepted to its end), and *other errors* (mask and advance
+disagreeing, an exception while walking, instances left unwalked). A schema **passes** when it
+compiled with none of these. Summaries are per subset and over all subsets; ratios to a peer are
+taken over the schemas both engines passed, so they compare the same token walks.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from structgen.bench.maskbench_data import (
+    SERIALISATION,
+    Case,
+    TokenizerRef,
+    load_cases,
+    load_tokenizer,
+    resolve_tokenizer,
+    tokenize_cases,
+)
+from structgen.bench.maskbench_worker import EngineWorker, Job, run_schema
+from structgen.bench.peers import EngineAdapter, make_engine
+from structgen.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from structgen.bench import vocabs
+
+__all__ = [
+    "MaskBenchConfig",
+    "MASKBENCH_ENGINES",
+    "DEFAULT_TOKENIZER",
+    "classify",
+    "summarise",
+    "run_maskbench",
+]
+
+SCHEMA_VERSION = 1
+MASKBENCH_ENGINES = ("structgen", "llguidance", "xgrammar", "outlines-core")
+DEFAULT_TOKENIZER = "llama3"
+WALK_GRACE_S = 30.0  # beyond the walk budget, before a worker is deemed stuck
+_MAX_FAILURES = 5  # described per (engine, schema)
+
+
+@dataclass
+class MaskBenchConfig:
+    """What to run; the CLI fills it from its options."""
+
+    data_dir: Path | None = None
+    tokenizer: str = DEFAULT_TOKENIZER  # a key of vocabs.TOKENIZERS or a GGUF file
+    engines: list[str] = field(default_factory=lambda: list(MASKBENCH_ENGINES))
+    subsets: list[str] | None = None  # None: every subset found
+    sample: int | None = None  # schemas per subset (None: all)
+    seed: int = 0
+    timeout_s: float = 30.0  # per schema, on compile + first mask
+    walk_budget_s: float = 120.0  # per schema, on walking all its instances
+    in_process: bool = False  # no worker processes: timeouts counted, not enforced
+    memory_limit_gb: float = 8.0  # address-space cap of each worker process (0: none)
+    vocab_dir: Path | None = None
+    progress: bool = True
+
+    def validate(self) -> None:
+        if self.sample is not None and self.sample < 1:
+            raise ConfigurationError(f"--sample must be at least 1, got {self.sample}")
+        if self.timeout_s <= 0:
+            raise ConfigurationError(f"--timeout must be positive, got {self.timeout_s:g}")
+        if self.walk_budget_s <= 0:
+            raise ConfigurationError(f"--walk-budget must be positive, got {self.walk_budget_s:g}")
+        if self.memory_limit_gb < 0:
+            raise ConfigurationError(f"--memory-limit must be ≥ 0, got {self.memory_limit_gb:g}")
+        if not self.engines:
+            raise ConfigurationError("--engines is empty")
+        for name in self.engines:
+            make_engine(name)
+        if len(set(self.engines)) != len(self.engines):
+            raise ConfigurationError(f"--engines names an engine twice: {','.join(self.engines)}")
+
+
+# -- one engine's answers, classified -------------------------------------------------------------
+
+
+def _describe(case: Case, index: int, outcome: dict[str, Any], kind: str,
+              token_bytes: list[bytes | None]) -> dict[str, Any]:  # fmt: skip
+    test = case.tests[index]
+    ids = case.ids[index] or []
+    step = outcome.get("step")
+    detail: dict[str, Any] = {
+        "test": index,
+        "valid": bool(test["valid"]),
+        "kind": kind,
+        "what": outcome.get("exception") or outcome.get("disagreement") or outcome.get("why")
+        or "accepted to the end",
+        "instance": case.texts[index][:300],
+        "description": str(test.get("description", ""))[:200],
+    }
+    if step is not None:
+        prefix = b"".join(token_bytes[t] or b"" for t in ids[:step])
+        detail["step"] = step
+        detail["token"] = repr(token_bytes[ids[step]]) if step < len(ids) else "EOS"
+        detail["prefix_tail"] = prefix[-80:].decode("utf-8", "replace")
+    return detail
+
+
+def classify(raw: dict[str, Any], case: Case, engine: str,
+             token_bytes: list[bytes | None]) -> dict[str, Any]:  # fmt: skip
+    """The per-schema record of one engine from :func:`~maskbench_worker.run_schema`'s answer."""
+    compile_s, first_s = raw.get("compile_s"), raw.get("first_mask_s")
+    status = raw["status"]
+    compiled = compile_s is not None and status not in ("compile error", "timeout")
+    walkable = case.walkable()
+    record: dict[str, Any] = {
+        "engine": engine,
+        "subset": case.subset,
+        "file": case.file,
+        "status": status,
+        "error": raw.get("error"),
+        "compiled": compiled,
+        "compile_ms": None if compile_s is None else compile_s * 1e3,
+        "first_mask_ms": None if first_s is None else first_s * 1e3,
+        "ttfm_ms": None if compile_s is None or first_s is None else (compile_s + first_s) * 1e3,
+        "tests": len(walkable),
+        "valid_tests": sum(1 for _i, valid, _ids in walkable if valid),
+        "invalid_tests": sum(1 for _i, valid, _ids in walkable if not valid),
+        "validation_errors": 0,
+        "invalidation_errors": 0,
+        "disagreements": 0,
+        "exceptions": 0,
+        "unwalked": 0,
+        "tokens": len(raw.get("mask_ns", ())),
+        "failures": [],
+    }
+    if raw.get("warnings"):
+        record["warnings"] = raw["warnings"]
+    failures: list[dict[str, Any]] = record["failures"]
+
+    def note(index: int, outcome: dict[str, Any], kind: str) -> None:
+        if len(failures) < _MAX_FAILURES:
+            failures.append(_describe(case, index, outcome, kind, token_bytes))
+
+    outcomes = raw.get("outcomes", [])
+    if compiled:
+        record["unwalked"] = len(walkable) - sum(1 for o in outcomes if not o.get("skipped"))
+    for (index, valid, _ids), outcome in zip(walkable, outcomes):
+        if outcome.get("skipped"):
+            continue
+        if outcome.get("exception"):
+            record["exceptions"] += 1
+            note(index, outcome, "exception")
+        if outcome.get("disagreement"):
+            record["disagreements"] += 1
+            note(index, outcome, "mask/advance disagreement")
+        if valid and not outcome["accepted"]:
+            record["validation_errors"] += 1
+            if not outcome.get("exception"):
+                note(index, outcome, "validation")
+        elif not valid and outcome["accepted"]:
+            record["invalidation_errors"] += 1
+            note(index, outcome, "invalidation")
+    mask_ns = raw.get("mask_ns") or []
+    if mask_ns:
+        from structgen.bench.timing import summarize_ns
+
+        record["mask"] = summarize_ns(mask_ns)
+    record["passing"] = bool(
+        compiled and status == "ok"
+        and not any(record[k] for k in ("validation_errors", "invalidation_errors",
+                                         "disagreements", "exceptions", "unwalked"))
+    )  # fmt: skip
+    return record
+
+
+# -- summaries ----------------------------------------------------------------------------------
+
+_QUANTILES = [float(q) for q in range(100)] + [99.5, 99.9, 100.0]
+
+
+def _percentiles(values: Any, scale: float, unit: str) -> dict[str, Any]:
+    import numpy as np
+
+    data = np.asarray(values, dtype=np.float64)
+    if data.size == 0:
+        return {"n": 0}
+    data = data * scale
+    p50, p99 = np.percentile(data, [50, 99])
+    return {"n": int(data.size), f"p50_{unit}": float(p50), f"p99_{unit}": float(p99),
+            f"max_{unit}": float(data.max()), f"mean_{unit}": float(data.mean())}  # fmt: skip
+
+
+def _counts(records: list[dict[str, Any]]) -> dict[str, int]:
+    def schemas(key: str) -> int:
+        return sum(1 for r in records if r[key])
+
+    return {
+        "schemas": len(records),
+        "compiled": schemas("compiled"),
+        "compile_errors": sum(1 for r in records if not r["compiled"]),
+        "timeouts": sum(1 for r in records if r["status"] == "timeout"),
+        "validation_errors": schemas("validation_errors"),
+        "invalidation_errors": schemas("invalidation_errors"),
+        "other_errors": sum(
+            1 for r in records
+            if r["compiled"] and (r["disagreements"] or r["exceptions"] or r["unwalked"]
+                                  or r["status"] != "ok")
+        ),  # fmt: skip
+        "passing": schemas("passing"),
+        "tests": sum(r["tests"] for r in records if r["compiled"]),
+        "validation_error_tests": sum(r["validation_errors"] for r in records),
+        "invalidation_error_tests": sum(r["invalidation_errors"] for r in records),
+        "disagreement_tests": sum(r["disagreements"] for r in records),
+    }
+
+
+def summarise(
+    records: list[dict[str, Any]],
+    samples: dict[tuple[str, str, str], Any],
+    engines: list[str],
+    subsets: list[str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Per subset (and ``"all"``) and engine: counts, TTFM and TBM percentiles; and per peer,
+    ``structgen ÷ peer`` over the schemas both passed. ``samples[(engine, subset, file)]``
+    holds each walk's mask times (ns)."""
+    import numpy as np
+
+    summary: dict[str, Any] = {}
+    comparisons: dict[str, Any] = {}
+    for group in [*subsets, "all"]:
+        rows = [r for r in records if group == "all" or r["subset"] == group]
+        summary[group] = {}
+        for engine in engines:
+            mine = [r for r in rows if r["engine"] == engine]
+            entry: dict[str, Any] = _counts(mine)
+            entry["ttfm"] = _percentiles([r["ttfm_ms"] for r in mine if r["compiled"]], 1.0, "ms")
+            pooled = [samples[(engine, r["subset"], r["file"])] for r in mine
+                      if (engine, r["subset"], r["file"]) in samples]  # fmt: skip
+            times = np.concatenate(pooled) if pooled else np.zeros(0)
+            entry["tbm"] = _percentiles(times, 1e-3, "us")
+            if group == "all" and times.size:
+                entry["tbm_quantiles"] = {
+                    "q": _QUANTILES,
+                    "us": [float(v) for v in np.percentile(times * 1e-3, _QUANTILES)],
+                }
+            summary[group][engine] = entry
+        if "structgen" not in engines:
+            continue
+        comparisons[group] = {}
+        by_key = {(r["engine"], r["subset"], r["file"]): r for r in rows}
+        ours = [r for r in rows if r["engine"] == "structgen" and r["passing"]]
+        for peer in (e for e in engines if e != "structgen"):
+            common = [r for r in ours
+                      if by_key.get((peer, r["subset"], r["file"]), {}).get("passing")]  # fmt: skip
+            entry = {"schemas": len(common)}
+            for engine, side in (("structgen", "structgen"), (peer, "peer")):
+                chosen = [by_key[(engine, r["subset"], r["file"])] for r in common]
+                pooled = [samples[(engine, r["subset"], r["file"])] for r in chosen
+                          if (engine, r["subset"], r["file"]) in samples]  # fmt: skip
+                entry[side] = {
+                    "ttfm": _percentiles([r["ttfm_ms"] for r in chosen], 1.0, "ms"),
+                    "tbm": _percentiles(np.concatenate(pooled) if pooled else [], 1e-3, "us"),
+                }
+            for metric, key in (("ttfm", "p50_ms"), ("ttfm", "p99_ms"), ("tbm", "p50_us"),
+                                ("tbm", "p99_us")):  # fmt: skip
+                a = entry["structgen"][metric].get(key)
+                b = entry["peer"][metric].get(key)
+                entry[f"{metric}_{key.split('_')[0]}_ratio"] = a / b if a and b else None
+            comparisons[group][peer] = entry
+    return summary, comparisons
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+
+class InProcessRunner:
+    """An engine run in this process: same protocol, but a compile past the timeout is only
+    counted (it cannot be interrupted) and a crash of the engine ends the run."""
+
+    def __init__(self, engine: EngineAdapter, tokenizer: vocabs.LoadedTokenizer) -> None:
+        self.engine = engine
+        self.tokenizer = tokenizer
+        self.starts = 0
+
+    def start(self) -> dict[str, Any]:
+        self.starts += 1
+        try:
+            started = time.perf_counter()
+            self.engine.prepare(self.tokenizer)
+            prepare_s = time.perf_counter() - started
+            started = time.perf_counter()
+            self.engine.schema_warm_up()
+            warmup_s = time.perf_counter() - started
+        except Exception as error:
+            return {"status": "error", "error": f"{type(error).__name__}: {error}"[:500]}
+        info = {"status": "ok", "prepare_s": prepare_s, "warmup_s": warmup_s,
+                "options": self.engine.schema_options_used()}  # fmt: skip
+        if getattr(self.engine, "vocab_check", None):
+            info["vocab_check"] = self.engine.vocab_check
+        return info
+
+    def run(self, job: Job, *, walk_timeout_s: float) -> dict[str, Any]:
+        return run_schema(self.engine, job)
+
+    def stop(self) -> None:
+        self.engine.release()
+
+
+def _engine_info(engine: EngineAdapter) -> dict[str, Any]:
+    missing = engine.missing()
+    return {
+        "version": engine.version() if missing is None else None,
+        "status": "ok" if missing is None else "not installed",
+        "reason": missing,
+        "cold_compile": engine.cold_compile_schema,
+        "prepare": engine.prepare_does,
+        "options": dict(engine.schema_options),
+    }
+
+
+def run_maskbench(config: MaskBenchConfig) -> dict[str, Any]:
+    """Run MaskBench; returns the JSON-able results (see the module docstring)."""
+    from tqdm import tqdm
+
+    from structgen.bench.grammar_bench import default_data_dir
+    from structgen.bench.timing import gc_frozen, machine_info
+
+    config.validate()
+    data_dir = config.data_dir or default_data_dir()
+    cases, subset_info = load_cases(data_dir, subsets=config.subsets, sample=config.sample,
+                                    seed=config.seed)  # fmt: skip
+    ref = resolve_tokenizer(config.tokenizer, data_dir, config.vocab_dir)
+    tokenizer = load_tokenizer(ref.path, key=ref.key, title=ref.title)
+    tokenize_cases(cases, tokenizer, subset_info)
+    adapters = {name: make_engine(name) for name in config.engines}
+    results: dict[str, Any] = {
+        "benchmark": "maskbench",
+        "schema_version": SCHEMA_VERSION,
+        "machine": machine_info(),
+        "config": {
+            "data_dir": str(data_dir),
+            "tokenizer": config.tokenizer,
+            "engines": list(adapters),
+            "subsets": list(cases),
+            "sample": config.sample,
+            "seed": config.seed,
+            "timeout_s": config.timeout_s,
+            "walk_budget_s": config.walk_budget_s,
+            "isolation": "in-process" if config.in_process else "one worker process per engine",
+            "memory_limit_gb": None if config.in_process else config.memory_limit_gb,
+            "serialisation": SERIALISATION,
+            "tokenization": "tokenizer.encode(text, add_special_tokens=False) of the Hugging Face "
+            "tokenizer built from the GGUF file, checked to reproduce the text's bytes",
+        },
+        "engines": {name: _engine_info(engine) for name, engine in adapters.items()},
+        "tokenizer": {
+            "key": ref.key, "title": ref.title, "file": Path(ref.path).name,
+            "vocab_size": tokenizer.vocab_size, "eos_id": tokenizer.eos_id,
+            "load_seconds": tokenizer.load_seconds,
+        },  # fmt: skip
+        "subsets": subset_info,
+        "setup": [],
+        "results": [],
+    }
+    runners = _start_runners(results, adapters, tokenizer, ref, config)
+    all_cases = [case for found in cases.values() for case in found]
+    samples: dict[tuple[str, str, str], Any] = {}
+    bar = tqdm(total=len(all_cases) * len(runners), disable=not config.progress, unit="schema",
+               dynamic_ncols=True)  # fmt: skip
+    try:
+        with gc_frozen():
+            for case in all_cases:
+                _run_case(case, runners, tokenizer, config, results["results"], samples, bar)
+    finally:
+        bar.close()
+        for runner in runners.values():
+            runner.stop()
+    for setup in results["setup"]:
+        runner = runners.get(setup["engine"])
+        setup["starts"] = getattr(runner, "starts", 1)
+    results["summary"], results["comparisons"] = summarise(
+        results["results"], samples, list(runners), list(cases)
+    )
+    del tokenizer
+    gc.collect()
+    return results
+
+
+def _start_runners(results: dict[str, Any], adapters: dict[str, EngineAdapter],
+                   tokenizer: vocabs.LoadedTokenizer, ref: TokenizerRef,
+                   config: MaskBenchConfig) -> dict[str, Any]:  # fmt: skip
+    """A runner per installed engine, set up (worker processes start side by side)."""
+    runnable = [n for n, info in results["engines"].items() if info["status"] == "ok"]
+    runners: dict[str, Any] = {}
+    if config.in_process:
+        runners = {name: InProcessRunner(adapters[name], tokenizer) for name in runnable}
+        setups = {name: runner.start() for name, runner in runners.items()}
+    else:
+        limit = int(config.memory_limit_gb * 2**30)
+        runners = {name: EngineWorker(name, ref, memory_limit_bytes=limit) for name in runnable}
+        for runner in runners.values():
+            runner.launch()
+        setups = {name: runner.wait_ready() for name, runner in runners.items()}
+    for name, setup in setups.items():
+        results["setup"].append({"engine": name, **setup})
+        if setup["status"] == "ok":
+            results["engines"][name]["options"] = setup.get("options")
+        else:
+            results["engines"][name].update(status="error", reason=setup.get("error"))
+            runners.pop(name).stop()
+    return runners
+
+
+def _run_case(case: Case, runners: dict[str, Any], tokenizer: vocabs.LoadedTokenizer,
+              config: MaskBenchConfig, records: list[dict[str, Any]],
+              samples: dict[tuple[str, str, str], Any], bar: Any) -> None:  # fmt: skip
+    """Every engine on one schema, one after the other (so a load change hits all alike)."""
+    import numpy as np
+
+    job = Job(case.schema_text, [(valid, ids) for _i, valid, ids in case.walkable()],
+              tokenizer.eos_id, config.timeout_s, config.walk_budget_s)  # fmt: skip
+    for name, runner in runners.items():
+        bar.set_description(f"{case.subset}/{case.file} {name}")
+        raw = runner.run(job, walk_timeout_s=config.walk_budget_s + WALK_GRACE_S)
+        record = classify(raw, case, name, tokenizer.token_bytes)
+        records.append(record)
+        if record["compiled"] and raw.get("mask_ns"):
+            samples[(name, case.subset, case.file)] = np.asarray(raw["mask_ns"], dtype=np.int64)
+        bar.update(1)
