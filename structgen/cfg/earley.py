@@ -37,7 +37,7 @@ class EarleySet:
 
     __slots__ = ("items", "by_next", "expected", "accepting", "_scans", "__weakref__")
 
-    def __init__(self, items: frozenset, by_next: dict[int, tuple], expected: frozenset[int], accepting: bool):
+    def __init__(self, items: frozenset, by_next: dict[int, list], expected: frozenset[int], accepting: bool):
         self.items = items
         self.by_next = by_next
         self.expected = expected
@@ -68,6 +68,8 @@ class EarleyGrammar:
         for index, (lhs, _) in enumerate(self.rules):
             self.rules_by_lhs.setdefault(lhs, []).append(index)
         self.nullable = self._nullable()
+        self.rule_length = [len(rhs) for _, rhs in self.rules]
+        self._predictions: dict[int, frozenset] = {}
         self.max_items = max_items
         self._interned: dict[tuple[frozenset, bool], EarleySet] = {}
         self.sets_made = 0  # sets built since construction (interned or not): a work counter
@@ -114,11 +116,42 @@ class EarleyGrammar:
         self.initial._scans.clear()
         self.interned_items = 0
 
+    def _predicted(self, symbol: int) -> frozenset:
+        """Every item predicting ``symbol`` adds to its set: the rules of ``symbol`` and, closed
+        under prediction and nullable advance, the items they predict — all with origin
+        ``SELF``, so the same in every set (computed once per nonterminal; pending ones only)."""
+        cached = self._predictions.get(symbol)
+        if cached is not None:
+            return cached
+        rules, by_lhs, nullable, num_terminals = self.rules, self.rules_by_lhs, self.nullable, self.num_terminals
+        items = {(rule, 0, SELF) for rule in by_lhs.get(symbol, ())}
+        agenda = list(items)
+        while agenda:
+            rule, dot, _ = agenda.pop()
+            rhs = rules[rule][1]
+            if dot == len(rhs) or rhs[dot] < num_terminals:
+                continue
+            following = rhs[dot]
+            new = [(predicted, 0, SELF) for predicted in by_lhs.get(following, ())]
+            if following in nullable:
+                new.append((rule, dot + 1, SELF))
+            for item in new:
+                if item not in items:
+                    items.add(item)
+                    agenda.append(item)
+        # Complete SELF items (ε-derivations) have no further effect: keep the pending ones.
+        rule_length = self.rule_length
+        cached = self._predictions[symbol] = frozenset(i for i in items if i[1] < rule_length[i[0]])
+        return cached
+
     def _make_set(self, kernel: list, *, initial: bool = False) -> EarleySet:
         self.sets_made += 1
-        rules, by_lhs, nullable, num_terminals = self.rules, self.rules_by_lhs, self.nullable, self.num_terminals
+        rules, nullable, num_terminals = self.rules, self.nullable, self.num_terminals
         items = set(kernel)
         agenda = list(items)
+        predicted_here: set[int] = set()
+        # Items with origin SELF need no agenda work: what they predict and advance over is in
+        # _predicted(), and a complete SELF item is an ε-derivation, handled by nullable advance.
         while agenda:
             rule, dot, origin = agenda.pop()
             lhs, rhs = rules[rule]
@@ -126,12 +159,10 @@ class EarleyGrammar:
                 following = rhs[dot]
                 if following < num_terminals:
                     continue
-                for predicted in by_lhs.get(following, ()):
-                    item = (predicted, 0, SELF)
-                    if item not in items:
-                        items.add(item)
-                        agenda.append(item)
-                if following in nullable:
+                if following not in predicted_here:
+                    predicted_here.add(following)
+                    items |= self._predictions.get(following) or self._predicted(following)
+                if following in nullable:  # (only kernel items here may have origin SELF)
                     item = (rule, dot + 1, origin)
                     if item not in items:
                         items.add(item)
@@ -149,15 +180,12 @@ class EarleyGrammar:
                     hint="the grammar is highly ambiguous here; raise max_items or simplify it",
                 )
         self.items_built += len(items)
-        if initial:
-            accepting = any(rule == 0 and dot == 1 for rule, dot, _ in items)
-        else:
-            initial_set = self.initial
-            accepting = any(rule == 0 and dot == 1 and origin is initial_set for rule, dot, origin in items)
+        accepting = (0, 1, SELF if initial else self.initial) in items
         # Complete items have done all they can (their completions are in the closure above):
         # the future of a set depends only on its items still waiting for a symbol. Interning on
         # those alone makes sets at different positions, with the same pending work, one object.
-        key = frozenset(item for item in items if item[1] < len(rules[item[0]][1]))
+        rule_length = self.rule_length
+        key = frozenset(item for item in items if item[1] < rule_length[item[0]])
         return self._intern(key, accepting)
 
     def union(self, sets: list[EarleySet]) -> EarleySet:
@@ -181,10 +209,9 @@ class EarleyGrammar:
         rules, num_terminals = self.rules, self.num_terminals
         by_next: dict[int, list] = {}
         for item in key:
-            rule, dot, _ = item
-            by_next.setdefault(rules[rule][1][dot], []).append(item)
+            by_next.setdefault(rules[item[0]][1][item[1]], []).append(item)
         expected = frozenset(s for s in by_next if s < num_terminals)
-        result = EarleySet(key, {s: tuple(v) for s, v in by_next.items()}, expected, accepting)
+        result = EarleySet(key, by_next, expected, accepting)  # by_next: read-only lists
         self._interned[(key, accepting)] = result
         self.interned_items += len(key)
         return result
