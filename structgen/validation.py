@@ -5,6 +5,12 @@ nor transformers. Every draft ``jsonschema`` knows (3, 4, 6, 7, 2019-09, 2020-12
 through ``$schema`` (default 2020-12), ``format`` is asserted, and ``$ref`` targets are never
 fetched: a reference to a document that is not part of the schema is an error naming its URI.
 
+``pattern``, ``patternProperties`` (also where ``additionalProperties`` and
+``unevaluatedProperties`` consult it) and ``format: "regex"`` follow ECMA-262, as JSON Schema
+says, not Python's ``re`` (see :mod:`structgen.schema.ecma_to_python`): the validator classes
+are jsonschema's, extended with those keywords, and their format checkers are copies with our
+``regex``, ``iri`` and ``iri-reference`` checks; jsonschema's own objects are left untouched.
+
 Locations are printed as JSONPath for documents (``$.items[0].name``) and as a JSON Pointer in
 fragment form for schemas (``#/properties/age/minimum``, not percent-encoded).
 """
@@ -18,18 +24,21 @@ import reprlib
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import jsonschema
 import referencing
 import referencing.exceptions
+from jsonschema._utils import extras_msg
 from jsonschema.exceptions import ValidationError, best_match
 from jsonschema.protocols import Validator
-from jsonschema.validators import validator_for
+from jsonschema.validators import extend, validator_for
 from jsonschema_specifications import REGISTRY as METASCHEMAS
-from referencing.jsonschema import DRAFT202012
+from referencing.jsonschema import DRAFT202012, lookup_recursive_ref
 
 from structgen.errors import StructgenError
+from structgen.schema.ecma_to_python import PatternError, ecma_search_regex, is_ecma_regex
 
 __all__ = [
     "JSONFileError",
@@ -67,7 +76,13 @@ _STANDARD_FORMATS = frozenset(
         "json-pointer", "relative-json-pointer", "regex", "color", "host-name", "ip-address",
     }
 )  # fmt: skip
-_FORMAT_EXTRA_HINT = "pip install 'jsonschema[format-nongpl]'"
+# The package jsonschema needs to check a format (all are structgen dependencies).
+_FORMAT_PACKAGES = {
+    "hostname": "fqdn", "idn-hostname": "idna", "idn-email": "idna", "duration": "isoduration",
+    "date-time": "rfc3339-validator", "time": "rfc3339-validator", "uri": "rfc3986-validator",
+    "uri-reference": "rfc3986-validator", "json-pointer": "jsonpointer",
+    "relative-json-pointer": "jsonpointer", "uri-template": "uri-template", "color": "webcolors",
+}  # fmt: skip
 
 
 class JSONFileError(StructgenError, ValueError):
@@ -300,6 +315,207 @@ def _path_key(path: Iterable[str | int]) -> tuple[tuple[int, Any], ...]:
     return tuple((0, item) if isinstance(item, int) else (1, item) for item in path)
 
 
+# --------------------------------------------------------------------------- ECMA-262 keywords
+# jsonschema's ``pattern``, ``patternProperties``, ``additionalProperties`` and
+# ``unevaluatedProperties`` with ``re.search`` replaced by ECMA-262 semantics; messages unchanged.
+
+
+def _search(pattern: str, text: str) -> bool:
+    """ECMA-262 search; a pattern that cannot run matches nothing (``DocumentValidator`` refuses
+    such schemas up front, and the ``pattern`` keyword reports it)."""
+    try:
+        return ecma_search_regex(pattern).search(text) is not None
+    except PatternError:
+        return False
+
+
+def _pattern(
+    validator: Any, pattern: str, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        regex = ecma_search_regex(pattern)
+    except PatternError as error:
+        yield ValidationError(str(error))
+        return
+    if regex.search(instance) is None:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(
+    validator: Any, patterns: dict[str, Any], instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if _search(pattern, key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(
+    validator: Any, additional: Any, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    properties = schema.get("properties", {})
+    patterns = schema.get("patternProperties", {})
+    extras = {
+        key
+        for key in instance
+        if key not in properties and not any(_search(pattern, key) for pattern in patterns)
+    }
+    if validator.is_type(additional, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], additional, path=extra)
+    elif not additional and extras:
+        if "patternProperties" in schema:
+            verb = "does" if len(extras) == 1 else "do"
+            joined = ", ".join(repr(each) for each in sorted(extras))
+            listed = ", ".join(repr(each) for each in sorted(patterns))
+            yield ValidationError(f"{joined} {verb} not match any of the regexes: {listed}")
+        else:
+            yield ValidationError(
+                "Additional properties are not allowed (%s %s unexpected)"
+                % extras_msg(sorted(extras, key=str))
+            )
+
+
+def _unevaluated_properties(*, legacy: bool) -> Callable[..., Iterator[ValidationError]]:
+    """``unevaluatedProperties`` of 2020-12, or of 2019-09 (``legacy``: ``$recursiveRef``, and
+    ``properties``/``additionalProperties`` count every key they name)."""
+
+    def evaluated(validator: Any, instance: dict[str, Any], schema: Any) -> set[str]:
+        if validator.is_type(schema, "boolean"):
+            return set()
+        keys: set[str] = set()
+        targets = []
+        if (ref := schema.get("$ref")) is not None:
+            targets.append(validator._resolver.lookup(ref))
+        if legacy and "$recursiveRef" in schema:
+            targets.append(lookup_recursive_ref(validator._resolver))
+        if not legacy and (dynamic := schema.get("$dynamicRef")) is not None:
+            targets.append(validator._resolver.lookup(dynamic))
+        for resolved in targets:
+            inner = validator.evolve(schema=resolved.contents, _resolver=resolved.resolver)
+            keys |= evaluated(inner, instance, resolved.contents)
+        if legacy:
+            for keyword in ("properties", "additionalProperties", "unevaluatedProperties"):
+                value = schema.get(keyword)
+                if value is True:
+                    keys |= instance.keys()
+                elif validator.is_type(value, "object"):
+                    keys |= value.keys() & instance.keys()
+        else:
+            if validator.is_type(properties := schema.get("properties"), "object"):
+                keys |= properties.keys() & instance.keys()
+            for keyword in ("additionalProperties", "unevaluatedProperties"):
+                if (subschema := schema.get(keyword)) is not None:
+                    keys |= {
+                        key
+                        for key, value in instance.items()
+                        if next(validator.descend(value, subschema), None) is None
+                    }
+        for pattern in schema.get("patternProperties", {}):
+            keys |= {key for key in instance if _search(pattern, key)}
+        for key, subschema in schema.get("dependentSchemas", {}).items():
+            if key in instance:
+                keys |= evaluated(validator, instance, subschema)
+        for keyword in ("allOf", "oneOf", "anyOf"):
+            for subschema in schema.get(keyword, []):
+                if next(validator.descend(instance, subschema), None) is None:
+                    keys |= evaluated(validator, instance, subschema)
+        if "if" in schema:
+            if validator.evolve(schema=schema["if"]).is_valid(instance):
+                keys |= evaluated(validator, instance, schema["if"])
+                if "then" in schema:
+                    keys |= evaluated(validator, instance, schema["then"])
+            elif "else" in schema:
+                keys |= evaluated(validator, instance, schema["else"])
+        return keys
+
+    def unevaluated_properties(
+        validator: Any, unevaluated: Any, instance: Any, schema: Any
+    ) -> Iterator[ValidationError]:
+        if not validator.is_type(instance, "object"):
+            return
+        seen = evaluated(validator, instance, schema)
+        failed = [
+            key
+            for key in instance
+            if key not in seen
+            and next(
+                validator.descend(instance[key], unevaluated, path=key, schema_path=key), None
+            )
+            is not None
+        ]
+        if not failed:
+            return
+        if unevaluated is False:
+            yield ValidationError(
+                "Unevaluated properties are not allowed (%s %s unexpected)"
+                % extras_msg(sorted(failed, key=str))
+            )
+        else:
+            yield ValidationError(
+                "Unevaluated properties are not valid under the given schema "
+                "(%s %s unevaluated and invalid)" % extras_msg(failed)
+            )
+
+    return unevaluated_properties
+
+
+def _is_regex(instance: object) -> bool:
+    return not isinstance(instance, str) or is_ecma_regex(instance)
+
+
+def _is_iri(instance: object) -> bool:
+    return not isinstance(instance, str) or _iri_regex("iri").fullmatch(instance) is not None
+
+
+def _is_iri_reference(instance: object) -> bool:
+    return (
+        not isinstance(instance, str)
+        or _iri_regex("iri-reference").fullmatch(instance) is not None
+    )
+
+
+@cache
+def _iri_regex(name: str) -> re.Pattern[str]:
+    from structgen.schema.formats import FORMAT_REGEXES
+
+    return re.compile(FORMAT_REGEXES[name])
+
+
+_IRI_DRAFTS = ("Draft7Validator", "Draft201909Validator", "Draft202012Validator")
+
+
+@cache
+def _ecma(cls: type[Validator]) -> type[Validator]:
+    """``cls`` with ECMA-262 pattern keywords and a format checker of its own (see module doc)."""
+    base = cls.FORMAT_CHECKER
+    checker = jsonschema.FormatChecker(())
+    checker.checkers.update(base.checkers)
+    if "regex" in base.checkers:
+        checker.checks("regex")(_is_regex)
+    if cls.__name__ in _IRI_DRAFTS:
+        checker.checks("iri")(_is_iri)
+        checker.checks("iri-reference")(_is_iri_reference)
+    keywords: dict[str, Any] = {}
+    for name, function in (
+        ("pattern", _pattern),
+        ("patternProperties", _pattern_properties),
+        ("additionalProperties", _additional_properties),
+    ):
+        if name in cls.VALIDATORS:
+            keywords[name] = function
+    if "unevaluatedProperties" in cls.VALIDATORS:
+        legacy = cls.__name__ == "Draft201909Validator"
+        keywords["unevaluatedProperties"] = _unevaluated_properties(legacy=legacy)
+    return extend(cls, keywords, format_checker=checker)  # type: ignore[no-any-return]
+
+
 # --------------------------------------------------------------------------- schemas
 
 
@@ -430,12 +646,29 @@ def check_schema(schema: Any, *, source: str = "<schema>") -> list[Issue]:
 
 
 def _metaschema_issues(schema: Any, cls: type[Validator], source: str) -> list[Issue]:
-    meta_cls = validator_for(cls.META_SCHEMA, default=cls)
+    meta_cls = _ecma(validator_for(cls.META_SCHEMA, default=cls))
     meta = meta_cls(cls.META_SCHEMA, format_checker=meta_cls.FORMAT_CHECKER)
     errors = sorted(meta.iter_errors(schema), key=lambda e: _path_key(e.absolute_path))
     return _unique(
         Issue(source, json_pointer(e.absolute_path), _message(e, json_pointer)) for e in errors
     )
+
+
+def _pattern_issues(schema: Any, source: str) -> Iterator[Issue]:
+    """Well-formed ECMA patterns that neither the translation nor Python's ``re`` can run."""
+    for path, contents, _ in _subschemas(schema):
+        if not isinstance(contents, dict):
+            continue
+        located = []
+        if isinstance(pattern := contents.get("pattern"), str):
+            located.append(((*path, "pattern"), pattern))
+        if isinstance(patterns := contents.get("patternProperties"), dict):
+            located.extend(((*path, "patternProperties", key), key) for key in patterns)
+        for where, text in located:
+            try:
+                ecma_search_regex(text)
+            except PatternError as error:
+                yield Issue(source, json_pointer(where), str(error))
 
 
 def check_schema_file(path: str | os.PathLike[str]) -> list[Issue]:
@@ -467,12 +700,18 @@ class DocumentValidator:
             raise InvalidSchemaError(f"invalid schema {source} ({self.draft})", issues)
         for issue, ref, _ in references:  # only remote ones are left
             raise SchemaReferenceError(str(issue), uri=ref, remote=True)
-        self._validator = cls(
+        issues = list(_pattern_issues(schema, source))
+        if issues:
+            raise InvalidSchemaError(
+                f"schema {source} has patterns structgen cannot evaluate", issues
+            )
+        ecma_cls = _ecma(cls)
+        self._validator = ecma_cls(
             schema,
             registry=referencing.Registry(retrieve=_refuse),  # type: ignore[call-arg]
-            format_checker=cls.FORMAT_CHECKER,
+            format_checker=ecma_cls.FORMAT_CHECKER,
         )
-        checked = cls.FORMAT_CHECKER.checkers
+        checked = ecma_cls.FORMAT_CHECKER.checkers
         formats = {
             value
             for _, contents, _ in _subschemas(schema)
@@ -489,11 +728,13 @@ class DocumentValidator:
         """One line per ``format`` in the schema that is not checked, saying why."""
         lines = []
         for name in self.unchecked_formats:
-            why = (
-                f"jsonschema needs an optional package for it: {_FORMAT_EXTRA_HINT}"
-                if name in _STANDARD_FORMATS
-                else "unknown format"
-            )
+            package = _FORMAT_PACKAGES.get(name)
+            if package is not None:
+                why = f"jsonschema needs the package {package!r} for it: pip install {package}"
+            elif name in _STANDARD_FORMATS:
+                why = f"not a format of {self.draft}"
+            else:
+                why = "unknown format"
             lines.append(f"{self.source}: format {name!r} is not checked ({why})")
         return lines
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.request
@@ -12,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from structgen.cli.main import main
 from structgen.errors import StructgenError
+from structgen.schema.ecma_to_python import ecma_search_regex
 from structgen.validation import (
     DocumentValidator,
     InvalidSchemaError,
@@ -343,6 +347,160 @@ def test_check_schema(tmp_path: Path, schema: str, capsys: pytest.CaptureFixture
         "Expecting property name enclosed in double quotes\n"
     )
     assert out.splitlines()[0].startswith(f"{bad}: #/properties/n/minLength")
+
+
+# --------------------------------------------------------------------------- ECMA-262 patterns
+
+# (pattern, string, whether ECMA-262 `RegExp(pattern, "u").test(string)`): expectations from the
+# spec, not from running a regex engine. Python's re differs on every row marked "re:".
+ECMA_SEARCHES = [
+    (r"^\d$", "3", True),
+    (r"^\d$", "\u0663", False),  # re: \d is Unicode; ECMA \d is [0-9] (ARABIC-INDIC DIGIT THREE)
+    (r"^\w+$", "caf\u00e9", False),  # re: \w is Unicode; ECMA \w is [A-Za-z0-9_]
+    (r"^\s$", "\ufeff", True),  # re: no; ECMA WhiteSpace includes ZWNBSP
+    (r"^a$", "a", True),
+    (r"^a$", "a\n", False),  # re: $ also matches before a final newline
+    (r"^.$", "\r", False),  # re: . matches \r; ECMA excludes every LineTerminator
+    (r"^.$", "\u2028", False),
+    (r"^[^]$", "\n", True),  # re: syntax error; ECMA [^] is any character
+    (r"\p{L}+", "\u00e9", True),  # re: syntax error
+    (r"^\p{Letter}+$", "Stra\u00dfe", True),
+    (r"^\P{L}$", "x", False),
+    (r"^\cJ$", "\n", True),  # re: syntax error; \cJ is U+000A
+    (r"^\cJ$", "J", False),
+    (r"^\u{1F600}$", "\U0001f600", True),  # re: syntax error
+    (r"b", "abc", True),  # no anchor: a search, not a full match
+    (r"^b", "abc", False),
+    (r"c$|^x", "abc", True),
+    (r"(^a|b$)+", "xab", True),
+    (r"^a(?=b)", "ab", True),  # lookahead: Python's re on the pattern text
+    (r"^a(?=b)", "ac", False),
+]
+
+
+@pytest.mark.parametrize(("pattern", "text", "expected"), ECMA_SEARCHES)
+def test_patterns_follow_ecma_262(pattern: str, text: str, expected: bool) -> None:
+    assert check_schema({"pattern": pattern}) == []
+    assert DocumentValidator({"type": "string", "pattern": pattern}).is_valid(text) is expected
+
+
+def test_pattern_properties_follow_ecma_262() -> None:
+    digit_keys = DocumentValidator(
+        {"patternProperties": {r"^\d$": {"type": "integer"}}, "additionalProperties": False}
+    )
+    assert digit_keys.is_valid({"3": 1})
+    assert [str(issue) for issue in digit_keys.issues({"\u0663": 1, "3": "x"}, source="d")] == [
+        "d: $: '\u0663' does not match any of the regexes: '^\\\\d$'",
+        "d: $[\"3\"]: 'x' is not of type 'integer'",
+    ]
+    for dialect in ("https://json-schema.org/draft/2020-12/schema",
+                    "https://json-schema.org/draft/2019-09/schema"):  # fmt: skip
+        letters = DocumentValidator(
+            {"$schema": dialect, "patternProperties": {r"^\p{L}+$": True},
+             "unevaluatedProperties": False}  # fmt: skip
+        )
+        assert letters.is_valid({"\u00e9t\u00e9": 1})
+        assert [str(issue) for issue in letters.issues({"\u00e9": 1, "a\n": 2}, source="d")] == [
+            "d: $: Unevaluated properties are not allowed ('a\\n' was unexpected)"
+        ]
+
+
+def test_ecma_only_pattern_passes_check_schema_and_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema = write(
+        tmp_path,
+        "s.json",
+        {"properties": {"name": {"type": "string", "pattern": r"^\p{Letter}+$"},
+                        "re": {"format": "regex"}}},  # fmt: skip
+    )
+    assert run_cli(capsys, "check-schema", schema) == (0, "1 valid, 0 invalid\n", "")
+    good = write(tmp_path, "good.json", {"name": "Zo\u00eb", "re": r"\cJ\p{Lu}"})
+    bad = write(tmp_path, "bad.json", {"name": "Zo\u00eb1", "re": "(?<x"})
+    code, out, err = run_cli(capsys, "validate", "--schema", schema, good, bad)
+    assert (code, err) == (1, "")
+    assert out.splitlines() == [
+        f"{bad}: $.name: 'Zo\u00eb1' does not match '^\\\\p{{Letter}}+$'",
+        f"{bad}: $.re: '(?<x' is not a 'regex'",
+        "1 valid, 1 invalid",
+    ]
+
+
+def test_malformed_ecma_pattern_is_reported_with_its_pointer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema = write(
+        tmp_path,
+        "s.json",
+        {"properties": {"a": {"pattern": "("}, "b": {"pattern": r"\p{Letter"}},
+         "patternProperties": {"[": {}}},  # fmt: skip
+    )
+    code, out, err = run_cli(capsys, "check-schema", schema)
+    assert (code, err) == (1, "")
+    assert out.splitlines() == [
+        f"{schema}: #/patternProperties: '[' is not a 'regex'",
+        f"{schema}: #/properties/a/pattern: '(' is not a 'regex'",
+        f"{schema}: #/properties/b/pattern: '\\\\p{{Letter' is not a 'regex'",
+        "0 valid, 1 invalid",
+    ]
+
+
+def test_pattern_neither_translated_nor_read_by_python_is_a_schema_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pattern = r"(?<=\p{L})x"  # valid ECMA; lookbehind is not translated, re rejects \p
+    assert check_schema({"properties": {"x": {"pattern": pattern}}}) == []
+    schema = write(tmp_path, "s.json", {"properties": {"x": {"pattern": pattern}}})
+    doc = write(tmp_path, "d.json", {"x": "\u00e9x"})
+    code, out, err = run_cli(capsys, "validate", "--schema", schema, doc)
+    assert (code, out) == (2, "")
+    assert f"{schema}: #/properties/x/pattern: cannot evaluate pattern " in err
+    assert "lookbehind" in err and "Traceback" not in err
+
+
+def test_iri_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    validator = DocumentValidator(
+        {"properties": {"i": {"format": "iri"}, "r": {"format": "iri-reference"}}}
+    )
+    assert validator.unchecked_formats == ()
+    iri = "http://\u4f8b\u3048.jp/\u30d1\u30b9?q=\u00fc"
+    assert validator.is_valid({"i": iri, "r": iri}) and validator.is_valid({"r": "//\u4f8b/x"})
+    assert [str(issue) for issue in validator.issues(
+        {"i": "http://exa mple.com", "r": "http://exa mple.com"}, source="d"
+    )] == [
+        "d: $.i: 'http://exa mple.com' is not a 'iri'",
+        "d: $.r: 'http://exa mple.com' is not a 'iri-reference'",
+    ]  # fmt: skip
+    assert not validator.is_valid({"i": "//\u4f8b/x"})  # a relative reference is not an IRI
+
+
+_ATOMS = st.sampled_from(["a", "b", "c", "[a-c]", "[ab]", "[^b]"])
+
+
+def _patterns() -> st.SearchStrategy[str]:
+    """Patterns of the ECMA-262 subset that Python's re reads the same way (no anchors, no
+    escapes, ASCII literals)."""
+
+    def combine(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        group = st.builds(lambda p, capture: f"({p})" if capture else f"(?:{p})", inner,
+                          st.booleans())  # fmt: skip
+        quantified = st.builds(lambda p, q: p + q, _ATOMS | group, st.sampled_from("?*+"))
+        return (
+            st.lists(inner | group | quantified, min_size=1, max_size=3).map("".join)
+            | st.lists(inner, min_size=2, max_size=3).map("|".join)
+        )
+
+    return st.recursive(_ATOMS, combine, max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_patterns(), st.lists(st.text(alphabet="abcd", max_size=8), min_size=1, max_size=5))
+def test_translation_agrees_with_python_re_on_the_common_subset(
+    pattern: str, texts: list[str]
+) -> None:
+    translated = ecma_search_regex(pattern)
+    for text in texts:
+        assert (translated.search(text) is None) == (re.search(pattern, text) is None), text
 
 
 # --------------------------------------------------------------------------- library

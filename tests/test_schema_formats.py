@@ -33,6 +33,13 @@ EXAMPLES = {
              "https://example.org/foobar®.txt", "http://example.com:abc/"]),
     "uri-reference": (["http://foo.bar/?baz=qux#quux", "//foo.bar", "/abc", "abc", "#fragment", "", "?q=1", "./this:that"],
                       ["\\\\WINDOWS\\fileshare", "#frag\\ment", "1:b", "/a\"b", "/%zz"]),
+    "iri": (["http://例え.jp/パス?q=ü", "http://ƒøø.ßår/?∂éœ=πîx#πîüx", "urn:ex:\U0001f600", "a:b?\ue000", "http://[::1]/é"],
+            ["http://exa mple.com", "//例え.jp", "/パス", "a:b#\ue000", "http://例/%zz", "http://例/\u00ad\ufffe", "ex:a<b"]),
+    "iri-reference": (["http://例え.jp/パス?q=ü", "//例え.jp", "/パス", "パス", "#ƒrägmênt", "", "?q=\ue000"],
+                      ["http://exa mple.com", "#\ue000", "\\\\WINDOWS\\fïleshare", "1:b", "/a b"]),
+    "uri-template": (["http://example.com/{id}", "/a/{+path}/x{?q,lang}", "{var:3}", "{list*}", "{a.b}", "%41{x}",
+                      "http://ex.com/ü{x}", ""],
+                     ["http://example.com/resource/{", "{}", "{a b}", "x}", "{a:0}", "{a:10000}", "{@x}", "a b"]),
     "json-pointer": (["", "/foo/0", "/a~1b", "/m~0n", "/"], ["foo", "/~2", "/~"]),
     "relative-json-pointer": (["0", "1/a", "0#", "12/x~1y"], ["-1", "01", "/a", "0##"]),
 }  # fmt: skip
@@ -53,4 +60,10 @@ def test_format_examples(name):
 
 
 def test_unknown_formats_have_no_language():
-    assert format_node("int32") is None and format_node("iri") is None
+    assert format_node("int32") is None and format_node("idn-email") is None
+
+
+def test_iri_grammar_is_the_uri_grammar_with_wider_characters():
+    from structgen.schema import formats
+
+    assert formats._uri_grammar(formats._UNRESERVED, "") == (formats._URI, formats._RELATIVE_REF)

@@ -4,7 +4,9 @@ Exact (the regex is the RFC's grammar): ``date`` (RFC 3339 full-date, with month
 Gregorian leap years), ``duration`` (RFC 3339 appendix A), ``ipv4`` (dotted quad, no leading
 zeros), ``ipv6`` (RFC 4291 text forms, ``::`` compression, embedded IPv4; no zone id),
 ``uuid`` (RFC 4122 layout, any version, either case), ``uri`` and ``uri-reference`` (RFC 3986
-ABNF, ASCII only), ``json-pointer`` (RFC 6901), ``relative-json-pointer``.
+ABNF, ASCII only), ``iri`` and ``iri-reference`` (RFC 3987 ABNF: RFC 3986's with ``ucschar``
+added to the unreserved characters and ``iprivate`` to the query), ``json-pointer`` (RFC 6901),
+``relative-json-pointer``.
 
 Approximations (each a *subset* of the RFC, so what is generated is always valid):
 
@@ -18,8 +20,10 @@ Approximations (each a *subset* of the RFC, so what is generated is always valid
 - ``email``: RFC 5321 Mailbox: dot-atom or quoted-string local part (ASCII), domain as in
   ``hostname`` or an address literal ``[IPv4]``/``[IPv6:…]``; length limits not enforced beyond
   those of the domain.
+- ``uri-template``: RFC 6570 level 4 without the operators it reserves for future use
+  (``= , ! @ |``); literals exactly as the RFC lists them (validators are often looser).
 
-Unknown formats (``idn-email``, ``iri``, ``uri-template``, ``regex``, …) return ``None``: the
+Unknown formats (``idn-email``, ``idn-hostname``, ``regex``, …) return ``None``: the
 caller ignores them with a warning.
 """
 
@@ -96,6 +100,49 @@ _RELATIVE_PART = rf"(?://{_AUTHORITY}{_PATH_ABEMPTY}|{_PATH_ABSOLUTE}|{_PATH_NOS
 _URI = rf"{_SCHEME}:{_HIER_PART}(?:\?{_QUERY})?(?:#{_QUERY})?"
 _RELATIVE_REF = rf"{_RELATIVE_PART}(?:\?{_QUERY})?(?:#{_QUERY})?"
 
+
+def _uri_grammar(unreserved: str, private: str) -> tuple[str, str]:
+    """(absolute, relative) references of RFC 3986 (``unreserved=_UNRESERVED``, ``private=""``)
+    or RFC 3987 (``_IUNRESERVED``, ``_IPRIVATE``): the two grammars differ only there."""
+    pchar = rf"(?:[{unreserved}{_SUB_DELIMS}:@]|{_PCT})"
+    segment, segment_nz = rf"{pchar}*", rf"{pchar}+"
+    segment_nz_nc = rf"(?:[{unreserved}{_SUB_DELIMS}@]|{_PCT})+"
+    query = rf"(?:{pchar}|[/?{private}])*"
+    fragment = rf"(?:{pchar}|[/?])*"
+    userinfo = rf"(?:[{unreserved}{_SUB_DELIMS}:]|{_PCT})*"
+    reg_name = rf"(?:[{unreserved}{_SUB_DELIMS}]|{_PCT})*"
+    host = rf"(?:\[(?:{_IPV6}|{_IPVFUTURE})\]|{reg_name})"
+    authority = rf"(?:{userinfo}@)?{host}(?::[0-9]*)?"
+    path_abempty = rf"(?:/{segment})*"
+    path_absolute = rf"/(?:{segment_nz}(?:/{segment})*)?"
+    path_rootless = rf"{segment_nz}(?:/{segment})*"
+    path_noscheme = rf"{segment_nz_nc}(?:/{segment})*"
+    hier_part = rf"(?://{authority}{path_abempty}|{path_absolute}|{path_rootless}|)"
+    relative_part = rf"(?://{authority}{path_abempty}|{path_absolute}|{path_noscheme}|)"
+    tail = rf"(?:\?{query})?(?:#{fragment})?"
+    return rf"{_SCHEME}:{hier_part}{tail}", rf"{relative_part}{tail}"
+
+
+# RFC 3987 section 2.2.
+_UCSCHAR = (
+    r"\xa0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef"
+    + "".join(rf"\U{plane:04x}0000-\U{plane:04x}fffd" for plane in range(0x1, 0xE))
+    + r"\U000e1000-\U000efffd"
+)
+_IUNRESERVED = _UNRESERVED + _UCSCHAR
+_IPRIVATE = r"\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd"
+_IRI, _IRELATIVE_REF = _uri_grammar(_IUNRESERVED, _IPRIVATE)
+
+# RFC 6570 section 2 (level 4): literals and {expressions}, without the operators the RFC
+# reserves for future use (= , ! @ |), which validators reject; "'" is a literal (the JSON Schema
+# Test Suite follows the RFC errata).
+_TEMPLATE_LITERAL = (
+    rf"(?:[\x21\x23\x24\x26-\x3b\x3d\x3f-\x5b\x5d\x5f\x61-\x7a\x7e{_UCSCHAR}{_IPRIVATE}]|{_PCT})"
+)
+_VARCHAR = rf"(?:[A-Za-z0-9_]|{_PCT})"
+_VARSPEC = rf"{_VARCHAR}(?:\.?{_VARCHAR})*(?::[1-9][0-9]{{0,3}}|\*)?"
+_URI_TEMPLATE = rf"(?:{_TEMPLATE_LITERAL}|\{{[+#./;?&]?{_VARSPEC}(?:,{_VARSPEC})*\}})*"
+
 _JSON_POINTER = r"(?:/(?:[^~/]|~[01])*)*"
 
 _DURATION_TIME = r"T(?:[0-9]+H(?:[0-9]+M(?:[0-9]+S)?)?|[0-9]+M(?:[0-9]+S)?|[0-9]+S)"
@@ -111,6 +158,9 @@ FORMAT_REGEXES: dict[str, str] = {
     "uuid": r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}",
     "uri": _URI,
     "uri-reference": rf"(?:{_URI}|{_RELATIVE_REF})",
+    "iri": _IRI,
+    "iri-reference": rf"(?:{_IRI}|{_IRELATIVE_REF})",
+    "uri-template": _URI_TEMPLATE,
     "json-pointer": _JSON_POINTER,
     "relative-json-pointer": rf"(?:0|[1-9][0-9]*)(?:#|{_JSON_POINTER})",
 }
