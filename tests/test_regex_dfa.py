@@ -5,13 +5,15 @@ from __future__ import annotations
 import random
 import re
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from structgen.errors import LimitExceededError, RegexError, UnsupportedFeatureError
 from structgen.regex import regex_to_dfa
-from structgen.regex.dfa import DEAD
+from structgen.regex.dfa import DEAD, _group_rows
 from structgen.regex.utf8 import utf8_sequences
 from tests.helpers.regex_strategies import regexes
 
@@ -77,6 +79,46 @@ def test_utf8_sequences_cover_exactly_the_range(a, b):
             for seq in sequences
         )
         assert covered == (low <= code_point <= high)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=arrays(np.int64, st.tuples(st.integers(1, 40), st.integers(1, 5)), elements=st.integers(-1, 3)),
+    collide=st.booleans(),
+)
+def test_row_grouping_is_exact_even_when_hashes_collide(rows, collide):
+    # Zero weights hash every row alike: the exact fallback must then take over.
+    weights = np.zeros(rows.shape[1], dtype=np.uint64) if collide else (
+        np.random.default_rng(1).integers(1, 2**63, size=rows.shape[1], dtype=np.uint64)
+    )
+    ids = _group_rows(rows, weights)
+    same_rows = (rows[:, None, :] == rows[None, :, :]).all(axis=2)
+    assert ((ids[:, None] == ids[None, :]) == same_rows).all()
+    assert sorted(set(ids.tolist())) == list(range(len(set(map(tuple, rows.tolist())))))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(pattern=regexes())
+def test_no_two_states_of_a_dfa_are_equivalent(pattern):
+    # Table filling (the textbook pairwise algorithm, independent of the partition refinement
+    # the compiler uses): two states differ if one accepts and the other does not, or some byte
+    # leads one to a live state and the other nowhere (every state of a trimmed DFA is live), or
+    # to two states that differ. Minimal = every pair differs.
+    dfa = regex_to_dfa(pattern)
+    transitions, n = dfa.transitions, dfa.num_states
+    if n > 80:
+        return
+    differ = dfa.accepting[:, None] != dfa.accepting[None, :]
+    live = transitions >= 0
+    differ |= (live[:, None, :] != live[None, :, :]).any(axis=2)
+    safe = np.where(live, transitions, 0)
+    both = live[:, None, :] & live[None, :, :]
+    while True:
+        grown = differ | (both & differ[safe[:, None, :], safe[None, :, :]]).any(axis=2)
+        if (grown == differ).all():
+            break
+        differ = grown
+    assert differ[~np.eye(n, dtype=bool)].all(), pattern
 
 
 def test_dfa_is_minimal_for_a_known_pattern():

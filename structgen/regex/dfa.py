@@ -181,6 +181,20 @@ def _renumber(
     return np.ascontiguousarray(remapped.astype(np.int32)), accepting[old].copy()
 
 
+def _group_rows(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Ids of the distinct rows of ``rows`` (equal rows, equal ids; ids ordered by first sight
+    is not required). Rows are hashed to one uint64 (a random linear form mod 2^64) and grouped
+    by hash — a 1-D sort instead of ``np.unique(axis=0)``'s row sort — then checked: should two
+    different rows ever share a hash, the exact row sort is used instead."""
+    hashed = (rows.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
+    _, first, ids = np.unique(hashed, return_index=True, return_inverse=True)
+    ids = ids.reshape(-1)
+    if (rows == rows[first[ids]]).all():
+        return ids
+    _, ids = np.unique(rows, axis=0, return_inverse=True)
+    return ids.reshape(-1)
+
+
 def _minimize(transitions: np.ndarray, accepting: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Moore partition refinement; returns the quotient DFA renumbered from the start."""
     num_states = transitions.shape[0]
@@ -188,11 +202,11 @@ def _minimize(transitions: np.ndarray, accepting: np.ndarray) -> tuple[np.ndarra
     compact = transitions[:, np.sort(columns)]  # one column per distinct byte behaviour
     block = accepting.astype(np.int64)
     count = len(np.unique(block))
+    weights = np.random.default_rng(0x5EED).integers(1, 2**63, size=compact.shape[1] + 1, dtype=np.uint64) | np.uint64(1)
     while True:
         target_blocks = np.where(compact >= 0, block[np.where(compact >= 0, compact, 0)], -1)
         signature = np.concatenate([block[:, None], target_blocks], axis=1)
-        _, new_block = np.unique(signature, axis=0, return_inverse=True)
-        new_block = new_block.reshape(-1)
+        new_block = _group_rows(signature, weights)
         new_count = int(new_block.max()) + 1
         block = new_block
         if new_count == count:
