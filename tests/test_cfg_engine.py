@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import structgen
-from structgen.errors import ConfigurationError
+from structgen.errors import ConfigurationError, LimitExceededError
 from structgen.kernels.numpy_ref import unpack_bitmask
 from tests.helpers.ir_grammars import AMBIGUOUS, ARITHMETIC, JSON
 from tests.helpers.synthetic_vocab import random_tokenization, synthetic_vocabulary
@@ -169,3 +169,48 @@ def test_empty_terminal_is_rejected():
     grammar = Grammar({"E": Terminal("E", "a*")}, (Rule("start", ("E",)),), "start", source_name="g")
     with pytest.raises(ConfigurationError, match="terminal E of g matches the empty string"):
         structgen.compile_grammar(grammar, VOCAB)
+
+
+# Lexically ambiguous and doubly recursive: every split of "abab…" into "a", "b", "ab", [a-c]+
+# and (ab)+ is a different lexing, and `r r` parses each many ways.
+SPLITS = 'start: r\nr: r r | "a" | "b" | "ab" | T | U\nT: /[a-c]+/\nU: /(ab)+/\n'
+
+
+def test_lexings_that_end_together_share_one_parser_state():
+    # One Earley set per position (not per lexing): the parser work grows polynomially with the
+    # text. Before the merge, 24 bytes of this grammar took minutes and gigabytes.
+    compiled = structgen.compile_grammar(SPLITS, VOCAB)
+    engine = compiled._automaton
+    text = b"ab" * 12
+    tokens = random_tokenization(VOCAB, text, random.Random(0))
+    before = engine.earley.sets_made
+    matcher = feed(compiled, tokens)
+    assert matcher.is_accepting()
+    assert engine.earley.sets_made - before < 2_000
+    # A lexeme of [a-c]+ or (ab)+ may have started at any earlier byte: one thread per start.
+    assert max(len(config.threads) for config in engine._configs.values()) <= len(text) + 1
+
+
+def test_mask_work_limit_is_an_error_that_names_it():
+    # The first mask is part of compiling (without precompute, it builds the parser states its
+    # boundary-crossing tokens reach), so compile already hits the limit.
+    with pytest.raises(LimitExceededError, match="parser states built for one token mask.*max_mask_sets"):
+        structgen.compile_grammar(SPLITS, VOCAB, max_mask_sets=1, precompute=False)
+    assert structgen.compile_grammar(SPLITS, VOCAB, max_mask_sets=1_000).matcher()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_forgetting_memo_tables_changes_no_mask(seed):
+    # max_cached_items=1 drops the parser's memo tables at almost every step; a live matcher must
+    # see exactly the masks of an engine that keeps everything.
+    bounded = structgen.compile_grammar(JSON, VOCAB, max_cached_items=1)
+    reference = COMPILED["json-ir"]
+    rng = random.Random(seed)
+    text = json.dumps({"k": [1, "x", {"y": None}], "z": True}).encode()
+    tokens = random_tokenization(VOCAB, text, rng)
+    left, right = bounded.matcher(), reference.matcher()
+    for token in tokens:
+        assert allowed_ids(left) == allowed_ids(right)
+        assert left.advance(token) and right.advance(token)
+    assert left.is_accepting() and right.is_accepting()
+    assert bounded._automaton.earley.interned_items < 10_000
