@@ -179,14 +179,14 @@ SPLITS = 'start: r\nr: r r | "a" | "b" | "ab" | T | U\nT: /[a-c]+/\nU: /(ab)+/\n
 def test_lexings_that_end_together_share_one_parser_state():
     # One Earley set per position (not per lexing): the parser work grows polynomially with the
     # text. Before the merge, 24 bytes of this grammar took minutes and gigabytes.
-    compiled = structgen.compile_grammar(SPLITS, VOCAB)
+    compiled = structgen.compile_grammar(SPLITS, VOCAB, precompute=False)  # all work on the way
     engine = compiled._automaton
     text = b"ab" * 12
     tokens = random_tokenization(VOCAB, text, random.Random(0))
     before = engine.earley.sets_made
     matcher = feed(compiled, tokens)
     assert matcher.is_accepting()
-    assert engine.earley.sets_made - before < 2_000
+    assert 0 < engine.earley.sets_made - before < 1_000  # 98 here
     # A lexeme of [a-c]+ or (ab)+ may have started at any earlier byte: one thread per start.
     assert max(len(config.threads) for config in engine._configs.values()) <= len(text) + 1
 
