@@ -450,14 +450,10 @@ def _summarise(runs: dict[str, _Run], walks: _Walks) -> None:
 
 
 def _engine_info(engine: EngineAdapter) -> dict[str, Any]:
-    missing = engine.missing()
     return {
-        "version": engine.version() if missing is None else None,
-        "status": "ok" if missing is None else "not installed",
-        "reason": missing,
+        **engine.info(),
         "cold_compile": engine.cold_compile_grammar,
         "grammar_form": engine.grammar_form,
-        "prepare": engine.prepare_does,
         "own_memory": engine.own_memory,
         "only_grammars": list(engine.only_grammars) if engine.only_grammars else None,
     }

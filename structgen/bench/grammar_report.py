@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from structgen.bench.report import _fmt, _short
+from structgen.bench.report import _fmt, _short, save_figure
 
 __all__ = ["render_markdown", "plot_results", "COLUMNS", "metric"]
 
@@ -318,9 +318,5 @@ def plot_results(results: dict[str, Any], path: Path) -> Path | None:
         f"{results['machine']['cpu']}",
         fontsize=10,
     )
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 

@@ -322,13 +322,9 @@ class InProcessRunner:
 
 
 def _engine_info(engine: EngineAdapter) -> dict[str, Any]:
-    missing = engine.missing()
     return {
-        "version": engine.version() if missing is None else None,
-        "status": "ok" if missing is None else "not installed",
-        "reason": missing,
+        **engine.info(),
         "cold_compile": engine.cold_compile_schema,
-        "prepare": engine.prepare_does,
         "options": dict(engine.schema_options),
     }
 

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from structgen.bench.report import ENGINE_COLORS, _fmt, _short
+from structgen.bench.report import ENGINE_COLORS, _fmt, _short, save_figure
 
 __all__ = ["render_markdown", "plot_results"]
 
@@ -364,8 +364,4 @@ def plot_results(results: dict[str, Any], path: Path) -> Path | None:
         f"{machine['timestamp']} — {machine['cpu']}",
         fontsize=10,
     )
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

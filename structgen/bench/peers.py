@@ -101,6 +101,17 @@ class EngineAdapter(ABC):
     def version(self) -> str | None:
         return package_version(self.distribution)
 
+    def info(self) -> dict[str, Any]:
+        """What every benchmark records about the engine: version, whether it runs, and what
+        ``prepare()`` builds; each benchmark adds its own fields."""
+        missing = self.missing()
+        return {
+            "version": self.version() if missing is None else None,
+            "status": "ok" if missing is None else "not installed",
+            "reason": missing,
+            "prepare": self.prepare_does,
+        }
+
     @abstractmethod
     def prepare(self, tokenizer: LoadedTokenizer) -> None: ...
 

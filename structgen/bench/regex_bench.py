@@ -398,15 +398,7 @@ def _agreement(
 
 
 def _engine_info(engine: EngineAdapter) -> dict[str, Any]:
-    missing = engine.missing()
-    return {
-        "version": engine.version() if missing is None else None,
-        "status": "ok" if missing is None else "not installed",
-        "reason": missing,
-        "cold_compile": engine.cold_compile,
-        "prepare": engine.prepare_does,
-        "own_memory": engine.own_memory,
-    }
+    return {**engine.info(), "cold_compile": engine.cold_compile, "own_memory": engine.own_memory}
 
 
 def _pick_quick_tokenizer(vocab_dir: Path | None) -> str:

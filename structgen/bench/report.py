@@ -398,6 +398,17 @@ def update_markdown_file(path: Path, section: str, name: str = "regex") -> Path:
     return path
 
 
+def save_figure(fig: Any, path: Path, *, dpi: int = 100) -> Path:
+    """Lay out ``fig``, write it to ``path`` (creating its folder) and release it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def plot_results(results: dict[str, Any], path: Path) -> Path | None:
     """Grouped bars per vocabulary (one bar per engine), log scale; ``None`` without matplotlib."""
     try:
@@ -447,8 +458,4 @@ def plot_results(results: dict[str, Any], path: Path) -> Path | None:
         f"{machine['timestamp']} — {machine['cpu']}",
         fontsize=10,
     )
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
