@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from structgen.errors import ConfigurationError, LimitExceededError
@@ -113,7 +114,7 @@ def _load_constraint(*, regex: str | None, grammar: Any, schema: Any = None) -> 
 _COMPILED: weakref.WeakKeyDictionary[Vocabulary, OrderedDict[Any, CompiledGrammar]] = (
     weakref.WeakKeyDictionary()
 )
-_COMPILED_PER_VOCAB = 32
+_MEMO_SIZE = 32
 
 
 def _constraint_key(*, regex: str | None, grammar: Any, schema: Any) -> Any:
@@ -135,20 +136,33 @@ def _constraint_key(*, regex: str | None, grammar: Any, schema: Any) -> Any:
     return None
 
 
+# Loaded constraints (grammar IR, regex text) by the same key: a schema becomes IR once.
+_LOADED: OrderedDict[Any, Any] = OrderedDict()
+
+
+def _memoised(cache: OrderedDict, key: Any, make: Callable[[], Any]) -> Any:
+    """``make()``, remembered under ``key`` (None: not remembered) in an LRU of 32 entries."""
+    if key is not None and key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    value = make()
+    if key is not None:
+        cache[key] = value
+        if len(cache) > _MEMO_SIZE:
+            cache.popitem(last=False)
+    return value
+
+
 def _compile(constraint: Any, *, vocab: Vocabulary, key: Any = None) -> CompiledGrammar:
     """The constraint given, compiled against ``vocab`` (memoised on ``key``)."""
     from structgen.compiler import compile_grammar, compile_regex
 
-    cache = _COMPILED.setdefault(vocab, OrderedDict())
-    if key is not None and key in cache:
-        cache.move_to_end(key)
-        return cache[key]
-    compiled = compile_regex(constraint, vocab) if isinstance(constraint, str) else compile_grammar(constraint, vocab)
-    if key is not None:
-        cache[key] = compiled
-        if len(cache) > _COMPILED_PER_VOCAB:
-            cache.popitem(last=False)
-    return compiled
+    def make() -> CompiledGrammar:
+        if isinstance(constraint, str):
+            return compile_regex(constraint, vocab)
+        return compile_grammar(constraint, vocab)
+
+    return _memoised(_COMPILED.setdefault(vocab, OrderedDict()), key, make)
 
 
 def _logits_width(model: Any, tokenizer: Any) -> int:
@@ -220,15 +234,16 @@ def generate(
         raise ConfigurationError(f"prompt must be a str, not {type(prompt).__name__}")
     _check_options(max_new_tokens, temperature, seed)
     _check_constraint(regex=regex, grammar=grammar, schema=schema)
-    constraint = _load_constraint(regex=regex, grammar=grammar, schema=schema)
+    key = _constraint_key(regex=regex, grammar=grammar, schema=schema)
+    constraint = _memoised(
+        _LOADED, key, lambda: _load_constraint(regex=regex, grammar=grammar, schema=schema)
+    )
     from structgen.models import resolve_model
 
     model, tokenizer = resolve_model(model, tokenizer)
     vocab_size = _logits_width(model, tokenizer)
     vocab = _vocabulary(tokenizer, vocab_size)
-    compiled = _compile(
-        constraint, vocab=vocab, key=_constraint_key(regex=regex, grammar=grammar, schema=schema)
-    )
+    compiled = _compile(constraint, vocab=vocab, key=key)
     prompt_ids = _prompt_ids(tokenizer, prompt)
     generated = _run(
         model,

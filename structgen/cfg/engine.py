@@ -190,7 +190,8 @@ class GrammarEngine:
                 ended, completes = self._followers(thread, lexer.accepting_terminals[state])
                 followers.extend(ended)
                 final = final or completes
-        threads.extend(self._start(followers))
+        if followers:
+            threads.extend(self._start(followers))
         result = self._config(threads, final)
         config._steps[byte] = result
         return result
