@@ -135,12 +135,7 @@ def _register_regex(benches: Any) -> None:
 
 def run_regex(args: argparse.Namespace) -> int:
     from structgen.bench.regex_bench import RegexBenchConfig, run_regex_benchmark
-    from structgen.bench.report import (
-        plot_results,
-        render_markdown,
-        update_markdown_file,
-        write_json,
-    )
+    from structgen.bench.report import plot_results, render_markdown
 
     config = RegexBenchConfig(
         tokenizers=args.tokenizers,
@@ -153,19 +148,7 @@ def run_regex(args: argparse.Namespace) -> int:
         max_examples=args.max_examples,
     )
     results = run_regex_benchmark(config)
-    results["config"]["command"] = "structgen " + " ".join(
-        shlex.quote(a) for a in (sys.argv[1:] if sys.argv[1:2] == ["bench"] else ["bench", "regex"])
-    )
-    json_path = write_json(results, args.out, "regex")
-    print(f"results: {json_path}")
-    if not args.no_plot:
-        png = plot_results(results, args.out / "regex.png")
-        print(f"plot: {png}" if png else "plot: skipped (matplotlib is not installed)")
-    section = render_markdown(results)
-    if not args.no_markdown:
-        print(f"markdown: {update_markdown_file(args.markdown, section, 'regex')}")
-    print()
-    print(section)
+    _publish(results, args, "regex", plot_results, render_markdown)
     errors = [r for r in results["results"] if r.get("status") == "error"]
     if errors:
         print(f"{len(errors)} engine/pattern runs failed; see the errors above", file=sys.stderr)
@@ -245,7 +228,6 @@ def _register_grammar(benches: Any) -> None:
 def run_grammar(args: argparse.Namespace) -> int:
     from structgen.bench.grammar_bench import GrammarBenchConfig, run_grammar_benchmark
     from structgen.bench.grammar_report import plot_results, render_markdown
-    from structgen.bench.report import update_markdown_file, write_json
 
     config = GrammarBenchConfig(
         tokenizers=args.tokenizers,
@@ -265,20 +247,7 @@ def run_grammar(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     results = run_grammar_benchmark(config)
-    results["config"]["command"] = "structgen " + " ".join(
-        shlex.quote(a)
-        for a in (sys.argv[1:] if sys.argv[1:2] == ["bench"] else ["bench", "grammar"])
-    )
-    json_path = write_json(results, args.out, "grammar")
-    print(f"results: {json_path}")
-    if not args.no_plot:
-        png = plot_results(results, args.out / "grammar.png")
-        print(f"plot: {png}" if png else "plot: skipped (matplotlib is not installed)")
-    section = render_markdown(results)
-    if not args.no_markdown:
-        print(f"markdown: {update_markdown_file(args.markdown, section, 'grammar')}")
-    print()
-    print(section)
+    _publish(results, args, "grammar", plot_results, render_markdown)
     ours = [r for r in results["results"] if r["engine"] == "structgen"]
     if any(r.get("correctness", {}).get("failed") or r.get("status") == "error" for r in ours):
         print("structgen refused valid documents; see the failures above", file=sys.stderr)
@@ -359,7 +328,6 @@ def run_maskbench(args: argparse.Namespace) -> int:
     from structgen.bench.maskbench import MaskBenchConfig
     from structgen.bench.maskbench import run_maskbench as run
     from structgen.bench.maskbench_report import plot_results, render_markdown
-    from structgen.bench.report import update_markdown_file, write_json
 
     config = MaskBenchConfig(
         data_dir=args.data,
@@ -376,22 +344,26 @@ def run_maskbench(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     results = run(config)
-    results["config"]["command"] = "structgen " + " ".join(
-        shlex.quote(a)
-        for a in (sys.argv[1:] if sys.argv[1:2] == ["bench"] else ["bench", "maskbench"])
-    )
-    json_path = write_json(results, args.out, "maskbench")
-    print(f"results: {json_path}")
-    if not args.no_plot:
-        png = plot_results(results, args.out / "maskbench.png")
-        print(f"plot: {png}" if png else "plot: skipped (matplotlib is not installed)")
-    section = render_markdown(results)
-    if not args.no_markdown:
-        print(f"markdown: {update_markdown_file(args.markdown, section, 'maskbench')}")
-    print()
-    print(section)
+    _publish(results, args, "maskbench", plot_results, render_markdown)
     ours = results.get("summary", {}).get("all", {}).get("structgen")
     if ours and (ours["validation_errors"] or ours["invalidation_errors"] or ours["other_errors"]):
         print("structgen had validation, invalidation or other errors; see the list above",
               file=sys.stderr)  # fmt: skip
     return 0
+
+
+def _publish(results: dict[str, Any], args: argparse.Namespace, name: str, plot: Any, render: Any) -> None:
+    """Record the command, write ``<name>.json``, the plot and the report section; print them."""
+    from structgen.bench.report import update_markdown_file, write_json
+
+    command = sys.argv[1:] if sys.argv[1:2] == ["bench"] else ["bench", name]
+    results["config"]["command"] = "structgen " + " ".join(shlex.quote(a) for a in command)
+    print(f"results: {write_json(results, args.out, name)}")
+    if not args.no_plot:
+        png = plot(results, args.out / f"{name}.png")
+        print(f"plot: {png}" if png else "plot: skipped (matplotlib is not installed)")
+    section = render(results)
+    if not args.no_markdown:
+        print(f"markdown: {update_markdown_file(args.markdown, section, name)}")
+    print()
+    print(section)
