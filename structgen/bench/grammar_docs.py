@@ -157,7 +157,7 @@ def check_corpus(names: list[str] | None = None) -> None:
 
     import lark
 
-    from structgen.grammars import path_of
+    from structgen.grammar.bundled import path_of
 
     for name in names or list(CORPUS):
         path = path_of(name)

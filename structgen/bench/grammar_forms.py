@@ -104,12 +104,12 @@ class BenchGrammar:
 def bundled_grammar(name: str) -> BenchGrammar:
     """The bundled grammar ``name`` (its ``.lark`` file, and its ``.gbnf`` when there is one)."""
     from structgen.errors import ConfigurationError
-    from structgen.grammars import GRAMMARS_DIR
+    from structgen.grammar.bundled import grammars_dir
 
-    lark_path = GRAMMARS_DIR / f"{name}.lark"
+    lark_path = grammars_dir() / f"{name}.lark"
     if not lark_path.is_file():
-        raise ConfigurationError(f"no bundled grammar {name}.lark in {GRAMMARS_DIR}")
-    gbnf_path = GRAMMARS_DIR / f"{name}.gbnf"
+        raise ConfigurationError(f"no bundled grammar {name}.lark in {grammars_dir()}")
+    gbnf_path = grammars_dir() / f"{name}.gbnf"
     return BenchGrammar(
         name,
         lark_path.read_text(encoding="utf-8"),

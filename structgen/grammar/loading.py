@@ -32,7 +32,7 @@ def load_grammar(
     """Load a grammar into the IR.
 
     ``source`` is, in this order: a path (``os.PathLike``), the name of a bundled grammar
-    (``structgen.grammars.available()``: ``"json"``, or ``"json.gbnf"`` for one syntax), a
+    (``structgen.grammar.bundled.available()``: ``"json"``, or ``"json.gbnf"`` for one syntax), a
     string naming an existing file, or grammar text. ``syntax`` defaults to the file's suffix
     (``.lark`` / ``.gbnf``) and, for text, to GBNF when the text defines rules with ``::=`` and
     to Lark otherwise. ``start`` defaults to ``"start"`` for Lark and ``"root"`` for GBNF; a
@@ -82,7 +82,7 @@ def _as_path(source: str | os.PathLike[str], syntax: GrammarSyntax | None) -> Pa
     except OSError:  # not a usable path (too long, bad characters): it is text
         return None
     if looks_like_path:
-        from structgen.grammars import available
+        from structgen.grammar.bundled import available
 
         raise GrammarError(
             f"no grammar file at {candidate} (bundled grammars: {', '.join(available())})",
@@ -93,7 +93,7 @@ def _as_path(source: str | os.PathLike[str], syntax: GrammarSyntax | None) -> Pa
 
 def _bundled(name: str, syntax: GrammarSyntax | None) -> Path | None:
     """The bundled grammar ``name`` (``json``, ``json.gbnf``), of ``syntax`` when given."""
-    from structgen.grammars import GRAMMARS_DIR, path_of
+    from structgen.grammar.bundled import grammars_dir, path_of
 
     stem, dot, suffix = name.partition(".")
     if not re.fullmatch(r"[A-Za-z0-9_-]+", stem) or (dot and f".{suffix}" not in _SUFFIXES):
@@ -101,7 +101,7 @@ def _bundled(name: str, syntax: GrammarSyntax | None) -> Path | None:
     if dot:
         syntax = _SUFFIXES[f".{suffix}"]
     if syntax is not None:
-        candidate = GRAMMARS_DIR / f"{stem}.{syntax}"
+        candidate = grammars_dir() / f"{stem}.{syntax}"
         return candidate if candidate.is_file() else None
     return path_of(stem)
 
