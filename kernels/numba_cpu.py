@@ -1,7 +1,7 @@
 """numba CPU kernels: token masks from a byte DFA walked over a token trie.
 
 The trie is stored in depth-first preorder as flat arrays (see
-:class:`structgen.automata.trie.TokenTrie`): node ``i`` has ``node_byte[i]``, ``node_depth[i]``
+:class:`structgen.vocab.trie.TokenTrie`): node ``i`` has ``node_byte[i]``, ``node_depth[i]``
 and ``subtree_end[i]`` (one past its last descendant), so a whole subtree is skipped in O(1)
 when the DFA dies on its first byte. Compiled with ``cache=True``: a second process loads the
 machine code from numba's on-disk cache instead of paying the JIT again.

@@ -24,12 +24,12 @@ from structgen.errors import (
 from structgen.version import __version__
 
 if TYPE_CHECKING:
-    from structgen.automata.compiled import CompiledGrammar
-    from structgen.automata.matcher import Matcher
+    from structgen.runtime.compiled import CompiledGrammar
+    from structgen.matcher import Matcher
     from structgen.bitmask import allocate_token_bitmask, apply_token_bitmask
-    from structgen.compiler import compile_grammar, compile_regex
+    from structgen.runtime.compiler import compile_grammar, compile_regex
     from structgen.generation import generate, generate_json
-    from structgen.schema import compile_json_schema
+    from structgen.runtime.compiler import compile_json_schema
     from structgen.vocab import Vocabulary
 
 __all__ = [
@@ -57,15 +57,15 @@ __all__ = [
 # Public names resolved on first use, so that importing the package stays cheap.
 _LAZY = {
     "Vocabulary": "structgen.vocab",
-    "CompiledGrammar": "structgen.automata.compiled",
-    "Matcher": "structgen.automata.matcher",
-    "compile_regex": "structgen.compiler",
-    "compile_grammar": "structgen.compiler",
+    "CompiledGrammar": "structgen.runtime.compiled",
+    "Matcher": "structgen.matcher",
+    "compile_regex": "structgen.runtime.compiler",
+    "compile_grammar": "structgen.runtime.compiler",
     "allocate_token_bitmask": "structgen.bitmask",
     "apply_token_bitmask": "structgen.bitmask",
     "generate": "structgen.generation",
     "generate_json": "structgen.generation",
-    "compile_json_schema": "structgen.schema",
+    "compile_json_schema": "structgen.runtime.compiler",
 }
 
 

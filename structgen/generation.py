@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from structgen.errors import ConfigurationError, LimitExceededError
 
 if TYPE_CHECKING:
-    from structgen.automata.compiled import CompiledGrammar
+    from structgen.runtime.compiled import CompiledGrammar
     from structgen.vocab import Vocabulary
 
 __all__ = ["IncompleteGenerationError", "generate", "generate_json"]
@@ -100,7 +100,7 @@ def _load_constraint(*, regex: str | None, grammar: Any, schema: Any = None) -> 
         return schema_to_grammar(schema, **options)
     if grammar is None:
         return regex
-    from structgen.grammar.ir import Grammar
+    from structgen.ir import Grammar
 
     if isinstance(grammar, Grammar):
         return grammar
@@ -155,7 +155,7 @@ def _memoised(cache: OrderedDict, key: Any, make: Callable[[], Any]) -> Any:
 
 def _compile(constraint: Any, *, vocab: Vocabulary, key: Any = None) -> CompiledGrammar:
     """The constraint given, compiled against ``vocab`` (memoised on ``key``)."""
-    from structgen.compiler import compile_grammar, compile_regex
+    from structgen.runtime.compiler import compile_grammar, compile_regex
 
     def make() -> CompiledGrammar:
         if isinstance(constraint, str):

@@ -164,7 +164,7 @@ def test_whitespace_is_bounded():
 
 
 def test_empty_terminal_is_rejected():
-    from structgen.grammar.ir import Grammar, Rule, Terminal
+    from structgen.ir import Grammar, Rule, Terminal
 
     grammar = Grammar({"E": Terminal("E", "a*")}, (Rule("start", ("E",)),), "start", source_name="g")
     with pytest.raises(ConfigurationError, match="terminal E of g matches the empty string"):

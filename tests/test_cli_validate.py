@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from structgen.cli.main import main
 from structgen.errors import StructgenError
-from structgen.schema.ecma_to_python import ecma_search_regex
+from structgen.regex.ecma_to_python import ecma_search_regex
 from structgen.validation import (
     DocumentValidator,
     InvalidSchemaError,

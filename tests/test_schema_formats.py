@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from structgen.regex import compile_byte_dfa
-from structgen.schema.formats import KNOWN_FORMATS, format_node
+from structgen.validation.formats import KNOWN_FORMATS, format_node
 
 EXAMPLES = {
     "date": (["2024-02-29", "2000-02-29", "1999-12-31", "0001-01-01", "2023-04-30"],
@@ -64,6 +64,6 @@ def test_unknown_formats_have_no_language():
 
 
 def test_iri_grammar_is_the_uri_grammar_with_wider_characters():
-    from structgen.schema import formats
+    from structgen.validation import formats
 
     assert formats._uri_grammar(formats._UNRESERVED, "") == (formats._URI, formats._RELATIVE_REF)

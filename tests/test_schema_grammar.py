@@ -9,7 +9,8 @@ import warnings
 
 import pytest
 
-from structgen.schema import SchemaWarning, compile_json_schema, schema_to_grammar
+from structgen.runtime.compiler import compile_json_schema
+from structgen.schema import SchemaWarning, schema_to_grammar
 from tests.helpers.synthetic_vocab import random_tokenization, synthetic_vocabulary
 
 VOCAB = synthetic_vocabulary()

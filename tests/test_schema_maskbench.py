@@ -20,7 +20,7 @@ import pytest
 
 from structgen import CompiledGrammar, LimitExceededError, compile_json_schema
 from structgen.schema import SchemaError, SchemaWarning, UnsupportedSchemaError
-from structgen.schema.formats import KNOWN_FORMATS
+from structgen.validation.formats import KNOWN_FORMATS
 from tests.helpers.maskbench_sample import SampleCase, load_sample
 from tests.helpers.vocab_fixtures import gguf_vocab, hf_tokenizer
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from structgen.regex import compile_byte_dfa
-from structgen.schema.nodes import is_empty_language
+from structgen.regex.nodes import is_empty_language
 from structgen.schema.numbers import (
     Bound,
     int_range,

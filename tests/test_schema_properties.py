@@ -24,7 +24,8 @@ from structgen.kernels.numpy_ref import unpack_bitmask
 
 import structgen
 from structgen.errors import LimitExceededError
-from structgen.schema import UnsatisfiableSchemaError, UnsupportedSchemaError, compile_json_schema
+from structgen.runtime.compiler import compile_json_schema
+from structgen.schema import UnsatisfiableSchemaError, UnsupportedSchemaError
 from tests.helpers.schema_strategies import format_checker, instances, schemas
 from tests.helpers.synthetic_vocab import random_tokenization, synthetic_vocabulary
 

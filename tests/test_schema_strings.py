@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from structgen.regex import compile_byte_dfa
 from structgen.regex.ast import CharSet
 from structgen.regex.parser import parse_regex
-from structgen.schema.automaton import CodePointDFA, search_language
-from structgen.schema.ecma_regex import PatternSyntaxError, PatternUnsupported, parse_ecma_regex
+from structgen.regex.codepoint_dfa import CodePointDFA, search_language
+from structgen.regex.ecma import PatternSyntaxError, PatternUnsupported, parse_ecma_regex
 from structgen.schema.json_strings import ANY_ENCODED_CHAR, encode_charset, hex_range, quoted
-from structgen.schema.nodes import ANY_CHAR, concat, literal, repeat, star
-from structgen.schema.regex_text import to_regex_text
+from structgen.regex.nodes import ANY_CHAR, concat, literal, repeat, star
+from structgen.regex.text import to_regex_text
 from structgen.schema.strings import string_language
 
 ANY_STRING = compile_byte_dfa(quoted(star(ANY_CHAR)))

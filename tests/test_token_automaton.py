@@ -185,7 +185,7 @@ def test_disk_cache_round_trip(tmp_path):
 
 
 def test_lazy_masks_equal_eager_masks():
-    from structgen.automata.token_dfa import TokenDFA
+    from structgen.engines.dfa.token_dfa import TokenDFA
 
     eager = compile_synthetic(r"[a-z]{1,4}@\d+")
     lazy = TokenDFA(eager.automaton.dfa, VOCAB, eager_mask_bytes=0)

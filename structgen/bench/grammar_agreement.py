@@ -18,7 +18,7 @@ from structgen.bench.regex_bench import _allowed_ids
 if TYPE_CHECKING:
     from structgen.bench.grammar_docs import BenchDocument
     from structgen.bench.vocabs import LoadedTokenizer
-    from structgen.grammar.ir import Grammar
+    from structgen.ir import Grammar
 
     Documents = list[tuple[BenchDocument, list[int]]]
 

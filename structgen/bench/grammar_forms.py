@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from structgen.grammar.ir import Grammar
+    from structgen.ir import Grammar
 
 __all__ = [
     "BenchGrammar",

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from structgen.bench.grammar_forms import NotExpressible, _parse
 
 if TYPE_CHECKING:
-    from structgen.grammar.ir import Grammar
+    from structgen.ir import Grammar
 
 __all__ = ["PrefixOracle", "OracleState"]
 

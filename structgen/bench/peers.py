@@ -204,7 +204,7 @@ class EngineAdapter(ABC):
 class StructgenEngine(EngineAdapter):
     name = "structgen"
     distribution = "structgen"
-    module = "structgen.compiler"
+    module = "structgen.runtime.compiler"
     cold_compile = (
         "`compile_regex(pattern, vocab, cache=False)`: the on-disk compiled-grammar cache is "
         "neither read nor written; the Vocabulary is read in prepare and its token trie "
@@ -247,7 +247,7 @@ class StructgenEngine(EngineAdapter):
         }
 
     def compile(self, regex: str) -> Any:
-        from structgen.compiler import compile_regex
+        from structgen.runtime.compiler import compile_regex
 
         return compile_regex(regex, self.vocab, cache=False)
 
@@ -260,7 +260,7 @@ class StructgenEngine(EngineAdapter):
     grammar_form = "the bundled .lark file as it is"
 
     def compile_grammar(self, grammar: BenchGrammar) -> Any:
-        from structgen.compiler import compile_grammar
+        from structgen.runtime.compiler import compile_grammar
 
         return compile_grammar(grammar.lark_text, self.vocab, syntax="lark")
 
@@ -273,7 +273,8 @@ class StructgenEngine(EngineAdapter):
     schema_options = {"whitespace": "flexible"}
 
     def compile_schema(self, schema: Any) -> Any:
-        from structgen.schema import SchemaWarning, compile_json_schema
+        from structgen.runtime.compiler import compile_json_schema
+        from structgen.schema import SchemaWarning
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SchemaWarning)

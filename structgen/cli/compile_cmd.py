@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from structgen.compiler import compile_grammar, compile_regex
+    from structgen.runtime.compiler import compile_grammar, compile_regex
     from structgen.vocab import load_vocabulary
 
     started = time.perf_counter()

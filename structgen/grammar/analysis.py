@@ -21,7 +21,7 @@ from types import FrameType
 
 from structgen.errors import LimitExceededError, RegexError
 from structgen.grammar.errors import GrammarError, GrammarWarning
-from structgen.grammar.ir import Grammar, Rule, Terminal
+from structgen.ir import Grammar, Rule, Terminal
 from structgen.regex.ast import Alt, CharSet, Concat, Empty, Node, Repeat
 from structgen.regex.parser import parse_regex
 

@@ -1,4 +1,4 @@
-"""llama.cpp GBNF grammar text → :class:`~structgen.grammar.ir.Grammar`.
+"""llama.cpp GBNF grammar text → :class:`~structgen.ir.Grammar`.
 
 GBNF (https://github.com/ggml-org/llama.cpp/blob/master/grammars/README.md) is a BNF over
 characters::
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from structgen.errors import LimitExceededError
 from structgen.grammar.analysis import DEFAULT_MAX_RULES, DEFAULT_MAX_TERMINALS, check_grammar
 from structgen.grammar.errors import GrammarError, line_and_column
-from structgen.grammar.ir import Grammar, Rule, Terminal
+from structgen.ir import Grammar, Rule, Terminal
 
 __all__ = ["DEFAULT_MAX_REPETITION", "grammar_from_gbnf"]
 

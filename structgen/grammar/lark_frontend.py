@@ -1,4 +1,4 @@
-"""Lark grammar text → :class:`~structgen.grammar.ir.Grammar`, through lark's own grammar loader.
+"""Lark grammar text → :class:`~structgen.ir.Grammar`, through lark's own grammar loader.
 
 Users get all of Lark's syntax: rules and terminals, EBNF operators (``* + ? [..] ~ n..m``),
 ``?rule`` / ``_rule`` / ``!rule`` modifiers, templates, aliases, ``%import`` (``common`` and
@@ -26,7 +26,7 @@ from structgen.grammar.analysis import (
     check_terminal,
 )
 from structgen.grammar.errors import GrammarError, line_and_column
-from structgen.grammar.ir import Grammar, Rule, Terminal
+from structgen.ir import Grammar, Rule, Terminal
 
 if TYPE_CHECKING:
     from lark.lexer import TerminalDef

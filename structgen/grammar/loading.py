@@ -11,7 +11,7 @@ from structgen.errors import ConfigurationError
 from structgen.grammar.analysis import DEFAULT_MAX_RULES, DEFAULT_MAX_TERMINALS
 from structgen.grammar.errors import GrammarError
 from structgen.grammar.gbnf_frontend import grammar_from_gbnf
-from structgen.grammar.ir import Grammar
+from structgen.ir import Grammar
 from structgen.grammar.lark_frontend import grammar_from_lark
 
 __all__ = ["GrammarSyntax", "load_grammar"]

@@ -52,8 +52,8 @@ except ImportError as _error:  # pragma: no cover - exercised only without the e
     ) from _error
 
 if TYPE_CHECKING:
-    from structgen.automata.compiled import CompiledGrammar
-    from structgen.automata.matcher import Matcher
+    from structgen.runtime.compiled import CompiledGrammar
+    from structgen.matcher import Matcher
 
 __all__ = ["StructgenLogitsProcessor"]
 

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from structgen.errors import LimitExceededError
-from structgen.grammar.ir import Grammar, Rule, Terminal
+from structgen.ir import Grammar, Rule, Terminal
 from structgen.regex.ast import CharSet, Node
 from structgen.schema.errors import (
     UnsatisfiableSchemaError,
@@ -31,7 +31,7 @@ from structgen.schema.errors import (
     UnsupportedSchemaError,
 )
 from structgen.schema.json_strings import quoted
-from structgen.schema.nodes import (
+from structgen.regex.nodes import (
     alt,
     char,
     concat,
@@ -52,7 +52,7 @@ from structgen.schema.numbers import (
 )
 from structgen.schema.options import SchemaOptions
 from structgen.schema.refs import Location, SchemaDocument, canonical_json
-from structgen.schema.regex_text import to_regex_text
+from structgen.regex.text import to_regex_text
 from structgen.schema.string_terminals import StringTerminals
 from structgen.schema.strings import StringLanguage
 

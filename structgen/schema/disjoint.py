@@ -22,7 +22,7 @@ import itertools
 from typing import TYPE_CHECKING
 
 from structgen.errors import LimitExceededError
-from structgen.schema.automaton import CodePointDFA
+from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.schema.normalize import Analysis, Group, SchemaNode, analyze, flatten, make_node
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def _string_dfa(compiler: SchemaCompiler, analysis: Analysis) -> CodePointDFA | 
 
 
 def compiler_nothing():
-    from structgen.schema.nodes import NOTHING
+    from structgen.regex.nodes import NOTHING
 
     return NOTHING
 
@@ -180,7 +180,7 @@ def _strings_disjoint(compiler: SchemaCompiler, a: Analysis, b: Analysis) -> boo
 
 def _key_node(compiler: SchemaCompiler, analysis: Analysis, name: str) -> SchemaNode | None:
     """The value schema of key ``name`` in an object schema; ``None`` if the key is forbidden."""
-    from structgen.schema.ecma_regex import PatternUnsupported
+    from structgen.regex.ecma import PatternUnsupported
     from structgen.schema.errors import SchemaError
 
     spec = analysis.object

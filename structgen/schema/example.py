@@ -29,7 +29,7 @@ from structgen.regex.ast import Alt, CharSet, Concat, Empty, Node, Repeat
 from structgen.schema.errors import UnsatisfiableSchemaError
 
 if TYPE_CHECKING:
-    from structgen.grammar.ir import Grammar, Rule
+    from structgen.ir import Grammar, Rule
     from structgen.schema.options import SchemaOptions
     from structgen.validation import DocumentValidator
 
@@ -88,7 +88,7 @@ class ExampleGenerator:
         max_attempts: int = 25,
         **overrides: Any,
     ) -> None:
-        from structgen.schema import _schema_to_grammar
+        from structgen.schema.to_grammar import schema_to_grammar_with
         from structgen.schema.loading import load_schema
 
         limits = {"max_depth": max_depth, "max_nodes": max_nodes, "max_attempts": max_attempts}
@@ -98,7 +98,7 @@ class ExampleGenerator:
         self.schema = load_schema(schema)
         if options is None:
             overrides = {**DEFAULT_SCHEMA_OPTIONS, **overrides}
-        self.grammar: Grammar = _schema_to_grammar(self.schema, options, overrides, stacklevel=3)
+        self.grammar: Grammar = schema_to_grammar_with(self.schema, options, overrides, stacklevel=3)
         self.max_depth = max_depth
         self.max_nodes = max_nodes
         self.max_attempts = max_attempts

@@ -17,7 +17,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from structgen.regex.ast import Alt, CharSet, Concat, Empty, Node, Repeat
-from structgen.schema.nodes import ANY_CHAR, alt, char, concat, literal, repeat
+from structgen.regex.nodes import ANY_CHAR, alt, char, concat, literal, repeat
 
 __all__ = ["ANY_ENCODED_CHAR", "encode", "encode_charset", "encoded_literal", "hex_range", "quoted"]
 

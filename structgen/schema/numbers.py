@@ -28,7 +28,7 @@ from fractions import Fraction
 
 from structgen.errors import LimitExceededError
 from structgen.regex.ast import CharSet, Node
-from structgen.schema.nodes import (
+from structgen.regex.nodes import (
     DIGIT,
     EMPTY,
     NONZERO_DIGIT,
@@ -411,7 +411,7 @@ def integer_modulus(multiples: list[Decimal]) -> int:
 
 def multiples_node(base: Node, modulus: int, *, max_states: int, max_size: int) -> Node:
     """``base`` (integer texts, maybe with a zero fraction) restricted to multiples of ``modulus``."""
-    from structgen.schema.automaton import CodePointDFA
+    from structgen.regex.codepoint_dfa import CodePointDFA
 
     if modulus == 1:
         return base
@@ -446,7 +446,7 @@ def _remainder_automaton(modulus: int):
     """Texts ``-?digits(.0+)?`` whose integer value is divisible by ``modulus``."""
     import numpy as np
 
-    from structgen.schema.automaton import CodePointDFA
+    from structgen.regex.codepoint_dfa import CodePointDFA
 
     # Classes: 0..9 the digits, 10 '-', 11 '.', 12 anything else.
     cuts = np.array(

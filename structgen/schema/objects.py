@@ -40,10 +40,10 @@ from typing import TYPE_CHECKING
 
 from structgen.errors import LimitExceededError
 from structgen.regex.ast import Node
-from structgen.schema.automaton import CodePointDFA
-from structgen.schema.ecma_regex import PatternUnsupported
+from structgen.regex.codepoint_dfa import CodePointDFA
+from structgen.regex.ecma import PatternUnsupported
 from structgen.schema.errors import Unsupported
-from structgen.schema.nodes import NOTHING, char, concat, literal
+from structgen.regex.nodes import NOTHING, char, concat, literal
 from structgen.schema.normalize import ObjectSpec, flatten, make_node
 from structgen.schema.strings import StringLanguage, all_strings_except
 

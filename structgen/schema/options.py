@@ -39,7 +39,7 @@ class SchemaOptions:
         counts, each with a :class:`~structgen.schema.errors.SchemaWarning`, instead of raising.
     formats
         ``"assert"``: ``format`` is enforced for the formats we know (see
-        :mod:`structgen.schema.formats`); others are ignored with a warning. ``"strict"``: the same,
+        :mod:`structgen.validation.formats`); others are ignored with a warning. ``"strict"``: the same,
         but an unknown format is unsupported (an error unless ``lenient``). ``"annotation"``:
         ``format`` is ignored, as JSON Schema 2019-09+ specify by default.
     escapes

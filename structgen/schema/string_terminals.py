@@ -19,8 +19,8 @@ from structgen.errors import LimitExceededError
 from structgen.regex.ast import CharSet, Node
 from structgen.schema.errors import Unsupported
 from structgen.schema.json_strings import encode, encode_charset
-from structgen.schema.nodes import char, concat, depth, repeat, tree_size
-from structgen.schema.regex_text import to_regex_text
+from structgen.regex.nodes import char, concat, depth, repeat, tree_size
+from structgen.regex.text import to_regex_text
 from structgen.schema.strings import StringLanguage, string_language
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class StringTerminals:
 
     def pattern_node(self, pattern: str, pointer: str) -> Node:
         """The decoded strings containing a match of ``pattern`` (cached; may raise
-        :class:`~structgen.schema.ecma_regex.PatternUnsupported`)."""
+        :class:`~structgen.regex.ecma.PatternUnsupported`)."""
         from structgen.schema.strings import pattern_language
 
         found = self._patterns.get(pattern)
@@ -66,7 +66,7 @@ class StringTerminals:
 
     def pattern_dfa(self, pattern: str, pointer: str, *, complement: bool = False):
         """The automaton of :meth:`pattern_node` (or of its complement), minimised and cached."""
-        from structgen.schema.automaton import CodePointDFA
+        from structgen.regex.codepoint_dfa import CodePointDFA
 
         key = (pattern, complement)
         found = self._pattern_dfas.get(key)
@@ -170,7 +170,7 @@ class StringTerminals:
             encoded = concat(quote, encode(node, canonical=canonical), close)
             if tree_size(encoded) <= _MAX_TERMINAL_SIZE and depth(encoded) <= _MAX_DEPTH:
                 return self.compiler.terminal(encoded, name=name)
-        from structgen.schema.automaton import CodePointDFA
+        from structgen.regex.codepoint_dfa import CodePointDFA
 
         dfa = language.dfa or CodePointDFA.from_node(
             node, max_states=self.compiler.options.max_regex_states

@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from structgen.regex.ast import Alt, CharSet, Concat, Empty, Node, Repeat
-from structgen.schema.automaton import CodePointDFA, search_language
-from structgen.schema.ecma_regex import PatternSyntaxError, PatternUnsupported, parse_ecma_regex
+from structgen.regex.codepoint_dfa import CodePointDFA, search_language
+from structgen.regex.ecma import PatternSyntaxError, PatternUnsupported, parse_ecma_regex
 from structgen.schema.errors import SchemaError, Unsupported
-from structgen.schema.formats import format_node
+from structgen.validation.formats import format_node
 from structgen.schema.json_strings import _difference
-from structgen.schema.nodes import (
+from structgen.regex.nodes import (
     ANY_CHAR,
     EMPTY,
     NOTHING,

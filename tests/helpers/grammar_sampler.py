@@ -16,7 +16,7 @@ from functools import cache
 import numpy as np
 
 from structgen.grammar.analysis import min_derivation_heights
-from structgen.grammar.ir import Grammar, Rule, Terminal
+from structgen.ir import Grammar, Rule, Terminal
 from structgen.regex import Node, compile_byte_dfa, regex_to_dfa
 
 __all__ = ["sample", "sample_terminal"]

@@ -16,7 +16,7 @@ import string
 
 from hypothesis import strategies as st
 
-from structgen.grammar.ir import Grammar
+from structgen.ir import Grammar
 
 __all__ = ["grammar_to_lark", "keyword_free_identifier", "lark_grammars"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from structgen.grammar.ir import Grammar, Rule, Terminal
+from structgen.ir import Grammar, Rule, Terminal
 
 
 def T(name: str, pattern: str, literal: str | None = None) -> Terminal:

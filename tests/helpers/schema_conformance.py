@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from structgen.errors import LimitExceededError
-from structgen.schema import SchemaError, SchemaWarning, UnsupportedSchemaError, compile_json_schema
+from structgen.runtime.compiler import compile_json_schema
+from structgen.schema import SchemaError, SchemaWarning, UnsupportedSchemaError
 
 SUITE = Path(__file__).resolve().parent.parent / "data" / "json-schema-test-suite"
 DRAFTS = ("draft2020-12", "draft7")

@@ -8,7 +8,7 @@ Differences from Python's ``re`` that matter: ``\\d`` and ``\\w`` are ASCII; ``\
 white space plus line terminators (and U+FEFF); ``.`` excludes ``\\n``, ``\\r``, U+2028 and U+2029;
 ``[^]`` is any character; ``[]`` matches nothing. ``^`` and ``$`` are assertions that may appear
 anywhere; they come out as :class:`Anchor` nodes, resolved by
-:func:`structgen.schema.automaton.search_language`. Lookaround, backreferences and word
+:func:`structgen.regex.codepoint_dfa.search_language`. Lookaround, backreferences and word
 boundaries raise :class:`PatternUnsupported`; malformed patterns raise :class:`PatternSyntaxError`.
 """
 
@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Union
 
 from structgen.regex.ast import MAX_CODE_POINT, CharSet, Empty, Node
-from structgen.schema.nodes import NOTHING, alt, char, concat, repeat
+from structgen.regex.nodes import NOTHING, alt, char, concat, repeat
 
 __all__ = [
     "Anchor",

@@ -1,4 +1,4 @@
-"""Compile constraints against a vocabulary: the front door of the automata layer."""
+"""Compile constraints (regex, grammar, JSON Schema) against a vocabulary: the front door."""
 
 from __future__ import annotations
 
@@ -6,18 +6,20 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from structgen.automata import cache as disk_cache
-from structgen.automata.compiled import CompiledGrammar
-from structgen.automata.mask_store import MaskStore
-from structgen.automata.token_dfa import DEFAULT_EAGER_MASK_BYTES, TokenDFA
+from structgen.engines.dfa.mask_store import MaskStore
+from structgen.engines.dfa.token_dfa import DEFAULT_EAGER_MASK_BYTES, TokenDFA
 from structgen.errors import ConfigurationError
 from structgen.regex.dfa import DEFAULT_MAX_STATES, ByteDFA, regex_to_dfa
+from structgen.runtime import cache as disk_cache
+from structgen.runtime.compiled import CompiledGrammar
+from structgen.schema.options import SchemaOptions
+from structgen.schema.to_grammar import schema_to_grammar_with
 
 if TYPE_CHECKING:
-    from structgen.grammar.ir import Grammar
+    from structgen.ir import Grammar
     from structgen.vocab import Vocabulary
 
-__all__ = ["compile_grammar", "compile_regex"]
+__all__ = ["compile_grammar", "compile_json_schema", "compile_regex"]
 
 
 def compile_regex(
@@ -82,7 +84,7 @@ def compile_grammar(
     """Compile a context-free grammar against ``vocab``.
 
     ``source`` is Lark or GBNF text, a path to a ``.lark``/``.gbnf`` file, the name of a bundled
-    grammar (``json``, ``arithmetic``, …) or a :class:`~structgen.grammar.ir.Grammar`; ``start``
+    grammar (``json``, ``arithmetic``, …) or a :class:`~structgen.ir.Grammar`; ``start``
     defaults to ``start`` (Lark) or ``root`` (GBNF). Ignored
     terminals (``%ignore``) may appear ``max_ignore_run`` times in a row between two terminals,
     each at most ``max_ignore_bytes`` long, so a model cannot loop on whitespace forever.
@@ -94,8 +96,8 @@ def compile_grammar(
     ambiguous grammars). ``max_cached_items`` bounds memory instead (Earley items kept in memo
     tables, ~100 bytes each): past it, the tables are dropped and rebuilt on demand.
     """
-    from structgen.cfg.engine import GrammarEngine
-    from structgen.grammar.ir import Grammar
+    from structgen.engines.cfg.engine import GrammarEngine
+    from structgen.ir import Grammar
 
     _check_vocabulary(vocab)
     started = time.perf_counter()
@@ -144,3 +146,23 @@ def _check_vocabulary(vocab: object) -> None:
             f"expected a structgen.Vocabulary, got {type(vocab).__name__}; "
             "build one with Vocabulary.from_tokenizer(tokenizer) or Vocabulary.from_gguf(path)"
         )
+
+
+def compile_json_schema(
+    schema: Any,
+    vocab: Vocabulary,
+    *,
+    options: SchemaOptions | None = None,
+    max_lexer_states: int = 200_000,
+    max_items: int = 200_000,
+    **overrides: Any,
+) -> CompiledGrammar:
+    """Compile a JSON Schema against ``vocab`` (options: :func:`~structgen.schema.schema_to_grammar`)."""
+    started = time.perf_counter()
+    grammar = schema_to_grammar_with(schema, options, overrides, stacklevel=4)
+    compiled = compile_grammar(
+        grammar, vocab, max_lexer_states=max_lexer_states, max_items=max_items
+    )
+    compiled.compile_seconds = time.perf_counter() - started
+    compiled.source = "json schema"
+    return compiled

@@ -175,7 +175,7 @@ def format_node(name: str) -> Node | None:
     if name == "hostname":
         return _hostname()
     if name == "email":
-        from structgen.schema.nodes import alt, concat, literal
+        from structgen.regex.nodes import alt, concat, literal
 
         domain = alt(
             _hostname(),
@@ -199,7 +199,7 @@ def _label(max_length: int) -> Node:
 
 def _hostname() -> Node:
     """Up to 3 labels of ≤ 63 characters, or 4–6 labels of ≤ 40: always within 253 in total."""
-    from structgen.schema.nodes import alt, char, concat, repeat
+    from structgen.regex.nodes import alt, char, concat, repeat
 
     long_label, short_label = _label(63), _label(40)
     dot = char(".")

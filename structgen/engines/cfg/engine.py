@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from structgen.automata.trie import build_trie
-from structgen.cfg.earley import EarleyGrammar, EarleySet
-from structgen.cfg.lexer import ProductLexer
+from structgen.vocab.trie import build_trie
+from structgen.engines.cfg.earley import EarleyGrammar, EarleySet
+from structgen.engines.cfg.lexer import ProductLexer
 from structgen.errors import ConfigurationError, LimitExceededError
 from structgen.regex.dfa import DEAD, ByteDFA, regex_to_dfa
 
 if TYPE_CHECKING:
-    from structgen.grammar.ir import Grammar
+    from structgen.ir import Grammar
     from structgen.vocab import Vocabulary
 
 Thread = tuple  # (lexer_state: int, earley_set: EarleySet, ignore_run: int)

@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from structgen.automata.matcher import DFAMatcher, Matcher
-from structgen.automata.token_dfa import TokenDFA
+from structgen.engines.dfa.matcher import DFAMatcher
+from structgen.matcher import Matcher
+from structgen.engines.dfa.token_dfa import TokenDFA
 
 if TYPE_CHECKING:
-    from structgen.cfg.engine import GrammarEngine
+    from structgen.engines.cfg.engine import GrammarEngine
     from structgen.vocab import Vocabulary
 
 
@@ -52,7 +53,7 @@ class CompiledGrammar:
     def matcher(self) -> Matcher:
         if isinstance(self._automaton, TokenDFA):
             return DFAMatcher(self._automaton)
-        from structgen.automata.grammar_matcher import GrammarMatcher
+        from structgen.engines.cfg.matcher import GrammarMatcher
 
         return GrammarMatcher(self._automaton)
 

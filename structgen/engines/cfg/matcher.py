@@ -1,14 +1,14 @@
-"""Matcher over a context-free grammar (see :mod:`structgen.cfg.engine`)."""
+"""Matcher over a context-free grammar (see :mod:`structgen.engines.cfg.engine`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from structgen.automata.matcher import Matcher, as_numpy_bitmask
+from structgen.matcher import Matcher, as_numpy_bitmask
 from structgen.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from structgen.cfg.engine import Config, GrammarEngine
+    from structgen.engines.cfg.engine import Config, GrammarEngine
 
 _TERMINATED = "terminated"
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from structgen.errors import LimitExceededError
 from structgen.regex.ast import MAX_CODE_POINT, Alt, CharSet, Concat, Empty, Node, Repeat
-from structgen.schema.ecma_regex import (
+from structgen.regex.ecma import (
     Anchor,
     AnchoredAlt,
     AnchoredConcat,
@@ -27,7 +27,7 @@ from structgen.schema.ecma_regex import (
     PatternNode,
     has_anchor,
 )
-from structgen.schema.nodes import ANY_CHAR, EMPTY, NOTHING, alt, concat, star, tree_size
+from structgen.regex.nodes import ANY_CHAR, EMPTY, NOTHING, alt, concat, star, tree_size
 
 __all__ = ["DEFAULT_MAX_SIZE", "DEFAULT_MAX_STATES", "CodePointDFA", "search_language"]
 

@@ -7,7 +7,7 @@ fetched: a reference to a document that is not part of the schema is an error na
 
 ``pattern``, ``patternProperties`` (also where ``additionalProperties`` and
 ``unevaluatedProperties`` consult it) and ``format: "regex"`` follow ECMA-262, as JSON Schema
-says, not Python's ``re`` (see :mod:`structgen.schema.ecma_to_python`): the validator classes
+says, not Python's ``re`` (see :mod:`structgen.regex.ecma_to_python`): the validator classes
 are jsonschema's, extended with those keywords, and their format checkers are copies with our
 ``regex``, ``iri`` and ``iri-reference`` checks; jsonschema's own objects are left untouched.
 
@@ -38,7 +38,7 @@ from jsonschema_specifications import REGISTRY as METASCHEMAS
 from referencing.jsonschema import DRAFT202012, lookup_recursive_ref
 
 from structgen.errors import StructgenError
-from structgen.schema.ecma_to_python import PatternError, ecma_search_regex, is_ecma_regex
+from structgen.regex.ecma_to_python import PatternError, ecma_search_regex, is_ecma_regex
 
 __all__ = [
     "JSONFileError",
@@ -483,7 +483,7 @@ def _is_iri_reference(instance: object) -> bool:
 
 @cache
 def _iri_regex(name: str) -> re.Pattern[str]:
-    from structgen.schema.formats import FORMAT_REGEXES
+    from structgen.validation.formats import FORMAT_REGEXES
 
     return re.compile(FORMAT_REGEXES[name])
 

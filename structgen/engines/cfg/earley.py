@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from structgen.errors import LimitExceededError
 
 if TYPE_CHECKING:
-    from structgen.grammar.ir import Grammar
+    from structgen.ir import Grammar
 
 
 class _Self:

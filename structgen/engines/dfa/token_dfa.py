@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from structgen.automata.mask_store import MaskStore
-from structgen.automata.trie import TokenTrie, build_trie
+from structgen.engines.dfa.mask_store import MaskStore
+from structgen.vocab.trie import TokenTrie, build_trie
 from structgen.regex.dfa import DEAD, ByteDFA
 
 if TYPE_CHECKING:

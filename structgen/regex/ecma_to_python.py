@@ -25,7 +25,7 @@ from functools import lru_cache
 
 from structgen.errors import StructgenError
 from structgen.regex.ast import CharSet
-from structgen.schema.ecma_regex import (
+from structgen.regex.ecma import (
     Anchor,
     AnchoredAlt,
     AnchoredConcat,
@@ -35,7 +35,7 @@ from structgen.schema.ecma_regex import (
     PatternUnsupported,
     parse_ecma_regex,
 )
-from structgen.schema.regex_text import to_regex_text
+from structgen.regex.text import to_regex_text
 
 __all__ = ["PatternError", "ecma_search_regex", "ecma_to_python_text", "is_ecma_regex"]
 

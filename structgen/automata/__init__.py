@@ -1,1 +1,0 @@
-"""Token-level automata: constraints × vocabulary → precomputed masks, and the Matcher."""
