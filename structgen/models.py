@@ -5,7 +5,7 @@ package ships. transformers de-quantises a GGUF file on every load (15-20 s on a
 the first load saves the de-quantised weights, config and tokenizer as an ordinary checkpoint
 under the user's cache directory, and later loads read that checkpoint in a second or two::
 
-    $XDG_CACHE_HOME/structgen/models/<name>-<key>/     (~/.cache when XDG_CACHE_HOME is unset)
+    <cache dir>/models/<name>-<key>/     (structgen.paths: ~/.cache/structgen on Linux)
 
 ``key`` is a digest of the GGUF file's path, size and modification time, so a changed file gets
 a new entry. The entry is written into a temporary directory and renamed into place, so an
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from structgen.errors import ConfigurationError, MissingDependencyError, TokenizerError
+from structgen.paths import cache_dir
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -70,9 +71,8 @@ def default_device() -> str:
 
 
 def model_cache_dir() -> Path:
-    """Root of the de-quantised model cache: ``$XDG_CACHE_HOME/structgen/models``."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "structgen" / "models"
+    """Root of the de-quantised model cache: ``models/`` under :func:`structgen.paths.cache_dir`."""
+    return cache_dir("models")
 
 
 def _cache_entry(gguf: Path, name: str) -> Path:

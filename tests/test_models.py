@@ -115,11 +115,18 @@ def test_an_unreadable_cache_entry_is_rebuilt_not_trusted(tmp_path):
 
 
 def test_cache_dir_follows_xdg_cache_home(tmp_path, monkeypatch):
+    monkeypatch.delenv("STRUCTGEN_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert models.model_cache_dir() == tmp_path / "structgen" / "models"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert models.model_cache_dir() == tmp_path / "home" / ".cache" / "structgen" / "models"
+
+
+def test_structgen_cache_dir_overrides_the_platform_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("STRUCTGEN_CACHE_DIR", str(tmp_path / "mine"))
+    assert models.model_cache_dir() == tmp_path / "mine" / "models"
 
 
 def test_a_changed_gguf_file_gets_a_new_cache_entry(tmp_path, monkeypatch):
