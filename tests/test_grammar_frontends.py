@@ -404,6 +404,8 @@ GBNF_EXTRAS = {
     "stacked-postfix": ('root ::= "a"?+ "b"', ["b", "ab", "aaab"], ["a"]),
     "escaped-brackets": (r'root ::= "\[\]"', ["[]"], ["\\[\\]"]),
     "negated-empty-class": ('root ::= [^] "."', ["x.", "\n."], ["."]),
+    # llama.cpp reads \- in classes and strings; its JSON-schema converter writes [a-z\-].
+    "escaped-hyphen": (r'root ::= [a-z\-]+ "\-" "a\-b"', ["a-b-a-b", "--a-b"], ["a_b-a-b", "ab-ab"]),
 }
 
 
@@ -469,6 +471,9 @@ def test_gbnf_syntax_error_has_line_column_and_caret():
         grammar_from_gbnf('a ::= "x"\na ::= "y"\nroot ::= a')
     with pytest.raises(GrammarError, match=r"empty character class"):
         grammar_from_gbnf("root ::= []")
+    for unterminated in ("root ::= [a-\n", "root ::= [a-", "root ::= [a"):
+        with pytest.raises(GrammarError, match=r"1:10: unterminated character class"):
+            grammar_from_gbnf(unterminated)
     with pytest.raises(GrammarError, match=r"no rule named 'root'"):
         grammar_from_gbnf('start ::= "x"')
 
@@ -630,6 +635,27 @@ def test_sample_terminal_matches_its_regex():
 # -- load_grammar ---------------------------------------------------------------------------------
 
 
+def test_strings_are_never_read_as_files(tmp_path):
+    """Text from an untrusted caller must not make structgen read (and echo) a local file."""
+    secret = tmp_path / "secret.lark"
+    secret.write_text('start: "TOP-SECRET"\n', encoding="utf-8")
+    with pytest.raises(GrammarError, match=r"looks like a file name.*pathlib\.Path") as info:
+        load_grammar(str(secret))
+    assert "TOP-SECRET" not in str(info.value)
+    passwd_like = tmp_path / "passwd"
+    passwd_like.write_text("root:x:0:0:TOP-SECRET:/root:/bin/bash\n", encoding="utf-8")
+    with pytest.raises(GrammarError) as info:
+        load_grammar(str(passwd_like))  # read as (bad) grammar text, not as the file
+    assert "TOP-SECRET" not in str(info.value)
+
+
+def test_unreadable_grammar_files_are_named_errors(tmp_path):
+    latin1 = tmp_path / "latin1.lark"
+    latin1.write_bytes('start: "caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(GrammarError, match=r"latin1\.lark is not UTF-8 text: byte 11 is 0xe9"):
+        load_grammar(latin1)
+
+
 def test_load_grammar_sources(tmp_path):
     assert load_grammar("json").source_name.endswith("json.lark")
     assert load_grammar("json", syntax="gbnf").start == "root"
@@ -644,13 +670,11 @@ def test_load_grammar_sources(tmp_path):
     gbnf_file = tmp_path / "mine.gbnf"
     gbnf_file.write_text("root ::= [a-z]+\n", encoding="utf-8")
     assert load_grammar(lark_file).source_name == str(lark_file)
-    assert load_grammar(str(gbnf_file)).terminals["[a-z]"].pattern == "[a-z]"
+    assert load_grammar(gbnf_file).terminals["[a-z]"].pattern == "[a-z]"
     with pytest.raises(GrammarError, match=r"no grammar file at .*absent\.lark"):
         load_grammar(tmp_path / "absent.lark")
-    with pytest.raises(
-        GrammarError, match=r"no grammar file at .*absent\.gbnf \(bundled grammars: arithmetic"
-    ):
-        load_grammar(str(tmp_path / "absent.gbnf"))
+    with pytest.raises(GrammarError, match=r"is a directory, not a grammar file"):
+        load_grammar(tmp_path)
     other = tmp_path / "grammar.txt"
     other.write_text('start: "x"\n', encoding="utf-8")
     with pytest.raises(Exception, match=r"pass syntax='lark' or syntax='gbnf'"):

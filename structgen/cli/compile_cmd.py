@@ -7,6 +7,8 @@ import json
 import time
 from typing import Any
 
+from structgen.cli.arguments import grammar_source
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -17,7 +19,10 @@ def register(subparsers: Any) -> None:
     constraint = parser.add_mutually_exclusive_group(required=True)
     constraint.add_argument("--regex", metavar="PATTERN", help="a regular expression (Python syntax, full match)")
     constraint.add_argument(
-        "--grammar", metavar="FILE|NAME", help="a .lark/.gbnf grammar file or a bundled grammar name"
+        "--grammar",
+        type=grammar_source,
+        metavar="FILE|NAME",
+        help="a .lark/.gbnf grammar file or a bundled grammar name",
     )
     parser.add_argument(
         "--tokenizer",

@@ -14,6 +14,8 @@ import argparse
 import sys
 from typing import Any
 
+from structgen.cli.arguments import grammar_source
+
 
 def register(subparsers: Any) -> None:
     """Add the ``generate`` sub-command to ``subparsers``."""
@@ -29,6 +31,7 @@ def register(subparsers: Any) -> None:
     constraint.add_argument("--regex", metavar="PATTERN", help="the output must match PATTERN entirely")
     constraint.add_argument(
         "--grammar",
+        type=grammar_source,
         metavar="FILE|NAME",
         help="a .lark or .gbnf grammar file, or a bundled grammar: json, arithmetic, sql_select, csv, python_expr",
     )

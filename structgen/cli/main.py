@@ -8,7 +8,9 @@ without a traceback and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -25,6 +27,8 @@ _COMMANDS = (
 )
 
 EXIT_USAGE = 2
+# What a Unix tool killed by SIGPIPE reports: the reader of our output went away (`| head`).
+EXIT_BROKEN_PIPE = 128 + 13
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,14 +52,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return EXIT_USAGE
+    if sys.stdout is None:  # started with standard output closed (`>&-`)
+        print(f"structgen {args.command}: error: standard output is closed", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as error:
+        if error.errno != errno.EBADF:
+            raise
+        _silence_stdout()
+        print(f"structgen {args.command}: error: standard output is closed", file=sys.stderr)
+        return EXIT_USAGE
     except StructgenError as error:
         print(f"structgen {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"structgen {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's final flush cannot fail too."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+    finally:
+        os.close(devnull)
 
 
 if __name__ == "__main__":

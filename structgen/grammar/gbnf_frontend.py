@@ -36,7 +36,10 @@ __all__ = ["DEFAULT_MAX_REPETITION", "grammar_from_gbnf"]
 DEFAULT_MAX_REPETITION = 10_000
 _MAX_CODE_POINT = 0x10FFFF
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
-_SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "[": "[", "]": "]"}
+# llama.cpp's parse_char: these plus ``\-`` (its JSON-schema converter writes ``[a-z\-]``).
+_SIMPLE_ESCAPES = {
+    "n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "[": "[", "]": "]", "-": "-",
+}
 _HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
 _CLASS_SPECIAL = set("\\]^-[")
 
@@ -333,7 +336,7 @@ class _Parser:
             if self.peek() in ("", "\n"):
                 raise self.error("unterminated character class", offset)
             low = self.char()
-            if self.peek() == "-" and self.peek(1) not in ("]", ""):
+            if self.peek() == "-" and self.peek(1) not in ("]", "", "\n"):
                 self.pos += 1
                 range_offset = self.pos
                 high = self.char()

@@ -9,10 +9,11 @@ from typing import Literal
 
 from structgen.errors import ConfigurationError
 from structgen.grammar.analysis import DEFAULT_MAX_RULES, DEFAULT_MAX_TERMINALS
+from structgen.grammar.bundled import available, grammars_dir, path_of
 from structgen.grammar.errors import GrammarError
 from structgen.grammar.gbnf_frontend import grammar_from_gbnf
-from structgen.ir import Grammar
 from structgen.grammar.lark_frontend import grammar_from_lark
+from structgen.ir import Grammar
 
 __all__ = ["GrammarSyntax", "load_grammar"]
 
@@ -31,9 +32,10 @@ def load_grammar(
 ) -> Grammar:
     """Load a grammar into the IR.
 
-    ``source`` is, in this order: a path (``os.PathLike``), the name of a bundled grammar
-    (``structgen.grammar.bundled.available()``: ``"json"``, or ``"json.gbnf"`` for one syntax), a
-    string naming an existing file, or grammar text. ``syntax`` defaults to the file's suffix
+    ``source`` is a path (``os.PathLike``: the only way to read a file), the name of a bundled
+    grammar (``structgen.grammar.bundled.available()``: ``"json"``, or ``"json.gbnf"`` for one
+    syntax), or grammar text. A string is never read as a file, so text from an untrusted
+    caller cannot make structgen read local files. ``syntax`` defaults to the file's suffix
     (``.lark`` / ``.gbnf``) and, for text, to GBNF when the text defines rules with ``::=`` and
     to Lark otherwise. ``start`` defaults to ``"start"`` for Lark and ``"root"`` for GBNF; a
     GBNF grammar without a ``start`` rule also reads ``start="start"`` as ``"root"``, so callers
@@ -59,14 +61,17 @@ def load_grammar(
 
 
 def _as_path(source: str | os.PathLike[str], syntax: GrammarSyntax | None) -> Path | None:
+    """The file to read: only a path object names one; a string is text or a bundled name."""
     if isinstance(source, os.PathLike):
         path = Path(source)
+        if path.is_dir():
+            raise GrammarError(f"{path} is a directory, not a grammar file", source_name=str(path))
         if not path.is_file():
             raise GrammarError(f"no grammar file at {path}", source_name=str(path))
         return path
     if not isinstance(source, str):
         raise ConfigurationError(
-            "expected grammar text, a path or a bundled grammar's name, "
+            "expected grammar text, a pathlib.Path or a bundled grammar's name, "
             f"got {type(source).__name__}"
         )
     if "\n" in source or len(source) > 4096:
@@ -74,18 +79,11 @@ def _as_path(source: str | os.PathLike[str], syntax: GrammarSyntax | None) -> Pa
     bundled = _bundled(source, syntax)
     if bundled is not None:
         return bundled
-    try:
-        candidate = Path(source).expanduser()
-        if candidate.is_file():
-            return candidate
-        looks_like_path = candidate.suffix in _SUFFIXES
-    except OSError:  # not a usable path (too long, bad characters): it is text
-        return None
-    if looks_like_path:
-        from structgen.grammar.bundled import available
-
+    if Path(source).suffix in _SUFFIXES and not _looks_like_gbnf(source):
         raise GrammarError(
-            f"no grammar file at {candidate} (bundled grammars: {', '.join(available())})",
+            f"{source!r} looks like a file name, but a string is grammar text: strings are "
+            f"never read as files. Pass pathlib.Path({source!r}) to load a grammar file "
+            f"(bundled grammars: {', '.join(available())})",
             source_name=source,
         )
     return None
@@ -93,8 +91,6 @@ def _as_path(source: str | os.PathLike[str], syntax: GrammarSyntax | None) -> Pa
 
 def _bundled(name: str, syntax: GrammarSyntax | None) -> Path | None:
     """The bundled grammar ``name`` (``json``, ``json.gbnf``), of ``syntax`` when given."""
-    from structgen.grammar.bundled import grammars_dir, path_of
-
     stem, dot, suffix = name.partition(".")
     if not re.fullmatch(r"[A-Za-z0-9_-]+", stem) or (dot and f".{suffix}" not in _SUFFIXES):
         return None
@@ -121,7 +117,7 @@ def _load_file(
                 f"cannot tell the syntax of {path} from its suffix; "
                 "pass syntax='lark' or syntax='gbnf'"
             )
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     if syntax == "gbnf":
         return grammar_from_gbnf(
             text,
@@ -138,6 +134,21 @@ def _load_file(
         max_rules=max_rules,
         max_terminals=max_terminals,
     )
+
+
+def _read_text(path: Path) -> str:
+    """The file's text; unreadable or non-UTF-8 files are a GrammarError naming the file."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise GrammarError(f"cannot read {path}: {error.strerror or error}", source_name=str(path)) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise GrammarError(
+            f"{path} is not UTF-8 text: byte {error.start} is 0x{data[error.start]:02x}",
+            source_name=str(path),
+        ) from None
 
 
 def _gbnf_start(text: str, start: str | None) -> str:
