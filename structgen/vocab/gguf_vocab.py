@@ -1,4 +1,6 @@
-"""``Vocabulary.from_gguf``: the vocabulary in a GGUF file's metadata, read without transformers.
+"""``read_gguf_vocabulary``: the vocabulary in a GGUF file's metadata, read without transformers.
+
+``Vocabulary.from_gguf`` builds a :class:`~structgen.vocab.Vocabulary` from what it returns.
 
 Keys used: ``tokenizer.ggml.model`` (``gpt2`` = byte-level BPE; ``llama`` = SentencePiece;
 ``t5``/``bert`` spell spaces as ``▁`` too), ``tokenizer.ggml.tokens``,
@@ -13,15 +15,15 @@ from pathlib import Path
 
 from structgen.errors import TokenizerError
 from structgen.vocab.gguf_metadata import read_gguf_metadata
+from structgen.vocab.parts import VocabularyParts
 from structgen.vocab.pieces import (
     END_OF_TURN_NAMES,
     byte_fallback_value,
     byte_level_bytes,
     sentencepiece_bytes,
 )
-from structgen.vocab.vocabulary import Vocabulary
 
-__all__ = ["vocabulary_from_gguf"]
+__all__ = ["read_gguf_vocabulary"]
 
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
 
@@ -29,8 +31,8 @@ _BYTE_LEVEL_MODELS = frozenset({"gpt2"})
 _SPACE_MARK_MODELS = frozenset({"llama", "t5", "bert"})
 
 
-def vocabulary_from_gguf(path: str | Path) -> Vocabulary:
-    """Build a :class:`Vocabulary` from a GGUF file (a model or a vocabulary-only file)."""
+def read_gguf_vocabulary(path: str | Path) -> VocabularyParts:
+    """The vocabulary of a GGUF file (a model or a vocabulary-only file)."""
     path = Path(path)
     meta = read_gguf_metadata(
         path, arrays=("tokenizer.ggml.tokens", "tokenizer.ggml.token_type"), tensors=True
@@ -105,4 +107,6 @@ def vocabulary_from_gguf(path: str | Path) -> Vocabulary:
             size = max(size, int(shape[1]))
             break
     name = fields.get("general.name") or path.stem
-    return Vocabulary(token_bytes, special_ids=special, eos_ids=eos, size=size, name=str(name))
+    return VocabularyParts(
+        token_bytes, special_ids=frozenset(special), eos_ids=tuple(eos), size=size, name=str(name)
+    )

@@ -1,4 +1,6 @@
-"""``Vocabulary.from_tokenizer``: the exact bytes of every token of an in-memory tokenizer.
+"""``read_tokenizer_vocabulary``: the exact bytes of every token of an in-memory tokenizer.
+
+``Vocabulary.from_tokenizer`` builds a :class:`~structgen.vocab.Vocabulary` from what it returns.
 
 Handled, in this order:
 
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from structgen.errors import TokenizerError
+from structgen.vocab.parts import VocabularyParts
 from structgen.vocab.pieces import (
     END_OF_TURN_NAMES,
     SPM_SPACE,
@@ -32,13 +35,12 @@ from structgen.vocab.pieces import (
     byte_level_bytes,
     sentencepiece_bytes,
 )
-from structgen.vocab.vocabulary import Vocabulary
 
-__all__ = ["vocabulary_from_tokenizer"]
+__all__ = ["read_tokenizer_vocabulary"]
 
 
-def vocabulary_from_tokenizer(tokenizer: Any, *, vocab_size: int | None = None) -> Vocabulary:
-    """See :meth:`Vocabulary.from_tokenizer`."""
+def read_tokenizer_vocabulary(tokenizer: Any, *, vocab_size: int | None = None) -> VocabularyParts:
+    """The vocabulary of ``tokenizer``; see :meth:`Vocabulary.from_tokenizer`."""
     if vocab_size is not None and vocab_size <= 0:
         raise TokenizerError(f"vocab_size must be positive, got {vocab_size}")
     tiktoken_encoding = _tiktoken_encoding(tokenizer)
@@ -77,10 +79,10 @@ def vocabulary_from_tokenizer(tokenizer: Any, *, vocab_size: int | None = None) 
     if vocab_size is not None and vocab_size < len(tokens):
         tokens = tokens[:vocab_size]
     n = len(tokens)
-    return Vocabulary(
+    return VocabularyParts(
         tokens,
-        special_ids=(i for i in special if 0 <= i < n),
-        eos_ids=dict.fromkeys(i for i in eos if 0 <= i < n),
+        special_ids=frozenset(i for i in special if 0 <= i < n),
+        eos_ids=tuple(dict.fromkeys(i for i in eos if 0 <= i < n)),
         size=max(n, vocab_size or 0),
         name=_name_of(tokenizer),
     )

@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from structgen.errors import ConfigurationError
+from structgen.vocab.gguf_vocab import read_gguf_vocabulary
+from structgen.vocab.parts import VocabularyParts
+from structgen.vocab.tokenizer_vocab import read_tokenizer_vocabulary
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,7 +36,15 @@ class Vocabulary:
     A ``Vocabulary`` is immutable; do not change ``token_bytes`` in place.
     """
 
-    __slots__ = ("_fingerprint", "eos_ids", "name", "size", "special_ids", "token_bytes", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_fingerprint",
+        "eos_ids",
+        "name",
+        "size",
+        "special_ids",
+        "token_bytes",
+    )
 
     token_bytes: list[bytes]
     special_ids: frozenset[int]
@@ -86,16 +97,23 @@ class Vocabulary:
         ``len(tokenizer)`` are padding. A smaller ``vocab_size`` drops the ids the model cannot
         emit.
         """
-        from structgen.vocab.tokenizer_vocab import vocabulary_from_tokenizer
-
-        return vocabulary_from_tokenizer(tokenizer, vocab_size=vocab_size)
+        return cls.from_parts(read_tokenizer_vocabulary(tokenizer, vocab_size=vocab_size))
 
     @classmethod
     def from_gguf(cls, path: str | Path) -> Vocabulary:
         """Read the vocabulary stored in a GGUF file's metadata (no transformers needed)."""
-        from structgen.vocab.gguf_vocab import vocabulary_from_gguf
+        return cls.from_parts(read_gguf_vocabulary(path))
 
-        return vocabulary_from_gguf(path)
+    @classmethod
+    def from_parts(cls, parts: VocabularyParts) -> Vocabulary:
+        """The vocabulary of what a reader found (the constructor checks the invariants)."""
+        return cls(
+            parts.token_bytes,
+            special_ids=parts.special_ids,
+            eos_ids=parts.eos_ids,
+            size=parts.size,
+            name=parts.name,
+        )
 
     # -- identity ----------------------------------------------------------------------------
 
