@@ -132,15 +132,29 @@ def token_masks_parallel(
     return masks, counts
 
 
+def apply_token_bitmask_inplace(
+    logits: np.ndarray, bitmask: np.ndarray, rows: np.ndarray | None = None
+) -> None:
+    """``logits[rows[i], t] = -inf`` where token ``t`` is not allowed by ``bitmask[i]``
+    (float32/float64 logits; the signature of :mod:`structgen.kernels.numpy_ref`)."""
+    if rows is None:
+        rows = np.arange(min(logits.shape[0], bitmask.shape[0]), dtype=np.int64)
+    _apply_bitmask(logits, bitmask, rows)
+
+
 @njit(cache=True, nogil=True)
-def apply_bitmask_inplace(logits: np.ndarray, bitmask: np.ndarray) -> None:
-    """``logits[b, t] = -inf`` wherever bit ``t`` of ``bitmask[b]`` is clear (float32/64 logits)."""
+def _apply_bitmask(logits: np.ndarray, bitmask: np.ndarray, rows: np.ndarray) -> None:
+    """Never reads or writes outside its arrays: rows out of range and bitmask rows without an
+    index are skipped (the caller refuses them before, with a message)."""
     batch, vocab = logits.shape
-    words = bitmask.shape[1]
-    for row in range(batch):
+    masks, words = bitmask.shape
+    for index in range(min(rows.shape[0], masks)):
+        row = rows[index]
+        if row < 0 or row >= batch:
+            continue
         for token in range(vocab):
             word = token >> 5
-            if word >= words or not (bitmask[row, word] >> (token & 31)) & 1:
+            if word >= words or not (bitmask[index, word] >> (token & 31)) & 1:
                 logits[row, token] = -np.inf
 
 

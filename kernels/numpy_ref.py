@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from structgen.bitmask import bitmask_words
+
 
 def unpack_bitmask(bitmask: np.ndarray, vocab_size: int) -> np.ndarray:
     """bool ``[batch, vocab_size]``: True where the token is allowed."""
     words = np.asarray(bitmask).astype(np.uint32, copy=False)
     bits = (words[:, :, None] >> np.arange(32, dtype=np.uint32)) & 1
-    flat = bits.reshape(words.shape[0], -1).astype(bool)
+    flat = bits.reshape(words.shape[0], words.shape[1] * 32).astype(bool)
     if flat.shape[1] >= vocab_size:
         return flat[:, :vocab_size]
     return np.pad(flat, ((0, 0), (0, vocab_size - flat.shape[1])))
@@ -19,7 +21,7 @@ def pack_bitmask(allowed: np.ndarray) -> np.ndarray:
     """The inverse of :func:`unpack_bitmask`: int32 ``[batch, ceil(V/32)]``."""
     allowed = np.atleast_2d(np.asarray(allowed, dtype=bool))
     batch, vocab = allowed.shape
-    words = (vocab + 31) // 32
+    words = bitmask_words(vocab)
     padded = np.zeros((batch, words * 32), dtype=np.uint32)
     padded[:, :vocab] = allowed
     weights = np.uint32(1) << np.arange(32, dtype=np.uint32)
@@ -27,6 +29,16 @@ def pack_bitmask(allowed: np.ndarray) -> np.ndarray:
     return packed.astype(np.uint32).view(np.int32)
 
 
-def apply_bitmask_inplace(logits: np.ndarray, bitmask: np.ndarray) -> None:
-    allowed = unpack_bitmask(bitmask, logits.shape[-1])
-    logits[~allowed] = -np.inf
+def apply_token_bitmask_inplace(
+    logits: np.ndarray, bitmask: np.ndarray, rows: np.ndarray | None = None
+) -> None:
+    """``logits[rows[i], t] = -inf`` where token ``t`` is not allowed by ``bitmask[i]``.
+
+    The one signature of every backend: ``logits`` 2-D floating, ``bitmask`` 2-D int32 no wider
+    than the logits, ``rows`` distinct in-range logits rows, one per bitmask row (None: the
+    identity). :func:`structgen.bitmask.apply_token_bitmask` checks all that first.
+    """
+    allowed = unpack_bitmask(bitmask, logits.shape[1])
+    targets = range(logits.shape[0]) if rows is None else rows
+    for index, row in enumerate(targets):
+        logits[row, ~allowed[index]] = -np.inf

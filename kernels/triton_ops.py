@@ -1,11 +1,15 @@
 """Bitmask apply as a triton kernel on CUDA. Import-guarded: ``available()`` is False without
-triton or a GPU, and callers fall back to :mod:`structgen.kernels.torch_ops`."""
+triton or a GPU, and callers fall back to :mod:`structgen.kernels.torch_ops`. With
+``TRITON_INTERPRET=1`` (set before triton is imported) the kernel runs on CPU tensors, which is
+how the tests check it against :mod:`structgen.kernels.numpy_ref`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-try:  # pragma: no cover - exercised only where triton and a GPU exist
+import numpy as np
+
+try:  # pragma: no cover - exercised only where triton is installed
     import triton
     import triton.language as tl
 
@@ -27,6 +31,7 @@ except ImportError:
 
 
 def available() -> bool:
+    """Triton is installed and a CUDA device is there to run it."""
     if not _HAVE_TRITON:
         return False
     import torch
@@ -34,12 +39,23 @@ def available() -> bool:
     return torch.cuda.is_available()
 
 
-def apply_token_bitmask_inplace(logits: Any, bitmask: Any, *, indices: list[int] | None = None) -> None:  # pragma: no cover
+def supports(logits: Any) -> bool:
+    """The kernel's layout: rows of contiguous columns (any row stride), and some work to do."""
+    return logits.stride(1) == 1 and logits.shape[0] > 0 and logits.shape[1] > 0
+
+
+def apply_token_bitmask_inplace(logits: Any, bitmask: Any, rows: np.ndarray | None = None) -> None:
+    """The signature of :mod:`structgen.kernels.numpy_ref`, for tensors :func:`supports` takes."""
     import torch
 
-    rows = torch.arange(logits.shape[0], device=logits.device, dtype=torch.int32) if indices is None else (
-        torch.tensor(indices, device=logits.device, dtype=torch.int32)
-    )
+    if rows is None:
+        targets = torch.arange(bitmask.shape[0], device=logits.device, dtype=torch.int32)
+    else:
+        targets = torch.from_numpy(rows.astype(np.int32)).to(logits.device)
+    if targets.shape[0] == 0:
+        return
     block = 1024
-    grid = (rows.shape[0], triton.cdiv(logits.shape[1], block))
-    _apply_kernel[grid](logits, bitmask.contiguous(), rows, logits.shape[1], bitmask.shape[1], logits.stride(0), BLOCK=block)
+    grid = (targets.shape[0], triton.cdiv(logits.shape[1], block))
+    _apply_kernel[grid](
+        logits, bitmask.contiguous(), targets, logits.shape[1], bitmask.shape[1], logits.stride(0), BLOCK=block
+    )

@@ -24,34 +24,36 @@ from structgen.errors import (
 from structgen.version import __version__
 
 if TYPE_CHECKING:
-    from structgen.runtime.compiled import CompiledGrammar
-    from structgen.matcher import Matcher
-    from structgen.bitmask import allocate_token_bitmask, apply_token_bitmask
-    from structgen.runtime.compiler import compile_grammar, compile_regex
+    from structgen.automaton import Automaton
+    from structgen.bitmask import allocate_token_bitmask, apply_token_bitmask, bitmask_words
     from structgen.generation import generate, generate_json
-    from structgen.runtime.compiler import compile_json_schema
+    from structgen.matcher import Matcher
+    from structgen.runtime.compiled import CompiledGrammar
+    from structgen.runtime.compiler import compile_grammar, compile_json_schema, compile_regex
     from structgen.vocab import Vocabulary
 
 __all__ = [
-    "__version__",
-    "Vocabulary",
+    "Automaton",
     "CompiledGrammar",
+    "ConfigurationError",
+    "LimitExceededError",
     "Matcher",
-    "compile_regex",
-    "compile_grammar",
+    "MatcherError",
+    "MissingDependencyError",
+    "RegexError",
+    "StructgenError",
+    "TokenizerError",
+    "UnsupportedFeatureError",
+    "Vocabulary",
+    "__version__",
     "allocate_token_bitmask",
     "apply_token_bitmask",
+    "bitmask_words",
+    "compile_grammar",
+    "compile_json_schema",
+    "compile_regex",
     "generate",
     "generate_json",
-    "compile_json_schema",
-    "StructgenError",
-    "ConfigurationError",
-    "RegexError",
-    "UnsupportedFeatureError",
-    "LimitExceededError",
-    "TokenizerError",
-    "MissingDependencyError",
-    "MatcherError",
 ]
 
 # Public names resolved on first use, so that importing the package stays cheap.
@@ -59,10 +61,12 @@ _LAZY = {
     "Vocabulary": "structgen.vocab",
     "CompiledGrammar": "structgen.runtime.compiled",
     "Matcher": "structgen.matcher",
+    "Automaton": "structgen.automaton",
     "compile_regex": "structgen.runtime.compiler",
     "compile_grammar": "structgen.runtime.compiler",
     "allocate_token_bitmask": "structgen.bitmask",
     "apply_token_bitmask": "structgen.bitmask",
+    "bitmask_words": "structgen.bitmask",
     "generate": "structgen.generation",
     "generate_json": "structgen.generation",
     "compile_json_schema": "structgen.runtime.compiler",

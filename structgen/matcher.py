@@ -8,13 +8,67 @@ O(1) and matchers forked from one another share it; ``rollback(n)`` is O(n).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from structgen.errors import ConfigurationError
 
 TERMINATED = -2
+
+State = TypeVar("State")
+
+__all__ = ["TERMINATED", "History", "Matcher", "as_numpy_bitmask"]
+
+
+class History(Generic[State]):
+    """The states a matcher went through: a persistent linked list of ``(state, previous)``.
+
+    Nodes are never changed, so :meth:`fork` shares them in O(1); :meth:`rollback` walks ``n``
+    links back. Both engines' matchers keep their states here.
+    """
+
+    __slots__ = ("_initial", "_node", "_steps")
+
+    def __init__(self, initial: State) -> None:
+        self._initial = initial
+        self._node: tuple[State, Any] = (initial, None)
+        self._steps = 0
+
+    @property
+    def state(self) -> State:
+        """The current state."""
+        return self._node[0]
+
+    @property
+    def num_steps(self) -> int:
+        """How many states were pushed since the start (how far :meth:`rollback` can go)."""
+        return self._steps
+
+    def push(self, state: State) -> None:
+        self._node = (state, self._node)
+        self._steps += 1
+
+    def rollback(self, n: int = 1) -> None:
+        """Drop the last ``n`` states (a ConfigurationError when there are fewer)."""
+        if n < 0 or n > self._steps:
+            raise ConfigurationError(f"cannot roll back {n} steps: the matcher has {self._steps}")
+        node = self._node
+        for _ in range(n):
+            node = node[1]
+        self._node = node
+        self._steps -= n
+
+    def fork(self) -> History[State]:
+        """An independent history sharing this one's nodes."""
+        twin: History[State] = History.__new__(History)
+        twin._initial, twin._node, twin._steps = self._initial, self._node, self._steps
+        return twin
+
+    def reset(self) -> None:
+        """Back to the initial state, with no steps."""
+        self._node = (self._initial, None)
+        self._steps = 0
 
 
 class Matcher(ABC):
@@ -66,8 +120,9 @@ class Matcher(ABC):
         """How many advances can be rolled back."""
 
 
-def as_numpy_bitmask(bitmask: Any, num_words: int) -> np.ndarray:
-    """A numpy view of a CPU bitmask (numpy array or torch tensor) after checking its layout."""
+def as_numpy_bitmask(bitmask: Any, num_words: int, row: int = 0) -> np.ndarray:
+    """A numpy view of a CPU bitmask (numpy array or torch tensor) after checking its layout
+    and that ``row`` is one of its rows (negative rows are refused, not counted from the end)."""
     if not isinstance(bitmask, np.ndarray):
         if getattr(bitmask, "is_cuda", False) or str(getattr(bitmask, "device", "cpu")) not in ("cpu",):
             raise ConfigurationError(
@@ -79,5 +134,9 @@ def as_numpy_bitmask(bitmask: Any, num_words: int) -> np.ndarray:
         raise ConfigurationError(
             f"expected an int32 bitmask of shape [batch, {num_words}], got {bitmask.dtype} "
             f"{tuple(bitmask.shape)}; use structgen.allocate_token_bitmask(batch, vocab_size)"
+        )
+    if isinstance(row, bool) or not isinstance(row, (int, np.integer)) or not 0 <= row < bitmask.shape[0]:
+        raise ConfigurationError(
+            f"expected a row index in [0, {bitmask.shape[0]}) of the bitmask, got {row!r}"
         )
     return bitmask

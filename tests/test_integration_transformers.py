@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 import torch
 
 from structgen import compile_regex
@@ -172,6 +171,17 @@ def test_logits_wider_than_the_tokenizer_are_masked(smollm2):
     digit = tokenizer.convert_tokens_to_ids("7")
     assert scores[0, digit] == 0.0
     assert torch.isinf(scores[0, tokenizer.convert_tokens_to_ids("X")])
+
+
+def test_scores_narrower_than_the_vocabulary_are_refused(smollm2):
+    _, _, vocab = smollm2
+    processor = StructgenLogitsProcessor(compile_regex(r"[a-z]+", vocab))
+    scores = torch.zeros(1, 1_000)
+    with pytest.raises(ConfigurationError, match=rf"expected scores of shape \[1, >= {vocab.size}\].*got \(1, 1000\)"):
+        processor(torch.tensor([[1, 2, 3]]), scores)
+    assert (scores == 0).all(), "nothing was masked"
+    with pytest.raises(ConfigurationError, match="expected scores of shape"):
+        processor(torch.tensor([[1, 2, 3]]), torch.zeros(1, 1, vocab.size))
 
 
 def test_finished_rows_allow_only_eos_and_padding(smollm2):

@@ -94,45 +94,6 @@ def test_sound_random_walks_under_the_mask_fullmatch(pattern, seed):
     assert re.fullmatch(pattern, out.decode("utf-8"), re.ASCII), (pattern, bytes(out))
 
 
-@PROPERTY
-@given(pattern=regexes(), seed=st.integers(0, 2**32 - 1))
-def test_rollback_restores_masks_and_fork_is_independent(pattern, seed):
-    rng = random.Random(seed)
-    matcher = compile_synthetic(pattern).matcher()
-    masks = [allowed_ids(matcher)]
-    for _ in range(rng.randint(1, 8)):
-        choices = sorted(masks[-1] - {EOS})
-        if not choices:
-            break
-        assert matcher.advance(rng.choice(choices))
-        masks.append(allowed_ids(matcher))
-    twin = matcher.fork()
-    steps = matcher.num_steps
-    n = rng.randint(0, steps)
-    matcher.rollback(n)
-    assert allowed_ids(matcher) == masks[steps - n]
-    assert allowed_ids(twin) == masks[steps], "the fork did not move with its parent"
-    assert twin.num_steps == steps
-
-
-def test_rejected_token_leaves_the_state_unchanged():
-    matcher = compile_synthetic(r"\d{3}").matcher()
-    before = allowed_ids(matcher)
-    assert not matcher.advance(ord("a"))
-    assert not matcher.accepts(ord("a"))
-    assert allowed_ids(matcher) == before and matcher.num_steps == 0
-
-
-def test_eos_only_when_accepting_and_only_eos_after_termination():
-    matcher = compile_synthetic(r"ab?").matcher()
-    assert not matcher.accepts(EOS)
-    assert matcher.advance(ord("a"))
-    assert matcher.accepts(EOS) and matcher.is_accepting()
-    assert matcher.advance(EOS) and matcher.is_terminated()
-    assert allowed_ids(matcher) == {EOS}
-    assert not matcher.accepts(ord("b"))
-
-
 def test_special_padding_and_empty_tokens_are_never_allowed():
     matcher = compile_synthetic(r"(?s).*").matcher()
     allowed = allowed_ids(matcher)
@@ -160,20 +121,6 @@ def test_forced_tokens_cover_the_decided_prefix():
     for token in forced:
         assert matcher.advance(token)
     assert matcher.forced_tokens() == []
-
-
-def test_fill_reports_whether_masking_is_needed():
-    bitmask = structgen.allocate_token_bitmask(2, VOCAB.size)
-    assert compile_synthetic(r"\d").matcher().fill_next_token_bitmask(bitmask, 1)
-    assert (bitmask[0] == -1).all(), "only the requested row is written"
-
-
-def test_bitmask_layout_is_checked():
-    matcher = compile_synthetic(r"\d").matcher()
-    with pytest.raises(ConfigurationError, match="int32 bitmask of shape"):
-        matcher.fill_next_token_bitmask(np.zeros((1, 3), dtype=np.int32))
-    with pytest.raises(ConfigurationError, match="cannot roll back 1 steps"):
-        matcher.rollback(1)
 
 
 def test_disk_cache_round_trip(tmp_path):

@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from structgen.bitmask import allocate_token_bitmask, apply_token_bitmask, bitmask_row
 from structgen.errors import ConfigurationError, MatcherError, MissingDependencyError
 
 try:
@@ -52,8 +53,8 @@ except ImportError as _error:  # pragma: no cover - exercised only without the e
     ) from _error
 
 if TYPE_CHECKING:
-    from structgen.runtime.compiled import CompiledGrammar
     from structgen.matcher import Matcher
+    from structgen.runtime.compiled import CompiledGrammar
 
 __all__ = ["StructgenLogitsProcessor"]
 
@@ -108,8 +109,6 @@ class StructgenLogitsProcessor(LogitsProcessor):
         return list(self._matchers)
 
     def _start(self, input_ids: torch.Tensor) -> None:
-        from structgen.bitmask import allocate_token_bitmask
-
         rows = input_ids.shape[0]
         count = len(self.grammars)
         if count != 1 and rows % count != 0:
@@ -127,6 +126,13 @@ class StructgenLogitsProcessor(LogitsProcessor):
     # -- the processor -----------------------------------------------------------------------
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if scores.dim() != 2 or scores.shape[0] != input_ids.shape[0] or scores.shape[1] < self.vocab_size:
+            raise ConfigurationError(
+                f"expected scores of shape [{input_ids.shape[0]}, >= {self.vocab_size}] (one row per "
+                f"input row, a column per token of the vocabulary the grammar was compiled for), "
+                f"got {tuple(scores.shape)}; compile against the model's vocabulary "
+                "(Vocabulary.from_tokenizer(tokenizer, vocab_size=model.config.vocab_size))"
+            )
         ids = input_ids.detach().to("cpu")
         parents = self._parents(ids)
         if parents is None:
@@ -136,8 +142,6 @@ class StructgenLogitsProcessor(LogitsProcessor):
             self._advance(ids, parents)
         self._previous_ids = ids
         if self._fill():
-            from structgen.bitmask import apply_token_bitmask
-
             apply_token_bitmask(scores, self._bitmask)
         return scores
 
@@ -223,15 +227,8 @@ class StructgenLogitsProcessor(LogitsProcessor):
     @staticmethod
     def _finished_row_mask(grammar: CompiledGrammar, pad_token_id: int | None) -> torch.Tensor:
         """One bitmask row allowing only the EOS ids and the pad id."""
-        words = (grammar.vocab_size + 31) // 32
-        row = [0] * words
-        allowed = set(grammar.vocab.eos_ids)
-        if pad_token_id is not None and 0 <= pad_token_id < grammar.vocab_size:
-            allowed.add(pad_token_id)
-        for token in allowed:
-            row[token // 32] |= 1 << (token % 32)
-        signed = [word - (1 << 32) if word >= 1 << 31 else word for word in row]
-        return torch.tensor(signed, dtype=torch.int32)
+        allowed = [*grammar.vocab.eos_ids, *([] if pad_token_id is None else [pad_token_id])]
+        return torch.from_numpy(bitmask_row(allowed, grammar.vocab_size))
 
     def __repr__(self) -> str:
         return (

@@ -2,91 +2,59 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from structgen.engines.dfa.matcher import DFAMatcher
-from structgen.matcher import Matcher
-from structgen.engines.dfa.token_dfa import TokenDFA
+from structgen.automaton import Automaton, AutomatonKind
 
 if TYPE_CHECKING:
-    from structgen.engines.cfg.engine import GrammarEngine
+    from structgen.matcher import Matcher
     from structgen.vocab import Vocabulary
 
+__all__ = ["CompiledGrammar"]
 
+
+@dataclass(frozen=True, eq=False, repr=False)
 class CompiledGrammar:
-    """A constraint compiled against one vocabulary. Share it; make one matcher per sequence."""
+    """A constraint compiled against one vocabulary. Share it; make one matcher per sequence.
 
-    def __init__(
-        self, automaton: TokenDFA | GrammarEngine, *, source: str, compile_seconds: float, from_cache: bool
-    ) -> None:
-        self._automaton = automaton
-        self.source = source
-        self.compile_seconds = compile_seconds
-        self.from_cache = from_cache
+    Immutable: the automaton (any engine's :class:`~structgen.automaton.Automaton`) and the
+    compile metadata are fixed at construction.
+    """
+
+    automaton: Automaton
+    source: str
+    """What was compiled, for people: ``"regex '…'"``, ``"grammar json"``, ``"json schema"``."""
+    compile_seconds: float
+    from_cache: bool = False
 
     @property
     def vocab(self) -> Vocabulary:
-        return self._automaton.vocab
+        return self.automaton.vocab
 
     @property
     def vocab_size(self) -> int:
         """The width of the bitmask in tokens (the model's vocabulary size)."""
-        return self._automaton.vocab.size
+        return self.automaton.vocab.size
 
     @property
-    def kind(self) -> str:
-        return "regex" if isinstance(self._automaton, TokenDFA) else "grammar"
+    def kind(self) -> AutomatonKind:
+        """``"regex"`` or ``"grammar"`` (JSON Schemas compile to grammars)."""
+        return self.automaton.kind
 
     @property
     def num_states(self) -> int:
         """DFA states (regex) or product-lexer states discovered so far (grammar)."""
-        if isinstance(self._automaton, TokenDFA):
-            return self._automaton.dfa.num_states
-        return self._automaton.lexer.num_states
-
-    @property
-    def automaton(self) -> TokenDFA | GrammarEngine:
-        return self._automaton
+        return self.automaton.num_states
 
     def matcher(self) -> Matcher:
-        if isinstance(self._automaton, TokenDFA):
-            return DFAMatcher(self._automaton)
-        from structgen.engines.cfg.matcher import GrammarMatcher
-
-        return GrammarMatcher(self._automaton)
+        """A new matcher at the start of the constraint (one per sequence)."""
+        return self.automaton.matcher()
 
     def stats(self) -> dict[str, Any]:
-        """States, distinct masks, allowed-token counts per state and memory in bytes."""
-        if not isinstance(self._automaton, TokenDFA):
-            return self._grammar_stats()
-        automaton = self._automaton
-        counts = np.array(
-            [_popcount(automaton.mask(state)) for state in range(min(self.num_states, 4096))]
-        )
+        """The automaton's sizes and counts, memory in bytes, and how it was compiled."""
         return {
-            "states": self.num_states,
-            "distinct_masks": len(automaton.masks),
-            "allowed_tokens_min": int(counts.min()),
-            "allowed_tokens_median": float(np.median(counts)),
-            "allowed_tokens_max": int(counts.max()),
-            "vocab_size": self.vocab_size,
-            "memory_bytes": automaton.memory_bytes(),
-            "compile_seconds": self.compile_seconds,
-            "from_cache": self.from_cache,
-        }
-
-    def _grammar_stats(self) -> dict[str, Any]:
-        engine = self._automaton
-        words, _ = engine.mask(engine.initial)
-        return {
-            "rules": len(engine.earley.rules) - 1,
-            "terminals": len(engine.terminal_names),
-            "lexer_states": engine.lexer.num_states,
-            "allowed_tokens_at_start": _popcount(words),
-            "vocab_size": self.vocab_size,
-            "memory_bytes": engine.memory_bytes(),
+            **self.automaton.stats(),
             "compile_seconds": self.compile_seconds,
             "from_cache": self.from_cache,
         }
@@ -96,7 +64,3 @@ class CompiledGrammar:
             f"CompiledGrammar({self.source}, states={self.num_states}, "
             f"vocab={self.vocab.name!r}, vocab_size={self.vocab_size})"
         )
-
-
-def _popcount(words: np.ndarray) -> int:
-    return int(np.unpackbits(words.view(np.uint8)).sum())

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from structgen.bitmask import bitmask_words
+from structgen.engines.cfg.engine import GrammarEngine
 from structgen.engines.dfa.mask_store import MaskStore
 from structgen.engines.dfa.token_dfa import DEFAULT_EAGER_MASK_BYTES, TokenDFA
 from structgen.errors import ConfigurationError
+from structgen.ir import Grammar
 from structgen.regex.dfa import DEFAULT_MAX_STATES, ByteDFA, regex_to_dfa
 from structgen.runtime import cache as disk_cache
 from structgen.runtime.compiled import CompiledGrammar
@@ -16,7 +19,6 @@ from structgen.schema.options import SchemaOptions
 from structgen.schema.to_grammar import schema_to_grammar_with
 
 if TYPE_CHECKING:
-    from structgen.ir import Grammar
     from structgen.vocab import Vocabulary
 
 __all__ = ["compile_grammar", "compile_json_schema", "compile_regex"]
@@ -60,7 +62,7 @@ def compile_regex(
                 directory,
             )
     return CompiledGrammar(
-        automaton,
+        automaton=automaton,
         source=f"regex {pattern!r}",
         compile_seconds=time.perf_counter() - started,
         from_cache=arrays is not None,
@@ -96,9 +98,6 @@ def compile_grammar(
     ambiguous grammars). ``max_cached_items`` bounds memory instead (Earley items kept in memo
     tables, ~100 bytes each): past it, the tables are dropped and rebuilt on demand.
     """
-    from structgen.engines.cfg.engine import GrammarEngine
-    from structgen.ir import Grammar
-
     _check_vocabulary(vocab)
     started = time.perf_counter()
     if isinstance(source, Grammar):
@@ -107,7 +106,7 @@ def compile_grammar(
         from structgen.grammar.loading import load_grammar
 
         grammar = load_grammar(source, syntax=syntax, start=start)
-    engine = GrammarEngine(
+    engine = _grammar_engine(
         grammar,
         vocab,
         max_ignore_bytes=max_ignore_bytes,
@@ -116,23 +115,29 @@ def compile_grammar(
         max_items=max_items,
         max_mask_sets=max_mask_sets,
         max_cached_items=max_cached_items,
+        precompute=precompute,
     )
+    return CompiledGrammar(
+        automaton=engine,
+        source=f"grammar {grammar.source_name}",
+        compile_seconds=time.perf_counter() - started,
+    )
+
+
+def _grammar_engine(grammar: Grammar, vocab: Vocabulary, *, precompute: bool, **limits: int) -> GrammarEngine:
+    """The grammar engine with its ahead-of-time work and its first mask done."""
+    engine = GrammarEngine(grammar, vocab, **limits)
     if precompute:
         engine.precompute()
     engine.mask(engine.initial)  # the first mask is part of compiling
-    return CompiledGrammar(
-        engine,
-        source=f"grammar {grammar.source_name}",
-        compile_seconds=time.perf_counter() - started,
-        from_cache=False,
-    )
+    return engine
 
 
 def _from_cache(arrays: dict, vocab: Vocabulary) -> TokenDFA | None:
     """The automaton stored in a cache entry, or None when the entry is not usable."""
     try:
         dfa = ByteDFA(transitions=arrays["transitions"], accepting=arrays["accepting"])
-        store = MaskStore.from_arrays(arrays, (vocab.size + 31) // 32)
+        store = MaskStore.from_arrays(arrays, bitmask_words(vocab.size))
         return TokenDFA(dfa, vocab, masks=(store, arrays["state_mask"]))
     except (KeyError, ValueError):
         return None
@@ -160,9 +165,10 @@ def compile_json_schema(
     """Compile a JSON Schema against ``vocab`` (options: :func:`~structgen.schema.schema_to_grammar`)."""
     started = time.perf_counter()
     grammar = schema_to_grammar_with(schema, options, overrides, stacklevel=4)
-    compiled = compile_grammar(
-        grammar, vocab, max_lexer_states=max_lexer_states, max_items=max_items
+    _check_vocabulary(vocab)
+    engine = _grammar_engine(
+        grammar, vocab, max_lexer_states=max_lexer_states, max_items=max_items, precompute=True
     )
-    compiled.compile_seconds = time.perf_counter() - started
-    compiled.source = "json schema"
-    return compiled
+    return CompiledGrammar(
+        automaton=engine, source="json schema", compile_seconds=time.perf_counter() - started
+    )

@@ -20,10 +20,12 @@ identical.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from structgen.bitmask import bitmask_row, bitmask_words
+from structgen.engines.cfg.matcher import GrammarMatcher
 from structgen.vocab.trie import build_trie
 from structgen.engines.cfg.earley import EarleyGrammar, EarleySet
 from structgen.engines.cfg.lexer import ProductLexer
@@ -52,6 +54,11 @@ class Config:
 
 
 class GrammarEngine:
+    """A grammar bound to a vocabulary (an :class:`~structgen.automaton.Automaton` of kind
+    ``"grammar"``): configurations, byte steps and memoised token masks."""
+
+    kind: Literal["grammar"] = "grammar"
+
     def __init__(
         self,
         grammar: Grammar,
@@ -84,11 +91,9 @@ class GrammarEngine:
         self.earley = EarleyGrammar(grammar, terminal_ids={n: i for i, n in enumerate(used)}, max_items=max_items)
         self.lexer = ProductLexer(dfas, max_states=max_lexer_states)
         self.trie = build_trie(vocab)
-        self.num_words = (vocab.size + 31) // 32
+        self.num_words = bitmask_words(vocab.size)
         self.eos_ids = tuple(i for i in vocab.eos_ids if i < vocab.size)
-        self.eos_words = np.zeros(self.num_words, dtype=np.int32)
-        for token in self.eos_ids:
-            self.eos_words[token >> 5] |= np.int32(1) << np.int32(token & 31)
+        self.eos_words = bitmask_row(self.eos_ids, vocab.size)
         self._configs: dict[tuple, Config] = {}
         self._pending: dict[tuple[EarleySet, int], Thread | None] = {}
         self._walks: list[_Walk] = []
@@ -99,6 +104,27 @@ class GrammarEngine:
         self._event_capacity = 1 << 14
         start = self.earley.initial
         self.initial = self._config([self.pending(start, 0)], start.accepting)
+
+    # -- the Automaton protocol --------------------------------------------------------------
+    @property
+    def num_states(self) -> int:
+        """Product-lexer states discovered so far."""
+        return self.lexer.num_states
+
+    def matcher(self) -> GrammarMatcher:
+        return GrammarMatcher(self)
+
+    def stats(self) -> dict[str, Any]:
+        """Rules, terminals, lexer states, tokens allowed at the start, memory."""
+        words, _ = self.mask(self.initial)
+        return {
+            "rules": len(self.earley.rules) - 1,
+            "terminals": len(self.terminal_names),
+            "lexer_states": self.lexer.num_states,
+            "allowed_tokens_at_start": int(np.unpackbits(words.view(np.uint8)).sum()),
+            "vocab_size": self.vocab.size,
+            "memory_bytes": self.memory_bytes(),
+        }
 
     # -- configurations ----------------------------------------------------------------------
     def _bound_memory(self) -> None:

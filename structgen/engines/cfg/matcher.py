@@ -2,42 +2,60 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from structgen.matcher import Matcher, as_numpy_bitmask
-from structgen.errors import ConfigurationError
+import numpy as np
 
-if TYPE_CHECKING:
-    from structgen.engines.cfg.engine import Config, GrammarEngine
+from structgen.matcher import History, Matcher, as_numpy_bitmask
 
 _TERMINATED = "terminated"
 
 
+class ParsingAutomaton(Protocol):
+    """What the matcher uses of a :class:`~structgen.engines.cfg.engine.GrammarEngine` (which
+    makes the matchers, so this module does not import it). Configurations are its interned
+    ``Config`` objects (``None``: no configuration, the bytes are not allowed)."""
+
+    vocab: Any  # a Vocabulary
+    trie: Any  # a TokenTrie
+    initial: Any
+    num_words: int
+    eos_ids: tuple[int, ...]
+    eos_words: np.ndarray
+
+    def mask(self, config: Any) -> tuple[np.ndarray, bool]: ...
+    def step(self, config: Any, byte: int) -> Any: ...
+    def step_bytes(self, config: Any, data: bytes) -> Any: ...
+    def live_bytes(self, config: Any) -> np.ndarray: ...
+
+
 class GrammarMatcher(Matcher):
-    """History is a persistent linked list of interned configurations: fork is O(1)."""
+    """Walks interned parser configurations; history is shared on fork (O(1))."""
 
-    __slots__ = ("_engine", "_history", "_steps", "vocab_size", "_eos", "_forced_limit")
+    __slots__ = ("_engine", "_eos", "_forced_limit", "_history", "vocab_size")
 
-    def __init__(self, engine: GrammarEngine, *, forced_limit: int = 4096) -> None:
+    def __init__(
+        self, engine: ParsingAutomaton, *, forced_limit: int = 4096, history: History[Any] | None = None
+    ) -> None:
         self._engine = engine
         self.vocab_size = engine.vocab.size
         self._eos = frozenset(engine.eos_ids)
-        self._history: tuple[Any, Any] = (engine.initial, None)
-        self._steps = 0
+        self._history: History[Any] = History(engine.initial) if history is None else history
         self._forced_limit = forced_limit
 
     @property
     def num_steps(self) -> int:
-        return self._steps
+        return self._history.num_steps
 
     @property
-    def config(self) -> Config | str:
-        return self._history[0]
+    def config(self) -> Any:
+        """The current configuration (an engine ``Config``, or ``"terminated"``)."""
+        return self._history.state
 
     def fill_next_token_bitmask(self, bitmask: Any, row: int = 0) -> bool:
         engine = self._engine
-        words = as_numpy_bitmask(bitmask, engine.num_words)
-        config = self._history[0]
+        words = as_numpy_bitmask(bitmask, engine.num_words, row)
+        config = self._history.state
         if config is _TERMINATED:
             words[row] = engine.eos_words
             return True
@@ -46,7 +64,7 @@ class GrammarMatcher(Matcher):
         return not full
 
     def _next(self, token_id: int) -> Any:
-        config = self._history[0]
+        config = self._history.state
         if token_id in self._eos:
             return _TERMINATED if config is _TERMINATED or config.final else None
         if config is _TERMINATED:
@@ -66,32 +84,18 @@ class GrammarMatcher(Matcher):
         following = self._next(token_id)
         if following is None:
             return False
-        self._history = (following, self._history)
-        self._steps += 1
+        self._history.push(following)
         return True
 
     def rollback(self, n: int = 1) -> None:
-        if n < 0 or n > self._steps:
-            raise ConfigurationError(f"cannot roll back {n} steps: the matcher has {self._steps}")
-        history = self._history
-        for _ in range(n):
-            history = history[1]
-        self._history = history
-        self._steps -= n
+        self._history.rollback(n)
 
     def fork(self) -> GrammarMatcher:
-        twin = GrammarMatcher.__new__(GrammarMatcher)
-        twin._engine = self._engine
-        twin.vocab_size = self.vocab_size
-        twin._eos = self._eos
-        twin._history = self._history
-        twin._steps = self._steps
-        twin._forced_limit = self._forced_limit
-        return twin
+        return GrammarMatcher(self._engine, forced_limit=self._forced_limit, history=self._history.fork())
 
     def forced_bytes(self) -> bytes:
         """The bytes the grammar alone decides from here."""
-        config = self._history[0]
+        config = self._history.state
         if config is _TERMINATED:
             return b""
         engine = self._engine
@@ -110,12 +114,11 @@ class GrammarMatcher(Matcher):
         return self._engine.trie.greedy_tokenize(forced) if forced else []
 
     def is_accepting(self) -> bool:
-        config = self._history[0]
+        config = self._history.state
         return config is _TERMINATED or config.final
 
     def is_terminated(self) -> bool:
-        return self._history[0] is _TERMINATED
+        return self._history.state is _TERMINATED
 
     def reset(self) -> None:
-        self._history = (self._engine.initial, None)
-        self._steps = 0
+        self._history.reset()

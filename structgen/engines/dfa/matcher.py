@@ -2,42 +2,50 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from structgen.errors import ConfigurationError
-from structgen.matcher import TERMINATED, Matcher, as_numpy_bitmask
+from structgen.matcher import TERMINATED, History, Matcher, as_numpy_bitmask
 from structgen.regex.dfa import DEAD
 
-if TYPE_CHECKING:
-    from structgen.engines.dfa.token_dfa import TokenDFA
+
+class TokenAutomaton(Protocol):
+    """What the matcher uses of a :class:`~structgen.engines.dfa.token_dfa.TokenDFA` (which
+    makes the matchers, so this module does not import it)."""
+
+    vocab: Any  # a Vocabulary
+    dfa: Any  # a ByteDFA
+    masks: Any  # a MaskStore
+    trie: Any  # a TokenTrie
+    num_words: int
+    eos_ids: tuple[int, ...]
+
+    def mask_index(self, state: int) -> int: ...
+    def eos_mask(self) -> np.ndarray: ...
+    def next_state(self, state: int, token: int) -> int: ...
+    def forced_bytes_from(self, state: int, limit: int = 4096) -> bytes: ...
 
 
 class DFAMatcher(Matcher):
     """Matcher over a :class:`~structgen.engines.dfa.token_dfa.TokenDFA` (regex constraints)."""
 
-    __slots__ = ("_automaton", "_history", "_steps", "vocab_size", "_eos")
+    __slots__ = ("_automaton", "_eos", "_history", "vocab_size")
 
-    def __init__(self, automaton: TokenDFA) -> None:
+    def __init__(self, automaton: TokenAutomaton, history: History[int] | None = None) -> None:
         self._automaton = automaton
         self.vocab_size = automaton.vocab.size
         self._eos = frozenset(automaton.eos_ids)
-        self._history: tuple[int, Any] = (0, None)
-        self._steps = 0
-
-    @property
-    def _state(self) -> int:
-        return self._history[0]
+        self._history: History[int] = History(0) if history is None else history
 
     @property
     def num_steps(self) -> int:
-        return self._steps
+        return self._history.num_steps
 
     def fill_next_token_bitmask(self, bitmask: Any, row: int = 0) -> bool:
         automaton = self._automaton
-        words = as_numpy_bitmask(bitmask, automaton.num_words)
-        state = self._state
+        words = as_numpy_bitmask(bitmask, automaton.num_words, row)
+        state = self._history.state
         if state == TERMINATED:
             words[row] = automaton.eos_mask()
             return True
@@ -46,7 +54,7 @@ class DFAMatcher(Matcher):
         return not automaton.masks.is_full(index)
 
     def _next(self, token_id: int) -> int:
-        state = self._state
+        state = self._history.state
         if token_id in self._eos:
             if state == TERMINATED or self._automaton.dfa.accepting[state]:
                 return TERMINATED
@@ -62,30 +70,17 @@ class DFAMatcher(Matcher):
         following = self._next(token_id)
         if following == DEAD:
             return False
-        self._history = (following, self._history)
-        self._steps += 1
+        self._history.push(following)
         return True
 
     def rollback(self, n: int = 1) -> None:
-        if n < 0 or n > self._steps:
-            raise ConfigurationError(f"cannot roll back {n} steps: the matcher has {self._steps}")
-        history = self._history
-        for _ in range(n):
-            history = history[1]
-        self._history = history
-        self._steps -= n
+        self._history.rollback(n)
 
     def fork(self) -> DFAMatcher:
-        twin = DFAMatcher.__new__(DFAMatcher)
-        twin._automaton = self._automaton
-        twin.vocab_size = self.vocab_size
-        twin._eos = self._eos
-        twin._history = self._history
-        twin._steps = self._steps
-        return twin
+        return DFAMatcher(self._automaton, self._history.fork())
 
     def forced_tokens(self) -> list[int]:
-        state = self._state
+        state = self._history.state
         if state == TERMINATED:
             return []
         forced = self._automaton.forced_bytes_from(state)
@@ -94,16 +89,15 @@ class DFAMatcher(Matcher):
         return self._automaton.trie.greedy_tokenize(forced)
 
     def is_accepting(self) -> bool:
-        state = self._state
+        state = self._history.state
         return state == TERMINATED or bool(self._automaton.dfa.accepting[state])
 
     def is_terminated(self) -> bool:
-        return self._state == TERMINATED
+        return self._history.state == TERMINATED
 
     def reset(self) -> None:
-        self._history = (0, None)
-        self._steps = 0
+        self._history.reset()
 
     def state_id(self) -> int:
         """The current automaton state (``-2`` once terminated): for tests and debugging."""
-        return self._state
+        return self._history.state

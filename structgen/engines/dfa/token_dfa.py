@@ -9,13 +9,15 @@ ids when the state accepts. Identical rows are stored once. When the table would
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from structgen.bitmask import bitmask_row, bitmask_words
 from structgen.engines.dfa.mask_store import MaskStore
-from structgen.vocab.trie import TokenTrie, build_trie
+from structgen.engines.dfa.matcher import DFAMatcher
 from structgen.regex.dfa import DEAD, ByteDFA
+from structgen.vocab.trie import TokenTrie, build_trie
 
 if TYPE_CHECKING:
     from structgen.vocab import Vocabulary
@@ -26,7 +28,10 @@ PARALLEL_WORK = 200_000_000  # states × trie nodes above which the mask kernel 
 
 
 class TokenDFA:
-    """Token masks and token transitions of a byte DFA over one vocabulary."""
+    """Token masks and token transitions of a byte DFA over one vocabulary (an
+    :class:`~structgen.automaton.Automaton` of kind ``"regex"``)."""
+
+    kind: Literal["regex"] = "regex"
 
     def __init__(
         self,
@@ -39,11 +44,9 @@ class TokenDFA:
         self.dfa = dfa
         self.vocab = vocab
         self.trie: TokenTrie = build_trie(vocab)
-        self.num_words = (vocab.size + 31) // 32
+        self.num_words = bitmask_words(vocab.size)
         self.eos_ids = tuple(i for i in vocab.eos_ids if i < vocab.size)
-        self._eos_words = np.zeros(self.num_words, dtype=np.int32)
-        for token in self.eos_ids:
-            self._eos_words[token >> 5] |= np.int32(1) << np.int32(token & 31)
+        self._eos_words = bitmask_row(self.eos_ids, vocab.size)
         self._lock = threading.Lock()
         if masks is not None:
             self.masks, self.state_mask = masks
@@ -53,6 +56,27 @@ class TokenDFA:
             if dfa.num_states * self.num_words * 4 <= eager_mask_bytes:
                 self._compute_all()
         self.forced_byte = self._forced_bytes()
+
+    # -- the Automaton protocol --------------------------------------------------------------
+    @property
+    def num_states(self) -> int:
+        return self.dfa.num_states
+
+    def matcher(self) -> DFAMatcher:
+        return DFAMatcher(self)
+
+    def stats(self) -> dict[str, Any]:
+        """States, distinct masks, allowed-token counts per state (the first 4096), memory."""
+        counts = np.array([_popcount(self.mask(state)) for state in range(min(self.num_states, 4096))])
+        return {
+            "states": self.num_states,
+            "distinct_masks": len(self.masks),
+            "allowed_tokens_min": int(counts.min()),
+            "allowed_tokens_median": float(np.median(counts)),
+            "allowed_tokens_max": int(counts.max()),
+            "vocab_size": self.vocab.size,
+            "memory_bytes": self.memory_bytes(),
+        }
 
     # -- mask construction -------------------------------------------------------------------
     def _raw_masks(self, states: np.ndarray) -> np.ndarray:
@@ -141,3 +165,7 @@ class TokenDFA:
             out.append(byte)
             state = int(transitions[state, byte])
         return bytes(out)
+
+
+def _popcount(words: np.ndarray) -> int:
+    return int(np.unpackbits(words.view(np.uint8)).sum())
