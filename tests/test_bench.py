@@ -7,9 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structgen_bench.patterns import PATTERNS, select_patterns
+from structgen_bench.peers import XGrammarEngine
+from structgen_bench.regex_bench import engine_info
+from structgen_bench.regex_report import render_markdown, summary_rows
+from structgen_bench.report import replace_section
 
-from structgen.bench.patterns import PATTERNS, select_patterns
-from structgen.bench.report import render_markdown, replace_section, summary_rows
 from structgen.errors import ConfigurationError
 
 PEERS = ("xgrammar", "outlines-core", "llguidance")
@@ -119,10 +122,7 @@ def test_quick_benchmark_checks_correctness_and_writes_results(tmp_path: Path) -
 
 
 def test_a_missing_peer_is_reported_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
-    from structgen.bench.peers import XGrammarEngine
-    from structgen.bench.regex_bench import _engine_info
-
     monkeypatch.setattr(XGrammarEngine, "module", "structgen_no_such_module")
-    info = _engine_info(XGrammarEngine())
+    info = engine_info(XGrammarEngine())
     assert info["status"] == "not installed"
     assert "pip install xgrammar" in info["reason"]

@@ -7,18 +7,18 @@ import re
 from pathlib import Path
 
 import pytest
-
-from structgen.bench.grammar_bench import GRAMMARS
-from structgen.bench.grammar_docs import CORPUS, check_corpus, json_documents
-from structgen.bench.grammar_forms import (
-    NotExpressible,
+from structgen_bench.grammar_bench import GRAMMARS
+from structgen_bench.grammar_docs import CORPUS, check_corpus, json_documents
+from structgen_bench.grammar_forms import (
     bundled_grammar,
     llguidance_lark,
     regex_to_ebnf,
     regex_to_rust,
     xgrammar_ebnf,
 )
-from structgen.bench.grammar_oracle import PrefixOracle
+from structgen_bench.grammar_oracle import PrefixOracle
+from structgen_bench.regex_tree import NotExpressible
+
 from structgen.errors import ConfigurationError
 from tests.helpers.maskbench_sample import sample_dir
 
@@ -122,8 +122,8 @@ def test_oracle_reads_bytes_as_utf8() -> None:
 
 
 def test_xgrammar_reads_the_printed_ir_with_the_same_language() -> None:
-    import xgrammar as xgr
     import lark
+    import xgrammar as xgr
 
     info = xgr.TokenizerInfo([chr(c) for c in range(32, 127)])
     compiler = xgr.GrammarCompiler(info, cache_enabled=False)

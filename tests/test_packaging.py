@@ -111,6 +111,8 @@ def test_wheel_holds_the_package_with_its_kernels_and_grammars(wheel: tuple[Path
     names = zipfile.ZipFile(path).namelist()
     tops = {name.split("/", 1)[0] for name in names if not name.startswith("structgen-")}
     assert tops == {"structgen"}, tops
+    harness = [name for name in names if name.startswith(("structgen/bench/", "structgen_bench/"))]
+    assert not harness, f"the benchmark harness is in the wheel: {harness[:5]}"
     for expected in ("structgen/kernels/numba_cpu.py", "structgen/kernels/numpy_ref.py",
                      "structgen/grammars/json.lark", "structgen/grammars/json.gbnf",
                      "structgen/py.typed", "structgen/cli/main.py"):

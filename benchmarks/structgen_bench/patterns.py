@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from structgen.errors import ConfigurationError
+
 __all__ = ["BenchPattern", "PATTERNS", "QUICK_PATTERNS", "select_patterns"]
 
 
@@ -113,8 +115,6 @@ if len(_COUNTRIES) != 100:  # pragma: no cover - guards the table above
 
 def select_patterns(names: list[str] | None) -> list[BenchPattern]:
     """The patterns named (all when ``names`` is empty), in table order."""
-    from structgen.errors import ConfigurationError
-
     if not names:
         return list(PATTERNS.values())
     unknown = [n for n in names if n not in PATTERNS]

@@ -1,8 +1,7 @@
-"""Turn benchmark results into a JSON file, a markdown section and a plot.
+"""The regex benchmark's markdown section (``BENCHMARKS.md``) and plot.
 
-The markdown section sits between two HTML comments in ``BENCHMARKS.md`` so that a re-run
-replaces it and leaves the rest of the page alone. Ratios are ``structgen ÷ best peer`` of the
-same run (below 1 means structgen is faster or smaller).
+The JSON file and the marked-section mechanics are :mod:`structgen_bench.report`'s. Ratios are
+``structgen ÷ best peer`` of the same run (below 1 means structgen is faster or smaller).
 """
 
 from __future__ import annotations
@@ -13,28 +12,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = [
-    "write_json",
-    "render_markdown",
-    "replace_section",
-    "update_markdown_file",
-    "plot_results",
-    "summary_rows",
-    "METRICS",
-    "ENGINE_COLORS",
-]
+from structgen_bench.report import (
+    ENGINE_COLORS,
+    OURS,
+    fmt_value,
+    run_line,
+    save_figure,
+    short_text,
+)
 
-OURS = "structgen"
+__all__ = ["render_markdown", "plot_results", "summary_rows", "common_patterns", "METRICS"]
 
-# One colour per engine, the same in every benchmark's plot.
-ENGINE_COLORS: dict[str, str] = {
-    "structgen": "#d62728",
-    "xgrammar": "#1f77b4",
-    "outlines-core": "#2ca02c",
-    "llguidance": "#9467bd",
-}
-
-# metric key -> (label, unit, how to read it from one result row)
+# metric key -> (label, unit)
 METRICS: dict[str, tuple[str, str]] = {
     "mask_p50": ("mask p50", "µs"),
     "mask_p99": ("mask p99", "µs"),
@@ -66,25 +55,8 @@ def _geomean(values: Iterable[float | None]) -> float | None:
     return math.exp(sum(logs) / len(logs)) if logs else None
 
 
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if value >= 100:
-        return f"{value:,.0f}"
-    if value >= 10:
-        return f"{value:.1f}"
-    return f"{value:.3g}"
-
-
 def _ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}×"
-
-
-def write_json(results: dict[str, Any], out_dir: Path, name: str = "regex") -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{name}.json"
-    path.write_text(json.dumps(results, indent=1, sort_keys=False, default=str) + "\n")
-    return path
 
 
 def _index(results: dict[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
@@ -146,7 +118,7 @@ def summary_rows(results: dict[str, Any], metric: str) -> dict[str, dict[str, An
 
 
 def _cell(entry: dict[str, Any]) -> str:
-    return _fmt(entry["value"])
+    return fmt_value(entry["value"])
 
 
 def _status_cell(row: dict[str, Any] | None) -> str | None:
@@ -161,21 +133,13 @@ def _status_cell(row: dict[str, Any] | None) -> str | None:
 
 def render_markdown(results: dict[str, Any]) -> str:
     """The markdown section (without its markers) for one regex benchmark run."""
-    machine = results["machine"]
     config = results["config"]
     engines = _engines(results)
     lines: list[str] = []
     add = lines.append
     add("## Regex benchmark")
     add("")
-    versions = ", ".join(
-        f"{name} {info['version']}" if info["status"] == "ok" else f"{name} (not installed)"
-        for name, info in results["engines"].items()
-    )
-    add(
-        f"Run {machine['timestamp']} on {machine['cpu']} ({machine['cpu_count']} cores), "
-        f"Python {machine['python']}, git {machine.get('git_revision') or 'n/a'}; {versions}."
-    )
+    add(run_line(results))
     add(
         f"Command: `{config.get('command') or 'structgen bench regex'}` "
         f"(repeat {config['repeat']}; patterns: {', '.join(config['patterns'])}). "
@@ -241,10 +205,11 @@ def render_markdown(results: dict[str, Any]) -> str:
                 if status is not None or row is None:
                     cells.append(status or "—")
                     continue
-                cells.append(
-                    f"{_fmt(_metric(row, 'mask_p50'))} / {_fmt(_metric(row, 'mask_p99'))} · "
-                    f"{_fmt(_metric(row, 'compile'))} ms · {_fmt(_metric(row, 'memory'))} KiB"
+                p50, p99, compile_ms, memory = (
+                    fmt_value(_metric(row, key))
+                    for key in ("mask_p50", "mask_p99", "compile", "memory")
                 )
+                cells.append(f"{p50} / {p99} · {compile_ms} ms · {memory} KiB")
             ours = _metric(index.get((tokenizer, OURS, pattern), {}), "mask_p50")
             peers = [
                 v for e in _peers(results)
@@ -270,7 +235,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             for engine in engines:
                 setup = setups.get((tokenizer, engine))
                 value = setup.get("prepare_s") if setup and setup.get("status") == "ok" else None
-                cells.append(_fmt(value) if value is not None else "—")
+                cells.append(fmt_value(value) if value is not None else "—")
             add(f"| {info['title']} | {info['vocab_size']:,} | " + " | ".join(cells) + " |")
         add("")
         checks = [s["vocab_check"] for s in setups.values() if s.get("vocab_check")]
@@ -310,16 +275,17 @@ def render_markdown(results: dict[str, Any]) -> str:
         add("**Failures** (vocabulary / engine / pattern: what went wrong):")
         add("")
         for r in problems:
-            add(f"- {r['tokenizer']} / {r['engine']} / {r['pattern']}: {_short(r['error'])}")
+            add(f"- {r['tokenizer']} / {r['engine']} / {r['pattern']}: {short_text(r['error'])}")
         for setup in vocab_mismatches:
             check = setup["vocab_check"]
             add(
                 f"- {setup['tokenizer']}: structgen's Vocabulary differs from the tokenizer's "
                 f"bytes at {check['differing_token_bytes']} ids "
-                f"(e.g. {_short(json.dumps(check['differing_examples'][:2]))})"
+                f"(e.g. {short_text(json.dumps(check['differing_examples'][:2]))})"
             )
         for tokenizer, pattern, d in dropped:
-            add(f"- {tokenizer} / {pattern}: example {d['text']!r} skipped: {_short(d['reason'])}")
+            reason = short_text(d["reason"])
+            add(f"- {tokenizer} / {pattern}: example {d['text']!r} skipped: {reason}")
         add("")
     else:
         add("**Failures**: none; every engine allowed every token of every example.")
@@ -361,52 +327,7 @@ def _describe_agreement(engine: str, a: dict[str, Any]) -> str:
         parts.append(f"first at {first['example']!r} step {first['step']}: "
                      f"only {ref} {first.get(f'only_{ref}')}, only {engine} "
                      f"{first.get(f'only_{engine}')}")  # fmt: skip
-    return _short("; ".join(parts), 600)
-
-
-def _short(text: str | None, limit: int = 300) -> str:
-    text = (text or "").replace("\n", " ").replace("|", "\\|")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _markers(name: str) -> tuple[str, str]:
-    return (
-        f"<!-- structgen-bench:{name}:begin (generated by `structgen bench {name}`; "
-        "edits inside are overwritten) -->",
-        f"<!-- structgen-bench:{name}:end -->",
-    )
-
-
-def replace_section(document: str, section: str, name: str = "regex") -> str:
-    """``document`` with the marked section ``name`` replaced (or appended when absent)."""
-    begin, end = _markers(name)
-    prefix = begin.split(" (", 1)[0]
-    start = document.find(prefix)
-    stop = document.find(end, start if start >= 0 else 0)
-    block = f"{begin}\n{section.rstrip()}\n{end}\n"
-    if start >= 0 and stop >= 0:
-        tail = document[stop + len(end) :].lstrip("\n")
-        return document[:start] + block + ("\n" + tail if tail else "")
-    if not document.strip():
-        return "# structgen benchmarks\n\n" + block
-    return document.rstrip("\n") + "\n\n" + block
-
-
-def update_markdown_file(path: Path, section: str, name: str = "regex") -> Path:
-    document = path.read_text() if path.exists() else ""
-    path.write_text(replace_section(document, section, name))
-    return path
-
-
-def save_figure(fig: Any, path: Path, *, dpi: int = 100) -> Path:
-    """Lay out ``fig``, write it to ``path`` (creating its folder) and release it."""
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    return path
+    return short_text("; ".join(parts), 600)
 
 
 def plot_results(results: dict[str, Any], path: Path) -> Path | None:

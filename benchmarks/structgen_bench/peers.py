@@ -9,7 +9,7 @@ Every adapter offers the same few steps, so the harness times all engines with o
 - ``advance(matcher, token_id)``: take one token, ``False`` when the engine rejects it.
 
 The grammar benchmark adds ``compile_grammar(grammar)``: a cold compile of a
-:class:`~structgen.bench.grammar_forms.BenchGrammar`, each engine reading the form it takes
+:class:`~structgen_bench.grammar_forms.BenchGrammar`, each engine reading the form it takes
 (:data:`GRAMMAR_ENGINES` lists them, with the peers' builtin JSON grammars as extra rows).
 
 MaskBench adds ``compile_schema(schema)``: a cold compile of a JSON Schema with the engine's own
@@ -17,7 +17,8 @@ JSON-schema compiler, under the options in ``schema_options`` (chosen so that ``
 output, with its ``", "`` and ``": "`` separators, is in the language), and
 ``is_accepting(matcher)``: the engine's own "may stop here", cross-checked against EOS in its mask.
 
-Peers are optional (the ``bench`` extra): a missing package makes its engine "not installed".
+Peers are optional (dependencies of the ``structgen-bench`` distribution): a missing package
+makes its engine "not installed".
 Peers are driven through their lowest-overhead public call for a numpy mask, so that Python
 glue does not count against them.
 """
@@ -25,19 +26,26 @@ glue does not count against them.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import pickle
 import warnings
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import asdict
+from typing import Any, ClassVar
 
-from structgen.bench.timing import package_version
+import numpy as np
 
-if TYPE_CHECKING:
-    import numpy as np
-
-    from structgen.bench.grammar_forms import BenchGrammar
-    from structgen.bench.vocabs import LoadedTokenizer
+from structgen.errors import ConfigurationError
+from structgen.runtime.compiler import compile_grammar, compile_json_schema, compile_regex
+from structgen.schema import SchemaOptions, SchemaWarning
+from structgen.version import __version__
+from structgen.vocab import Vocabulary
+from structgen_bench.errors import EngineError, GrammarNotSupported
+from structgen_bench.grammar_forms import BenchGrammar
+from structgen_bench.masks import new_bitmask
+from structgen_bench.timing import package_version
+from structgen_bench.vocabs import LoadedTokenizer
 
 __all__ = [
     "EngineAdapter",
@@ -45,17 +53,7 @@ __all__ = [
     "GRAMMAR_ENGINES",
     "make_engine",
     "make_grammar_engine",
-    "EngineError",
-    "GrammarNotSupported",
 ]
-
-
-class EngineError(RuntimeError):
-    """An engine failed to compile or to run a pattern (recorded, never fatal to a run)."""
-
-
-class GrammarNotSupported(EngineError):
-    """The engine cannot take this grammar (not expressible in its syntax, or not its row)."""
 
 
 # A tiny grammar with a regex terminal, a literal and an ignored terminal: compiled and masked
@@ -117,11 +115,11 @@ class EngineAdapter(ABC):
 
     def warm_up(self) -> None:
         """Compile and walk a trivial regex once, so one-time library set-up is not timed."""
-        compiled = self.compile("a|b")
-        matcher = self.matcher(compiled)
-        import numpy as np
+        self._first_mask(self.compile("a|b"))
 
-        self.fill(matcher, np.zeros((1, self.mask_words), dtype=np.int32))
+    def _first_mask(self, compiled: Any) -> None:
+        """Compute the first mask of ``compiled`` (the end of every warm-up)."""
+        self.fill(self.matcher(compiled), new_bitmask(self.mask_words))
 
     @property
     def vocab_size(self) -> int:
@@ -164,16 +162,8 @@ class EngineAdapter(ABC):
 
     def grammar_warm_up(self) -> None:
         """Compile and mask a tiny grammar once, so one-time set-up (JIT, tables) is not timed."""
-        from structgen.bench.grammar_forms import BenchGrammar
-
-        tiny = BenchGrammar("warm-up", WARM_UP_LARK)
-        if self.only_grammars is not None:
-            tiny = BenchGrammar(self.only_grammars[0], WARM_UP_LARK)
-        compiled = self.compile_grammar(tiny)
-        matcher = self.matcher(compiled)
-        import numpy as np
-
-        self.fill(matcher, np.zeros((1, self.mask_words), dtype=np.int32))
+        name = "warm-up" if self.only_grammars is None else self.only_grammars[0]
+        self._first_mask(self.compile_grammar(BenchGrammar(name, WARM_UP_LARK)))
 
     # -- JSON schemas (MaskBench) -----------------------------------------------------------
     cold_compile_schema: ClassVar[str] = ""  # what a cold schema compile means here
@@ -194,11 +184,7 @@ class EngineAdapter(ABC):
 
     def schema_warm_up(self) -> None:
         """Compile and mask a small schema once, so one-time set-up (JIT, tables) is not timed."""
-        compiled = self.compile_schema(WARM_UP_SCHEMA)
-        matcher = self.matcher(compiled)
-        import numpy as np
-
-        self.fill(matcher, np.zeros((1, self.mask_words), dtype=np.int32))
+        self._first_mask(self.compile_schema(WARM_UP_SCHEMA))
 
 
 class StructgenEngine(EngineAdapter):
@@ -220,13 +206,9 @@ class StructgenEngine(EngineAdapter):
         self.vocab_check: dict[str, Any] = {}
 
     def version(self) -> str | None:
-        from structgen.version import __version__
-
         return __version__
 
     def prepare(self, tokenizer: LoadedTokenizer) -> None:
-        from structgen.vocab import Vocabulary
-
         self.tokenizer = tokenizer
         self.vocab = Vocabulary.from_gguf(tokenizer.path)
         # Cross-check structgen's decoder against the benchmark's own reading of the tokenizer.
@@ -247,8 +229,6 @@ class StructgenEngine(EngineAdapter):
         }
 
     def compile(self, regex: str) -> Any:
-        from structgen.runtime.compiler import compile_regex
-
         return compile_regex(regex, self.vocab, cache=False)
 
     cold_compile_grammar = (
@@ -260,8 +240,6 @@ class StructgenEngine(EngineAdapter):
     grammar_form = "the bundled .lark file as it is"
 
     def compile_grammar(self, grammar: BenchGrammar) -> Any:
-        from structgen.runtime.compiler import compile_grammar
-
         return compile_grammar(grammar.lark_text, self.vocab, syntax="lark")
 
     cold_compile_schema = (
@@ -273,9 +251,6 @@ class StructgenEngine(EngineAdapter):
     schema_options = {"whitespace": "flexible"}
 
     def compile_schema(self, schema: Any) -> Any:
-        from structgen.runtime.compiler import compile_json_schema
-        from structgen.schema import SchemaWarning
-
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SchemaWarning)
             compiled = compile_json_schema(schema, self.vocab, **self.schema_options)
@@ -283,10 +258,6 @@ class StructgenEngine(EngineAdapter):
         return compiled
 
     def schema_options_used(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
-        from structgen.schema import SchemaOptions
-
         return asdict(SchemaOptions.build(**self.schema_options))
 
     def is_accepting(self, matcher: Any) -> bool:
@@ -342,7 +313,7 @@ class XGrammarEngine(EngineAdapter):
     )
     grammar_form = (
         "the bundled .gbnf file where there is one (json, arithmetic), else the grammar IR "
-        "printed as EBNF by structgen.bench.grammar_forms.xgrammar_ebnf (not timed)"
+        "printed as EBNF by structgen_bench.grammar_forms.xgrammar_ebnf (not timed)"
     )
 
     def compile_grammar(self, grammar: BenchGrammar) -> Any:
@@ -364,8 +335,6 @@ class XGrammarEngine(EngineAdapter):
         return self.compiler.compile_json_schema(json.dumps(schema), **self.schema_options)
 
     def schema_options_used(self) -> dict[str, Any]:
-        import inspect
-
         signature = inspect.signature(self.compiler.compile_json_schema)
         defaults = {
             name: parameter.default
@@ -502,11 +471,7 @@ class LLGuidanceEngine(EngineAdapter):
     def compile(self, regex: str) -> Any:
         import llguidance
 
-        grammar = llguidance.LLMatcher.grammar_from_regex(regex)
-        matcher = llguidance.LLMatcher(self.lltokenizer, grammar, log_level=0)
-        if matcher.is_error():
-            raise EngineError(f"llguidance: {matcher.get_error()}")
-        return matcher
+        return self._matcher_for(llguidance.LLMatcher.grammar_from_regex(regex))
 
     cold_compile_grammar = (
         "`LLMatcher(tokenizer, LLMatcher.grammar_from_lark(text))`: a new matcher, no cache "
@@ -515,7 +480,7 @@ class LLGuidanceEngine(EngineAdapter):
     )
     grammar_form = (
         "the bundled .lark file with its regex literals re-printed with explicit ASCII classes "
-        "(structgen.bench.grammar_forms.llguidance_lark, not timed)"
+        "(structgen_bench.grammar_forms.llguidance_lark, not timed)"
     )
 
     def compile_grammar(self, grammar: BenchGrammar) -> Any:
@@ -622,25 +587,20 @@ GRAMMAR_ENGINES: dict[str, type[EngineAdapter]] = {
 }
 
 
-def make_grammar_engine(name: str) -> EngineAdapter:
-    """A fresh adapter for grammar-benchmark engine ``name`` (one of :data:`GRAMMAR_ENGINES`)."""
-    from structgen.errors import ConfigurationError
-
+def _make(table: dict[str, type[EngineAdapter]], name: str) -> EngineAdapter:
     try:
-        return GRAMMAR_ENGINES[name]()
+        return table[name]()
     except KeyError:
         raise ConfigurationError(
-            f"unknown engine {name!r}; expected some of: {', '.join(GRAMMAR_ENGINES)}"
+            f"unknown engine {name!r}; expected some of: {', '.join(table)}"
         ) from None
+
+
+def make_grammar_engine(name: str) -> EngineAdapter:
+    """A fresh adapter for grammar-benchmark engine ``name`` (one of :data:`GRAMMAR_ENGINES`)."""
+    return _make(GRAMMAR_ENGINES, name)
 
 
 def make_engine(name: str) -> EngineAdapter:
     """A fresh adapter for engine ``name`` (one of :data:`ENGINES`)."""
-    from structgen.errors import ConfigurationError
-
-    try:
-        return ENGINES[name]()
-    except KeyError:
-        raise ConfigurationError(
-            f"unknown engine {name!r}; expected some of: {', '.join(ENGINES)}"
-        ) from None
+    return _make(ENGINES, name)

@@ -19,18 +19,27 @@ worker, around the engine calls only; the pipe is outside the timed regions.
 from __future__ import annotations
 
 import json
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
 import time
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from multiprocessing.connection import Connection
+from typing import Any
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from multiprocessing.connection import Connection
+import numpy as np
 
-    from structgen.bench.maskbench_data import TokenizerRef
-    from structgen.bench.peers import EngineAdapter
+from structgen_bench.maskbench_data import TokenizerRef, load_tokenizer
+from structgen_bench.masks import mask_bit, new_bitmask
+from structgen_bench.peers import EngineAdapter, make_engine
+from structgen_bench.runs import set_up
+from structgen_bench.timing import gc_frozen, gc_paused
 
-__all__ = ["Job", "run_schema", "walk_instance", "EngineWorker"]
+__all__ = ["Job", "run_schema", "walk_instance", "schema_set_up", "EngineWorker"]
 
 _ERROR_CHARS = 500
 
@@ -46,18 +55,25 @@ class Job:
     walk_budget_s: float  # on all the instances together
 
 
-def _short_error(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}"
+def _shorten(text: str) -> str:
     return text if len(text) <= _ERROR_CHARS else text[: _ERROR_CHARS - 1] + "…"
 
 
-def _bit(bitmask: Any, token: int) -> bool:
-    word = int(bitmask[0, token >> 5])
-    return bool((word >> (token & 31)) & 1)
+def _short_error(error: BaseException) -> str:
+    return _shorten(f"{type(error).__name__}: {error}")
+
+
+def schema_set_up(engine: EngineAdapter, tokenizer: Any) -> dict[str, Any]:
+    """:func:`~structgen_bench.runs.set_up` with the schema warm-up, and the schema options the
+    engine runs with; an error is shortened and drops the rest."""
+    setup = set_up(engine, tokenizer, engine.schema_warm_up)
+    if setup["status"] != "ok":
+        return {"status": "error", "error": _shorten(setup["error"])}
+    return {**setup, "options": engine.schema_options_used()}
 
 
 def walk_instance(engine: EngineAdapter, compiled: Any, ids: list[int], eos_id: int,
-                  bitmask: Any, times: list[int]) -> dict[str, Any]:  # fmt: skip
+                  bitmask: np.ndarray, times: list[int]) -> dict[str, Any]:  # fmt: skip
     """Feed ``ids`` one token at a time; appends each fill's time (ns) to ``times``.
 
     Returns ``{"accepted": bool, "step": int, "why": str | None, "disagreement": str | None}``;
@@ -69,7 +85,7 @@ def walk_instance(engine: EngineAdapter, compiled: Any, ids: list[int], eos_id: 
         started = clock()
         fill(matcher, bitmask)
         times.append(clock() - started)
-        allowed = _bit(bitmask, token)
+        allowed = mask_bit(bitmask, token)
         advanced = advance(matcher, token)
         if allowed and advanced:
             continue
@@ -85,7 +101,7 @@ def walk_instance(engine: EngineAdapter, compiled: Any, ids: list[int], eos_id: 
     started = clock()
     fill(matcher, bitmask)
     times.append(clock() - started)
-    eos = _bit(bitmask, eos_id)
+    eos = mask_bit(bitmask, eos_id)
     accepting = engine.is_accepting(matcher)
     disagreement = None
     if eos != accepting:
@@ -106,10 +122,6 @@ def run_schema(
     ``first_mask_s``, ``outcomes`` (one :func:`walk_instance` result per test, or
     ``{"skipped": True}`` past the walk budget, or ``{"exception": ...}``) and ``mask_ns``.
     """
-    import numpy as np
-
-    from structgen.bench.timing import gc_paused
-
     result: dict[str, Any] = {"status": "ok", "error": None, "compile_s": None,
                               "first_mask_s": None, "outcomes": [], "mask_ns": []}  # fmt: skip
     try:
@@ -117,7 +129,7 @@ def run_schema(
     except ValueError as error:
         result.update(status="compile error", error=f"schema is not JSON: {_short_error(error)}")
         return result
-    bitmask = np.zeros((1, engine.mask_words), dtype=np.int32)
+    bitmask = new_bitmask(engine.mask_words)
     with gc_paused():
         try:
             started = time.perf_counter()
@@ -164,33 +176,21 @@ def _serve(conn: Connection, engine_name: str, ref: TokenizerRef,
 
     ``memory_limit_bytes`` (0: none) caps the address space, so that an engine blowing up on
     one schema fails there (recorded) instead of starving the machine."""
-    import resource
-    import warnings
-
     warnings.simplefilter("ignore")
     if memory_limit_bytes > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
     try:
-        from structgen.bench.maskbench_data import load_tokenizer
-        from structgen.bench.peers import make_engine
-        from structgen.bench.timing import gc_frozen
-
         tokenizer = load_tokenizer(ref.path, key=ref.key, title=ref.title)
         engine = make_engine(engine_name)
-        started = time.perf_counter()
-        engine.prepare(tokenizer)
-        prepare_s = time.perf_counter() - started
-        started = time.perf_counter()
-        engine.schema_warm_up()
-        warmup_s = time.perf_counter() - started
     except Exception as error:
         conn.send(("ready", {"status": "error", "error": _short_error(error)}))
         return
-    info = {"status": "ok", "prepare_s": prepare_s, "warmup_s": warmup_s,
-            "options": engine.schema_options_used(), "mask_words": engine.mask_words}  # fmt: skip
-    if getattr(engine, "vocab_check", None):
-        info["vocab_check"] = engine.vocab_check
+    info = schema_set_up(engine, tokenizer)
+    if info["status"] == "ok":
+        info["mask_words"] = engine.mask_words
     conn.send(("ready", info))
+    if info["status"] != "ok":
+        return
     with gc_frozen():
         while True:
             message = conn.recv()
@@ -204,7 +204,7 @@ def _serve(conn: Connection, engine_name: str, ref: TokenizerRef,
 class EngineWorker:
     """One engine in a child process; :meth:`run` enforces the timeouts by killing it.
 
-    The child is ``python -m structgen.bench.maskbench_worker`` talking over a socket pair
+    The child is ``python -m structgen_bench.maskbench_worker`` talking over a socket pair
     (a :class:`multiprocessing.connection.Connection`): nothing is inherited, and the caller's
     ``__main__`` is never re-imported.
     """
@@ -223,15 +223,9 @@ class EngineWorker:
 
     def launch(self) -> None:
         """Start (or restart) the child without waiting for it (see :meth:`wait_ready`)."""
-        import socket
-        import subprocess
-        import sys
-        import tempfile
-        from multiprocessing.connection import Connection
-
         self.stop()
         ours, theirs = socket.socketpair()
-        command = [sys.executable, "-m", "structgen.bench.maskbench_worker", str(theirs.fileno()),
+        command = [sys.executable, "-m", "structgen_bench.maskbench_worker", str(theirs.fileno()),
                    self.engine_name, self.ref.key, self.ref.title, self.ref.path,
                    str(self.memory_limit_bytes)]  # fmt: skip
         self.log = tempfile.TemporaryFile()  # the child's stderr, quoted when it dies
@@ -354,15 +348,9 @@ class EngineWorker:
 
 def main(argv: list[str]) -> None:
     """The child's entry point: ``FD ENGINE KEY TITLE PATH MEMORY_LIMIT_BYTES``."""
-    from multiprocessing.connection import Connection
-
-    from structgen.bench.maskbench_data import TokenizerRef
-
     fd, engine_name, key, title, path, limit = argv
     _serve(Connection(int(fd)), engine_name, TokenizerRef(key, title, path), int(limit))
 
 
 if __name__ == "__main__":
-    import sys
-
     main(sys.argv[1:])

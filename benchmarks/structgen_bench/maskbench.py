@@ -1,9 +1,9 @@
 """``structgen bench maskbench``: the MaskBench protocol on JSONSchemaBench, engine by engine.
 
 The data is a directory in the layout of ``shared/data`` (read by
-:mod:`structgen.bench.maskbench_data`): schemas in ``jsonschemabench/<subset>/<name>.json`` and
+:mod:`structgen_bench.maskbench_data`): schemas in ``jsonschemabench/<subset>/<name>.json`` and
 their test instances in ``maskbench-tests/<subset>.jsonl``. For every sampled schema and every
-engine the run (see :mod:`structgen.bench.maskbench_worker`)
+engine the run (see :mod:`structgen_bench.maskbench_worker`)
 
 1. compiles the schema cold and computes the first mask: the **time to first mask** (TTFM); an
    engine past ``timeout_s`` is stopped and has a compile error "timeout";
@@ -24,12 +24,16 @@ taken over the schemas both engines passed, so they compare the same token walks
 from __future__ import annotations
 
 import gc
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from structgen.bench.maskbench_data import (
+import numpy as np
+
+from structgen.errors import ConfigurationError
+from structgen_bench import vocabs
+from structgen_bench.grammar_docs import default_data_dir
+from structgen_bench.maskbench_data import (
     SERIALISATION,
     Case,
     TokenizerRef,
@@ -38,12 +42,10 @@ from structgen.bench.maskbench_data import (
     resolve_tokenizer,
     tokenize_cases,
 )
-from structgen.bench.maskbench_worker import EngineWorker, Job, run_schema
-from structgen.bench.peers import EngineAdapter, make_engine
-from structgen.errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from structgen.bench import vocabs
+from structgen_bench.maskbench_worker import EngineWorker, Job, run_schema, schema_set_up
+from structgen_bench.peers import EngineAdapter, make_engine
+from structgen_bench.runs import progress_bar
+from structgen_bench.timing import gc_frozen, machine_info, summarize_ns
 
 __all__ = [
     "MaskBenchConfig",
@@ -177,8 +179,6 @@ def classify(raw: dict[str, Any], case: Case, engine: str,
             note(index, outcome, "invalidation")
     mask_ns = raw.get("mask_ns") or []
     if mask_ns:
-        from structgen.bench.timing import summarize_ns
-
         record["mask"] = summarize_ns(mask_ns)
     record["passing"] = bool(
         compiled and status == "ok"
@@ -194,8 +194,6 @@ _QUANTILES = [float(q) for q in range(100)] + [99.5, 99.9, 100.0]
 
 
 def _percentiles(values: Any, scale: float, unit: str) -> dict[str, Any]:
-    import numpy as np
-
     data = np.asarray(values, dtype=np.float64)
     if data.size == 0:
         return {"n": 0}
@@ -238,8 +236,6 @@ def summarise(
     """Per subset (and ``"all"``) and engine: counts, TTFM and TBM percentiles; and per peer,
     ``structgen ÷ peer`` over the schemas both passed. ``samples[(engine, subset, file)]``
     holds each walk's mask times (ns)."""
-    import numpy as np
-
     summary: dict[str, Any] = {}
     comparisons: dict[str, Any] = {}
     for group in [*subsets, "all"]:
@@ -299,20 +295,7 @@ class InProcessRunner:
 
     def start(self) -> dict[str, Any]:
         self.starts += 1
-        try:
-            started = time.perf_counter()
-            self.engine.prepare(self.tokenizer)
-            prepare_s = time.perf_counter() - started
-            started = time.perf_counter()
-            self.engine.schema_warm_up()
-            warmup_s = time.perf_counter() - started
-        except Exception as error:
-            return {"status": "error", "error": f"{type(error).__name__}: {error}"[:500]}
-        info = {"status": "ok", "prepare_s": prepare_s, "warmup_s": warmup_s,
-                "options": self.engine.schema_options_used()}  # fmt: skip
-        if getattr(self.engine, "vocab_check", None):
-            info["vocab_check"] = self.engine.vocab_check
-        return info
+        return schema_set_up(self.engine, self.tokenizer)
 
     def run(self, job: Job, *, walk_timeout_s: float) -> dict[str, Any]:
         return run_schema(self.engine, job)
@@ -331,11 +314,6 @@ def _engine_info(engine: EngineAdapter) -> dict[str, Any]:
 
 def run_maskbench(config: MaskBenchConfig) -> dict[str, Any]:
     """Run MaskBench; returns the JSON-able results (see the module docstring)."""
-    from tqdm import tqdm
-
-    from structgen.bench.grammar_bench import default_data_dir
-    from structgen.bench.timing import gc_frozen, machine_info
-
     config.validate()
     data_dir = config.data_dir or default_data_dir()
     cases, subset_info = load_cases(data_dir, subsets=config.subsets, sample=config.sample,
@@ -376,8 +354,7 @@ def run_maskbench(config: MaskBenchConfig) -> dict[str, Any]:
     runners = _start_runners(results, adapters, tokenizer, ref, config)
     all_cases = [case for found in cases.values() for case in found]
     samples: dict[tuple[str, str, str], Any] = {}
-    bar = tqdm(total=len(all_cases) * len(runners), disable=not config.progress, unit="schema",
-               dynamic_ncols=True)  # fmt: skip
+    bar = progress_bar(len(all_cases) * len(runners), config.progress, "schema")
     try:
         with gc_frozen():
             for case in all_cases:
@@ -426,8 +403,6 @@ def _run_case(case: Case, runners: dict[str, Any], tokenizer: vocabs.LoadedToken
               config: MaskBenchConfig, records: list[dict[str, Any]],
               samples: dict[tuple[str, str, str], Any], bar: Any) -> None:  # fmt: skip
     """Every engine on one schema, one after the other (so a load change hits all alike)."""
-    import numpy as np
-
     job = Job(case.schema_text, [(valid, ids) for _i, valid, ids in case.walkable()],
               tokenizer.eos_id, config.timeout_s, config.walk_budget_s)  # fmt: skip
     for name, runner in runners.items():

@@ -1,6 +1,6 @@
 """The grammar benchmark's markdown section (``BENCHMARKS.md``) and plot.
 
-The JSON file and the marked-section mechanics are :mod:`structgen.bench.report`'s. Ratios are
+The JSON file and the marked-section mechanics are :mod:`structgen_bench.report`'s. Ratios are
 ``structgen ÷ best peer`` of the same run, the peers being xgrammar and llguidance on the same
 grammar (their builtin JSON grammars are shown, not counted: another grammar).
 """
@@ -11,11 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from structgen.bench.report import _fmt, _short, save_figure
+from structgen_bench.report import OURS, fmt_value, run_line, save_figure, short_text
 
 __all__ = ["render_markdown", "plot_results", "COLUMNS", "metric"]
 
-OURS = "structgen"
 PEERS = ("xgrammar", "llguidance")
 
 # column key -> (header, unit)
@@ -89,21 +88,14 @@ def _docs_cell(row: dict[str, Any]) -> str:
 
 def render_markdown(results: dict[str, Any]) -> str:
     """The markdown section (without its markers) for one grammar benchmark run."""
-    machine, config = results["machine"], results["config"]
+    config = results["config"]
     engines = list(config["engines"])
     index = _index(results)
     lines: list[str] = []
     add = lines.append
     add("## Grammar benchmark")
     add("")
-    versions = ", ".join(
-        f"{name} {info['version']}" if info["status"] == "ok" else f"{name} (not installed)"
-        for name, info in results["engines"].items()
-        if "builtin" not in name
-    )
-    revision = machine.get("git_revision") or "n/a"
-    add(f"Run {machine['timestamp']} on {machine['cpu']} ({machine['cpu_count']} cores), "
-        f"Python {machine['python']}, git {revision}; {versions}.")  # fmt: skip
+    add(run_line(results, hide="builtin"))
     add(f"Command: `{config.get('command') or 'structgen bench grammar'}` (cold compiles: "
         f"{config['repeat']}; time budget per pass: {config['budget_s']:g} s). Raw numbers: "
         "`benchmarks/results/grammar.json`; plot: `benchmarks/results/grammar.png`.")  # fmt: skip
@@ -146,7 +138,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         info = results["tokenizers"].get(tokenizer, {})
         title = info.get("title", tokenizer)
         if info.get("status") != "ok":
-            add(f"### {title}: not run ({_short(info.get('error'))})")
+            add(f"### {title}: not run ({short_text(info.get('error'))})")
             add("")
             continue
         add(f"### {title} (V = {info['vocab_size']:,})")
@@ -164,7 +156,7 @@ def render_markdown(results: dict[str, Any]) -> str:
                     reason = _status(row)
                     add(f"| {grammar} | {label} | {reason} |" + " — |" * len(COLUMNS))
                     continue
-                cells = [_fmt(metric(row, key)) for key in COLUMNS]
+                cells = [fmt_value(metric(row, key)) for key in COLUMNS]
                 add(f"| {grammar} | {label} | {_docs_cell(row)} | " + " | ".join(cells) + " |")
             ours = index.get((tokenizer, OURS, grammar))
             if OURS in engines and metric(ours, "p50") is not None:
@@ -198,7 +190,7 @@ def _what_is_measured(results: dict[str, Any], add: Any) -> None:
     if any(changes.values()):
         add("- llguidance's Lark regexes are Unicode-aware (`\\w`, `\\d`, `\\s`, the `i` flag), "
             "the grammars' are ASCII: each `/regex/` literal is re-printed with explicit ASCII "
-            "classes (e.g. `" + _short(next(c for v in changes.values() if v for c in v), 160)
+            "classes (e.g. `" + short_text(next(c for v in changes.values() if v for c in v), 160)
             + "`); nothing else of the files changes.")  # fmt: skip
     add("")
 
@@ -217,14 +209,15 @@ def _failures(results: dict[str, Any], add: Any) -> None:
         check = r.get("correctness", {})
         head = f"- {r['tokenizer']} / {r['grammar']} / {r['engine']}: "
         if not check:
-            add(head + _short(r.get("error")))
+            add(head + short_text(r.get("error")))
             continue
         examples = "; ".join(
             f"{f['source']} step {f.get('step', '?')}: {f['what']}"
             + (f" ({f['token_bytes']} after …{f['prefix_tail']})" if "token_bytes" in f else "")
             for f in check.get("failures", [])[:3]
         )
-        add(head + f"{check['failed']} of {check['documents']} refused: " + _short(examples, 700))
+        refused = f"{check['failed']} of {check['documents']} refused: "
+        add(head + refused + short_text(examples, 700))
     add("")
 
 
@@ -239,7 +232,7 @@ def _differences(results: dict[str, Any], add: Any) -> None:
     add("**Mask differences** against structgen, over every step of the first "
         f"{results['config']['check_docs']} documents of each grammar (EOS and special tokens "
         "aside). Tokens allowed by one side only are judged by an independent oracle (a "
-        "character-level Earley recogniser over the grammar IR, `structgen.bench.grammar_oracle`: "
+        "character-level Earley recogniser over the grammar IR, `structgen_bench.grammar_oracle`: "
         "is the text so far plus the token still a prefix of the language?). *valid* tokens "
         "that one side masks are completeness gaps of that side (or a deliberate narrowing); "
         "*invalid* tokens allowed are soundness errors.")  # fmt: skip
@@ -266,7 +259,7 @@ def _differences(results: dict[str, Any], add: Any) -> None:
             shown = {k: [t[1] for t in v[:3]] for k, v in first.items() if k.startswith("only_")}
             parts.append(f"first at {first['source']} step {first['step']} after "
                          f"…{first['prefix_tail']}: {json.dumps(shown)}")  # fmt: skip
-        add(f"- {a['tokenizer']} / {a['grammar']} / {engine}: " + _short("; ".join(parts), 900))
+        add(f"- {a['tokenizer']} / {a['grammar']} / {engine}: " + short_text("; ".join(parts), 900))
     add("")
 
 

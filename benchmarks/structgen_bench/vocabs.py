@@ -19,11 +19,13 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from structgen.errors import ConfigurationError, TokenizerError
+from structgen.errors import ConfigurationError, StructgenError, TokenizerError
+from structgen.vocab.gguf_metadata import read_gguf_metadata
 
 __all__ = [
     "TokenizerSpec",
@@ -40,6 +42,9 @@ __all__ = [
     "hf_token_bytes",
     "tokenize_exact",
     "LoadedTokenizer",
+    "load_tokenizer",
+    "vocab_dir_for",
+    "tokenizer_facts",
 ]
 
 SDIST_NAME = "llama-cpp-python"
@@ -208,23 +213,6 @@ def gguf_path(spec: TokenizerSpec, vocab_dir: Path | None) -> Path:
     return path
 
 
-def gguf_token_count(path: Path) -> int | None:
-    """Number of tokens the GGUF file declares (the model's vocabulary), or ``None``.
-
-    transformers' GGUF conversion can add a token of its own (Llama-3 gains an
-    ``<|endoftext|>`` at id 128256), so the tokenizer's length is not the model's.
-    """
-    try:
-        from gguf import GGUFReader
-    except ImportError:
-        return None
-    try:
-        field = GGUFReader(str(path)).fields.get("tokenizer.ggml.tokens")
-    except Exception:
-        return None
-    return None if field is None else len(field.data)
-
-
 def _file_digest(path: Path) -> str:
     stat = path.stat()
     key = f"{path.resolve()}:{stat.st_size}:{int(stat.st_mtime)}"
@@ -377,3 +365,59 @@ class LoadedTokenizer:
     special_ids: set[int]
     load_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def load_tokenizer(spec: TokenizerSpec, vocab_dir: Path | None) -> LoadedTokenizer:
+    """The vocabulary ``spec`` ready for the engines: its HF tokenizer, exact token bytes and
+    special ids, cut to the model's vocabulary.
+
+    transformers' GGUF conversion can add a token of its own (Llama-3 gains an
+    ``<|endoftext|>`` at id 128256), so the model's size is the GGUF header's token count (read
+    from the header alone: the ``gguf`` package would parse the whole SmolLM2 file, 7 s); ids
+    beyond it cannot be generated and are dropped.
+    """
+    started = time.perf_counter()
+    path = gguf_path(spec, vocab_dir)
+    hf = load_hf_tokenizer(spec, path)
+    token_bytes, special = hf_token_bytes(hf)
+    eos = hf.eos_token_id
+    if eos is None:
+        raise StructgenError(f"the {spec.key} tokenizer has no EOS token")
+    declared = read_gguf_metadata(path).skipped_arrays.get("tokenizer.ggml.tokens")
+    vocab_size = declared if declared is not None else max(len(hf), len(token_bytes))
+    if eos >= vocab_size:
+        raise StructgenError(f"the {spec.key} EOS id {eos} is outside the vocabulary")
+    return LoadedTokenizer(
+        spec=spec,
+        path=path,
+        hf=hf,
+        vocab_size=vocab_size,
+        eos_id=int(eos),
+        token_bytes=token_bytes[:vocab_size],
+        special_ids={i for i in special if i < vocab_size},
+        load_seconds=time.perf_counter() - started,
+    )
+
+
+def vocab_dir_for(keys: list[str], vocab_dir: Path | None) -> tuple[Path | None, str | None]:
+    """``vocab_dir``, else the download cache filled when one of ``keys`` needs it; with why the
+    download failed (``None`` when it did not)."""
+    if vocab_dir is not None or not any(TOKENIZERS[key].in_vocab_dir for key in keys):
+        return vocab_dir, None
+    try:
+        return download_vocabs(), None
+    except StructgenError as error:
+        return None, str(error)
+
+
+def tokenizer_facts(tokenizer: LoadedTokenizer) -> dict[str, Any]:
+    """What every benchmark records about a loaded vocabulary."""
+    return {
+        "title": tokenizer.spec.title,
+        "status": "ok",
+        "file": tokenizer.spec.gguf_file,
+        "vocab_size": tokenizer.vocab_size,
+        "eos_id": tokenizer.eos_id,
+        "special_ids": len(tokenizer.special_ids),
+        "load_seconds": tokenizer.load_seconds,
+    }

@@ -26,21 +26,22 @@ from typing import Any
 
 import numpy as np
 
-from structgen.bench import vocabs
-from structgen.bench.patterns import QUICK_PATTERNS, BenchPattern, select_patterns
-from structgen.bench.peers import ENGINES, EngineAdapter, make_engine
-from structgen.bench.timing import (
-    gc_frozen,
-    gc_paused,
-    heap_bytes,
-    machine_info,
-    rss_bytes,
-    summarize_ns,
-    summarize_seconds,
-)
 from structgen.errors import ConfigurationError, StructgenError
+from structgen_bench import vocabs
+from structgen_bench.masks import allowed_ids, mask_bit, new_bitmask
+from structgen_bench.patterns import QUICK_PATTERNS, BenchPattern, select_patterns
+from structgen_bench.peers import ENGINES, EngineAdapter, make_engine
+from structgen_bench.runs import (
+    MemoryProbe,
+    for_each_tokenizer,
+    recompile,
+    record_compiles,
+    set_up,
+    timed_walk,
+)
+from structgen_bench.timing import gc_frozen, gc_paused, machine_info, summarize_ns
 
-__all__ = ["RegexBenchConfig", "run_regex_benchmark", "SCHEMA_VERSION"]
+__all__ = ["RegexBenchConfig", "run_regex_benchmark", "engine_info", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
 HEAP_METHOD = (
@@ -75,42 +76,6 @@ class RegexBenchConfig:
         for name in self.engines:
             make_engine(name)
         select_patterns(self.patterns)
-
-
-def _bit(bitmask: np.ndarray, token_id: int) -> bool:
-    return bool((int(bitmask[0, token_id >> 5]) >> (token_id & 31)) & 1)
-
-
-def _allowed_ids(bitmask: np.ndarray, vocab_size: int) -> np.ndarray:
-    bits = np.unpackbits(bitmask[0].view(np.uint8), bitorder="little")[:vocab_size]
-    return np.flatnonzero(bits)
-
-
-def _load_tokenizer(spec: vocabs.TokenizerSpec, vocab_dir: Path | None) -> vocabs.LoadedTokenizer:
-    started = time.perf_counter()
-    path = vocabs.gguf_path(spec, vocab_dir)
-    hf = vocabs.load_hf_tokenizer(spec, path)
-    token_bytes, special = vocabs.hf_token_bytes(hf)
-    eos = hf.eos_token_id
-    if eos is None:
-        raise StructgenError(f"the {spec.key} tokenizer has no EOS token")
-    declared = vocabs.gguf_token_count(path)
-    vocab_size = declared if declared is not None else max(len(hf), len(token_bytes))
-    if eos >= vocab_size:
-        raise StructgenError(f"the {spec.key} EOS id {eos} is outside the vocabulary")
-    # Ids the tokenizer has beyond the model's vocabulary cannot be generated: drop them.
-    token_bytes = token_bytes[:vocab_size]
-    special = {i for i in special if i < vocab_size}
-    return vocabs.LoadedTokenizer(
-        spec=spec,
-        path=path,
-        hf=hf,
-        vocab_size=vocab_size,
-        eos_id=int(eos),
-        token_bytes=token_bytes,
-        special_ids=special,
-        load_seconds=time.perf_counter() - started,
-    )
 
 
 @dataclass
@@ -151,23 +116,23 @@ def _first_walk(
     for text, ids in walks.examples:
         matcher = engine.matcher(compiled)
         for step in range(len(ids) + 1):
-            bitmask = np.zeros((1, words), dtype=np.int32)
+            bitmask = new_bitmask(words)
             started = time.perf_counter_ns()
             engine.fill(matcher, bitmask)
             times.append(time.perf_counter_ns() - started)
             masks.append(bitmask)
             if step == len(ids):
-                if not _bit(bitmask, eos):
+                if not mask_bit(bitmask, eos):
                     raise _CheckFailed(
                         f"EOS (id {eos}) not allowed after the complete string {text!r}"
                     )
                 break
             token = ids[step]
             shown = tokenizer.token_bytes[token]
-            if not _bit(bitmask, token):
+            if not mask_bit(bitmask, token):
                 raise _CheckFailed(
                     f"valid token {token} ({shown!r}) masked out at step {step} of {text!r} "
-                    f"({_allowed_ids(bitmask, tokenizer.vocab_size).size} tokens allowed)"
+                    f"({allowed_ids(bitmask, tokenizer.vocab_size).size} tokens allowed)"
                 )
             if not engine.advance(matcher, token):
                 raise _CheckFailed(
@@ -180,23 +145,12 @@ def _first_walk(
 def _timed_walks(
     engine: EngineAdapter, compiled: Any, walks: _Walks, repeat: int
 ) -> list[int]:
-    bitmask = np.zeros((1, engine.mask_words), dtype=np.int32)
-    fill = engine.fill
-    advance = engine.advance
-    clock = time.perf_counter_ns
+    bitmask = new_bitmask(engine.mask_words)
     samples: list[int] = []
     with gc_paused():
         for _ in range(repeat):
             for _text, ids in walks.examples:
-                matcher = engine.matcher(compiled)
-                for token in ids:
-                    started = clock()
-                    fill(matcher, bitmask)
-                    samples.append(clock() - started)
-                    advance(matcher, token)
-                started = clock()
-                fill(matcher, bitmask)
-                samples.append(clock() - started)
+                timed_walk(engine, compiled, ids, bitmask, samples)
     return samples
 
 
@@ -213,9 +167,7 @@ def _run_pattern(
         "memory_method": f"own report: {engine.own_memory}",
     }
     masks: list[np.ndarray] = []
-    gc.collect()
-    rss_before = rss_bytes()
-    heap_before = heap_bytes()
+    memory = MemoryProbe()
     compile_times: list[float] = []
     try:
         with gc_paused():
@@ -225,7 +177,7 @@ def _run_pattern(
     except Exception as error:  # an engine's failure is a result, not a crash
         record.update(status="error", error=f"compile: {type(error).__name__}: {error}")
         return record, masks
-    heap_compiled = heap_bytes()
+    memory.compiled()
     try:
         record["memory_own_bytes"] = engine.memory_bytes(compiled)
         first_times, masks = _first_walk(engine, compiled, walks, tokenizer)
@@ -243,42 +195,15 @@ def _run_pattern(
     except Exception as error:
         record.update(status="error", error=f"run: {type(error).__name__}: {error}")
         return record, []
-    gc.collect()
-    rss_after = rss_bytes()
-    heap_after = heap_bytes()
-    record["rss_delta_bytes"] = (
-        rss_after - rss_before if rss_after is not None and rss_before is not None else None
-    )
-    if heap_before is not None and heap_compiled is not None and heap_after is not None:
-        # The first walk's masks are kept for the agreement check: not part of the engine.
-        kept = sum(int(mask.nbytes) for mask in masks)
-        record["heap_compile_bytes"] = heap_compiled - heap_before
-        record["heap_after_walks_bytes"] = heap_after - heap_before - kept
-        record["memory_bytes"] = record["heap_after_walks_bytes"]
-        record["memory_method"] = HEAP_METHOD
-    else:
-        record["memory_bytes"] = record.get("memory_own_bytes")
+    # The first walk's masks are kept for the agreement check: not part of the engine.
+    if memory.finish(record, sum(int(mask.nbytes) for mask in masks), HEAP_METHOD):
+        record["heap_after_walks_bytes"] = record["memory_bytes"]
     del compiled
-    scratch = np.zeros((1, engine.mask_words), dtype=np.int32)
-    try:
-        for _ in range(repeat - 1):
-            with gc_paused(collect=False):
-                started = time.perf_counter()
-                compiled = engine.compile(walks.pattern.regex)
-                compile_times.append(time.perf_counter() - started)
-                matcher = engine.matcher(compiled)
-                started = time.perf_counter()
-                engine.fill(matcher, scratch)
-                first_masks.append(time.perf_counter() - started)
-            del compiled, matcher
-    except Exception as error:
-        record.update(status="error", error=f"recompile: {type(error).__name__}: {error}")
-    record["compile"] = summarize_seconds(compile_times)
-    record["compile"]["first_ms"] = compile_times[0] * 1e3
-    record["first_mask"] = summarize_seconds(first_masks)
-    record["time_to_first_mask"] = summarize_seconds(
-        [c + f for c, f in zip(compile_times, first_masks)]
-    )
+    failed = recompile(engine, lambda: engine.compile(walks.pattern.regex), repeat - 1,
+                       compile_times, first_masks)  # fmt: skip
+    if failed is not None:
+        record.update(status="error", error=f"recompile: {failed}")
+    record_compiles(record, compile_times, first_masks)
     return record, masks
 
 
@@ -288,7 +213,7 @@ class _PrefixOracle:
 
     def __init__(self, pattern: str) -> None:
         try:
-            import regex
+            import regex  # transformers' dependency, not the harness's: optional here
         except ImportError:
             self._compiled = None
         else:
@@ -330,7 +255,7 @@ def _agreement(
     oracle = _PrefixOracle(walks.pattern.regex)
 
     def allowed(mask: np.ndarray) -> np.ndarray:
-        ids = _allowed_ids(mask, tokenizer.vocab_size)
+        ids = allowed_ids(mask, tokenizer.vocab_size)
         return np.setdiff1d(ids, ignore, assume_unique=True)
 
     out: dict[str, dict[str, Any]] = {}
@@ -397,7 +322,8 @@ def _agreement(
     return out
 
 
-def _engine_info(engine: EngineAdapter) -> dict[str, Any]:
+def engine_info(engine: EngineAdapter) -> dict[str, Any]:
+    """What the regex benchmark records about ``engine`` (status, version, its cold compile)."""
     return {**engine.info(), "cold_compile": engine.cold_compile, "own_memory": engine.own_memory}
 
 
@@ -413,8 +339,6 @@ def _pick_quick_tokenizer(vocab_dir: Path | None) -> str:
 
 def run_regex_benchmark(config: RegexBenchConfig) -> dict[str, Any]:
     """Run the regex benchmark; returns the JSON-able results (see the module docstring)."""
-    from tqdm import tqdm
-
     config.validate()
     vocab_dir = vocabs.resolve_vocab_dir(config.vocab_dir, download=False)
     tokenizer_keys = list(config.tokenizers)
@@ -423,12 +347,7 @@ def run_regex_benchmark(config: RegexBenchConfig) -> dict[str, Any]:
         if len(tokenizer_keys) != 1:
             tokenizer_keys = [_pick_quick_tokenizer(vocab_dir)]
         pattern_names = pattern_names or list(QUICK_PATTERNS)
-    download_error: str | None = None
-    if vocab_dir is None and any(vocabs.TOKENIZERS[t].in_vocab_dir for t in tokenizer_keys):
-        try:
-            vocab_dir = vocabs.download_vocabs()
-        except StructgenError as error:
-            download_error = str(error)
+    vocab_dir, download_error = vocabs.vocab_dir_for(tokenizer_keys, vocab_dir)
     patterns = select_patterns(pattern_names)
     for pattern in patterns:
         pattern.check()
@@ -446,7 +365,7 @@ def run_regex_benchmark(config: RegexBenchConfig) -> dict[str, Any]:
             "quick": config.quick,
             "vocab_dir": str(vocab_dir) if vocab_dir else None,
         },
-        "engines": {name: _engine_info(engine) for name, engine in engines.items()},
+        "engines": {name: engine_info(engine) for name, engine in engines.items()},
         "patterns": {
             p.name: {"description": p.description, "regex": p.regex, "examples": list(p.examples)}
             for p in patterns
@@ -456,26 +375,12 @@ def run_regex_benchmark(config: RegexBenchConfig) -> dict[str, Any]:
         "results": [],
     }
     runnable = [n for n, info in results["engines"].items() if info["status"] == "ok"]
-    total = len(tokenizer_keys) * len(runnable) * len(patterns)
-    bar = tqdm(total=total, disable=not config.progress, unit="run", dynamic_ncols=True)
-    try:
-        for key in tokenizer_keys:
-            spec = vocabs.TOKENIZERS[key]
-            bar.set_description(f"{key}: loading tokenizer")
-            try:
-                tokenizer = _load_tokenizer(spec, vocab_dir)
-            except StructgenError as error:
-                reason = str(error) if download_error is None else f"{error} ({download_error})"
-                results["tokenizers"][key] = {
-                    "title": spec.title, "status": "error", "error": reason
-                }  # fmt: skip
-                bar.update(len(runnable) * len(patterns))
-                continue
-            _run_tokenizer(tokenizer, engines, patterns, config, results, bar)
-            del tokenizer
-            gc.collect()
-    finally:
-        bar.close()
+    for_each_tokenizer(
+        tokenizer_keys, vocab_dir, download_error, results, steps=len(runnable) * len(patterns),
+        unit="run", progress=config.progress,
+        run=lambda tokenizer, bar: _run_tokenizer(tokenizer, engines, patterns, config, results,
+                                                  bar),
+    )  # fmt: skip
     return results
 
 
@@ -491,13 +396,7 @@ def _run_tokenizer(
     key = tokenizer.spec.key
     walks = [_tokenize_examples(tokenizer, p, config.max_examples) for p in patterns]
     results["tokenizers"][key] = {
-        "title": tokenizer.spec.title,
-        "status": "ok",
-        "file": tokenizer.spec.gguf_file,
-        "vocab_size": tokenizer.vocab_size,
-        "eos_id": tokenizer.eos_id,
-        "special_ids": len(tokenizer.special_ids),
-        "load_seconds": tokenizer.load_seconds,
+        **vocabs.tokenizer_facts(tokenizer),
         "examples": {
             w.pattern.name: {"tokens": [len(ids) for _t, ids in w.examples], "dropped": w.dropped}
             for w in walks
@@ -513,7 +412,7 @@ def _run_tokenizer(
             results["results"].extend(rows)
             continue
         bar.set_description(f"{key}: {name} setup")
-        setup = _set_up(engine, tokenizer)
+        setup = {"tokenizer": key, "engine": name, **set_up(engine, tokenizer, engine.warm_up)}
         results["setup"].append(setup)
         # Freezing the tokenizer's millions of objects keeps collections short.
         with gc_frozen():
@@ -540,22 +439,3 @@ def _run_tokenizer(
                 if row["engine"] in agreement:
                     row["mask_agreement"] = agreement[row["engine"]]
 
-
-def _set_up(engine: EngineAdapter, tokenizer: vocabs.LoadedTokenizer) -> dict[str, Any]:
-    """Vocabulary-level set-up and warm-up of one engine, timed; never raises."""
-    setup: dict[str, Any] = {
-        "tokenizer": tokenizer.spec.key, "engine": engine.name, "status": "ok"
-    }  # fmt: skip
-    try:
-        started = time.perf_counter()
-        engine.prepare(tokenizer)
-        setup["prepare_s"] = time.perf_counter() - started
-        started = time.perf_counter()
-        engine.warm_up()
-        setup["warmup_s"] = time.perf_counter() - started
-    except Exception as error:  # an engine's failure is a result, not a crash
-        setup.update(status="error", error=f"{type(error).__name__}: {error}")
-    check = getattr(engine, "vocab_check", None)
-    if check:
-        setup["vocab_check"] = check
-    return setup

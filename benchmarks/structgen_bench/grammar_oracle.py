@@ -3,7 +3,7 @@
 "Is this text a prefix of some string of the grammar?" is answered by a plain character-level
 Earley recogniser written here for the purpose, over the grammar IR with each terminal's regex
 expanded into character rules (from Python's own parse of the regex, ASCII classes, as
-:mod:`structgen.bench.grammar_forms` reads them). It shares no code with any engine measured:
+:mod:`structgen_bench.regex_tree` reads them). It shares no code with any engine measured:
 not structgen's lexer or parser, nor a peer. In a grammar whose every symbol derives some
 string, an Earley column that is not empty after the last character means the text read so
 far is a viable prefix.
@@ -20,12 +20,10 @@ form one interval of code points); bytes that are not UTF-8 are never valid.
 from __future__ import annotations
 
 import bisect
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from structgen.bench.grammar_forms import NotExpressible, _parse
-
-if TYPE_CHECKING:
-    from structgen.ir import Grammar
+from structgen.ir import Grammar
+from structgen_bench.regex_tree import NotExpressible, parse_regex
 
 __all__ = ["PrefixOracle", "OracleState"]
 
@@ -87,7 +85,7 @@ class PrefixOracle:
         for name in grammar.terminals:
             terminals[name] = self._symbol(f"<t:{name}>")
             try:
-                tree = _parse(grammar.terminals[name].pattern)
+                tree = parse_regex(grammar.terminals[name].pattern)
             except NotExpressible as error:
                 raise NotExpressible(f"terminal {name}: {error}") from None
             self._add(terminals[name], [self._node(tree)])

@@ -15,6 +15,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import structgen
+
 __all__ = [
     "summarize_ns",
     "summarize_seconds",
@@ -194,8 +196,6 @@ def _git_revision(repo: Path) -> str | None:
 
 def machine_info() -> dict[str, Any]:
     """Facts that a reader needs to compare two benchmark runs."""
-    import structgen
-
     repo = Path(structgen.__file__).resolve().parent.parent
     return {
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -1,6 +1,6 @@
 """MaskBench's markdown section (``BENCHMARKS.md``) and plot.
 
-The JSON file and the marked-section mechanics are :mod:`structgen.bench.report`'s. Ratios are
+The JSON file and the marked-section mechanics are :mod:`structgen_bench.report`'s. Ratios are
 ``structgen ÷ peer`` over the schemas both engines passed (the same token walks on both sides).
 """
 
@@ -10,11 +10,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from structgen.bench.report import ENGINE_COLORS, _fmt, _short, save_figure
+from structgen_bench.report import (
+    ENGINE_COLORS,
+    OURS,
+    fmt_value,
+    run_line,
+    save_figure,
+    short_text,
+)
 
 __all__ = ["render_markdown", "plot_results"]
 
-OURS = "structgen"
 _ERROR_KINDS = (
     ("compile_errors", "compile"),
     ("validation_errors", "validation"),
@@ -55,8 +61,8 @@ def _counts_cells(entry: dict[str, Any]) -> list[str]:
 
 def _time_cells(entry: dict[str, Any]) -> list[str]:
     ttfm, tbm = entry.get("ttfm", {}), entry.get("tbm", {})
-    return [_fmt(ttfm.get("p50_ms")), _fmt(ttfm.get("p99_ms")),
-            _fmt(tbm.get("p50_us")), _fmt(tbm.get("p99_us"))]  # fmt: skip
+    return [fmt_value(ttfm.get("p50_ms")), fmt_value(ttfm.get("p99_ms")),
+            fmt_value(tbm.get("p50_us")), fmt_value(tbm.get("p99_us"))]  # fmt: skip
 
 
 _HEADER = ("schemas", "compiled", "compile errors", "validation errors", "invalidation errors",
@@ -74,21 +80,15 @@ def _table(add: Any, first: str, rows: list[tuple[str, str, dict[str, Any]]]) ->
 
 def render_markdown(results: dict[str, Any]) -> str:
     """The markdown section (without its markers) for one MaskBench run."""
-    machine, config = results["machine"], results["config"]
+    config = results["config"]
     engines = _engines(results)
     summary = results.get("summary", {})
     lines: list[str] = []
     add = lines.append
     add("## MaskBench (JSON Schema)")
     add("")
-    versions = ", ".join(
-        f"{name} {info['version']}" if info["status"] == "ok" else f"{name} ({info['status']})"
-        for name, info in results["engines"].items()
-    )
     tokenizer = results["tokenizer"]
-    add(f"Run {machine['timestamp']} on {machine['cpu']} ({machine['cpu_count']} cores), "
-        f"Python {machine['python']}, git {machine.get('git_revision') or 'n/a'}; "
-        f"{versions}.")  # fmt: skip
+    add(run_line(results))
     sample = (f"{config['sample']} schemas per subset (seed {config['seed']})"
               if config.get("sample") else "every schema")  # fmt: skip
     add(f"Command: `{config.get('command') or 'structgen bench maskbench'}` ({sample} of "
@@ -167,7 +167,7 @@ def _options(results: dict[str, Any], add: Any) -> None:
     add("")
     for name, info in results["engines"].items():
         if info["status"] != "ok":
-            add(f"- **{name}**: not run ({_short(info.get('reason'))}).")
+            add(f"- **{name}**: not run ({short_text(info.get('reason'))}).")
             continue
         options = ", ".join(f"{k}={v!r}" for k, v in (info.get("options") or {}).items())
         add(f"- **{name}** {info['version']}: options {options}. Cold compile = "
@@ -193,7 +193,7 @@ def _failure_line(record: dict[str, Any], failure: dict[str, Any]) -> str:
     if "step" in failure:
         tail = failure["prefix_tail"][-50:]
         at = f" at token {failure['step']} {failure['token']} after …`{tail}`"
-    return _short(f"{where} ({validity}, {failure['kind']}): {failure['what']}{at}; instance "
+    return short_text(f"{where} ({validity}, {failure['kind']}): {failure['what']}{at}; instance "
                   f"`{failure['instance'][:160]}`", 700)  # fmt: skip
 
 
@@ -208,12 +208,12 @@ def _structgen_failures(results: dict[str, Any], add: Any) -> None:
         for record in broken:
             if not record["failures"]:
                 add(f"- {record['subset']}/{record['file']}: {record['status']}: "
-                    f"{_short(record.get('error'))}")  # fmt: skip
+                    f"{short_text(record.get('error'))}")  # fmt: skip
             for failure in record["failures"]:
                 add("- " + _failure_line(record, failure))
             if record.get("warnings"):
                 add(f"  - structgen's warnings on this schema: "
-                    f"{_short('; '.join(record['warnings']), 400)}")  # fmt: skip
+                    f"{short_text('; '.join(record['warnings']), 400)}")  # fmt: skip
         add("")
     else:
         add("**structgen errors on compiled schemas**: none — every valid instance accepted, "
@@ -235,7 +235,7 @@ def _reason(record: dict[str, Any]) -> str:
     error = (record.get("error") or record["status"]).split("\n", 1)[0]
     if record["status"] == "timeout":
         return "timeout"
-    return _short(error, 140)
+    return short_text(error, 140)
 
 
 def _error_kinds(record: dict[str, Any]) -> list[str]:
@@ -266,7 +266,7 @@ def _peer_failures(results: dict[str, Any], add: Any) -> None:
         head = f"- **{peer}**: " + (", ".join(parts) if parts else "no errors on compiled schemas")
         if refused:
             head += "; compile errors: " + "; ".join(
-                f"{n} × {_short(k, 90)}" for k, n in refused.most_common(4)
+                f"{n} × {short_text(k, 90)}" for k, n in refused.most_common(4)
             )
         add(head)
         shown = [(r, r["failures"][0]) for r in records if r["failures"]][:3]  # 3 schemas

@@ -2,25 +2,23 @@
 
 Every engine's masks at every step of the first documents of a grammar are compared with a
 reference engine's (structgen), EOS and special tokens aside. A token allowed by one side only
-is judged by :class:`~structgen.bench.grammar_oracle.PrefixOracle`: is the text so far plus the
+is judged by :class:`~structgen_bench.grammar_oracle.PrefixOracle`: is the text so far plus the
 token still a prefix of some string of the grammar? Budgets bound the judging work.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from structgen.bench.grammar_oracle import PrefixOracle
-from structgen.bench.regex_bench import _allowed_ids
+from structgen.ir import Grammar
+from structgen_bench.grammar_docs import BenchDocument
+from structgen_bench.grammar_oracle import PrefixOracle
+from structgen_bench.masks import allowed_ids
+from structgen_bench.vocabs import LoadedTokenizer
 
-if TYPE_CHECKING:
-    from structgen.bench.grammar_docs import BenchDocument
-    from structgen.bench.vocabs import LoadedTokenizer
-    from structgen.ir import Grammar
-
-    Documents = list[tuple[BenchDocument, list[int]]]
+Documents = list[tuple[BenchDocument, list[int]]]
 
 __all__ = ["compare_masks"]
 
@@ -56,7 +54,7 @@ def compare_masks(masks: dict[str, dict[int, list[np.ndarray]]], grammar: Gramma
     ``documents[index]`` is the document and its token ids.
 
     Tokens allowed by one side only are judged by an independent oracle
-    (:mod:`structgen.bench.grammar_oracle`: is the text so far plus the token still a prefix of
+    (:mod:`structgen_bench.grammar_oracle`: is the text so far plus the token still a prefix of
     some string of the grammar?): "valid" tokens the other side masked are completeness gaps
     (or deliberate narrowing), "invalid" tokens allowed are soundness errors.
     """
@@ -65,7 +63,7 @@ def compare_masks(masks: dict[str, dict[int, list[np.ndarray]]], grammar: Gramma
     ignore = np.array(sorted({tokenizer.eos_id} | tokenizer.special_ids), dtype=np.int64)
 
     def allowed(mask: np.ndarray) -> np.ndarray:
-        return np.setdiff1d(_allowed_ids(mask, tokenizer.vocab_size), ignore, assume_unique=True)
+        return np.setdiff1d(allowed_ids(mask, tokenizer.vocab_size), ignore, assume_unique=True)
 
     ref_masks = masks[reference]
     indices = sorted({i for kept in masks.values() for i in kept} & set(ref_masks))
@@ -135,7 +133,7 @@ def compare_masks(masks: dict[str, dict[int, list[np.ndarray]]], grammar: Gramma
         out[name] = {
             "reference": reference,
             **tally,
-            "oracle": "character-level Earley over the grammar IR (structgen.bench.grammar_oracle)"
+            "oracle": "character-level Earley over the grammar IR (structgen_bench.grammar_oracle)"
             if oracle is not None else None,
             "judged": judged,
             "invalid_examples": invalid_examples,

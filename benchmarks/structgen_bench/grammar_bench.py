@@ -3,7 +3,7 @@
 For each vocabulary, engine and grammar (JSON and the other bundled grammars) the run
 
 1. compiles the grammar cold (each engine from its own text of it, see
-   :mod:`structgen.bench.grammar_forms`; caches off or cleared, see each adapter's note),
+   :mod:`structgen_bench.grammar_forms`; caches off or cleared, see each adapter's note),
 2. walks every document, tokenized by the real tokenizer, once: at each step it times the mask
    fill alone (``perf_counter_ns`` around the call, garbage collector paused), then **checks**
    that the document's next token is allowed and advances; at the end EOS must be allowed. A
@@ -17,15 +17,14 @@ For each vocabulary, engine and grammar (JSON and the other bundled grammars) th
 
 Mask times are summarised over the documents no primary engine (structgen, xgrammar,
 llguidance) failed, so that rows compare the same steps. The masks of the first
-``check_docs`` documents are compared across engines (:mod:`structgen.bench.grammar_agreement`);
+``check_docs`` documents are compared across engines (:mod:`structgen_bench.grammar_agreement`);
 tokens that only one side allows are judged by an independent prefix oracle
-(:mod:`structgen.bench.grammar_oracle`).
+(:mod:`structgen_bench.grammar_oracle`).
 """
 
 from __future__ import annotations
 
 import gc
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,33 +32,30 @@ from typing import Any
 
 import numpy as np
 
-from structgen.bench import vocabs
-from structgen.bench.grammar_agreement import compare_masks
-from structgen.bench.grammar_docs import (
+from structgen.errors import ConfigurationError, StructgenError
+from structgen_bench import vocabs
+from structgen_bench.errors import GrammarNotSupported
+from structgen_bench.grammar_agreement import compare_masks
+from structgen_bench.grammar_docs import (
     CORPUS,
     BenchDocument,
     check_corpus,
     corpus_documents,
+    default_data_dir,
     json_documents,
 )
-from structgen.bench.grammar_forms import BenchGrammar, bundled_grammar
-from structgen.bench.peers import (
-    GRAMMAR_ENGINES,
-    EngineAdapter,
-    GrammarNotSupported,
-    make_grammar_engine,
+from structgen_bench.grammar_forms import BenchGrammar, bundled_grammar
+from structgen_bench.masks import allowed_ids, mask_bit, new_bitmask
+from structgen_bench.peers import GRAMMAR_ENGINES, EngineAdapter, make_grammar_engine
+from structgen_bench.runs import (
+    MemoryProbe,
+    for_each_tokenizer,
+    recompile,
+    record_compiles,
+    set_up,
+    timed_walk,
 )
-from structgen.bench.regex_bench import _allowed_ids, _bit
-from structgen.bench.timing import (
-    gc_frozen,
-    gc_paused,
-    heap_bytes,
-    machine_info,
-    rss_bytes,
-    summarize_ns,
-    summarize_seconds,
-)
-from structgen.errors import ConfigurationError, StructgenError
+from structgen_bench.timing import gc_frozen, gc_paused, machine_info, summarize_ns
 
 __all__ = ["GrammarBenchConfig", "run_grammar_benchmark", "GRAMMARS", "PRIMARY_ENGINES"]
 
@@ -76,18 +72,6 @@ HEAP_METHOD = (
     "while masking (memoised masks, lazily built lexer states)"
 )
 _MAX_KEPT_STEPS = 3000  # masks kept per (engine, grammar) for the cross-check
-
-
-def default_data_dir() -> Path:
-    """``$STRUCTGEN_BENCH_DATA``, else ``shared/data`` beside the repository, else
-    ``/work/shared/data``."""
-    explicit = os.environ.get("STRUCTGEN_BENCH_DATA")
-    if explicit:
-        return Path(explicit)
-    import structgen
-
-    beside = Path(structgen.__file__).resolve().parent.parent.parent / "shared" / "data"
-    return beside if beside.is_dir() else Path("/work/shared/data")
 
 
 @dataclass
@@ -153,36 +137,6 @@ def _tokenize(tokenizer: vocabs.LoadedTokenizer, grammar: BenchGrammar,
     return _Walks(grammar, kept, dropped)
 
 
-def _load_tokenizer(spec: vocabs.TokenizerSpec, vocab_dir: Path | None) -> vocabs.LoadedTokenizer:
-    """The regex benchmark's tokenizer loading, with a faster count of the GGUF's tokens.
-
-    (The ``gguf`` package parses the whole SmolLM2 model file, 7 s; the count is in the header.)
-    """
-    from structgen.vocab.gguf_metadata import read_gguf_metadata
-
-    started = time.perf_counter()
-    path = vocabs.gguf_path(spec, vocab_dir)
-    hf = vocabs.load_hf_tokenizer(spec, path)
-    token_bytes, special = vocabs.hf_token_bytes(hf)
-    eos = hf.eos_token_id
-    if eos is None:
-        raise StructgenError(f"the {spec.key} tokenizer has no EOS token")
-    declared = read_gguf_metadata(path).skipped_arrays.get("tokenizer.ggml.tokens")
-    vocab_size = declared if declared is not None else max(len(hf), len(token_bytes))
-    if eos >= vocab_size:
-        raise StructgenError(f"the {spec.key} EOS id {eos} is outside the vocabulary")
-    return vocabs.LoadedTokenizer(
-        spec=spec,
-        path=path,
-        hf=hf,
-        vocab_size=vocab_size,
-        eos_id=int(eos),
-        token_bytes=token_bytes[:vocab_size],
-        special_ids={i for i in special if i < vocab_size},
-        load_seconds=time.perf_counter() - started,
-    )
-
-
 # -- one engine on one grammar ------------------------------------------------------------------
 
 
@@ -228,7 +182,7 @@ def _first_pass(engine: EngineAdapter, compiled: Any, walks: _Walks,
     """Walk every document once: time each fill, then check the token; returns the failures.
 
     Documents left when ``budget_s`` seconds have passed are skipped (counted in ``run``)."""
-    bitmask = np.zeros((1, engine.mask_words), dtype=np.int32)
+    bitmask = new_bitmask(engine.mask_words)
     fill, advance, clock = engine.fill, engine.advance, time.perf_counter_ns
     eos = tokenizer.eos_id
     failures: list[dict[str, Any]] = []
@@ -253,20 +207,18 @@ def _first_pass(engine: EngineAdapter, compiled: Any, walks: _Walks,
                     run.first_fill_ns = times[0]
                 if keep:
                     kept.append(bitmask.copy())
-                if step == len(ids):
-                    if not _bit(bitmask, eos):
-                        failure = _describe_failure(
-                            tokenizer, ids, step, document, "EOS not allowed at the end",
-                            int(_allowed_ids(bitmask, tokenizer.vocab_size).size),
-                        )  # fmt: skip
-                    break
-                token = ids[step]
-                if not _bit(bitmask, token):
+                expected = eos if step == len(ids) else ids[step]
+                if not mask_bit(bitmask, expected):
+                    what = "EOS not allowed at the end" if step == len(ids) else (
+                        "valid token masked out")  # fmt: skip
                     failure = _describe_failure(
-                        tokenizer, ids, step, document, "valid token masked out",
-                        int(_allowed_ids(bitmask, tokenizer.vocab_size).size),
+                        tokenizer, ids, step, document, what,
+                        int(allowed_ids(bitmask, tokenizer.vocab_size).size),
                     )  # fmt: skip
                     break
+                if step == len(ids):
+                    break
+                token = expected
                 if not advance(matcher, token):
                     failure = _describe_failure(tokenizer, ids, step, document,
                                                 "valid token rejected by advance", -1)  # fmt: skip
@@ -288,23 +240,14 @@ def _first_pass(engine: EngineAdapter, compiled: Any, walks: _Walks,
 def _warm_pass(engine: EngineAdapter, compiled: Any, walks: _Walks, run: _Run,
                budget_s: float) -> None:  # fmt: skip
     """Walk the passed documents again on the same compiled grammar, timing the fills only."""
-    bitmask = np.zeros((1, engine.mask_words), dtype=np.int32)
-    fill, advance, clock = engine.fill, engine.advance, time.perf_counter_ns
+    bitmask = new_bitmask(engine.mask_words)
     deadline = time.perf_counter() + budget_s
     for index in run.doc_times:
         if time.perf_counter() > deadline:
             break
         _document, ids = walks.documents[index]
-        matcher = engine.matcher(compiled)
         times: list[int] = []
-        for token in ids:
-            started = clock()
-            fill(matcher, bitmask)
-            times.append(clock() - started)
-            advance(matcher, token)
-        started = clock()
-        fill(matcher, bitmask)
-        times.append(clock() - started)
+        timed_walk(engine, compiled, ids, bitmask, times)
         run.warm_times[index] = times
 
 
@@ -320,9 +263,7 @@ def _run_grammar(engine: EngineAdapter, walks: _Walks, tokenizer: vocabs.LoadedT
     if engine.only_grammars is not None and grammar.name not in engine.only_grammars:
         record.update(status="n/a", error=None)
         return run
-    gc.collect()
-    heap_before = heap_bytes()
-    rss_before = rss_bytes()
+    memory = MemoryProbe()
     compile_times: list[float] = []
     try:
         with gc_paused():
@@ -337,7 +278,7 @@ def _run_grammar(engine: EngineAdapter, walks: _Walks, tokenizer: vocabs.LoadedT
         record.update(status="error", error=f"compile: {type(error).__name__}: {error}")
         bar.update(documents)
         return run
-    heap_compiled = heap_bytes()
+    memory.compiled()
     try:
         record["memory_own_bytes"] = engine.memory_bytes(compiled)
     except Exception:
@@ -363,19 +304,8 @@ def _run_grammar(engine: EngineAdapter, walks: _Walks, tokenizer: vocabs.LoadedT
         )
         if not passed:
             record["status"] = "error"
-    gc.collect()
-    heap_after = heap_bytes()
-    rss_after = rss_bytes()
     kept = sum(int(m.nbytes) for masks in run.masks.values() for m in masks)
-    record["rss_delta_bytes"] = (
-        rss_after - rss_before if rss_after is not None and rss_before is not None else None
-    )
-    if heap_before is not None and heap_compiled is not None and heap_after is not None:
-        record["heap_compile_bytes"] = heap_compiled - heap_before
-        record["memory_bytes"] = heap_after - heap_before - kept
-        record["memory_method"] = HEAP_METHOD
-    else:
-        record["memory_bytes"] = record.get("memory_own_bytes")
+    if not memory.finish(record, kept, HEAP_METHOD):
         record["memory_method"] = f"own report: {engine.own_memory}"
     if config.warm_pass and passed:
         try:
@@ -385,26 +315,11 @@ def _run_grammar(engine: EngineAdapter, walks: _Walks, tokenizer: vocabs.LoadedT
             record["warm_error"] = f"{type(error).__name__}: {error}"
     del compiled
     first_masks = [run.first_fill_ns / 1e9] if run.first_fill_ns is not None else []
-    scratch = np.zeros((1, engine.mask_words), dtype=np.int32)
-    try:
-        for _ in range(config.repeat - 1):
-            with gc_paused(collect=False):
-                started = time.perf_counter()
-                compiled = engine.compile_grammar(grammar)
-                compile_times.append(time.perf_counter() - started)
-                matcher = engine.matcher(compiled)
-                started = time.perf_counter()
-                engine.fill(matcher, scratch)
-                first_masks.append(time.perf_counter() - started)
-            del compiled, matcher
-    except Exception as error:
-        record["recompile_error"] = f"{type(error).__name__}: {error}"
-    record["compile"] = summarize_seconds(compile_times)
-    record["compile"]["first_ms"] = compile_times[0] * 1e3
-    record["first_mask"] = summarize_seconds(first_masks)
-    record["time_to_first_mask"] = summarize_seconds(
-        [c + f for c, f in zip(compile_times, first_masks)]
-    )
+    failed = recompile(engine, lambda: engine.compile_grammar(grammar), config.repeat - 1,
+                       compile_times, first_masks)  # fmt: skip
+    if failed is not None:
+        record["recompile_error"] = failed
+    record_compiles(record, compile_times, first_masks)
     return run
 
 
@@ -483,7 +398,7 @@ def _documents(config: GrammarBenchConfig, names: list[str], data_dir: Path
                           "max_bytes": config.max_doc_bytes, "seed": config.seed}  # fmt: skip
         else:
             documents[name] = corpus_documents(name)[:corpus_limit]
-            info[name] = {"source": "structgen.bench.grammar_docs.CORPUS (checked with lark)"}
+            info[name] = {"source": "structgen_bench.grammar_docs.CORPUS (checked with lark)"}
         texts = [d.text for d in documents[name]]
         info[name].update(
             documents=len(texts),
@@ -495,8 +410,6 @@ def _documents(config: GrammarBenchConfig, names: list[str], data_dir: Path
 
 def run_grammar_benchmark(config: GrammarBenchConfig) -> dict[str, Any]:
     """Run the grammar benchmark; returns the JSON-able results (see the module docstring)."""
-    from tqdm import tqdm
-
     config.validate()
     tokenizer_keys = list(config.tokenizers or DEFAULT_TOKENIZERS)
     if config.quick and len(tokenizer_keys) != 1:
@@ -506,13 +419,9 @@ def run_grammar_benchmark(config: GrammarBenchConfig) -> dict[str, Any]:
     check_corpus([n for n in names if n in CORPUS])
     grammars = {name: bundled_grammar(name) for name in names}
     documents, document_info = _documents(config, names, data_dir)
-    vocab_dir = _resolve_vocab_dir(config, data_dir)
-    download_error: str | None = None
-    if vocab_dir is None and any(vocabs.TOKENIZERS[t].in_vocab_dir for t in tokenizer_keys):
-        try:
-            vocab_dir = vocabs.download_vocabs()
-        except StructgenError as error:
-            download_error = str(error)
+    vocab_dir, download_error = vocabs.vocab_dir_for(
+        tokenizer_keys, _resolve_vocab_dir(config, data_dir)
+    )
 
     engines = {name: make_grammar_engine(name) for name in config.engines}
     results: dict[str, Any] = {
@@ -550,25 +459,12 @@ def run_grammar_benchmark(config: GrammarBenchConfig) -> dict[str, Any]:
         len(documents[g]) for n in runnable for g in names
         if engines[n].only_grammars is None or g in engines[n].only_grammars
     )  # fmt: skip
-    bar = tqdm(total=per_tokenizer * len(tokenizer_keys), disable=not config.progress,
-               unit="doc", dynamic_ncols=True)  # fmt: skip
-    try:
-        for key in tokenizer_keys:
-            spec = vocabs.TOKENIZERS[key]
-            bar.set_description(f"{key}: loading tokenizer")
-            try:
-                tokenizer = _load_tokenizer(spec, vocab_dir)
-            except StructgenError as error:
-                reason = str(error) if download_error is None else f"{error} ({download_error})"
-                results["tokenizers"][key] = {"title": spec.title, "status": "error",
-                                              "error": reason}  # fmt: skip
-                bar.update(per_tokenizer)
-                continue
-            _run_tokenizer(tokenizer, engines, grammars, documents, config, results, bar)
-            del tokenizer
-            gc.collect()
-    finally:
-        bar.close()
+    for_each_tokenizer(
+        tokenizer_keys, vocab_dir, download_error, results, steps=per_tokenizer, unit="doc",
+        progress=config.progress,
+        run=lambda tokenizer, bar: _run_tokenizer(tokenizer, engines, grammars, documents,
+                                                  config, results, bar),
+    )  # fmt: skip
     return results
 
 
@@ -586,13 +482,7 @@ def _run_tokenizer(
     walks = {name: _tokenize(tokenizer, grammar, documents[name])
              for name, grammar in grammars.items()}  # fmt: skip
     results["tokenizers"][key] = {
-        "title": tokenizer.spec.title,
-        "status": "ok",
-        "file": tokenizer.spec.gguf_file,
-        "vocab_size": tokenizer.vocab_size,
-        "eos_id": tokenizer.eos_id,
-        "special_ids": len(tokenizer.special_ids),
-        "load_seconds": tokenizer.load_seconds,
+        **vocabs.tokenizer_facts(tokenizer),
         "documents": {
             name: {
                 "tokens_total": sum(len(ids) for _d, ids in w.documents),
@@ -613,7 +503,8 @@ def _run_tokenizer(
                                            "status": "not installed", "error": None})  # fmt: skip
             continue
         bar.set_description(f"{key}: {name} setup")
-        setup = _set_up(engine, tokenizer)
+        setup = {"tokenizer": key, "engine": name,
+                 **set_up(engine, tokenizer, engine.grammar_warm_up)}  # fmt: skip
         results["setup"].append(setup)
         with gc_frozen():
             for grammar in grammars:
@@ -642,20 +533,3 @@ def _run_tokenizer(
         by_engine.clear()
         gc.collect()
 
-
-def _set_up(engine: EngineAdapter, tokenizer: vocabs.LoadedTokenizer) -> dict[str, Any]:
-    """Vocabulary-level set-up and grammar warm-up of one engine, timed; never raises."""
-    setup: dict[str, Any] = {"tokenizer": tokenizer.spec.key, "engine": engine.name, "status": "ok"}
-    try:
-        started = time.perf_counter()
-        engine.prepare(tokenizer)
-        setup["prepare_s"] = time.perf_counter() - started
-        started = time.perf_counter()
-        engine.grammar_warm_up()
-        setup["warmup_s"] = time.perf_counter() - started
-    except Exception as error:  # an engine's failure is a result, not a crash
-        setup.update(status="error", error=f"{type(error).__name__}: {error}")
-    check = getattr(engine, "vocab_check", None)
-    if check:
-        setup["vocab_check"] = check
-    return setup

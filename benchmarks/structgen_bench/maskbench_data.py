@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from structgen.bench import vocabs
 from structgen.errors import ConfigurationError, StructgenError
+from structgen_bench import vocabs
 
 __all__ = [
     "SUBSETS",
@@ -150,7 +150,7 @@ class TokenizerRef:
 
 
 def resolve_tokenizer(name: str, data_dir: Path, vocab_dir: Path | None = None) -> TokenizerRef:
-    """``name``: a GGUF file, or a key of :data:`structgen.bench.vocabs.TOKENIZERS` (its file
+    """``name``: a GGUF file, or a key of :data:`structgen_bench.vocabs.TOKENIZERS` (its file
     from ``vocab_dir``, else ``<data>/vocabs``, else the download cache)."""
     path = Path(name).expanduser()
     if path.suffix == ".gguf" or path.is_file():
@@ -179,9 +179,7 @@ def resolve_tokenizer(name: str, data_dir: Path, vocab_dir: Path | None = None) 
 
 def load_tokenizer(path: str | Path, *, key: str, title: str) -> vocabs.LoadedTokenizer:
     """The GGUF file at ``path`` as the benchmarks load it (Hugging Face tokenizer, cached)."""
-    from structgen.bench.grammar_bench import _load_tokenizer
-
     path = Path(path)
-    # A spec whose file sits in ``path.parent``: the grammar benchmark's loader then reads it.
+    # A spec whose file sits in ``path.parent``: the benchmarks' loader then reads it.
     spec = vocabs.TokenizerSpec(key, title, path.name, vocabs.SDIST_NAME)
-    return _load_tokenizer(spec, path.parent)
+    return vocabs.load_tokenizer(spec, path.parent)

@@ -16,11 +16,17 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import lark
+
+import structgen
 from structgen.errors import ConfigurationError
+from structgen.grammar.bundled import path_of
 
 __all__ = [
     "CORPUS",
@@ -29,9 +35,20 @@ __all__ = [
     "corpus_documents",
     "json_documents",
     "DEFAULT_DATA_DIR",
+    "default_data_dir",
 ]
 
 DEFAULT_DATA_DIR = Path("/work/shared/data")
+
+
+def default_data_dir() -> Path:
+    """The JSONSchemaBench data: ``$STRUCTGEN_BENCH_DATA``, else ``shared/data`` beside the
+    repository, else :data:`DEFAULT_DATA_DIR`."""
+    explicit = os.environ.get("STRUCTGEN_BENCH_DATA")
+    if explicit:
+        return Path(explicit)
+    beside = Path(structgen.__file__).resolve().parent.parent.parent / "shared" / "data"
+    return beside if beside.is_dir() else DEFAULT_DATA_DIR
 
 
 @dataclass(frozen=True)
@@ -153,12 +170,6 @@ def check_corpus(names: list[str] | None = None) -> None:
 
     Raises :class:`~structgen.errors.ConfigurationError` naming the document that fails.
     """
-    import re
-
-    import lark
-
-    from structgen.grammar.bundled import path_of
-
     for name in names or list(CORPUS):
         path = path_of(name)
         if path is None or path.suffix != ".lark":

@@ -17,19 +17,29 @@ structgen reads the bundled ``.lark`` file itself. The peers get it in their own
   groups) raises :class:`NotExpressible`: the benchmark then reports "grammar not expressible"
   rather than changing the language.
 
-Character sets are kept as sorted code-point ranges, so class arithmetic (negation, ``\\W``
-inside a class, case folding) is exact.
+Both printers write the tree of :mod:`structgen_bench.regex_tree` (Python's own parse of each
+regex, over exact code-point sets).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from structgen.ir import Grammar
+from structgen.errors import ConfigurationError
+from structgen.grammar.bundled import grammars_dir
+from structgen.grammar.lark_frontend import grammar_from_lark
+from structgen.ir import Grammar
+from structgen_bench.errors import GrammarNotSupported
+from structgen_bench.regex_tree import (
+    MAX_CODEPOINT,
+    NotExpressible,
+    Ranges,
+    complement,
+    parse_regex,
+)
 
 __all__ = [
     "BenchGrammar",
@@ -40,14 +50,6 @@ __all__ = [
     "regex_to_ebnf",
     "regex_to_rust",
 ]
-
-MAX_CODEPOINT = 0x10FFFF
-Ranges = list[tuple[int, int]]  # sorted, disjoint, non-adjacent, inclusive
-
-
-class NotExpressible(Exception):
-    """A grammar (or one of its terminals) cannot be written in an engine's syntax."""
-
 
 @dataclass
 class BenchGrammar:
@@ -65,8 +67,6 @@ class BenchGrammar:
     @property
     def ir(self) -> Grammar:
         if "ir" not in self._forms:
-            from structgen.grammar.lark_frontend import grammar_from_lark
-
             self._forms["ir"] = grammar_from_lark(self.lark_text, source_name=self.name)
         return self._forms["ir"]
 
@@ -75,7 +75,7 @@ class BenchGrammar:
         return "gbnf" if self.gbnf_text is not None else "ir"
 
     def xgrammar_text(self) -> str:
-        """xgrammar's EBNF; :class:`~structgen.bench.peers.GrammarNotSupported` when the IR
+        """xgrammar's EBNF; :class:`~structgen_bench.errors.GrammarNotSupported` when the IR
         has a terminal EBNF cannot express."""
         if self.gbnf_text is not None:
             return self.gbnf_text
@@ -86,8 +86,6 @@ class BenchGrammar:
                 self._forms["xgrammar"] = error
         form = self._forms["xgrammar"]
         if isinstance(form, NotExpressible):
-            from structgen.bench.peers import GrammarNotSupported
-
             raise GrammarNotSupported(f"grammar not expressible in xgrammar EBNF: {form}")
         return form
 
@@ -103,9 +101,6 @@ class BenchGrammar:
 
 def bundled_grammar(name: str) -> BenchGrammar:
     """The bundled grammar ``name`` (its ``.lark`` file, and its ``.gbnf`` when there is one)."""
-    from structgen.errors import ConfigurationError
-    from structgen.grammar.bundled import grammars_dir
-
     lark_path = grammars_dir() / f"{name}.lark"
     if not lark_path.is_file():
         raise ConfigurationError(f"no bundled grammar {name}.lark in {grammars_dir()}")
@@ -114,136 +109,6 @@ def bundled_grammar(name: str) -> BenchGrammar:
         name,
         lark_path.read_text(encoding="utf-8"),
         gbnf_path.read_text(encoding="utf-8") if gbnf_path.is_file() else None,
-    )
-
-
-# -- code-point sets ----------------------------------------------------------------------------
-
-
-def _normalise(ranges: Iterable[tuple[int, int]]) -> Ranges:
-    out: Ranges = []
-    for low, high in sorted(ranges):
-        if out and low <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(out[-1][1], high))
-        else:
-            out.append((low, high))
-    return out
-
-
-def _complement(ranges: Ranges) -> Ranges:
-    out: Ranges = []
-    position = 0
-    for low, high in ranges:
-        if low > position:
-            out.append((position, low - 1))
-        position = high + 1
-    if position <= MAX_CODEPOINT:
-        out.append((position, MAX_CODEPOINT))
-    return out
-
-
-def _fold_ascii(ranges: Ranges) -> Ranges:
-    """Add the other case of every ASCII letter in ``ranges`` (``re.ASCII | re.IGNORECASE``)."""
-    extra: list[tuple[int, int]] = []
-    for low, high in ranges:
-        for a, z, shift in ((0x61, 0x7A, -32), (0x41, 0x5A, 32)):
-            start, end = max(low, a), min(high, z)
-            if start <= end:
-                extra.append((start + shift, end + shift))
-    return _normalise([*ranges, *extra])
-
-
-_DIGIT: Ranges = [(0x30, 0x39)]
-_WORD: Ranges = _normalise([(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)])
-_SPACE: Ranges = _normalise([(0x09, 0x0D), (0x20, 0x20)])  # re.ASCII's \s: [ \t\n\r\f\v]
-
-
-def _category(name: str) -> Ranges:
-    table = {
-        "CATEGORY_DIGIT": _DIGIT,
-        "CATEGORY_NOT_DIGIT": _complement(_DIGIT),
-        "CATEGORY_WORD": _WORD,
-        "CATEGORY_NOT_WORD": _complement(_WORD),
-        "CATEGORY_SPACE": _SPACE,
-        "CATEGORY_NOT_SPACE": _complement(_SPACE),
-    }
-    if name not in table:
-        raise NotExpressible(f"the class {name} has no ASCII meaning")
-    return table[name]
-
-
-# -- Python's regex parse → a small tree -------------------------------------------------------
-#
-# Nodes: ("chars", ranges) | ("seq", [nodes]) | ("alt", [nodes]) | ("repeat", node, min, max|None)
-
-
-def _parse(pattern: str, flags: int = 0) -> Any:
-    from re import _parser as sre_parse  # the parser `re` itself uses
-
-    try:
-        parsed = sre_parse.parse(pattern, flags | re.ASCII)
-    except re.error as error:
-        raise NotExpressible(f"invalid regex {pattern!r}: {error}") from None
-    return _convert(list(parsed), bool(parsed.state.flags & re.IGNORECASE),
-                    bool(parsed.state.flags & re.DOTALL))  # fmt: skip
-
-
-def _convert(items: list, ignorecase: bool, dotall: bool) -> Any:
-    nodes = [_convert_item(op, av, ignorecase, dotall) for op, av in items]
-    return nodes[0] if len(nodes) == 1 else ("seq", nodes)
-
-
-def _convert_item(op: Any, av: Any, ignorecase: bool, dotall: bool) -> Any:
-    name = str(op)
-
-    def chars(ranges: Ranges) -> Any:
-        return ("chars", _fold_ascii(ranges) if ignorecase else ranges)
-
-    if name == "LITERAL":
-        return chars([(av, av)])
-    if name == "NOT_LITERAL":
-        return ("chars", _complement(_fold_ascii([(av, av)]) if ignorecase else [(av, av)]))
-    if name == "ANY":
-        return ("chars", [(0, MAX_CODEPOINT)] if dotall else _complement([(0x0A, 0x0A)]))
-    if name == "IN":
-        negate = False
-        collected: list[tuple[int, int]] = []
-        for item_op, item_av in av:
-            kind = str(item_op)
-            if kind == "NEGATE":
-                negate = True
-            elif kind == "LITERAL":
-                collected.append((item_av, item_av))
-            elif kind == "RANGE":
-                collected.append((item_av[0], item_av[1]))
-            elif kind == "CATEGORY":
-                collected.extend(_category(str(item_av)))
-            else:
-                raise NotExpressible(f"class item {kind}")
-        ranges = _normalise(collected)
-        if ignorecase:
-            ranges = _fold_ascii(ranges)
-        return ("chars", _complement(ranges) if negate else ranges)
-    if name in ("MAX_REPEAT", "MIN_REPEAT"):  # lazy or greedy: the same set of full matches
-        low, high, sub = av
-        from re._constants import MAXREPEAT
-
-        return ("repeat", _convert(list(sub), ignorecase, dotall), int(low),
-                None if high == MAXREPEAT else int(high))  # fmt: skip
-    if name == "SUBPATTERN":
-        _group, add_flags, del_flags, sub = av
-        case = (ignorecase or bool(add_flags & re.IGNORECASE)) and not del_flags & re.IGNORECASE
-        dots = (dotall or bool(add_flags & re.DOTALL)) and not del_flags & re.DOTALL
-        return _convert(list(sub), case, dots)
-    if name == "BRANCH":
-        return ("alt", [_convert(list(branch), ignorecase, dotall) for branch in av[1]])
-    if name == "CATEGORY":
-        return chars(_category(str(av)))
-    raise NotExpressible(
-        {"AT": "an anchor", "GROUPREF": "a back-reference", "ASSERT": "a look-around",
-         "ASSERT_NOT": "a negative look-around", "ATOMIC_GROUP": "an atomic group",
-         "POSSESSIVE_REPEAT": "a possessive repeat", "GROUPREF_EXISTS": "a conditional group"}
-        .get(name, name)  # fmt: skip
     )
 
 
@@ -266,10 +131,22 @@ def _ebnf_char(code: int, in_class: bool) -> str:
     return f"\\U{code:08x}"
 
 
-def _class_text(ranges: Ranges, char: Any) -> str:
+CharPrinter = Callable[[int, bool], str]  # (code point, inside a class) -> its text
+
+
+def _chars_text(ranges: Ranges, char: CharPrinter, quote: str) -> str:
+    """A ``chars`` node: one character (between ``quote``s) or a class."""
+    if not ranges:
+        raise NotExpressible("an empty character class (matches nothing)")
+    if len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
+        return quote + char(ranges[0][0], False) + quote
+    return _class_text(ranges, char)
+
+
+def _class_text(ranges: Ranges, char: CharPrinter) -> str:
     """``[...]`` for ``ranges``, negated when that is shorter (large sets)."""
     negated = sum(high - low + 1 for low, high in ranges) > 0x8000
-    shown = _complement(ranges) if negated else ranges
+    shown = complement(ranges) if negated else ranges
     parts = []
     for low, high in shown:
         if low == high:
@@ -286,12 +163,7 @@ def _class_text(ranges: Ranges, char: Any) -> str:
 def _ebnf(node: Any, *, top: bool = False) -> str:
     kind = node[0]
     if kind == "chars":
-        ranges = node[1]
-        if not ranges:
-            raise NotExpressible("an empty character class (matches nothing)")
-        if len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
-            return '"' + _ebnf_char(ranges[0][0], False) + '"'
-        return _class_text(ranges, _ebnf_char)
+        return _chars_text(node[1], _ebnf_char, '"')
     if kind == "seq":
         parts: list[str] = []
         literal: list[str] = []
@@ -333,7 +205,7 @@ def _ebnf(node: Any, *, top: bool = False) -> str:
 
 def regex_to_ebnf(pattern: str, flags: int = 0) -> str:
     """``pattern`` (Python syntax, ``re.ASCII``) as an xgrammar EBNF expression."""
-    return _ebnf(_parse(pattern, flags), top=True)
+    return _ebnf(parse_regex(pattern, flags), top=True)
 
 
 _RUST_PLAIN = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_\"',:;=<>!@% ")
@@ -349,12 +221,7 @@ def _rust_char(code: int, in_class: bool) -> str:
 def _rust(node: Any) -> str:
     kind = node[0]
     if kind == "chars":
-        ranges = node[1]
-        if not ranges:
-            raise NotExpressible("an empty character class (matches nothing)")
-        if len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
-            return _rust_char(ranges[0][0], False)
-        return _class_text(ranges, _rust_char)
+        return _chars_text(node[1], _rust_char, "")
     if kind == "seq":
         return "".join(_rust_atom(child, in_seq=True) for child in node[1])
     if kind == "alt":
@@ -382,7 +249,7 @@ def _rust_atom(node: Any, *, in_seq: bool) -> str:
 
 def regex_to_rust(pattern: str, flags: int = 0) -> str:
     """``pattern`` with explicit ASCII classes and no flags, in Rust ``regex`` syntax."""
-    return _rust(_parse(pattern, flags))
+    return _rust(parse_regex(pattern, flags))
 
 
 # -- xgrammar: the IR as EBNF -------------------------------------------------------------------
