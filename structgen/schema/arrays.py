@@ -13,21 +13,19 @@ towards ``minContains``) or as a plain item. ``maxContains`` and ``uniqueItems``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
 
 from structgen.errors import LimitExceededError
+from structgen.schema.builder import SchemaBuilder
 from structgen.schema.errors import Unsupported
 from structgen.schema.normalize import ArraySpec, flatten, make_node
-
-if TYPE_CHECKING:
-    from structgen.schema.compiler import SchemaCompiler
 
 __all__ = ["build_array"]
 
 
-def build_array(compiler: SchemaCompiler, spec: ArraySpec) -> str | None:
+def build_array(builder: SchemaBuilder, spec: ArraySpec) -> str | None:
     """The nonterminal of arrays satisfying ``spec`` (``None``: none do)."""
-    document, options = compiler.document, compiler.options
+    document, options = builder.document, builder.options
     owners = spec.owners
     prefix_length = max((len(owner.prefix) for owner in owners), default=0)
 
@@ -48,17 +46,17 @@ def build_array(compiler: SchemaCompiler, spec: ArraySpec) -> str | None:
             maximum = position if maximum is None else min(maximum, position)
             break
     if maximum is not None and maximum < minimum:
-        compiler.unsat_reasons.append(
+        builder.unsatisfiable(
             f"{spec.pointer}: minItems {minimum} exceeds what maxItems/items allow ({maximum})"
         )
         return None
     if spec.unique is not None and (maximum is None or maximum > 1):
-        compiler.report(
+        builder.report(
             [Unsupported("uniqueItems", spec.unique, "no grammar can require all items to differ")]
         )
     contains = _distinct_contains(spec.contains)
     if len(contains) > 1:
-        compiler.report(
+        builder.report(
             [
                 Unsupported(
                     "contains",
@@ -70,14 +68,12 @@ def build_array(compiler: SchemaCompiler, spec: ArraySpec) -> str | None:
         contains = contains[:1]
     contains_location, needed = contains[0] if contains else (None, 0)
     if maximum is not None and needed > maximum:
-        compiler.unsat_reasons.append(
-            f"{spec.pointer}: minContains {needed} exceeds maxItems {maximum}"
-        )
+        builder.unsatisfiable(f"{spec.pointer}: minContains {needed} exceeds maxItems {maximum}")
         return None
     limit = options.max_array_expansion
     horizon = max(prefix_length, minimum, 1)  # positions beyond are alike and need no count
     if maximum is not None and maximum > limit and horizon <= limit and options.lenient:
-        compiler.warn(
+        builder.warn(
             f"maxItems {maximum} at {spec.pointer} dropped (lenient): above max_array_expansion"
         )
         maximum = None
@@ -98,11 +94,11 @@ def build_array(compiler: SchemaCompiler, spec: ArraySpec) -> str | None:
         if key not in item_symbols:
             base = items_at(key)
             with_contains = (
-                compiler.symbol(base + [(contains_location, True)])
+                builder.symbol(base + [(contains_location, True)])
                 if contains_location is not None
                 else None
             )
-            item_symbols[key] = (compiler.symbol(base), with_contains)
+            item_symbols[key] = (builder.symbol(base), with_contains)
         return item_symbols[key]
 
     start = (0, 0)
@@ -123,27 +119,25 @@ def build_array(compiler: SchemaCompiler, spec: ArraySpec) -> str | None:
         transitions[state] = edges
         stack.extend(target for _, target in edges)
     final = [s for s in transitions if s[0] >= minimum and s[1] >= needed]
-    array = compiler.fresh("arr")
-    lbracket, rbracket, comma = compiler.punct("["), compiler.punct("]"), compiler.punct(",")
-    names = {state: compiler.fresh("n") for state in transitions if state != start}
+    array = builder.fresh("arr")
+    lbracket, rbracket, comma = builder.punct("["), builder.punct("]"), builder.punct(",")
+    names = {state: builder.fresh("n") for state in transitions if state != start}
     if start in final:
-        compiler.rule(array, lbracket, rbracket)
+        builder.rule(array, lbracket, rbracket)
     for state, edges in transitions.items():
         for symbol, target in edges:
             if state == start:
-                compiler.rule(names[target], symbol)
+                builder.rule(names[target], symbol)
             else:
-                compiler.rule(names[target], names[state], comma, symbol)
+                builder.rule(names[target], names[state], comma, symbol)
     for state in final:
         if state != start:
-            compiler.rule(array, lbracket, names[state], rbracket)
+            builder.rule(array, lbracket, names[state], rbracket)
     return array
 
 
 def _distinct_contains(contains: list) -> list:
     """``contains`` entries with equal subschemas (and base URI) merged, keeping the largest count."""
-    import json
-
     merged: dict[tuple, tuple] = {}
     for location, needed in contains:
         key = (json.dumps(location.schema, sort_keys=True, default=str), location.key[1:])

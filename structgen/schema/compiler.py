@@ -19,18 +19,14 @@ removed — a dropped ``anyOf``/``oneOf`` branch gets a warning, an unsatisfiabl
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from structgen.errors import LimitExceededError
 from structgen.ir import Grammar, Rule, Terminal
 from structgen.regex.ast import CharSet, Node
-from structgen.schema.errors import (
-    UnsatisfiableSchemaError,
-    Unsupported,
-    UnsupportedSchemaError,
-)
-from structgen.schema.json_strings import quoted
+from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.nodes import (
     alt,
     char,
@@ -40,7 +36,24 @@ from structgen.regex.nodes import (
     literal,
     repeat,
 )
-from structgen.schema.normalize import Analysis, SchemaNode, analyze, flatten, make_node
+from structgen.regex.text import to_regex_text
+from structgen.schema.arrays import build_array
+from structgen.schema.disjoint import check_one_of
+from structgen.schema.errors import (
+    UnsatisfiableSchemaError,
+    Unsupported,
+    UnsupportedSchemaError,
+)
+from structgen.schema.json_strings import quoted
+from structgen.schema.normalize import (
+    Analysis,
+    Flat,
+    SchemaNode,
+    StringSpec,
+    analyze,
+    flatten,
+    make_node,
+)
 from structgen.schema.numbers import (
     Bound,
     integer_bounds,
@@ -50,9 +63,9 @@ from structgen.schema.numbers import (
     number_node,
     to_decimal,
 )
+from structgen.schema.objects import ObjectPlan, build_object, plan_object
 from structgen.schema.options import SchemaOptions
 from structgen.schema.refs import Location, SchemaDocument, canonical_json
-from structgen.regex.text import to_regex_text
 from structgen.schema.string_terminals import StringTerminals
 from structgen.schema.strings import StringLanguage
 
@@ -63,6 +76,12 @@ _MAX_DEPTH = 300
 
 
 class SchemaCompiler:
+    """One schema document compiled to a :class:`~structgen.ir.Grammar`.
+
+    It implements :class:`~structgen.schema.builder.SchemaBuilder`, the interface that the type
+    modules (arrays, objects, disjoint, string terminals) emit rules and terminals through.
+    """
+
     def __init__(self, document: SchemaDocument, options: SchemaOptions) -> None:
         self.document = document
         self.options = options
@@ -143,19 +162,16 @@ class SchemaCompiler:
     def pattern_node(self, pattern: str, pointer: str) -> Node:
         return self.strings.pattern_node(pattern, pointer)
 
-    def pattern_dfa(self, pattern: str, pointer: str, *, complement: bool = False):
+    def pattern_dfa(self, pattern: str, pointer: str, *, complement: bool = False) -> CodePointDFA:
         return self.strings.pattern_dfa(pattern, pointer, complement=complement)
 
-    def decoded_string_of(self, spec, *, pointer: str) -> StringLanguage | None:
+    def decoded_string_of(self, spec: StringSpec, *, pointer: str) -> StringLanguage | None:
         """The decoded strings that a :class:`~structgen.schema.normalize.StringSpec` allows."""
-        return self.strings.decoded_string(
-            spec.min_length, spec.max_length, spec.patterns, spec.formats, pointer=pointer,
-            excluded_patterns=spec.excluded_patterns, excluded_values=spec.excluded_values,
-        )  # fmt: skip
+        return self.strings.decoded_string_of(spec, pointer=pointer)
 
     def string_from_language(
         self, language: StringLanguage, *, close: Node, name: str, canonical: bool | None = None
-    ):
+    ) -> str:
         return self.strings.from_language(language, close=close, name=name, canonical=canonical)
 
     def warn(self, message: str) -> None:
@@ -167,8 +183,11 @@ class SchemaCompiler:
             if item not in self.unsupported:
                 self.unsupported.append(item)
 
+    def unsatisfiable(self, reason: str) -> None:
+        self.unsat_reasons.append(reason)
+
     # -- nodes ---------------------------------------------------------------------------------------
-    def symbol(self, items) -> str:
+    def symbol(self, items: Iterable[tuple[Location, bool]]) -> str:
         """The nonterminal of the conjunction ``items`` (built later, from the work list)."""
         node = make_node(items)
         found = self._symbols.get(node.key)
@@ -322,8 +341,6 @@ class SchemaCompiler:
                     body += [self.punct(","), symbol]
                 self.rule(found, self.punct("["), *body, self.punct("]"))
         elif isinstance(value, dict):
-            from structgen.schema.objects import ObjectPlan, build_object
-
             plan = ObjectPlan(
                 named=[(k, self.literal_symbol(v)) for k, v in value.items()],
                 regions=[],
@@ -337,9 +354,7 @@ class SchemaCompiler:
         return found
 
     # -- anyOf / oneOf ---------------------------------------------------------------------------------
-    def _expand_groups(self, name: str, node: SchemaNode, flat) -> None:
-        from structgen.schema.disjoint import check_one_of
-
+    def _expand_groups(self, name: str, node: SchemaNode, flat: Flat) -> None:
         plain = [(loc, False) for loc in flat.plain]
         count = 1
         for group in flat.groups:
@@ -383,14 +398,10 @@ class SchemaCompiler:
             if symbol is not None:
                 self.rule(name, symbol)
         if "array" in types:
-            from structgen.schema.arrays import build_array
-
             symbol = build_array(self, analysis.array)
             if symbol is not None:
                 self.rule(name, symbol)
         if "object" in types:
-            from structgen.schema.objects import build_object, plan_object
-
             plan = plan_object(self, analysis.object)
             if plan is not None:
                 self.rule(name, build_object(self, plan))

@@ -19,14 +19,23 @@ all: objects enforce "exactly one branch holds" on the keys seen (:mod:`structge
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
 
 from structgen.errors import LimitExceededError
 from structgen.regex.codepoint_dfa import CodePointDFA
-from structgen.schema.normalize import Analysis, Group, SchemaNode, analyze, flatten, make_node
-
-if TYPE_CHECKING:
-    from structgen.schema.compiler import SchemaCompiler
+from structgen.regex.ecma import PatternUnsupported
+from structgen.regex.nodes import NOTHING
+from structgen.schema.builder import SchemaBuilder
+from structgen.schema.errors import SchemaError
+from structgen.schema.normalize import (
+    Analysis,
+    Flat,
+    Group,
+    SchemaNode,
+    analyze,
+    flatten,
+    make_node,
+)
+from structgen.schema.numbers import integer_bounds
 
 __all__ = ["check_one_of", "disjoint"]
 
@@ -34,11 +43,11 @@ _MAX_DEPTH = 4
 _MAX_EXPANSION = 64
 
 
-def check_one_of(compiler: SchemaCompiler, plain: list, group: Group) -> str | None:
+def check_one_of(builder: SchemaBuilder, plain: list, group: Group) -> str | None:
     """``None`` if every two branches of ``group`` are provably disjoint, else why not."""
     nodes = [make_node(plain + [(branch, True)]) for branch in group.branches]
     for (i, a), (j, b) in itertools.combinations(enumerate(nodes), 2):
-        if not disjoint(compiler, a, b, 0):
+        if not disjoint(builder, a, b, 0):
             return (
                 f"branches {i} and {j} may both match (oneOf needs exactly one); "
                 "make them disjoint (different types, consts, required keys) or use anyOf"
@@ -46,7 +55,9 @@ def check_one_of(compiler: SchemaCompiler, plain: list, group: Group) -> str | N
     return None
 
 
-def _alternatives(compiler: SchemaCompiler, node: SchemaNode, flat) -> list[SchemaNode] | None:
+def _alternatives(flat: Flat) -> list[SchemaNode] | None:
+    """The conjunctions ``flat`` stands for, one per choice of anyOf/oneOf branches
+    (``None``: more than ``_MAX_EXPANSION``)."""
     plain = [(loc, False) for loc in flat.plain]
     combos = list(
         itertools.islice(itertools.product(*(g.branches for g in flat.groups)), _MAX_EXPANSION + 1)
@@ -56,10 +67,10 @@ def _alternatives(compiler: SchemaCompiler, node: SchemaNode, flat) -> list[Sche
     return [make_node(plain + [(b, True) for b in combo]) for combo in combos]
 
 
-def disjoint(compiler: SchemaCompiler, a: SchemaNode, b: SchemaNode, depth: int) -> bool:
+def disjoint(builder: SchemaBuilder, a: SchemaNode, b: SchemaNode, depth: int) -> bool:
     if depth > _MAX_DEPTH:
         return False
-    document = compiler.document
+    document = builder.document
     flat_a, flat_b = flatten(document, a), flatten(document, b)
     if flat_a.false_at is not None or flat_b.false_at is not None:
         return True
@@ -76,14 +87,14 @@ def disjoint(compiler: SchemaCompiler, a: SchemaNode, b: SchemaNode, depth: int)
             return not any(all(document.is_valid(v, loc) for loc, _ in other.items) for v in values)
     for this, flat, other in ((a, flat_a, b), (b, flat_b, a)):
         if flat.groups:
-            alternatives = _alternatives(compiler, this, flat)
+            alternatives = _alternatives(flat)
             if alternatives is None:
                 return False
             return all(
-                disjoint(compiler, alternative, other, depth + 1) for alternative in alternatives
+                disjoint(builder, alternative, other, depth + 1) for alternative in alternatives
             )
-    analysis_a = analyze(document, flat_a.plain, formats=compiler.options.formats != "annotation")
-    analysis_b = analyze(document, flat_b.plain, formats=compiler.options.formats != "annotation")
+    analysis_a = analyze(document, flat_a.plain, formats=builder.options.formats != "annotation")
+    analysis_b = analyze(document, flat_b.plain, formats=builder.options.formats != "annotation")
     types_a, types_b = analysis_a.types, analysis_b.types
     for kind in ("null", "boolean"):
         if kind in types_a and kind in types_b:
@@ -95,19 +106,19 @@ def disjoint(compiler: SchemaCompiler, a: SchemaNode, b: SchemaNode, depth: int)
     if (
         "string" in types_a
         and "string" in types_b
-        and not _strings_disjoint(compiler, analysis_a, analysis_b)
+        and not _strings_disjoint(builder, analysis_a, analysis_b)
     ):
         return False
     if (
         "object" in types_a
         and "object" in types_b
-        and not _objects_disjoint(compiler, analysis_a, analysis_b, depth)
+        and not _objects_disjoint(builder, analysis_a, analysis_b, depth)
     ):
         return False
     if (
         "array" in types_a
         and "array" in types_b
-        and not _arrays_disjoint(compiler, analysis_a, analysis_b, depth)
+        and not _arrays_disjoint(builder, analysis_a, analysis_b, depth)
     ):
         return False
     return True
@@ -125,8 +136,6 @@ def _numbers_disjoint(a: Analysis, b: Analysis) -> bool:
     if _below(x.high, y.low) or _below(y.high, x.low):
         return True
     if x.integer or y.integer:
-        from structgen.schema.numbers import integer_bounds
-
         first = integer_bounds(x.low, x.high)
         second = integer_bounds(y.low, y.high)
         low = (
@@ -144,23 +153,17 @@ def _numbers_disjoint(a: Analysis, b: Analysis) -> bool:
     return False
 
 
-def _string_dfa(compiler: SchemaCompiler, analysis: Analysis) -> CodePointDFA | None:
+def _string_dfa(builder: SchemaBuilder, analysis: Analysis) -> CodePointDFA | None:
     spec = analysis.string
-    language = compiler.decoded_string_of(spec, pointer=analysis.pointer)
+    language = builder.decoded_string_of(spec, pointer=analysis.pointer)
     if language is None:
-        return CodePointDFA.from_node(compiler_nothing())
+        return CodePointDFA.from_node(NOTHING)
     if language.dfa is not None:
         return language.dfa
-    return CodePointDFA.from_node(language.node, max_states=compiler.options.max_regex_states)
+    return CodePointDFA.from_node(language.node, max_states=builder.options.max_regex_states)
 
 
-def compiler_nothing():
-    from structgen.regex.nodes import NOTHING
-
-    return NOTHING
-
-
-def _strings_disjoint(compiler: SchemaCompiler, a: Analysis, b: Analysis) -> bool:
+def _strings_disjoint(builder: SchemaBuilder, a: Analysis, b: Analysis) -> bool:
     x, y = a.string, b.string
     if x.max_length is not None and x.max_length < y.min_length:
         return True
@@ -170,28 +173,25 @@ def _strings_disjoint(compiler: SchemaCompiler, a: Analysis, b: Analysis) -> boo
     if not constrained or not (y.patterns or y.formats or y.excluded_patterns or y.excluded_values):
         return False
     try:
-        first, second = _string_dfa(compiler, a), _string_dfa(compiler, b)
+        first, second = _string_dfa(builder, a), _string_dfa(builder, b)
         if first is None or second is None:
             return False
-        return first.intersect(second, max_states=compiler.options.max_regex_states).is_empty()
+        return first.intersect(second, max_states=builder.options.max_regex_states).is_empty()
     except LimitExceededError:
         return False
 
 
-def _key_node(compiler: SchemaCompiler, analysis: Analysis, name: str) -> SchemaNode | None:
+def _key_node(builder: SchemaBuilder, analysis: Analysis, name: str) -> SchemaNode | None:
     """The value schema of key ``name`` in an object schema; ``None`` if the key is forbidden."""
-    from structgen.regex.ecma import PatternUnsupported
-    from structgen.schema.errors import SchemaError
-
     spec = analysis.object
-    document = compiler.document
+    document = builder.document
     items = []
     named_anywhere = False
     for owner in spec.owners:
         matched = False
         for pattern, location in owner.patterns:
             try:
-                language = compiler.pattern_dfa(pattern, location.pointer)
+                language = builder.pattern_dfa(pattern, location.pointer)
             except (PatternUnsupported, SchemaError, LimitExceededError):
                 return make_node([])  # unknown: treat as unconstrained
             if language.accepts(name):
@@ -207,7 +207,7 @@ def _key_node(compiler: SchemaCompiler, analysis: Analysis, name: str) -> Schema
         return None
     if (
         not named_anywhere
-        and not compiler.options.additional_properties_default
+        and not builder.options.additional_properties_default
         and not spec.has_explicit_additional()
         and name not in spec.required
     ):
@@ -218,7 +218,7 @@ def _key_node(compiler: SchemaCompiler, analysis: Analysis, name: str) -> Schema
     return node
 
 
-def _objects_disjoint(compiler: SchemaCompiler, a: Analysis, b: Analysis, depth: int) -> bool:
+def _objects_disjoint(builder: SchemaBuilder, a: Analysis, b: Analysis, depth: int) -> bool:
     x, y = a.object, b.object
     if (x.max_properties is not None and x.max_properties < y.min_properties) or (
         y.max_properties is not None and y.max_properties < x.min_properties
@@ -226,16 +226,16 @@ def _objects_disjoint(compiler: SchemaCompiler, a: Analysis, b: Analysis, depth:
         return True
     for first, second, spec in ((a, b, x), (b, a, y)):
         for name in spec.required:
-            if _key_node(compiler, second, name) is None:
+            if _key_node(builder, second, name) is None:
                 return True
     for name in set(x.required) & set(y.required):
-        node_a, node_b = _key_node(compiler, a, name), _key_node(compiler, b, name)
-        if node_a is None or node_b is None or disjoint(compiler, node_a, node_b, depth + 1):
+        node_a, node_b = _key_node(builder, a, name), _key_node(builder, b, name)
+        if node_a is None or node_b is None or disjoint(builder, node_a, node_b, depth + 1):
             return True
     return False
 
 
-def _arrays_disjoint(compiler: SchemaCompiler, a: Analysis, b: Analysis, depth: int) -> bool:
+def _arrays_disjoint(builder: SchemaBuilder, a: Analysis, b: Analysis, depth: int) -> bool:
     x, y = a.array, b.array
     if (x.max_items is not None and x.max_items < y.min_items) or (
         y.max_items is not None and y.max_items < x.min_items
@@ -256,7 +256,7 @@ def _arrays_disjoint(compiler: SchemaCompiler, a: Analysis, b: Analysis, depth: 
         if (
             items_a
             and items_b
-            and disjoint(compiler, make_node(items_a), make_node(items_b), depth + 1)
+            and disjoint(builder, make_node(items_a), make_node(items_b), depth + 1)
         ):
             return True
     return False

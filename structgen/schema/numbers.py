@@ -26,8 +26,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
+
 from structgen.errors import LimitExceededError
 from structgen.regex.ast import CharSet, Node
+from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.nodes import (
     DIGIT,
     EMPTY,
@@ -411,8 +414,6 @@ def integer_modulus(multiples: list[Decimal]) -> int:
 
 def multiples_node(base: Node, modulus: int, *, max_states: int, max_size: int) -> Node:
     """``base`` (integer texts, maybe with a zero fraction) restricted to multiples of ``modulus``."""
-    from structgen.regex.codepoint_dfa import CodePointDFA
-
     if modulus == 1:
         return base
     power = _power_of_ten(modulus)
@@ -442,12 +443,8 @@ def _power_of_ten(value: int) -> int | None:
     return power if value == 1 and power > 0 else None
 
 
-def _remainder_automaton(modulus: int):
+def _remainder_automaton(modulus: int) -> CodePointDFA:
     """Texts ``-?digits(.0+)?`` whose integer value is divisible by ``modulus``."""
-    import numpy as np
-
-    from structgen.regex.codepoint_dfa import CodePointDFA
-
     # Classes: 0..9 the digits, 10 '-', 11 '.', 12 anything else.
     cuts = np.array(
         [0, 0x2D, 0x2E, 0x2F, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3A],

@@ -34,21 +34,19 @@ looser than the schema; JSON texts from ``json.dumps`` never repeat a key).
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from structgen.errors import LimitExceededError
 from structgen.regex.ast import Node
 from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.ecma import PatternUnsupported
-from structgen.schema.errors import Unsupported
 from structgen.regex.nodes import NOTHING, char, concat, literal
-from structgen.schema.normalize import ObjectSpec, flatten, make_node
+from structgen.schema.builder import SchemaBuilder
+from structgen.schema.errors import Unsupported
+from structgen.schema.normalize import ObjectSpec, analyze, flatten, make_node
 from structgen.schema.strings import StringLanguage, all_strings_except
-
-if TYPE_CHECKING:
-    from structgen.schema.compiler import SchemaCompiler
 
 __all__ = ["ObjectPlan", "build_object", "plan_object"]
 
@@ -70,9 +68,9 @@ class ObjectPlan:
     pointer: str = "#"
 
 
-def plan_object(compiler: SchemaCompiler, spec: ObjectSpec) -> ObjectPlan | None:
+def plan_object(builder: SchemaBuilder, spec: ObjectSpec) -> ObjectPlan | None:
     """Keys and value symbols of an object schema (``None``: no object satisfies it)."""
-    document, options = compiler.document, compiler.options
+    document, options = builder.document, builder.options
     owners = spec.owners
     # Named keys in schema order.
     names: list[str] = []
@@ -93,16 +91,16 @@ def plan_object(compiler: SchemaCompiler, spec: ObjectSpec) -> ObjectPlan | None
     for owner in owners:
         for pattern, location in owner.patterns:
             try:
-                language = compiler.pattern_node(pattern, location.pointer)
+                language = builder.pattern_node(pattern, location.pointer)
             except PatternUnsupported as error:
-                compiler.report(
+                builder.report(
                     [Unsupported("patternProperties", location.pointer, f"{pattern!r}: {error}")]
                 )
                 continue
             patterns.append((pattern, language, location, owner))
 
     def dfa_of(index: int, complement: bool = False) -> CodePointDFA:
-        return compiler.pattern_dfa(
+        return builder.pattern_dfa(
             patterns[index][0], patterns[index][2].pointer, complement=complement
         )
 
@@ -110,7 +108,7 @@ def plan_object(compiler: SchemaCompiler, spec: ObjectSpec) -> ObjectPlan | None
         not options.additional_properties_default and not spec.has_explicit_additional()
     )
     # propertyNames: named keys checked exactly; regions intersected with its string language.
-    names_language = _property_names_language(compiler, spec)
+    names_language = _property_names_language(builder, spec)
     named: list[tuple[str, str]] = []
     forbidden: set[str] = {group[0] for group in spec.forbidden_together if len(set(group)) == 1}
     for name in names:
@@ -141,14 +139,12 @@ def plan_object(compiler: SchemaCompiler, spec: ObjectSpec) -> ObjectPlan | None
         if flatten(document, node).false_at is not None:
             forbidden.add(name)
             continue
-        named.append((name, compiler.symbol(items)))
+        named.append((name, builder.symbol(items)))
     for name in spec.required:
         if name in forbidden:
-            compiler.unsat_reasons.append(
-                f"{spec.pointer}: required property {name!r} is forbidden"
-            )
+            builder.unsatisfiable(f"{spec.pointer}: required property {name!r} is forbidden")
             return None
-    regions = _regions(compiler, spec, names, patterns, dfa_of, names_language, forbid_unlisted)
+    regions = _regions(builder, spec, names, patterns, dfa_of, names_language, forbid_unlisted)
     return ObjectPlan(
         named=named,
         regions=regions,
@@ -167,14 +163,14 @@ def plan_object(compiler: SchemaCompiler, spec: ObjectSpec) -> ObjectPlan | None
     )
 
 
-def _property_names_language(compiler: SchemaCompiler, spec: ObjectSpec) -> CodePointDFA | None:
+def _property_names_language(builder: SchemaBuilder, spec: ObjectSpec) -> CodePointDFA | None:
     """The decoded key language that ``propertyNames`` allow (None: unconstrained)."""
     if not spec.property_names:
         return None
-    options = compiler.options
+    options = builder.options
     result: CodePointDFA | None = None
     for location in spec.property_names:
-        language = _schema_as_string_language(compiler, location)
+        language = _schema_as_string_language(builder, location)
         if language is None:
             continue
         result = (
@@ -185,11 +181,9 @@ def _property_names_language(compiler: SchemaCompiler, spec: ObjectSpec) -> Code
     return result
 
 
-def _schema_as_string_language(compiler: SchemaCompiler, location) -> CodePointDFA | None:
+def _schema_as_string_language(builder: SchemaBuilder, location) -> CodePointDFA | None:
     """A subschema applied to property names, as a language of decoded strings."""
-    from structgen.schema.normalize import analyze
-
-    document, options = compiler.document, compiler.options
+    document, options = builder.document, builder.options
     node = make_node([(location, True)])
     flat = flatten(document, node)
     if flat.false_at is not None:
@@ -201,7 +195,7 @@ def _schema_as_string_language(compiler: SchemaCompiler, location) -> CodePointD
             values = schema["enum"] if "enum" in schema else [schema["const"]]
             strings = [v for v in values if isinstance(v, str) and document.is_valid(v, location)]
             return CodePointDFA.from_strings(strings, max_states=options.max_regex_states)
-        compiler.report(
+        builder.report(
             [
                 Unsupported(
                     "propertyNames",
@@ -212,11 +206,11 @@ def _schema_as_string_language(compiler: SchemaCompiler, location) -> CodePointD
         )
         return None
     analysis = analyze(document, flat.plain, formats=options.formats != "annotation")
-    compiler.report(analysis.unsupported)
+    builder.report(analysis.unsupported)
     if "string" not in analysis.types:
         return CodePointDFA.from_node(NOTHING)
     spec = analysis.string
-    language = compiler.decoded_string_of(spec, pointer=location.pointer)
+    language = builder.decoded_string_of(spec, pointer=location.pointer)
     if language is None:
         return CodePointDFA.from_node(NOTHING)
     if language.dfa is not None:
@@ -225,13 +219,13 @@ def _schema_as_string_language(compiler: SchemaCompiler, location) -> CodePointD
 
 
 def _regions(
-    compiler, spec, names, patterns, dfa_of, names_language, forbid_unlisted
+    builder: SchemaBuilder, spec, names, patterns, dfa_of, names_language, forbid_unlisted
 ) -> list[tuple[str, str]]:
     """(key symbol, value symbol) for the keys no schema lists, split by the patterns they match."""
-    options = compiler.options
+    options = builder.options
     max_states = options.max_regex_states
     if len(patterns) > _MAX_PATTERN_REGIONS:
-        compiler.report(
+        builder.report(
             [
                 Unsupported(
                     "patternProperties",
@@ -243,8 +237,6 @@ def _regions(
         return []
     out: list[tuple[str, str]] = []
     for size in range(len(patterns) + 1):
-        import itertools
-
         for subset in itertools.combinations(range(len(patterns)), size):
             chosen = set(subset)
             items = [(patterns[i][2], True) for i in chosen]
@@ -255,12 +247,12 @@ def _regions(
             if not chosen and forbid_unlisted:
                 continue
             node = make_node(items)
-            if flatten(compiler.document, node).false_at is not None:
+            if flatten(builder.document, node).false_at is not None:
                 continue
             # The key language of this region.
             if not patterns and names_language is None:
                 key_node = all_strings_except(names)
-                key_symbol = compiler.key_terminal(key_node, canonical=True)
+                key_symbol = builder.key_terminal(key_node, canonical=True)
             else:
                 automaton: CodePointDFA | None = None
                 for i in range(len(patterns)):
@@ -285,13 +277,13 @@ def _regions(
                     language = StringLanguage(node=patterns[subset[0]][1])
                 else:
                     language = StringLanguage(dfa=automaton)
-                key_symbol = compiler.string_from_language(
+                key_symbol = builder.string_from_language(
                     language,
-                    close=concat(char('"'), compiler.ws, char(":"), compiler.ws),
+                    close=concat(char('"'), builder.ws, char(":"), builder.ws),
                     name="key",
                     canonical=True,
                 )
-            out.append((key_symbol, compiler.symbol(items)))
+            out.append((key_symbol, builder.symbol(items)))
     return out
 
 
@@ -302,24 +294,24 @@ class _Move:
     key: str | None  # a named key, or None for a region
 
 
-def build_object(compiler: SchemaCompiler, plan: ObjectPlan) -> str:
+def build_object(builder: SchemaBuilder, plan: ObjectPlan) -> str:
     """The nonterminal of objects following ``plan``."""
     pairs: list[_Move] = []
     for name, value in plan.named:
-        pair = compiler.fresh("pair")
-        compiler.rule(pair, compiler.key_terminal(literal(name)), value)
+        pair = builder.fresh("pair")
+        builder.rule(pair, builder.key_terminal(literal(name)), value)
         pairs.append(_Move(pair, name))
     for key_symbol, value in plan.regions:
-        pair = compiler.fresh("pair")
-        compiler.rule(pair, key_symbol, value)
+        pair = builder.fresh("pair")
+        builder.rule(pair, key_symbol, value)
         pairs.append(_Move(pair, None))
     available = {m.key for m in pairs if m.key is not None}
     required = [n for n in plan.required if n in available]
     if len(required) < len(plan.required):
         # A required key without an allowed value: already reported by plan_object; no objects.
-        return compiler.fresh("obj_unsat")
-    machine = _machine(compiler, plan, pairs, required)
-    return _emit(compiler, machine)
+        return builder.fresh("obj_unsat")
+    machine = _machine(builder, plan, pairs, required)
+    return _emit(builder, machine)
 
 
 @dataclass
@@ -330,9 +322,9 @@ class _Machine:
 
 
 def _machine(
-    compiler: SchemaCompiler, plan: ObjectPlan, moves: list[_Move], required: list[str]
+    builder: SchemaBuilder, plan: ObjectPlan, moves: list[_Move], required: list[str]
 ) -> _Machine:
-    options = compiler.options
+    options = builder.options
     limit = options.max_object_states
     named = [m.key for m in moves if m.key is not None]
     dependent = {
@@ -385,13 +377,13 @@ def _machine(
             required = sorted(
                 required, key=named.index
             )  # the order of ``properties``, as generators write
-            compiler.warn(
+            builder.warn(
                 f"object at {plan.pointer}: {len(tracked)} required properties are too many to track in any order "
                 f"(max_object_states={limit}); they must come in the order of 'properties'"
             )
     if mode != "set" and (dependent or together or exactly_one):
         keyword = "dependentRequired" if dependent else "not" if together else "oneOf"
-        compiler.report(
+        builder.report(
             [
                 Unsupported(
                     keyword,
@@ -484,15 +476,15 @@ def _machine(
     return _Machine(start, transitions, final)
 
 
-def _emit(compiler: SchemaCompiler, machine: _Machine) -> str:
-    obj = compiler.fresh("obj")
-    lbrace, rbrace, comma = compiler.punct("{"), compiler.punct("}"), compiler.punct(",")
-    names = {state: compiler.fresh("r") for state in machine.transitions}
+def _emit(builder: SchemaBuilder, machine: _Machine) -> str:
+    obj = builder.fresh("obj")
+    lbrace, rbrace, comma = builder.punct("{"), builder.punct("}"), builder.punct(",")
+    names = {state: builder.fresh("r") for state in machine.transitions}
     loops: dict[frozenset, str] = {}
     if machine.start in machine.final:
-        compiler.rule(obj, lbrace, rbrace)
+        builder.rule(obj, lbrace, rbrace)
     for move, target in machine.transitions[machine.start]:
-        compiler.rule(obj, lbrace, move.pair, names[target])
+        builder.rule(obj, lbrace, move.pair, names[target])
     for state, edges in machine.transitions.items():
         rest = names[state]
         looping = frozenset(move.pair for move, target in edges if target == state)
@@ -501,15 +493,15 @@ def _emit(compiler: SchemaCompiler, machine: _Machine) -> str:
         if looping:
             loop = loops.get(looping)
             if loop is None:
-                loop = loops[looping] = compiler.fresh("loop")
+                loop = loops[looping] = builder.fresh("loop")
                 for pair in sorted(looping):
-                    compiler.rule(loop, comma, pair)
-                    compiler.rule(loop, loop, comma, pair)
-            body = compiler.fresh("r")
-            compiler.rule(rest, loop, body)
-            compiler.rule(rest, body)
+                    builder.rule(loop, comma, pair)
+                    builder.rule(loop, loop, comma, pair)
+            body = builder.fresh("r")
+            builder.rule(rest, loop, body)
+            builder.rule(rest, body)
         if state in machine.final:
-            compiler.rule(body, rbrace)
+            builder.rule(body, rbrace)
         for move, target in progress:
-            compiler.rule(body, comma, move.pair, names[target])
+            builder.rule(body, comma, move.pair, names[target])
     return obj

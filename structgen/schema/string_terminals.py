@@ -13,19 +13,16 @@ a grammar instead, so no terminal needs a huge automaton:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from structgen.errors import LimitExceededError
 from structgen.regex.ast import CharSet, Node
-from structgen.schema.errors import Unsupported
-from structgen.schema.json_strings import encode, encode_charset
+from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.nodes import char, concat, depth, repeat, tree_size
 from structgen.regex.text import to_regex_text
-from structgen.schema.strings import StringLanguage, string_language
-
-if TYPE_CHECKING:
-    from structgen.schema.compiler import SchemaCompiler
-    from structgen.schema.normalize import Analysis
+from structgen.schema.builder import SchemaBuilder
+from structgen.schema.errors import Unsupported
+from structgen.schema.json_strings import encode, encode_charset
+from structgen.schema.normalize import Analysis, StringSpec
+from structgen.schema.strings import StringLanguage, pattern_language, string_language
 
 __all__ = ["StringTerminals"]
 
@@ -39,22 +36,20 @@ _CHUNK = 32
 
 
 class StringTerminals:
-    """The string part of a :class:`~structgen.schema.compiler.SchemaCompiler`, with its caches."""
+    """The string part of a schema compiler, with its caches; emits through ``builder``."""
 
-    def __init__(self, compiler: SchemaCompiler) -> None:
-        self.compiler = compiler
+    def __init__(self, builder: SchemaBuilder) -> None:
+        self.builder = builder
         self._patterns: dict[str, Node] = {}
-        self._pattern_dfas: dict[tuple[str, bool], Any] = {}
+        self._pattern_dfas: dict[tuple[str, bool], CodePointDFA] = {}
         self._symbols: dict[tuple, str | None] = {}
 
     def pattern_node(self, pattern: str, pointer: str) -> Node:
         """The decoded strings containing a match of ``pattern`` (cached; may raise
         :class:`~structgen.regex.ecma.PatternUnsupported`)."""
-        from structgen.schema.strings import pattern_language
-
         found = self._patterns.get(pattern)
         if found is None:
-            options = self.compiler.options
+            options = self.builder.options
             found = pattern_language(
                 pattern,
                 pointer,
@@ -64,10 +59,8 @@ class StringTerminals:
             self._patterns[pattern] = found
         return found
 
-    def pattern_dfa(self, pattern: str, pointer: str, *, complement: bool = False):
+    def pattern_dfa(self, pattern: str, pointer: str, *, complement: bool = False) -> CodePointDFA:
         """The automaton of :meth:`pattern_node` (or of its complement), minimised and cached."""
-        from structgen.regex.codepoint_dfa import CodePointDFA
-
         key = (pattern, complement)
         found = self._pattern_dfas.get(key)
         if found is None:
@@ -76,7 +69,7 @@ class StringTerminals:
             else:
                 node = self.pattern_node(pattern, pointer)
                 found = CodePointDFA.from_node(
-                    node, max_states=self.compiler.options.max_regex_states
+                    node, max_states=self.builder.options.max_regex_states
                 ).minimized()
             self._pattern_dfas[key] = found
         return found
@@ -86,13 +79,20 @@ class StringTerminals:
         spec = analysis.string
         key = spec.key()
         if key not in self._symbols:
-            language = self.compiler.decoded_string_of(spec, pointer=analysis.pointer)
+            language = self.decoded_string_of(spec, pointer=analysis.pointer)
             self._symbols[key] = (
                 None
                 if language is None
                 else self.from_language(language, close=char('"'), name="str")
             )
         return self._symbols[key]
+
+    def decoded_string_of(self, spec: StringSpec, *, pointer: str) -> StringLanguage | None:
+        """The decoded strings that a :class:`~structgen.schema.normalize.StringSpec` allows."""
+        return self.decoded_string(
+            spec.min_length, spec.max_length, spec.patterns, spec.formats, pointer=pointer,
+            excluded_patterns=spec.excluded_patterns, excluded_values=spec.excluded_values,
+        )  # fmt: skip
 
     def decoded_string(
         self,
@@ -107,7 +107,7 @@ class StringTerminals:
     ) -> StringLanguage | None:
         """The decoded strings within the length bounds that match the patterns and formats
         (``None``: none; unsupported patterns and unknown formats are reported)."""
-        options = self.compiler.options
+        options = self.builder.options
         unsupported: list[Unsupported] = []
         notes: list[str] = []
         limit = options.max_length_expansion
@@ -120,7 +120,7 @@ class StringTerminals:
                     limit,
                     hint="raise max_length_expansion, or pass lenient=True to drop the length bound",
                 )
-            self.compiler.warn(
+            self.builder.warn(
                 f"length bound at {pointer} dropped (lenient): above max_length_expansion"
             )
             min_length, max_length = 0, None
@@ -131,26 +131,24 @@ class StringTerminals:
             pattern_node=self.pattern_node, excluded_patterns=excluded_patterns,
             excluded_values=excluded_values,
         )  # fmt: skip
-        self.compiler.report(unsupported)
+        self.builder.report(unsupported)
         for message in notes:
-            self.compiler.warn(message)
+            self.builder.warn(message)
         if language.empty:
-            self.compiler.unsat_reasons.append(
-                f"{pointer}: no string satisfies the string keywords"
-            )
+            self.builder.unsatisfiable(f"{pointer}: no string satisfies the string keywords")
             return None
         return language
 
     def from_language(
         self, language: StringLanguage, *, close: Node, name: str, canonical: bool | None = None
-    ) -> str | None:
+    ) -> str:
         """A symbol for ``"`` + an encoding of ``language`` + ``close`` (``"``, or ``": `` for keys).
 
         ``canonical``: escape only what ``json.dumps`` escapes (see :func:`encode_charset`);
         by default as the ``escapes`` option says. One terminal when its regex stays small,
         else a per-character grammar over the language's automaton.
         """
-        canonical = self.compiler.canonical if canonical is None else canonical
+        canonical = self.builder.canonical if canonical is None else canonical
         quote = char('"')
         if (
             language.charset is not None
@@ -169,11 +167,9 @@ class StringTerminals:
         if node is not None:
             encoded = concat(quote, encode(node, canonical=canonical), close)
             if tree_size(encoded) <= _MAX_TERMINAL_SIZE and depth(encoded) <= _MAX_DEPTH:
-                return self.compiler.terminal(encoded, name=name)
-        from structgen.regex.codepoint_dfa import CodePointDFA
-
+                return self.builder.terminal(encoded, name=name)
         dfa = language.dfa or CodePointDFA.from_node(
-            node, max_states=self.compiler.options.max_regex_states
+            node, max_states=self.builder.options.max_regex_states
         )
         return self._dfa_string(dfa, close, canonical=canonical)
 
@@ -182,35 +178,35 @@ class StringTerminals:
     ) -> str:
         """``"`` + ``low..high`` encoded characters of ``charset`` + ``close``, as a chain of terminals
         of ``_CHUNK`` characters (so the lexer never holds a long counting automaton)."""
-        compiler = self.compiler
+        builder = self.builder
         unit = encode_charset(charset, canonical)
-        chunk = compiler.terminal(
+        chunk = builder.terminal(
             repeat(unit, _CHUNK, _CHUNK), key=("chunk", charset, canonical), name="chunk"
         )
         close_key = to_regex_text(close)
-        open_quote = compiler.terminal(char('"'), key=("lit", '"'), name="quote", literal_text='"')
-        symbols = [compiler.fresh("s") for _ in range(high // _CHUNK + 1)]
-        start = compiler.fresh("str")
-        compiler.rule(start, open_quote, symbols[0])
+        open_quote = builder.terminal(char('"'), key=("lit", '"'), name="quote", literal_text='"')
+        symbols = [builder.fresh("s") for _ in range(high // _CHUNK + 1)]
+        start = builder.fresh("str")
+        builder.rule(start, open_quote, symbols[0])
         for index, symbol in enumerate(symbols):
             done = index * _CHUNK
             first, last = max(0, low - done), min(_CHUNK - 1, high - done)
             if first <= last:
                 tail = concat(repeat(unit, first, last), close)
                 key = ("tail", charset, canonical, first, last, close_key)
-                compiler.rule(symbol, compiler.terminal(tail, key=key, name="tail"))
+                builder.rule(symbol, builder.terminal(tail, key=key, name="tail"))
             if index + 1 < len(symbols):
-                compiler.rule(symbol, chunk, symbols[index + 1])
+                builder.rule(symbol, chunk, symbols[index + 1])
         return start
 
     def _dfa_string(self, dfa, close: Node, *, canonical: bool = False) -> str:
         """One terminal per character: a right-linear grammar with one nonterminal per DFA state."""
-        compiler = self.compiler
+        builder = self.builder
         dfa = dfa.minimized()
         charsets = dfa.class_charsets()
-        open_quote = compiler.terminal(char('"'), key=("lit", '"'), name="quote", literal_text='"')
-        states = [compiler.fresh("q") for _ in range(dfa.num_states)]
-        closing = compiler.terminal(close, key=("close", to_regex_text(close)), name="close")
+        open_quote = builder.terminal(char('"'), key=("lit", '"'), name="quote", literal_text='"')
+        states = [builder.fresh("q") for _ in range(dfa.num_states)]
+        closing = builder.terminal(close, key=("close", to_regex_text(close)), name="close")
         for state in range(dfa.num_states):
             by_target: dict[int, CharSet] = {}
             for klass, target in enumerate(dfa.transitions[state].tolist()):
@@ -224,12 +220,12 @@ class StringTerminals:
                 charset = charset.without_surrogates()
                 if charset.ranges:
                     key = ("unit", charset, canonical)
-                    unit = compiler.terminal(
+                    unit = builder.terminal(
                         encode_charset(charset, canonical), key=key, name="char"
                     )
-                    compiler.rule(states[state], unit, states[target])
+                    builder.rule(states[state], unit, states[target])
             if dfa.accepting[state]:
-                compiler.rule(states[state], closing)
-        start = compiler.fresh("str")
-        compiler.rule(start, open_quote, states[0])
+                builder.rule(states[state], closing)
+        start = builder.fresh("str")
+        builder.rule(start, open_quote, states[0])
         return start

@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from structgen.regex.ast import Alt, CharSet, Concat, Empty, Node, Repeat
 from structgen.regex.codepoint_dfa import CodePointDFA, search_language
 from structgen.regex.ecma import PatternSyntaxError, PatternUnsupported, parse_ecma_regex
-from structgen.schema.errors import SchemaError, Unsupported
-from structgen.validation.formats import format_node
-from structgen.schema.json_strings import _difference
 from structgen.regex.nodes import (
     ANY_CHAR,
     EMPTY,
@@ -30,6 +27,9 @@ from structgen.regex.nodes import (
     repeat,
     star,
 )
+from structgen.schema.errors import SchemaError, Unsupported
+from structgen.schema.json_strings import _difference
+from structgen.validation.formats import format_node
 
 __all__ = [
     "StringLanguage",

@@ -1,0 +1,96 @@
+"""The builder that the type modules (arrays, objects, disjoint, string terminals) emit into.
+
+:class:`SchemaBuilder` is the narrow interface they call back: the schema document and the
+options, naming and adding rules, interning terminals (punctuation, keys, string languages),
+a subschema's nonterminal, and the diagnostics (warnings, unsupported keywords, reasons a
+schema is unsatisfiable). :class:`~structgen.schema.compiler.SchemaCompiler` implements it and
+imports the type modules; they import only this module, so no import leads back to the
+compiler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from structgen.regex.ast import Node
+from structgen.regex.codepoint_dfa import CodePointDFA
+from structgen.schema.errors import Unsupported
+from structgen.schema.normalize import StringSpec
+from structgen.schema.options import SchemaOptions
+from structgen.schema.refs import Location, SchemaDocument
+from structgen.schema.strings import StringLanguage
+
+__all__ = ["SchemaBuilder"]
+
+
+class SchemaBuilder(Protocol):
+    """What a type module may ask of the compiler that calls it."""
+
+    document: SchemaDocument
+    options: SchemaOptions
+    ws: Node  # the whitespace that punctuation and key terminals carry
+
+    @property
+    def canonical(self) -> bool:
+        """Whether strings are spelled only the way ``json.dumps`` escapes them."""
+        ...
+
+    # -- rules and terminals
+    def fresh(self, prefix: str) -> str:
+        """A new nonterminal name starting with ``prefix``."""
+        ...
+
+    def rule(self, lhs: str, *rhs: str) -> None:
+        """Add the rule ``lhs → rhs``."""
+        ...
+
+    def terminal(
+        self, node: Node, *, key: Any = None, name: str = "t", literal_text: str | None = None
+    ) -> str:
+        """The terminal matching ``node`` (one per distinct ``key``, or per node)."""
+        ...
+
+    def punct(self, text: str) -> str:
+        """The terminal of ``{`` ``}`` ``[`` ``]`` or ``,`` with its whitespace."""
+        ...
+
+    def key_terminal(self, decoded: Node, *, canonical: bool | None = None) -> str:
+        """A property name from the decoded-string language ``decoded``, quoted, then ``:``."""
+        ...
+
+    def symbol(self, items: Iterable[tuple[Location, bool]]) -> str:
+        """The nonterminal of the conjunction of the subschemas ``items`` (built later)."""
+        ...
+
+    # -- strings
+    def pattern_node(self, pattern: str, pointer: str) -> Node:
+        """The decoded strings that contain a match of ``pattern``."""
+        ...
+
+    def pattern_dfa(self, pattern: str, pointer: str, *, complement: bool = False) -> CodePointDFA:
+        """The minimised automaton of :meth:`pattern_node` (or of its complement)."""
+        ...
+
+    def decoded_string_of(self, spec: StringSpec, *, pointer: str) -> StringLanguage | None:
+        """The decoded strings that ``spec`` allows (``None``: none)."""
+        ...
+
+    def string_from_language(
+        self, language: StringLanguage, *, close: Node, name: str, canonical: bool | None = None
+    ) -> str:
+        """A symbol for ``"`` + an encoding of ``language`` + ``close``."""
+        ...
+
+    # -- diagnostics
+    def warn(self, message: str) -> None:
+        """Record a warning (once)."""
+        ...
+
+    def report(self, items: list[Unsupported]) -> None:
+        """Record keywords that cannot be enforced (once each)."""
+        ...
+
+    def unsatisfiable(self, reason: str) -> None:
+        """Record why a subschema has no instance (said if the whole schema has none)."""
+        ...
