@@ -21,7 +21,7 @@ PYTEST := -m pytest -q -n 2 --dist loadfile
 setup: $(STAMP)
 
 # torch first, alone, so nothing pulls a CUDA build; then the package and its extras, editable.
-$(STAMP): pyproject.toml Makefile $(CONSTRAINTS)
+$(STAMP): pyproject.toml benchmarks/pyproject.toml Makefile $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$(PIP_SPEC)"
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) torch

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from structgen.grammar.bundled import available
-
 __all__ = ["grammar_source"]
 
 _GRAMMAR_SUFFIXES = (".lark", ".gbnf")
@@ -20,6 +18,9 @@ def grammar_source(text: str) -> str | Path:
     if path.exists():
         return path
     if path.suffix in _GRAMMAR_SUFFIXES:
+        # Building the parser must stay light (no numpy): the grammar package loads on use only.
+        from structgen.grammar.bundled import available
+
         # "json.gbnf" is a bundled grammar of one syntax; any other such name is a missing file.
         return text if text == path.name and path.stem in available() else path
     return text
