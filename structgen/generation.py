@@ -344,13 +344,14 @@ def generate_json(
 
     ``schema`` is a dict, JSON text, a path, or a pydantic model class (then a model instance is
     returned, and properties the model does not declare are not generated). The object is
-    validated with ``jsonschema``, formats included, before it is returned; a failure there
-    would be a bug in structgen and raises :class:`~structgen.errors.MatcherError`.
+    validated as ``structgen validate`` does (formats, ECMA-262 patterns) before it is returned;
+    a failure there would be a bug in structgen and raises :class:`~structgen.errors.MatcherError`.
     """
     import json
 
     from structgen.errors import MatcherError
     from structgen.schema.loading import load_schema
+    from structgen.validation import DocumentValidator
 
     text = generate(
         prompt,
@@ -362,14 +363,12 @@ def generate_json(
         seed=seed,
     )
     value = json.loads(text)
-    import jsonschema
-
-    schema_value = load_schema(schema)
-    validator_class = jsonschema.validators.validator_for(schema_value)
-    validator = validator_class(schema_value, format_checker=validator_class.FORMAT_CHECKER)
-    errors = sorted(validator.iter_errors(value), key=str)
-    if errors:
-        raise MatcherError(f"generated JSON does not validate (a structgen bug): {errors[0].message}")
+    issues = DocumentValidator(load_schema(schema)).issues(value)
+    if issues:
+        raise MatcherError(
+            f"generated JSON does not validate (a structgen bug): {issues[0].location}: "
+            f"{issues[0].message}"
+        )
     if isinstance(schema, type) and hasattr(schema, "model_validate"):
         return schema.model_validate(value)
     return value

@@ -22,7 +22,7 @@ def register(subparsers: Any) -> None:
         help="print a JSON instance valid against a JSON Schema (fast; loads no model)",
         description="Derive JSON instances of a JSON Schema from its grammar, with no model: "
         "the minimal one by default, random ones with --seed. Every instance is validated with "
-        "jsonschema (formats asserted) before it is printed. Exit 0 on success, 2 when the "
+        "structgen validate's validator before it is printed. Exit 0 on success, 2 when the "
         "schema is bad, unsupported or unsatisfiable, or no valid instance was found.",
     )
     parser.add_argument(

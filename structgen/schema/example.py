@@ -8,8 +8,8 @@ The minimal instance expands every nonterminal with the rule that attained its c
 well-founded choice, so the derivation terminates); a seeded instance picks rules and regex
 choices at random, falling back to the cheapest ones past a depth and size bound.
 
-Every string derived is in the grammar's language; it is parsed and validated with
-``jsonschema`` (formats asserted, as ``structgen validate`` does) before it is returned, and
+Every string derived is in the grammar's language; it is parsed and validated with structgen's
+validator (:mod:`structgen.validation`, as ``structgen validate`` does) before it is returned, and
 other seeds are tried when it does not validate (a ``lenient`` grammar over-approximates, and
 repeated keys collapse when parsed), so an invalid instance is never returned.
 """
@@ -27,11 +27,12 @@ from typing import TYPE_CHECKING, Any
 from structgen.errors import ConfigurationError, StructgenError
 from structgen.regex.ast import Alt, CharSet, Concat, Empty, Node, Repeat
 from structgen.schema.errors import UnsatisfiableSchemaError
+from structgen.validation.document_validator import DocumentValidator
+from structgen.validation.issues import InvalidSchemaError, SchemaReferenceError
 
 if TYPE_CHECKING:
     from structgen.ir import Grammar, Rule
     from structgen.schema.options import SchemaOptions
-    from structgen.validation import DocumentValidator
 
 __all__ = ["ExampleGenerator", "NoExampleError", "example_instance"]
 
@@ -88,8 +89,8 @@ class ExampleGenerator:
         max_attempts: int = 25,
         **overrides: Any,
     ) -> None:
-        from structgen.schema.to_grammar import schema_to_grammar_with
         from structgen.schema.loading import load_schema
+        from structgen.schema.to_grammar import schema_to_grammar_with
 
         limits = {"max_depth": max_depth, "max_nodes": max_nodes, "max_attempts": max_attempts}
         for name, value in limits.items():
@@ -114,7 +115,7 @@ class ExampleGenerator:
         self._choices = _productive_rules(self.grammar, self._cost)
 
     def format_warnings(self) -> list[str]:
-        """One line per ``format`` of the schema that ``jsonschema`` does not check here (the
+        """One line per ``format`` of the schema that the validator does not check here (the
         instance then relies on the compiler alone for it)."""
         return self._validator.format_warnings()
 
@@ -183,8 +184,6 @@ def _validator(
     """The ``structgen validate`` validator, reading a schema without ``$schema`` in the
     compiler's default draft."""
     from structgen.schema.options import SchemaOptions
-    from structgen.validation import DocumentValidator, InvalidSchemaError, SchemaReferenceError
-
     draft = SchemaOptions.build(options, **overrides).default_draft
     if isinstance(schema, dict) and "$schema" not in schema and draft != "2020-12":
         uri = {"2019-09": "https://json-schema.org/draft/2019-09/schema"}.get(
@@ -194,10 +193,10 @@ def _validator(
     try:
         return DocumentValidator(schema)
     except (InvalidSchemaError, SchemaReferenceError) as error:
-        # e.g. an ECMA-262 pattern (\p{Letter}) that Python's re, which jsonschema uses, rejects
+        # e.g. a pattern that is not ECMA-262, or a $ref to another document
         found = "; ".join(str(issue) for issue in getattr(error, "issues", ())) or str(error)
         raise NoExampleError(
-            f"jsonschema cannot check instances of this schema, so none is given: {found}"
+            f"the validator cannot check instances of this schema, so none is given: {found}"
         ) from None
 
 

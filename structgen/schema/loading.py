@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from structgen.schema.errors import SchemaError
-from structgen.schema.refs import DEFAULT_DRAFT, dialect_of, escape_pointer
+from structgen.schema.refs import DEFAULT_DRAFT, dialect_of
+from structgen.validation.schema_check import check_schema as validation_issues
 
 __all__ = ["check_schema", "load_schema"]
 
@@ -50,25 +51,19 @@ def _parse(text: str, where: str) -> dict | bool:
 
 
 def check_schema(schema: dict | bool, *, default_draft: str = DEFAULT_DRAFT) -> None:
-    """Validate ``schema`` against its dialect's meta-schema; raise :class:`SchemaError` naming where.
+    """Raise :class:`SchemaError` naming where ``schema`` is not usable JSON Schema.
 
-    ``format: regex`` is not checked here (Python's ``re`` is not ECMA-262); patterns are parsed
-    by our own ECMA-262 parser later, which names the keyword that holds a bad one.
+    What is checked is :func:`structgen.validation.check_schema` (metaschema with formats,
+    ECMA-262 patterns, local ``$ref`` s), in the draft ``$schema`` names, else ``default_draft``
+    (an unknown ``$schema`` is reported by the compiler, which names it).
     """
-    from jsonschema import exceptions, validators
-
     draft = (
         dialect_of(schema.get("$schema")) if isinstance(schema, dict) else None
     ) or default_draft
-    cls = {
-        "2020-12": validators.Draft202012Validator,
-        "2019-09": validators.Draft201909Validator,
-        "7": validators.Draft7Validator,
-        "6": validators.Draft6Validator,
-        "4": validators.Draft4Validator,
-    }[draft]
-    meta = cls(cls.META_SCHEMA)
-    error = exceptions.best_match(meta.iter_errors(schema))
-    if error is not None:
-        pointer = "#" + "".join("/" + escape_pointer(t) for t in error.absolute_path)
-        raise SchemaError(f"invalid JSON Schema (draft {draft}): {error.message}", pointer=pointer)
+    issues = validation_issues(schema, draft=draft)
+    if issues:
+        first = issues[0]
+        more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+        raise SchemaError(
+            f"invalid JSON Schema (draft {draft}): {first.message}{more}", pointer=first.location
+        )

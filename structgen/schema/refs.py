@@ -8,10 +8,18 @@ document outside that registry raises :class:`~structgen.schema.errors.RemoteRef
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin
 
+import referencing.jsonschema as specs
+from jsonschema_specifications import REGISTRY
+from referencing.exceptions import Unresolvable
+
 from structgen.schema.errors import RemoteRefError, SchemaError
+from structgen.validation.validator import make_validator
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 __all__ = ["DRAFTS", "Location", "SchemaDocument", "dialect_of", "escape_pointer"]
 
@@ -87,10 +95,7 @@ class SchemaDocument:
         format_assertion: bool = True,
         default_draft: str = DEFAULT_DRAFT,
     ) -> None:
-        """``format_assertion``: whether ``jsonschema`` checks ``format`` when we validate values."""
-        import referencing.jsonschema as specs
-        from jsonschema_specifications import REGISTRY
-
+        """``format_assertion``: whether ``format`` is checked when we validate values."""
         self.root_schema = schema
         declared = schema.get("$schema") if isinstance(schema, dict) else None
         self.warnings: list[str] = []
@@ -133,8 +138,6 @@ class SchemaDocument:
 
     def resolve(self, location: Location, ref: str, *, keyword: str = "$ref") -> Location:
         """The target of ``ref`` written in ``location``; remote documents are an error."""
-        from referencing.exceptions import Unresolvable
-
         pointer = f"{location.pointer}/{escape_pointer(keyword)}"
         base = getattr(location.resolver, "_base_uri", "")
         target_uri, _ = urldefrag(urljoin(base, ref))
@@ -175,26 +178,19 @@ class SchemaDocument:
                     stack.extend((v, f"{pointer}/{i}") for i, v in enumerate(value))
         return self._pointers.get(id(contents), ref)
 
-    # -- validation with jsonschema (the oracle for finite sets: enum, const) ------------------------
-    def validator(self, location: Location):
+    # -- validation (the oracle for finite sets: enum, const) ----------------------------------------
+    def validator(self, location: Location) -> Validator:
+        """structgen's validator (:func:`structgen.validation.make_validator`: ECMA-262 patterns,
+        the same format checks as ``structgen validate``) of the subschema at ``location``."""
         key = location.key
         found = self._validators.get(key)
         if found is None:
-            from jsonschema import FormatChecker, validators
-
-            cls = {
-                "2020-12": validators.Draft202012Validator,
-                "2019-09": validators.Draft201909Validator,
-                "7": validators.Draft7Validator,
-                "6": validators.Draft6Validator,
-                "4": validators.Draft4Validator,
-            }[location.draft]
-            checker = FormatChecker() if self.format_assertion else None
-            found = cls(
+            found = make_validator(
                 location.schema,
+                draft=location.draft,
                 registry=self.registry,
-                _resolver=location.resolver,
-                format_checker=checker,
+                resolver=location.resolver,
+                format_assertion=self.format_assertion,
             )
             self._validators[key] = found
         return found
