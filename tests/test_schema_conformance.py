@@ -22,12 +22,14 @@ VOCAB = synthetic_vocabulary()
 
 _LEAP = "a leap second is accepted only at 23:59:60 with a zero offset (formats.py documents it)"
 _PUNYCODE = "the content of xn-- labels (Punycode/IDNA rules) is not checked by a regex"
+_APOSTROPHE = "RFC 6570 section 2.1 leaves ' out of literals (issue 10 finding 8); the suite does not"
 _OVERFLOW = "`type: integer` accepts a zero fraction but not exponents (1e+308)"
 _CONTENT = "draft 7 content* keywords are annotations here (the suite's optional assertion)"
 KNOWN_GAPS = {
     ("optional/format/date-time.json", "validation of date-time strings"): _LEAP,
     ("optional/format/time.json", "validation of time strings"): _LEAP,
     ("optional/format/hostname.json", "validation of A-label (punycode) host names"): _PUNYCODE,
+    ("optional/format/uri-template.json", "format: uri-template"): _APOSTROPHE,
     (
         "optional/float-overflow.json",
         "all integers are multiples of 0.5, if overflow is handled",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["grammar_source"]
+__all__ = ["grammar_source", "schema_source"]
 
 _GRAMMAR_SUFFIXES = (".lark", ".gbnf")
 
@@ -24,3 +24,9 @@ def grammar_source(text: str) -> str | Path:
         # "json.gbnf" is a bundled grammar of one syntax; any other such name is a missing file.
         return text if text == path.name and path.stem in available() else path
     return text
+
+
+def schema_source(text: str) -> Path:
+    """``--schema`` and schema file arguments: always a path (``-`` is standard input), since
+    the API parses a ``str`` as schema text and reads files only from path objects."""
+    return Path(text)

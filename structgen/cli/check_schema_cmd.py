@@ -11,7 +11,8 @@ import argparse
 import sys
 from typing import Any
 
-from structgen.cli.validate_cmd import EXIT_ERROR, EXIT_INVALID, guard_broken_pipe
+from structgen.cli.arguments import schema_source
+from structgen.cli.validate_cmd import EXIT_ERROR, EXIT_INVALID, guard_broken_pipe, stdin_uses
 
 
 def register(subparsers: Any) -> None:
@@ -23,7 +24,11 @@ def register(subparsers: Any) -> None:
         "is invalid, 2 on an unreadable file, bad JSON or an unknown $schema.",
     )
     parser.add_argument(
-        "schemas", nargs="+", metavar="FILE", help="schema files to check (- for stdin)"
+        "schemas",
+        nargs="+",
+        type=schema_source,
+        metavar="FILE",
+        help="schema files to check (- for stdin)",
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print only problems: no summary line"
@@ -39,7 +44,7 @@ def _run(args: argparse.Namespace) -> int:
     from structgen.errors import ConfigurationError, StructgenError
     from structgen.validation import check_schema_file
 
-    if args.schemas.count("-") > 1:
+    if stdin_uses(args.schemas) > 1:
         raise ConfigurationError(
             "standard input (-) can be read only once; give it to one argument"
         )

@@ -12,6 +12,7 @@ import argparse
 import sys
 from typing import Any
 
+from structgen.cli.arguments import schema_source
 from structgen.cli.validate_cmd import guard_broken_pipe
 
 
@@ -26,7 +27,11 @@ def register(subparsers: Any) -> None:
         "schema is bad, unsupported or unsatisfiable, or no valid instance was found.",
     )
     parser.add_argument(
-        "--schema", required=True, metavar="FILE", help="the JSON Schema file (- for stdin)"
+        "--schema",
+        required=True,
+        type=schema_source,
+        metavar="FILE",
+        help="the JSON Schema file (- for stdin)",
     )
     parser.add_argument(
         "--seed",
@@ -85,25 +90,15 @@ def _run(args: argparse.Namespace) -> int:
     import warnings
 
     from structgen.errors import ConfigurationError
-    from structgen.schema import (
-        RemoteRefError,
-        SchemaError,
-        SchemaWarning,
-        UnsupportedSchemaError,
-    )
+    from structgen.schema import RemoteRefError, SchemaWarning, UnsupportedSchemaError
     from structgen.schema.example import ExampleGenerator
-    from structgen.validation import display_name, read_json
+    from structgen.schema.loading import read_schema_file
 
     if args.indent is not None and args.count > 1:
         raise ConfigurationError(
             "--indent needs --count 1: JSON Lines hold one instance per line"
         )
-    schema = read_json(args.schema)
-    if not isinstance(schema, (dict, bool)):
-        raise SchemaError(
-            f"{display_name(args.schema)}: a JSON Schema is an object or a boolean, "
-            f"got {type(schema).__name__}"
-        )
+    schema = read_schema_file(args.schema)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SchemaWarning)
         try:

@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Any
 
-from structgen.cli.arguments import grammar_source
+from structgen.cli.arguments import grammar_source, schema_source
 
 
 def register(subparsers: Any) -> None:
@@ -35,7 +35,12 @@ def register(subparsers: Any) -> None:
         metavar="FILE|NAME",
         help="a .lark or .gbnf grammar file, or a bundled grammar: json, arithmetic, sql_select, csv, python_expr",
     )
-    constraint.add_argument("--schema", metavar="FILE", help="a JSON Schema file: the output is JSON valid against it")
+    constraint.add_argument(
+        "--schema",
+        type=schema_source,
+        metavar="FILE",
+        help="a JSON Schema file (- for stdin): the output is JSON valid against it",
+    )
     parser.add_argument(
         "--model",
         metavar="PATH",

@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
+
+from structgen.cli.arguments import schema_source
 
 EXIT_INVALID = 1
 EXIT_ERROR = 2
@@ -28,7 +30,11 @@ def register(subparsers: Any) -> None:
         "or a bad schema.",
     )
     parser.add_argument(
-        "--schema", required=True, metavar="FILE", help="the JSON Schema file (- for stdin)"
+        "--schema",
+        required=True,
+        type=schema_source,
+        metavar="FILE",
+        help="the JSON Schema file (- for stdin)",
     )
     parser.add_argument(
         "documents", nargs="+", metavar="DOC", help="JSON files to check (- for stdin)"
@@ -55,8 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     from structgen.errors import ConfigurationError
     from structgen.validation import DocumentValidator
 
-    stdin_uses = [args.schema, *args.documents].count("-")
-    if stdin_uses > 1:
+    if stdin_uses([args.schema, *args.documents]) > 1:
         raise ConfigurationError(
             "standard input (-) can be read only once; give it to one argument"
         )
@@ -86,14 +91,15 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_INVALID if invalid else 0
 
 
+def stdin_uses(paths: Iterable[str | os.PathLike[str]]) -> int:
+    """How many of ``paths`` name standard input (``-``)."""
+    return sum(os.fspath(path) == "-" for path in paths)
+
+
 def guard_broken_pipe(body: Callable[[], int]) -> int:
-    """Run ``body``; if the reader of standard output went away (``| head``), stop quietly."""
-    try:
-        code = body()
-        sys.stdout.flush()
-        return code
-    except BrokenPipeError:
-        # Python would otherwise report the failed flush of stdout at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_INVALID
+    """Run ``body`` and flush standard output inside the command, so that a reader that went
+    away (``| head``) raises ``BrokenPipeError`` here, for :func:`structgen.cli.main.main` to
+    turn into exit status 141, rather than at the interpreter's final flush."""
+    code = body()
+    sys.stdout.flush()
+    return code

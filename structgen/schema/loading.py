@@ -1,48 +1,91 @@
-"""Schema inputs (dict, bool, JSON text, path, pydantic model) → a JSON value; meta-validation."""
+"""Schema inputs (dict, bool, JSON text, a file path, pydantic model) → a JSON value;
+meta-validation.
+
+Text is text: a ``str`` is always parsed as JSON, never opened, so schema text from an
+untrusted caller cannot make structgen read local files. Files come as ``os.PathLike``
+(``pathlib.Path``) or through ``path=``, and are read by one function
+(:func:`structgen.validation.read_json`, shared with ``structgen validate``): UTF-8 with or
+without a byte-order mark; other bytes are a :class:`SchemaError` naming the file and the byte
+offset, and no error quotes the file's contents.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from structgen.schema.errors import SchemaError
 from structgen.schema.refs import DEFAULT_DRAFT, dialect_of
+from structgen.validation.documents import JSONFileError, read_json
 from structgen.validation.schema_check import check_schema as validation_issues
 
-__all__ = ["check_schema", "load_schema"]
+__all__ = ["check_schema", "load_schema", "read_schema_file"]
+
+_BOM = "\ufeff"
 
 
-def load_schema(source: Any) -> dict | bool:
-    """The schema as a JSON value, from a dict, a bool, JSON text, a path or a pydantic model class."""
+def load_schema(source: Any = None, *, path: str | os.PathLike[str] | None = None) -> dict | bool:
+    """The schema as a JSON value, from a dict, a bool, JSON text (``str``), a file
+    (``os.PathLike``, or ``path=``) or a pydantic model class. A ``str`` is never read as a file.
+    """
+    if path is not None:
+        if source is not None:
+            raise SchemaError("pass the schema or path=, not both")
+        return read_schema_file(path)
     if isinstance(source, (dict, bool)):
         return source
     if isinstance(source, type) and hasattr(source, "model_json_schema"):
         return source.model_json_schema()
     if hasattr(source, "model_json_schema") and callable(source.model_json_schema):
         return source.model_json_schema()
-    if isinstance(source, Path):
-        return _parse(source.read_text(encoding="utf-8"), str(source))
+    if isinstance(source, os.PathLike):
+        return read_schema_file(source)
     if isinstance(source, str):
-        text = source.strip()
-        if text.startswith("{") or text in ("true", "false"):
-            return _parse(text, "<schema text>")
-        path = Path(source)
-        if path.is_file():
-            return _parse(path.read_text(encoding="utf-8"), source)
-        raise SchemaError(f"the schema is neither JSON text nor an existing file: {source[:80]!r}")
+        return _parse_text(source)
     raise SchemaError(
-        f"expected a JSON Schema as a dict, bool, JSON text, path or pydantic model, got {type(source).__name__}"
+        "expected a JSON Schema as a dict, bool, JSON text, pathlib.Path or pydantic model, "
+        f"got {type(source).__name__}"
     )
 
 
-def _parse(text: str, where: str) -> dict | bool:
+def read_schema_file(path: str | os.PathLike[str]) -> dict | bool:
+    """The schema in the file at ``path`` (``-``: standard input), as ``structgen validate``
+    reads it."""
+    if Path(path).is_dir():
+        raise SchemaError(f"{os.fspath(path)} is a directory, not a schema file")
     try:
-        value = json.loads(text)
+        value = read_json(path)
+    except JSONFileError as error:
+        raise SchemaError(str(error)) from None
+    return _as_schema(value, os.fspath(path))
+
+
+def _parse_text(text: str) -> dict | bool:
+    try:
+        value = json.loads(text.removeprefix(_BOM))
     except json.JSONDecodeError as error:
+        hint = ""
+        if _looks_like_a_path(text):
+            hint = (
+                f"; a string is schema text and never read as a file: pass "
+                f"pathlib.Path({text!r}) to load a schema file"
+            )
         raise SchemaError(
-            f"{where} is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
+            f"the schema text is not valid JSON: {error.msg} "
+            f"(line {error.lineno}, column {error.colno}){hint}"
         ) from None
+    except RecursionError:
+        raise SchemaError("the schema text is nested too deeply to parse") from None
+    return _as_schema(value, "the schema text")
+
+
+def _looks_like_a_path(text: str) -> bool:
+    return len(text) < 4096 and "\n" not in text and not text.lstrip().startswith(("{", "["))
+
+
+def _as_schema(value: Any, where: str) -> dict | bool:
     if not isinstance(value, (dict, bool)):
         raise SchemaError(
             f"{where}: a JSON Schema is an object or a boolean, got {type(value).__name__}"

@@ -12,6 +12,16 @@ Modules: ``documents`` (reading and parsing JSON, locations), ``issues`` (what i
 ``references``, ``messages``, ``validator`` (the class factory), ``schema_check`` (the one
 ``check_schema``), ``document_validator``, and ``formats`` (the compiler's format grammars).
 
+Numbers are compared as a JSON consumer reads them: an integer literal (no fraction, no
+exponent) exactly, any other number as the nearest float64. So ``0.29999999999999999`` is
+``0.3`` and fails ``exclusiveMaximum: 0.3``, ``8E-758`` is ``0.0`` and fails
+``exclusiveMinimum: 0``, ``1e400`` is infinite, and ``9007199254740993`` exceeds ``maximum:
+9007199254740992``. The compiler generates numbers within their bounds both as exact decimals
+and after float64 parsing, so what it generates validates here; a non-integer ``multipleOf`` is
+checked in float64 (``0.3`` is not a multiple of ``0.1``), and the compiler refuses it on
+non-integers. Objects with a repeated key are reported (parsers disagree on which value
+counts); the value validated is the last one.
+
 Importing this package is light (no ``jsonschema``): the names below load their module on
 first use, so ``import structgen.validation.formats`` stays cheap for the compiler.
 """

@@ -14,7 +14,8 @@ from structgen.validation.documents import (
     display_name,
     iter_json_lines,
     json_path,
-    parse_json,
+    parse_document,
+    read_document,
     read_json,
 )
 from structgen.validation.drafts import draft_class, draft_name, specification
@@ -39,7 +40,12 @@ class DocumentValidator:
     asserted (the formats this draft's checker knows: see ``unchecked_formats``), ``pattern``
     as ECMA-262.
 
-    Raises :class:`InvalidSchemaError` for a schema ``check_schema`` finds issues with, and
+    Numbers in documents are integers when written without fraction or exponent (compared
+    exactly) and float64 otherwise (compared as read: ``0.29999999999999999 == 0.3``); see
+    :mod:`structgen.validation`. A repeated key in an object is an issue of its own.
+
+    Raises :class:`InvalidSchemaError` for a schema ``check_schema`` finds issues with (a
+    ``$ref`` loop among them), and
     :class:`SchemaReferenceError` for a ``$ref`` to a document outside the schema.
     """
 
@@ -103,24 +109,44 @@ class DocumentValidator:
         name = display_name(path)
         if not jsonl:
             try:
-                instance = read_json(path)
+                instance, repeated = read_document(path)
             except JSONFileError as error:
                 yield DocumentResult(name, error=error)
                 return
-            yield DocumentResult(name, issues=tuple(self.issues(instance, source=name)))
+            yield DocumentResult(name, issues=self._document_issues(instance, repeated, name))
             return
         try:
             for number, raw in iter_json_lines(path):
                 try:
-                    instance = parse_json(raw, source=name, line=number)
+                    instance, repeated = parse_document(raw, source=name, line=number)
                 except JSONFileError as error:
                     yield DocumentResult(name, number, error=error)
                     continue
-                yield DocumentResult(
-                    name, number, tuple(self.issues(instance, source=name, line=number))
-                )
+                issues = self._document_issues(instance, repeated, name, number)
+                yield DocumentResult(name, number, issues)
         except JSONFileError as error:
             yield DocumentResult(name, error=error)
+
+    def _document_issues(
+        self,
+        instance: Any,
+        repeated: list[tuple[str | int, ...]],
+        source: str,
+        line: int | None = None,
+    ) -> tuple[Issue, ...]:
+        """A repeated key is an issue (parsers disagree on which value counts), then the
+        validation issues of the value ``json.loads`` reads (the last occurrence)."""
+        duplicates = [
+            Issue(
+                source,
+                json_path(path),
+                f"duplicate key {path[-1]!r} in this object: JSON parsers disagree on which "
+                "value counts (this one was validated with the last)",
+                line,
+            )
+            for path in repeated
+        ]
+        return (*duplicates, *self.issues(instance, source=source, line=line))
 
 
 def _formats(schema: Any, default: Specification[Any]) -> set[str]:

@@ -23,7 +23,9 @@ __all__ = [
     "iter_json_lines",
     "json_path",
     "json_pointer",
+    "parse_document",
     "parse_json",
+    "read_document",
     "read_json",
 ]
 
@@ -61,6 +63,11 @@ def _stdin_bytes() -> bytes:
 def read_json(path: str | os.PathLike[str]) -> Any:
     """Parse a JSON file (``-`` reads standard input); errors say ``file:line:column``."""
     return parse_json(_read_bytes(path), source=display_name(path))
+
+
+def read_document(path: str | os.PathLike[str]) -> tuple[Any, list[tuple[str | int, ...]]]:
+    """:func:`read_json` with the paths of repeated keys (see :func:`parse_document`)."""
+    return parse_document(_read_bytes(path), source=display_name(path))
 
 
 def iter_json_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes]]:
@@ -112,7 +119,44 @@ def parse_json(data: str | bytes, *, source: str = "<string>", line: int | None 
 
     The message starts with ``source:line:column``; ``line`` is the line the text starts on
     (for a line of a JSON Lines file), else positions count from the text's first line.
+    Numbers are read as a JSON consumer in Python reads them: integers (no fraction, no
+    exponent) exactly, every other number as the nearest float64 (``1e-400`` is ``0.0``).
     """
+    return parse_document(data, source=source, line=line)[0]
+
+
+def parse_document(
+    data: str | bytes, *, source: str = "<string>", line: int | None = None
+) -> tuple[Any, list[tuple[str | int, ...]]]:
+    """:func:`parse_json`, with the path of every key that occurs twice in its object (the value
+    keeps the last occurrence, as ``json.loads`` does; other parsers keep the first)."""
+    repeated: dict[int, list[str]] = {}
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        value = dict(pairs)
+        if len(value) != len(pairs):
+            seen: set[str] = set()
+            repeated[id(value)] = [key for key, _ in pairs if key in seen or seen.add(key)]
+        return value
+
+    value = _parse(data, source=source, line=line, pairs_hook=pairs_hook)
+    return value, _duplicate_paths(value, repeated) if repeated else []
+
+
+def _duplicate_paths(value: Any, repeated: dict[int, list[str]]) -> list[tuple[str | int, ...]]:
+    found: list[tuple[str | int, ...]] = []
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            found.extend((*path, key) for key in dict.fromkeys(repeated.get(id(node), ())))
+            stack.extend((child, (*path, key)) for key, child in node.items())
+        elif isinstance(node, list):
+            stack.extend((child, (*path, index)) for index, child in enumerate(node))
+    return sorted(found, key=lambda path: [(isinstance(p, str), p) for p in path])
+
+
+def _parse(data: str | bytes, *, source: str, line: int | None, pairs_hook: Any) -> Any:
 
     def where(row: int, column: int) -> str:
         return f"{source}:{row if line is None else line + row - 1}:{column}"
@@ -124,11 +168,14 @@ def parse_json(data: str | bytes, *, source: str = "<string>", line: int | None 
             row = data.count(b"\n", 0, error.start) + 1
             column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
             bad = data[error.start : error.start + 1].hex()
-            raise JSONFileError(f"{where(row, column)}: not valid UTF-8 (byte 0x{bad})") from None
+            offset = f"byte offset {error.start}" + ("" if line is None else " of the line")
+            raise JSONFileError(
+                f"{where(row, column)}: not valid UTF-8 (byte 0x{bad} at {offset})"
+            ) from None
     else:
         text = data
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=pairs_hook)
     except json.JSONDecodeError as error:
         raise JSONFileError(
             f"{where(error.lineno, error.colno)}: invalid JSON: {error.msg}"

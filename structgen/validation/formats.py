@@ -21,7 +21,14 @@ Approximations (each a *subset* of the RFC, so what is generated is always valid
   ``hostname`` or an address literal ``[IPv4]``/``[IPv6:…]``; length limits not enforced beyond
   those of the domain.
 - ``uri-template``: RFC 6570 level 4 without the operators it reserves for future use
-  (``= , ! @ |``); literals exactly as the RFC lists them (validators are often looser).
+  (``= , ! @ |``); literals exactly as the RFC lists them (no space, ``"``, ``'``, ``%`` outside
+  a percent-encoding, ``<``, ``>``, ``\\``, ``^``, `````, ``{``, ``|``, ``}``).
+
+The validator (:mod:`structgen.validation.format_checks`) accepts a string when it is in this
+language, or, for the approximations only, when :func:`beyond_language` says the RFC allows it
+all the same (a leap second under a non-zero offset, a hostname of more or longer labels within
+253 characters, an email address at such a hostname). So what the engine generates always
+validates, and both judge every other string alike.
 
 Unknown formats (``idn-email``, ``idn-hostname``, ``regex``, …) return ``None``: the
 caller ignores them with a warning.
@@ -29,12 +36,14 @@ caller ignores them with a warning.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from functools import cache
 
 from structgen.regex.ast import Node
 from structgen.regex.parser import parse_regex
 
-__all__ = ["FORMAT_REGEXES", "KNOWN_FORMATS", "format_node"]
+__all__ = ["FORMAT_REGEXES", "KNOWN_FORMATS", "beyond_language", "format_node"]
 
 _DEC_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
 _IPV4 = rf"{_DEC_OCTET}(?:\.{_DEC_OCTET}){{3}}"
@@ -134,11 +143,10 @@ _IPRIVATE = r"\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd"
 _IRI, _IRELATIVE_REF = _uri_grammar(_IUNRESERVED, _IPRIVATE)
 
 # RFC 6570 section 2 (level 4): literals and {expressions}, without the operators the RFC
-# reserves for future use (= , ! @ |), which validators reject; "'" is a literal (the JSON Schema
-# Test Suite follows the RFC errata).
-_TEMPLATE_LITERAL = (
-    rf"(?:[\x21\x23\x24\x26-\x3b\x3d\x3f-\x5b\x5d\x5f\x61-\x7a\x7e{_UCSCHAR}{_IPRIVATE}]|{_PCT})"
-)
+# reserves for future use (= , ! @ |), which validators reject. Literals are section 2.1's
+# %x21 / %x23-24 / %x26 / %x28-3B / %x3D / %x3F-5B / %x5D / %x5F / %x61-7A / %x7E / ucschar /
+# iprivate / pct-encoded: no apostrophe (%x27).
+_TEMPLATE_LITERAL = rf"(?:[\x21\x23\x24\x26\x28-\x3b\x3d\x3f-\x5b\x5d\x5f\x61-\x7a\x7e{_UCSCHAR}{_IPRIVATE}]|{_PCT})"
 _VARCHAR = rf"(?:[A-Za-z0-9_]|{_PCT})"
 _VARSPEC = rf"{_VARCHAR}(?:\.?{_VARCHAR})*(?::[1-9][0-9]{{0,3}}|\*)?"
 _URI_TEMPLATE = rf"(?:{_TEMPLATE_LITERAL}|\{{[+#./;?&]?{_VARSPEC}(?:,{_VARSPEC})*\}})*"
@@ -186,15 +194,19 @@ def format_node(name: str) -> Node | None:
     return None
 
 
-def _label(max_length: int) -> Node:
+def _label_regex(max_length: int) -> str:
     """An RFC 1123 label of at most ``max_length`` characters that is not reserved: ``ab--…`` is,
     unless it is an A-label ``xn--…``."""
     a, d = "[A-Za-z0-9]", "[A-Za-z0-9-]"
     rest = max_length - 5
-    return parse_regex(
+    return (
         rf"{a}|{a}{a}|{a}{d}{a}|{a}{d}(?:{a}{a}|-{a})|{a}{d}(?:{a}{d}|-{a}){d}{{0,{rest}}}{a}"
         rf"|[xX][nN]--{d}{{0,{rest}}}{a}"
     )
+
+
+def _label(max_length: int) -> Node:
+    return parse_regex(_label_regex(max_length))
 
 
 def _hostname() -> Node:
@@ -207,3 +219,54 @@ def _hostname() -> Node:
         concat(long_label, repeat(concat(dot, long_label), 0, 2)),
         concat(short_label, repeat(concat(dot, short_label), 3, 5)),
     )
+
+
+# -- what the RFCs allow beyond the approximations above (the validator's side) -----------------
+_LEAP_TIME = re.compile(
+    r"([01][0-9]|2[0-3]):([0-5][0-9]):60(?:\.[0-9]+)?(?:[Zz]|([+-])([01][0-9]|2[0-3]):([0-5][0-9]))"
+)
+_DATE_THEN_TIME = re.compile(rf"{_DATE}[Tt](.*)", re.DOTALL)
+_LABEL = re.compile(_label_regex(63))
+_MAILBOX = re.compile(rf"{_LOCAL}@(.*)", re.DOTALL)
+
+
+def _is_leap_second(text: str) -> bool:
+    """RFC 3339 section 5.7: second 60 is the leap second, at 23:59:60 UTC, whatever the offset
+    (``15:59:60-08:00`` is one; ``22:59:60Z`` is not)."""
+    match = _LEAP_TIME.fullmatch(text)
+    if match is None:
+        return False
+    hour, minute, sign, offset_hour, offset_minute = match.groups()
+    local = int(hour) * 60 + int(minute)
+    offset = 0 if sign is None else int(offset_hour) * 60 + int(offset_minute)
+    utc = (local - offset if sign in (None, "+") else local + offset) % (24 * 60)
+    return utc == 23 * 60 + 59
+
+
+def _is_date_time_leap_second(text: str) -> bool:
+    match = _DATE_THEN_TIME.fullmatch(text)
+    return match is not None and _is_leap_second(match.group(1))
+
+
+def _is_hostname(text: str) -> bool:
+    """RFC 1123 host names: labels as in ``_label_regex(63)``, at most 253 characters."""
+    return 0 < len(text) <= 253 and all(_LABEL.fullmatch(label) for label in text.split("."))
+
+
+def _is_mailbox_at_hostname(text: str) -> bool:
+    match = _MAILBOX.fullmatch(text)
+    return match is not None and _is_hostname(match.group(1))
+
+
+_BEYOND: dict[str, Callable[[str], bool]] = {
+    "time": _is_leap_second,
+    "date-time": _is_date_time_leap_second,
+    "hostname": _is_hostname,
+    "email": _is_mailbox_at_hostname,
+}
+
+
+def beyond_language(name: str) -> Callable[[str], bool] | None:
+    """For a format whose language above is a subset of its RFC: the test of the strings the RFC
+    allows outside it (``None`` for the exact formats)."""
+    return _BEYOND.get(name)

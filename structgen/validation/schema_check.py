@@ -3,8 +3,10 @@ validator and the compiler:
 
 1. its draft's metaschema accepts it (formats asserted, so every ``pattern`` is an ECMA-262
    regex in the dialect of :mod:`~structgen.validation.patterns`);
-2. then every ``$ref`` that points inside the schema resolves, and every ``pattern`` and
-   ``patternProperties`` key compiles (older metaschemas do not say so for the keys).
+2. then every ``$ref`` that points inside the schema resolves, no ``$ref`` loops back to where
+   it started without moving into the value (:mod:`~structgen.validation.reference_loops`),
+   and every ``pattern`` and ``patternProperties`` key compiles (older metaschemas do not say
+   so for the keys).
 
 References to other documents are not reported here (they may be fine elsewhere); a validator
 refuses them (:class:`~structgen.validation.issues.SchemaReferenceError`), as the compiler does.
@@ -24,10 +26,14 @@ from structgen.validation.drafts import draft_class, specification
 from structgen.validation.issues import Issue
 from structgen.validation.messages import to_issues
 from structgen.validation.patterns import PatternError, compile_pattern
+from structgen.validation.reference_loops import reference_loops
 from structgen.validation.references import reference_issues, subschemas
 from structgen.validation.validator import metaschema_validator
 
 __all__ = ["check_schema", "check_schema_file", "schema_issues"]
+
+# Drafts in which ``$ref`` hides its sibling keywords.
+_LEGACY_REF_DRAFTS = ("Draft3Validator", "Draft4Validator", "Draft6Validator", "Draft7Validator")
 
 
 def check_schema(schema: Any, *, source: str = "<schema>", draft: str | None = None) -> list[Issue]:
@@ -60,6 +66,8 @@ def schema_issues(
             remote.append((issue, ref))
         else:
             issues.append(issue)
+    legacy = cls.__name__ in _LEGACY_REF_DRAFTS
+    issues.extend(reference_loops(schema, source, default=default, legacy=legacy))
     issues.extend(_pattern_issues(schema, source, default))
     return sorted(issues, key=lambda issue: issue.location), remote
 
