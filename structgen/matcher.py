@@ -7,6 +7,7 @@ O(1) and matchers forked from one another share it; ``rollback(n)`` is O(n).
 
 from __future__ import annotations
 
+import operator
 from abc import ABC, abstractmethod
 from typing import Any, Generic, TypeVar
 
@@ -18,7 +19,7 @@ TERMINATED = -2
 
 State = TypeVar("State")
 
-__all__ = ["TERMINATED", "History", "Matcher", "as_numpy_bitmask"]
+__all__ = ["TERMINATED", "History", "Matcher", "as_token_id", "bitmask_row_view"]
 
 
 class History(Generic[State]):
@@ -51,6 +52,12 @@ class History(Generic[State]):
 
     def rollback(self, n: int = 1) -> None:
         """Drop the last ``n`` states (a ConfigurationError when there are fewer)."""
+        count = _as_integer(n)
+        if count is None:
+            raise ConfigurationError(
+                f"expected an int number of steps to roll back, got {type(n).__name__} {n!r:.60}"
+            )
+        n = count
         if n < 0 or n > self._steps:
             raise ConfigurationError(f"cannot roll back {n} steps: the matcher has {self._steps}")
         node = self._node
@@ -120,23 +127,66 @@ class Matcher(ABC):
         """How many advances can be rolled back."""
 
 
-def as_numpy_bitmask(bitmask: Any, num_words: int, row: int = 0) -> np.ndarray:
-    """A numpy view of a CPU bitmask (numpy array or torch tensor) after checking its layout
-    and that ``row`` is one of its rows (negative rows are refused, not counted from the end)."""
+def _as_integer(value: Any) -> int | None:
+    """``value`` as an int when it is an integer (anything with ``__index__``: int, numpy and
+    torch integer scalars), None for bools and everything else."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def as_token_id(token_id: Any) -> int:
+    """``token_id`` as a Python int; a ConfigurationError for anything but an integer (bools,
+    floats and strings are refused rather than truncated or compared)."""
+    value = _as_integer(token_id)
+    if value is None:
+        raise ConfigurationError(
+            f"expected a token id (an int), got {type(token_id).__name__} {token_id!r:.60}"
+        )
+    return value
+
+
+def bitmask_row_view(bitmask: Any, num_words: int, row: Any = 0) -> np.ndarray:
+    """A writable numpy view of row ``row`` of a CPU bitmask (numpy array or torch tensor),
+    after checking the bitmask's layout and that ``row`` is an integer naming one of its rows
+    (negative rows are refused, not counted from the end). Anything else is a
+    ConfigurationError that says what was expected."""
     if not isinstance(bitmask, np.ndarray):
+        if not callable(getattr(bitmask, "numpy", None)):
+            raise ConfigurationError(
+                "expected the bitmask as a numpy array or a torch tensor, got "
+                f"{type(bitmask).__name__}; use structgen.allocate_token_bitmask(batch, vocab_size)"
+            )
         if getattr(bitmask, "is_cuda", False) or str(getattr(bitmask, "device", "cpu")) not in ("cpu",):
             raise ConfigurationError(
                 f"the bitmask must be on the CPU, got one on {bitmask.device}; fill it on the CPU "
                 "and copy it with .to(device, non_blocking=True)"
             )
-        bitmask = bitmask.numpy()
+        try:
+            bitmask = bitmask.numpy()
+        except (RuntimeError, TypeError) as error:  # e.g. a tensor that requires grad
+            raise ConfigurationError(
+                f"the bitmask cannot be used as a numpy array: {error}"
+            ) from None
+        if not isinstance(bitmask, np.ndarray):
+            raise ConfigurationError(
+                f"expected the bitmask's .numpy() to give an array, got {type(bitmask).__name__}"
+            )
     if bitmask.dtype != np.int32 or bitmask.ndim != 2 or bitmask.shape[1] != num_words:
         raise ConfigurationError(
             f"expected an int32 bitmask of shape [batch, {num_words}], got {bitmask.dtype} "
             f"{tuple(bitmask.shape)}; use structgen.allocate_token_bitmask(batch, vocab_size)"
         )
-    if isinstance(row, bool) or not isinstance(row, (int, np.integer)) or not 0 <= row < bitmask.shape[0]:
+    index = _as_integer(row)
+    if index is None or not 0 <= index < bitmask.shape[0]:
         raise ConfigurationError(
-            f"expected a row index in [0, {bitmask.shape[0]}) of the bitmask, got {row!r}"
+            f"expected a row index in [0, {bitmask.shape[0]}) of the bitmask, got {row!r:.60}"
         )
-    return bitmask
+    if not bitmask.flags.writeable:
+        raise ConfigurationError(
+            "the bitmask is read-only; pass a writable array (e.g. bitmask.copy())"
+        )
+    return bitmask[index]

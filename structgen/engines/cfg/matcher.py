@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from structgen.matcher import History, Matcher, as_numpy_bitmask
+from structgen.matcher import History, Matcher, as_token_id, bitmask_row_view
 
 _TERMINATED = "terminated"
 
@@ -54,16 +54,17 @@ class GrammarMatcher(Matcher):
 
     def fill_next_token_bitmask(self, bitmask: Any, row: int = 0) -> bool:
         engine = self._engine
-        words = as_numpy_bitmask(bitmask, engine.num_words, row)
+        words = bitmask_row_view(bitmask, engine.num_words, row)
         config = self._history.state
         if config is _TERMINATED:
-            words[row] = engine.eos_words
+            words[:] = engine.eos_words
             return True
         mask, full = engine.mask(config)
-        words[row] = mask
+        words[:] = mask
         return not full
 
     def _next(self, token_id: int) -> Any:
+        token_id = as_token_id(token_id)
         config = self._history.state
         if token_id in self._eos:
             return _TERMINATED if config is _TERMINATED or config.final else None

@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from structgen.matcher import TERMINATED, History, Matcher, as_numpy_bitmask
+from structgen.matcher import TERMINATED, History, Matcher, as_token_id, bitmask_row_view
 from structgen.regex.dfa import DEAD
 
 
@@ -44,16 +44,17 @@ class DFAMatcher(Matcher):
 
     def fill_next_token_bitmask(self, bitmask: Any, row: int = 0) -> bool:
         automaton = self._automaton
-        words = as_numpy_bitmask(bitmask, automaton.num_words, row)
+        words = bitmask_row_view(bitmask, automaton.num_words, row)
         state = self._history.state
         if state == TERMINATED:
-            words[row] = automaton.eos_mask()
+            words[:] = automaton.eos_mask()
             return True
         index = automaton.mask_index(state)
-        automaton.masks.write(index, words[row])
+        automaton.masks.write(index, words)
         return not automaton.masks.is_full(index)
 
     def _next(self, token_id: int) -> int:
+        token_id = as_token_id(token_id)
         state = self._history.state
         if token_id in self._eos:
             if state == TERMINATED or self._automaton.dfa.accepting[state]:
