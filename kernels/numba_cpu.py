@@ -3,17 +3,36 @@
 The trie is stored in depth-first preorder as flat arrays (see
 :class:`structgen.vocab.trie.TokenTrie`): node ``i`` has ``node_byte[i]``, ``node_depth[i]``
 and ``subtree_end[i]`` (one past its last descendant), so a whole subtree is skipped in O(1)
-when the DFA dies on its first byte. Compiled with ``cache=True``: a second process loads the
-machine code from numba's on-disk cache instead of paying the JIT again.
+when the DFA dies on its first byte. Compiled with numba's on-disk cache: a second process
+loads the machine code instead of paying the JIT again. Where numba finds no writable cache
+location (a read-only install and home), the kernels compile without it: slower to start,
+never a failed import. No global numba setting is changed.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True, nogil=True)
+def _jit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``njit(cache=True, **options)``, or ``njit(**options)`` where numba cannot cache."""
+
+    def decorate(function: Callable[..., Any]) -> Any:
+        try:
+            return njit(cache=True, **options)(function)
+        except RuntimeError as error:  # "cannot cache function …: no locator available"
+            if "cannot cache" not in str(error):
+                raise
+            return njit(**options)(function)
+
+    return decorate
+
+
+@_jit(nogil=True)
 def subtree_ends(node_depth: np.ndarray) -> np.ndarray:
     """For a preorder trie, the index one past the last descendant of every node."""
     count = node_depth.shape[0]
@@ -33,7 +52,7 @@ def subtree_ends(node_depth: np.ndarray) -> np.ndarray:
     return ends
 
 
-@njit(cache=True, nogil=True)
+@_jit(nogil=True)
 def _mask_for_state(
     transitions: np.ndarray,
     start_state: int,
@@ -65,7 +84,7 @@ def _mask_for_state(
     return allowed
 
 
-@njit(cache=True, nogil=True)
+@_jit(nogil=True)
 def token_masks(
     transitions: np.ndarray,
     start_states: np.ndarray,
@@ -100,7 +119,7 @@ def token_masks(
     return masks, counts
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@_jit(nogil=True, parallel=True)
 def token_masks_parallel(
     transitions: np.ndarray,
     start_states: np.ndarray,
@@ -142,7 +161,7 @@ def apply_token_bitmask_inplace(
     _apply_bitmask(logits, bitmask, rows)
 
 
-@njit(cache=True, nogil=True)
+@_jit(nogil=True)
 def _apply_bitmask(logits: np.ndarray, bitmask: np.ndarray, rows: np.ndarray) -> None:
     """Never reads or writes outside its arrays: rows out of range and bitmask rows without an
     index are skipped (the caller refuses them before, with a message)."""
@@ -158,7 +177,7 @@ def _apply_bitmask(logits: np.ndarray, bitmask: np.ndarray, rows: np.ndarray) ->
                 logits[row, token] = -np.inf
 
 
-@njit(cache=True, nogil=True)
+@_jit(nogil=True)
 def walk_subtrees(
     transitions: np.ndarray,
     has_accepting: np.ndarray,

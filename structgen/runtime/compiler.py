@@ -6,13 +6,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from structgen.bitmask import bitmask_words
 from structgen.engines.cfg.engine import GrammarEngine
-from structgen.engines.dfa.mask_store import MaskStore
+from structgen.engines.dfa.cache_entry import InvalidEntry, token_dfa_arrays, token_dfa_from_arrays
 from structgen.engines.dfa.token_dfa import DEFAULT_EAGER_MASK_BYTES, TokenDFA
 from structgen.errors import ConfigurationError
 from structgen.ir import Grammar
-from structgen.regex.dfa import DEFAULT_MAX_STATES, ByteDFA, regex_to_dfa
+from structgen.regex.dfa import DEFAULT_MAX_STATES, regex_to_dfa
 from structgen.runtime import cache as disk_cache
 from structgen.runtime.compiled import CompiledGrammar
 from structgen.schema.options import SchemaOptions
@@ -51,16 +50,7 @@ def compile_regex(
         dfa = regex_to_dfa(pattern, max_states=max_states)
         automaton = TokenDFA(dfa, vocab, eager_mask_bytes=eager_mask_bytes)
         if cache and (automaton.state_mask >= 0).all():
-            disk_cache.save_arrays(
-                key,
-                {
-                    "transitions": dfa.transitions,
-                    "accepting": dfa.accepting,
-                    "state_mask": automaton.state_mask,
-                    **automaton.masks.to_arrays(),
-                },
-                directory,
-            )
+            disk_cache.save_arrays(key, token_dfa_arrays(automaton), directory)
     return CompiledGrammar(
         automaton=automaton,
         source=f"regex {pattern!r}",
@@ -134,12 +124,10 @@ def _grammar_engine(grammar: Grammar, vocab: Vocabulary, *, precompute: bool, **
 
 
 def _from_cache(arrays: dict, vocab: Vocabulary) -> TokenDFA | None:
-    """The automaton stored in a cache entry, or None when the entry is not usable."""
+    """The automaton stored in a cache entry, or None when the entry is not usable (a miss)."""
     try:
-        dfa = ByteDFA(transitions=arrays["transitions"], accepting=arrays["accepting"])
-        store = MaskStore.from_arrays(arrays, bitmask_words(vocab.size))
-        return TokenDFA(dfa, vocab, masks=(store, arrays["state_mask"]))
-    except (KeyError, ValueError):
+        return token_dfa_from_arrays(arrays, vocab)
+    except InvalidEntry:
         return None
 
 
