@@ -44,10 +44,13 @@ from structgen.schema.errors import (
     Unsupported,
     UnsupportedSchemaError,
 )
+from structgen.schema.float_bounds import float_safe_bounds
 from structgen.schema.json_strings import quoted
+from structgen.schema.multiples import integer_multiples
 from structgen.schema.normalize import (
     Analysis,
     Flat,
+    Group,
     SchemaNode,
     StringSpec,
     analyze,
@@ -56,10 +59,10 @@ from structgen.schema.normalize import (
 )
 from structgen.schema.numbers import (
     Bound,
+    int_range,
     integer_bounds,
     integer_modulus,
     integer_node,
-    multiples_node,
     number_node,
     to_decimal,
 )
@@ -99,6 +102,7 @@ class SchemaCompiler:
             str, str
         ] = {}  # alternative symbol → "anyOf/oneOf branch" description
         self._analyses: dict[frozenset, Analysis] = {}
+        self._synthetic: list[dict] = []
         self.strings = StringTerminals(self)
         whitespace = options.whitespace_limit
         self.ws: Node = repeat(_WHITESPACE, 0, whitespace) if whitespace else concat()
@@ -365,14 +369,26 @@ class SchemaCompiler:
                 self.options.max_alternatives,
                 hint="raise max_alternatives",
             )
-        for group in flat.groups:
+        extra: dict[tuple[int, int], list[tuple[Location, bool]]] = {}
+        for number, group in enumerate(flat.groups):
             if group.kind == "oneOf" and len(group.branches) > 1:
-                problem = check_one_of(self, plain, group)
-                if problem is not None:
-                    item = Unsupported("oneOf", f"{group.owner.pointer}/oneOf", problem)
+                check = check_one_of(self, plain, group)
+                if check.problem is not None:
+                    item = Unsupported("oneOf", f"{group.owner.pointer}/oneOf", check.problem)
                     self.report([item])
-        for choice in itertools.product(*(group.branches for group in flat.groups)):
-            alternative = self.symbol(plain + [(branch, True) for branch in choice])
+                for index, values in check.exclusions.items():
+                    extra[number, index] = [(self._excluding(group, index, values), True)]
+        indexed = [list(enumerate(group.branches)) for group in flat.groups]
+        for picked in itertools.product(*indexed):
+            choice = [branch for _, branch in picked]
+            exclusions = [
+                item
+                for number, (index, _) in enumerate(picked)
+                for item in extra.get((number, index), ())
+            ]
+            alternative = self.symbol(
+                plain + [(branch, True) for branch in choice] + exclusions
+            )
             self.rule(name, alternative)
             description = " and ".join(
                 f"{g.kind} branch {b.pointer}" for g, b in zip(flat.groups, choice)
@@ -380,6 +396,15 @@ class SchemaCompiler:
             self.branch_symbols.setdefault(alternative, description)
         if not all(group.branches for group in flat.groups):
             self.unsat_reasons.append(f"{node.items[0][0].pointer}: an empty anyOf/oneOf")
+
+    def _excluding(self, group: Group, index: int, values: list[Any]) -> Location:
+        """A subschema ``not: {enum: values}`` beside branch ``index`` of ``group``: the values a
+        finite sibling branch also holds, which match two branches and so not the ``oneOf``."""
+        owner = group.owner
+        schema = {"not": {"enum": values}}
+        self._synthetic.append(schema)  # a Location is keyed by id(): keep the dict alive
+        pointer = f"{owner.pointer}/oneOf/{index}"
+        return Location(schema, owner.resolver, owner.draft, pointer)
 
     # -- types ------------------------------------------------------------------------------------------
     def _expand_types(self, name: str, analysis: Analysis) -> None:
@@ -427,23 +452,26 @@ class SchemaCompiler:
             return None
         if integral:
             low, high = integer_bounds(spec.low, spec.high)
-            node = alt(*(integer_node(a, b) for a, b in _split_integers(low, high, spec.excluded)))
+            ranges = _split_integers(low, high, spec.excluded)
             if modulus > 1:
-                try:
-                    node = multiples_node(
-                        node,
-                        modulus,
-                        max_states=self.options.max_regex_states,
-                        max_size=self.options.max_regex_size,
-                    )
-                except LimitExceededError as error:
-                    where = spec.multiples[0][1]
-                    raise LimitExceededError(
-                        f"{error.what} at {where}", error.limit, hint="raise max_regex_states"
-                    ) from None
+                where = spec.multiples[0][1]
+                symbol = integer_multiples(self, ranges, modulus, pointer=where)
+                if symbol is None:
+                    self.unsat_reasons.append(f"{analysis.pointer}: no multiple in the bounds")
+                    return None
+                self._terminal_ids[key] = symbol
+                return symbol
+            exact = low is not None or high is not None or bool(spec.excluded)
+            node = alt(*(integer_node(a, b, float_exact=exact) for a, b in ranges))
         else:
+            # A text with a fraction or exponent is read as a float64: its bounds hold both ways
+            # (float_bounds). An integer literal is read exactly (Python, structgen validate).
+            ranges = _split_decimals(spec.low, spec.high, spec.excluded)
+            low, high = integer_bounds(spec.low, spec.high)
+            literals = _split_integers(low, high, spec.excluded)
             node = alt(
-                *(number_node(a, b) for a, b in _split_decimals(spec.low, spec.high, spec.excluded))
+                *(number_node(*float_safe_bounds(a, b)) for a, b in ranges),
+                *(int_range(a, b) for a, b in literals),
             )
         if is_empty_language(node):
             self.unsat_reasons.append(f"{analysis.pointer}: no number satisfies the bounds")

@@ -5,7 +5,8 @@
 
 - no JSON type in common (``integer`` is inside ``number``);
 - a finite branch (``enum``/``const``) none of whose values validates the other branch
-  (``jsonschema`` decides);
+  (``jsonschema`` decides, against the other branch's own subschemas: the schema around the
+  ``oneOf`` holds the ``oneOf`` itself, which a shared value fails);
 - numbers: ranges that do not meet; strings: languages whose automata do not intersect;
 - objects: a key required by one branch that the other forbids, or required by both with
   disjoint values (a discriminator); ranges of ``minProperties``/``maxProperties`` apart;
@@ -19,6 +20,8 @@ all: objects enforce "exactly one branch holds" on the keys seen (:mod:`structge
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass, field
+from typing import Any
 
 from structgen.errors import LimitExceededError
 from structgen.regex.codepoint_dfa import CodePointDFA
@@ -37,22 +40,78 @@ from structgen.schema.normalize import (
 )
 from structgen.schema.numbers import integer_bounds
 
-__all__ = ["check_one_of", "disjoint"]
+__all__ = ["OneOfCheck", "check_one_of", "disjoint"]
 
 _MAX_DEPTH = 4
 _MAX_EXPANSION = 64
 
 
-def check_one_of(builder: SchemaBuilder, plain: list, group: Group) -> str | None:
-    """``None`` if every two branches of ``group`` are provably disjoint, else why not."""
+@dataclass
+class OneOfCheck:
+    """What compiling a ``oneOf`` as a union needs: ``problem`` (why it cannot, or ``None``) and,
+    per branch index, values of finite sibling branches it also matches, to exclude from it."""
+
+    problem: str | None = None
+    exclusions: dict[int, list[Any]] = field(default_factory=dict)
+
+
+def check_one_of(builder: SchemaBuilder, plain: list, group: Group) -> OneOfCheck:
+    """How ``group`` becomes exact as a union of its branches.
+
+    A finite branch (``enum``/``const``) never needs a proof: its values are filtered by the
+    whole schema (so a value two branches match is dropped there), and the values it shares
+    with another branch are excluded from that branch (``not: {enum}``). Every other two
+    branches must be provably disjoint.
+    """
     nodes = [make_node(plain + [(branch, True)]) for branch in group.branches]
+    finite = [_finite_values(builder, node) for node in nodes]
+    check = OneOfCheck()
     for (i, a), (j, b) in itertools.combinations(enumerate(nodes), 2):
-        if not disjoint(builder, a, b, 0):
-            return (
-                f"branches {i} and {j} may both match (oneOf needs exactly one); "
-                "make them disjoint (different types, consts, required keys) or use anyOf"
-            )
-    return None
+        if finite[i] is None and finite[j] is None:
+            if not disjoint(builder, a, b, 0):
+                check.problem = (
+                    f"branches {i} and {j} may both match (oneOf needs exactly one); "
+                    "make them disjoint (different types, consts, required keys) or use anyOf"
+                )
+                return check
+            continue
+        for values, other, index in ((finite[i], b, j), (finite[j], a, i)):
+            if values is None or finite[index] is not None:
+                continue
+            shared = [v for v in values if _matches(builder, v, other)]
+            structured = [v for v in shared if isinstance(v, (list, dict))]
+            if structured:
+                check.problem = (
+                    f"branch {index} also matches the value {structured[0]!r} of a finite branch, "
+                    "and an array or object value cannot be excluded from a branch; make the "
+                    "branches disjoint or use anyOf"
+                )
+                return check
+            if shared:
+                check.exclusions.setdefault(index, []).extend(shared)
+    return check
+
+
+def _matches(builder: SchemaBuilder, value: Any, node: SchemaNode) -> bool:
+    """Whether ``value`` may satisfy ``node``: its full items decide (its plain items, which hold
+    the ``oneOf`` being checked, are left out — fewer constraints, so never a wrong "no")."""
+    document = builder.document
+    return all(document.is_valid(value, loc) for loc, full in node.items if full)
+
+
+def _finite_values(builder: SchemaBuilder, node: SchemaNode) -> list[Any] | None:
+    """The values of ``node``'s ``enum``/``const`` that satisfy its full items (``None``: not finite)."""
+    location = flatten(builder.document, node).enum_location()
+    if location is None:
+        return None
+    schema = location.schema
+    if isinstance(schema.get("enum"), list):
+        values = list(schema["enum"])
+    elif "enum" in schema:
+        return None
+    else:
+        values = [schema.get("const")]
+    return [v for v in values if _matches(builder, v, node)]
 
 
 def _alternatives(flat: Flat) -> list[SchemaNode] | None:
@@ -74,17 +133,10 @@ def disjoint(builder: SchemaBuilder, a: SchemaNode, b: SchemaNode, depth: int) -
     flat_a, flat_b = flatten(document, a), flatten(document, b)
     if flat_a.false_at is not None or flat_b.false_at is not None:
         return True
-    for this, flat, other in ((a, flat_a, b), (b, flat_b, a)):
-        location = flat.enum_location()
-        if location is not None:
-            schema = location.schema
-            values = (
-                list(schema["enum"])
-                if isinstance(schema.get("enum"), list)
-                else [schema.get("const")]
-            )
-            values = [v for v in values if all(document.is_valid(v, loc) for loc, _ in this.items)]
-            return not any(all(document.is_valid(v, loc) for loc, _ in other.items) for v in values)
+    for this, other in ((a, b), (b, a)):
+        values = _finite_values(builder, this)
+        if values is not None:
+            return not any(_matches(builder, v, other) for v in values)
     for this, flat, other in ((a, flat_a, b), (b, flat_b, a)):
         if flat.groups:
             alternatives = _alternatives(flat)
@@ -208,7 +260,7 @@ def _key_node(builder: SchemaBuilder, analysis: Analysis, name: str) -> SchemaNo
     if (
         not named_anywhere
         and not builder.options.additional_properties_default
-        and not spec.has_explicit_additional()
+        and spec.closed_by_default()
         and name not in spec.required
     ):
         return None

@@ -201,6 +201,12 @@ class ObjectSpec:
     def has_explicit_additional(self) -> bool:
         return any(owner.additional is not None for owner in self.owners)
 
+    def closed_by_default(self) -> bool:
+        """Whether ``additional_properties_default=False`` forbids unlisted keys here: only
+        where some ``properties`` lists keys and no ``additionalProperties`` is given."""
+        listed = any(owner.properties for owner in self.owners)
+        return listed and not self.has_explicit_additional()
+
 
 @dataclass
 class ArrayOwner:

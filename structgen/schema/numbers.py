@@ -51,10 +51,12 @@ __all__ = [
     "JSON_INTEGER",
     "JSON_NUMBER",
     "Bound",
+    "divisibility_dfa",
     "int_range",
     "integer_modulus",
     "integer_node",
     "number_node",
+    "remainder_automaton",
     "to_decimal",
     "uint_range",
 ]
@@ -164,9 +166,22 @@ JSON_NUMBER = concat(JSON_INTEGER, optional(_FRACTION), optional(_EXPONENT))
 _ZERO_FRACTION = optional(concat(_DOT, repeat(_ZERO, 1, None)))
 
 
-def integer_node(low: int | None, high: int | None) -> Node:
-    """``type: integer`` texts in ``low..high``, with an optional all-zero fraction (``3.0``)."""
-    return concat(int_range(low, high), _ZERO_FRACTION)
+# A text with a fraction is read as a double; below 10**15 every integer is one exactly.
+FLOAT_EXACT_INTEGER = 10**15 - 1
+
+
+def integer_node(low: int | None, high: int | None, *, float_exact: bool = False) -> Node:
+    """``type: integer`` texts in ``low..high``, with an optional all-zero fraction (``3.0``).
+
+    ``float_exact``: a zero fraction only on integers of at most 15 digits, so that a float64
+    reading of ``99999999999999999.0`` (``1e17``) cannot leave the bounds or a ``multipleOf``.
+    """
+    if not float_exact:
+        return concat(int_range(low, high), _ZERO_FRACTION)
+    small_low = -FLOAT_EXACT_INTEGER if low is None else max(low, -FLOAT_EXACT_INTEGER)
+    small_high = FLOAT_EXACT_INTEGER if high is None else min(high, FLOAT_EXACT_INTEGER)
+    with_fraction = concat(int_range(small_low, small_high), _DOT, repeat(_ZERO, 1, None))
+    return alt(int_range(low, high), with_fraction)
 
 
 def integer_bounds(low: Bound | None, high: Bound | None) -> tuple[int | None, int | None]:
@@ -430,9 +445,28 @@ def multiples_node(base: Node, modulus: int, *, max_states: int, max_size: int) 
             hint="raise max_regex_states",
         )  # fmt: skip
     automaton = CodePointDFA.from_node(base, max_states=max_states).intersect(
-        _remainder_automaton(modulus), max_states=max_states
+        remainder_automaton(modulus), max_states=max_states
     )
     return automaton.to_node(max_size=max_size)
+
+
+def divisibility_dfa(modulus: int, *, max_states: int) -> CodePointDFA:
+    """Texts ``-?digits(.0+)?`` whose integer value is divisible by ``modulus``.
+
+    A power of ten is a suffix of zeros; any other modulus is :func:`remainder_automaton`
+    (``modulus + 3`` states, refused past ``max_states``).
+    """
+    power = _power_of_ten(modulus)
+    if power is not None:
+        zeros = concat(star(DIGIT), repeat(_ZERO, power, power))
+        node = concat(optional(_MINUS), alt(zeros, _ZERO), _ZERO_FRACTION)
+        return CodePointDFA.from_node(node, max_states=max_states)
+    if modulus + 3 > max_states:
+        raise LimitExceededError(
+            f"multipleOf {modulus} (one automaton state per remainder)", max_states,
+            hint="raise max_regex_states",
+        )  # fmt: skip
+    return remainder_automaton(modulus)
 
 
 def _power_of_ten(value: int) -> int | None:
@@ -443,8 +477,8 @@ def _power_of_ten(value: int) -> int | None:
     return power if value == 1 and power > 0 else None
 
 
-def _remainder_automaton(modulus: int) -> CodePointDFA:
-    """Texts ``-?digits(.0+)?`` whose integer value is divisible by ``modulus``."""
+def remainder_automaton(modulus: int) -> CodePointDFA:
+    """``modulus + 3`` states: texts ``-?digits(.0+)?`` whose integer value is divisible by ``modulus``."""
     # Classes: 0..9 the digits, 10 '-', 11 '.', 12 anything else.
     cuts = np.array(
         [0, 0x2D, 0x2E, 0x2F, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3A],
@@ -467,7 +501,6 @@ def _remainder_automaton(modulus: int) -> CodePointDFA:
     # Put the start state first.
     order = [start] + [s for s in range(modulus + 3) if s != start]
     position = {old: new for new, old in enumerate(order)}
-    remapped = np.where(
-        transitions >= 0, np.vectorize(lambda s: position.get(int(s), -1))(transitions), -1
-    )
+    lookup = np.array([position[s] for s in range(modulus + 3)], dtype=np.int32)
+    remapped = np.where(transitions >= 0, lookup[np.where(transitions >= 0, transitions, 0)], -1)
     return CodePointDFA(cuts, interval_class, remapped[order].astype(np.int32), accepting[order])

@@ -104,9 +104,7 @@ def plan_object(builder: SchemaBuilder, spec: ObjectSpec) -> ObjectPlan | None:
             patterns[index][0], patterns[index][2].pointer, complement=complement
         )
 
-    forbid_unlisted = (
-        not options.additional_properties_default and not spec.has_explicit_additional()
-    )
+    forbid_unlisted = not options.additional_properties_default and spec.closed_by_default()
     # propertyNames: named keys checked exactly; regions intersected with its string language.
     names_language = _property_names_language(builder, spec)
     named: list[tuple[str, str]] = []

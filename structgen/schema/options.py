@@ -32,8 +32,10 @@ class SchemaOptions:
         {required}``), which need the keys seen tracked and so take the ``"any"`` machine.
     additional_properties_default
         ``True``: a schema without ``additionalProperties`` allows unlisted properties (JSON
-        Schema). ``False``: unlisted properties are forbidden unless some ``additionalProperties``
-        or ``patternProperties`` of the schema allows them (what most generators do).
+        Schema). ``False``: in an object whose ``properties`` list some keys and which has no
+        ``additionalProperties``, unlisted properties are forbidden unless a ``patternProperties``
+        allows them (what most generators' strict modes do); objects that list no properties
+        (``{}``, ``{"type": "object"}``, only ``propertyNames``) stay open.
     lenient
         Ignore keywords that cannot be enforced exactly (``not``, ``uniqueItems``, …) and limits on
         counts, each with a :class:`~structgen.schema.errors.SchemaWarning`, instead of raising.
@@ -54,7 +56,8 @@ class SchemaOptions:
         Check the schema against its meta-schema first (errors name the JSON pointer).
     max_*
         Limits (each error names the limit to raise): states of an object's member machine,
-        positions counted in an array, characters counted with a pattern or format, automaton
+        positions counted in an array, characters counted with a pattern or format, the
+        ``maxLength``/``minLength`` of a string without one (``max_string_length``), automaton
         states and regex size for combined string constraints, ``anyOf``/``oneOf`` combinations,
         schema nodes.
     """
@@ -71,6 +74,7 @@ class SchemaOptions:
     max_object_states: int = 4096
     max_array_expansion: int = 1024
     max_length_expansion: int = 1024
+    max_string_length: int = 1_000_000
     max_regex_states: int = 20_000
     max_regex_size: int = 200_000
     max_alternatives: int = 1024

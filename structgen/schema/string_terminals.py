@@ -111,12 +111,20 @@ class StringTerminals:
         unsupported: list[Unsupported] = []
         notes: list[str] = []
         limit = options.max_length_expansion
-        if max_length is not None and max_length > limit and not patterns and not formats:
-            pass  # a single character class: chunked below, no expansion limit needed
-        elif (max_length is not None and max_length > limit) or min_length > limit:
+        longest = max(min_length, max_length or 0)
+        keyword = "minLength" if max_length is None or min_length >= max_length else "maxLength"
+        if not patterns and not formats:
+            # One character class: chunked (one rule per 32 characters of the bound).
+            if longest > options.max_string_length:
+                raise LimitExceededError(
+                    f"{keyword} {longest} at {pointer}", options.max_string_length,
+                    hint="raise max_string_length (a string bound costs one grammar rule per "
+                    f"{_CHUNK} characters)",
+                )  # fmt: skip
+        elif longest > limit:
             if not options.lenient:
                 raise LimitExceededError(
-                    f"maxLength/minLength {max(min_length, max_length or 0)} at {pointer} combined with pattern/format",
+                    f"{keyword} {longest} at {pointer} combined with pattern/format",
                     limit,
                     hint="raise max_length_expansion, or pass lenient=True to drop the length bound",
                 )
@@ -150,10 +158,8 @@ class StringTerminals:
         """
         canonical = self.builder.canonical if canonical is None else canonical
         quote = char('"')
-        if (
-            language.charset is not None
-            and language.max_length is not None
-            and language.max_length > 2 * _CHUNK
+        if language.charset is not None and (
+            max(language.min_length, language.max_length or 0) > 2 * _CHUNK
         ):
             return self._chunked_string(
                 language.charset, language.min_length, language.max_length, close, canonical
@@ -174,10 +180,11 @@ class StringTerminals:
         return self._dfa_string(dfa, close, canonical=canonical)
 
     def _chunked_string(
-        self, charset: CharSet, low: int, high: int, close: Node, canonical: bool
+        self, charset: CharSet, low: int, high: int | None, close: Node, canonical: bool
     ) -> str:
-        """``"`` + ``low..high`` encoded characters of ``charset`` + ``close``, as a chain of terminals
-        of ``_CHUNK`` characters (so the lexer never holds a long counting automaton)."""
+        """``"`` + ``low..high`` (``None``: unbounded) encoded characters of ``charset`` + ``close``,
+        as a chain of terminals of ``_CHUNK`` characters (so the lexer never holds a long
+        counting automaton)."""
         builder = self.builder
         unit = encode_charset(charset, canonical)
         chunk = builder.terminal(
@@ -185,13 +192,19 @@ class StringTerminals:
         )
         close_key = to_regex_text(close)
         open_quote = builder.terminal(char('"'), key=("lit", '"'), name="quote", literal_text='"')
-        symbols = [builder.fresh("s") for _ in range(high // _CHUNK + 1)]
+        count = (low if high is None else high) // _CHUNK + 1
+        symbols = [builder.fresh("s") for _ in range(count)]
         start = builder.fresh("str")
         builder.rule(start, open_quote, symbols[0])
         for index, symbol in enumerate(symbols):
             done = index * _CHUNK
-            first, last = max(0, low - done), min(_CHUNK - 1, high - done)
-            if first <= last:
+            first = max(0, low - done)
+            last: int | None = min(_CHUNK - 1, high - done) if high is not None else None
+            if high is None and index + 1 == count:
+                last = None  # the last link takes any number of further characters
+            elif last is None:
+                last = _CHUNK - 1
+            if last is None or first <= last:
                 tail = concat(repeat(unit, first, last), close)
                 key = ("tail", charset, canonical, first, last, close_key)
                 builder.rule(symbol, builder.terminal(tail, key=key, name="tail"))

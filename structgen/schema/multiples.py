@@ -1,0 +1,103 @@
+"""Integer ``multipleOf``: the divisibility automaton, intersected with the range, as rules.
+
+Divisibility by ``k`` read left to right is a ``k``-state automaton (remainder ``r``, digit
+``d`` → ``(10r + d) mod k``). Its product with the automaton of the integer texts in range is
+small, but a regex for it is not (state elimination blows up: ``multipleOf: 64`` ran for
+minutes), so when the product does not fit a small regex it becomes a right-linear grammar —
+one nonterminal per state, one terminal per digit class — which costs linear in its states.
+
+Zero fractions (``1024.0``) are kept to integers of at most 15 digits, which a float64 reading
+keeps exact; that branch costs about ``16·k`` states, and past :data:`FRACTION_STATES` it is
+left out with a warning (the integer texts themselves are always complete).
+"""
+
+from __future__ import annotations
+
+from structgen.errors import LimitExceededError
+from structgen.regex.ast import Node
+from structgen.regex.codepoint_dfa import CodePointDFA
+from structgen.regex.nodes import alt, char, concat, repeat, tree_size
+from structgen.schema.builder import SchemaBuilder
+from structgen.schema.numbers import FLOAT_EXACT_INTEGER, divisibility_dfa, int_range
+
+__all__ = ["FRACTION_STATES", "INLINE_SIZE", "INLINE_STATES", "integer_multiples"]
+
+# A product automaton of at most INLINE_STATES states whose regex stays below INLINE_SIZE AST
+# nodes is one terminal (state elimination is tried only that far: past it, it is slow).
+INLINE_STATES = 64
+INLINE_SIZE = 4_000
+# The zero-fraction branch (``12.0``) is built up to this many automaton states.
+FRACTION_STATES = 4_096
+
+
+def integer_multiples(
+    builder: SchemaBuilder,
+    ranges: list[tuple[int | None, int | None]],
+    modulus: int,
+    *,
+    pointer: str,
+) -> str | None:
+    """A symbol for the integer texts in ``ranges`` divisible by ``modulus`` (``None``: none)."""
+    max_states = builder.options.max_regex_states
+    integers = alt(*(int_range(a, b) for a, b in ranges))
+    try:
+        remainder = divisibility_dfa(modulus, max_states=max_states)
+        dfa = _product(integers, remainder, max_states)
+    except LimitExceededError as error:
+        raise LimitExceededError(
+            f"{error.what} at {pointer}", max_states,
+            hint="raise max_regex_states",
+        ) from None  # fmt: skip
+    fractions = alt(*(_small_with_fraction(a, b) for a, b in ranges))
+    try:
+        with_fraction = _product(fractions, remainder, FRACTION_STATES)
+        dfa = dfa.union(with_fraction, max_states=max_states).minimized()
+    except LimitExceededError:
+        builder.warn(
+            f"multipleOf {modulus} at {pointer}: integers written with a zero fraction "
+            f"(12.0) are not generated (more than {FRACTION_STATES} automaton states)"
+        )
+    if dfa.is_empty():
+        return None
+    node = None
+    if dfa.num_states <= INLINE_STATES:
+        try:
+            node = dfa.to_node(max_size=INLINE_SIZE)
+        except LimitExceededError:
+            node = None
+    if node is not None and tree_size(node) <= INLINE_SIZE:
+        return builder.terminal(node, name="int")
+    return _rules(builder, dfa)
+
+
+def _small_with_fraction(low: int | None, high: int | None) -> Node:
+    small_low = -FLOAT_EXACT_INTEGER if low is None else max(low, -FLOAT_EXACT_INTEGER)
+    small_high = FLOAT_EXACT_INTEGER if high is None else min(high, FLOAT_EXACT_INTEGER)
+    return concat(int_range(small_low, small_high), char("."), repeat(char("0"), 1, None))
+
+
+def _product(node: Node, remainder: CodePointDFA, max_states: int) -> CodePointDFA:
+    texts = CodePointDFA.from_node(node, max_states=max_states)
+    return texts.intersect(remainder, max_states=max_states).minimized()
+
+
+def _rules(builder: SchemaBuilder, dfa: CodePointDFA) -> str:
+    """A right-linear grammar for ``dfa`` (a nonempty language without the empty string)."""
+    charsets = dfa.class_charsets()
+    states = [builder.fresh("m") for _ in range(dfa.num_states)]
+    live = [bool((row >= 0).any()) for row in dfa.transitions]
+    for state in range(dfa.num_states):
+        targets: dict[int, list[int]] = {}
+        for klass, target in enumerate(dfa.transitions[state].tolist()):
+            if target >= 0:
+                targets.setdefault(target, []).append(klass)
+        for target, classes in targets.items():
+            charset = charsets[classes[0]]
+            for klass in classes[1:]:
+                charset = charset.union(charsets[klass])
+            unit = builder.terminal(charset, key=("digit", charset), name="digit")
+            if live[target]:
+                builder.rule(states[state], unit, states[target])
+            if dfa.accepting[target]:
+                builder.rule(states[state], unit)
+    return states[0]
