@@ -10,10 +10,10 @@ with a range constraint is accepted in plain decimal notation or normalised scie
 other exponent forms (``10e3``, ``0.5e1``) are refused there (they never come from
 ``json.dumps``). Without range constraints every JSON number text is accepted.
 
-Comparisons are exact, on decimals: a float bound from the schema is taken as its shortest
-``repr`` (``0.1`` is 1/10, not the binary double). Python's ``json``/``jsonschema`` round a
-non-integer instance to a double first, so the two differ only for texts within half an ulp
-of a bound, or beyond the double range (``1e-400`` parses as ``0.0``, ``1e400`` as ``inf``).
+Comparisons here are exact, on decimals: a float bound from the schema is taken as its shortest
+``repr`` (``0.1`` is 1/10, not the binary double). A reader rounds a non-integer text to a
+double first (``1e-400`` parses as ``0.0``), so the compiler passes bounds through
+:func:`structgen.schema.float_bounds.float_safe_bounds` first: the texts then hold both ways.
 
 ``type: integer`` also accepts a zero fraction (``1.0``, valid since draft 6) but not an
 exponent (``1e2``).
