@@ -76,7 +76,9 @@ class MissingDependencyError(StructgenError, ImportError):
     def __init__(self, package: str, *, purpose: str, install: str | None = None) -> None:
         self.package = package
         hint = install or f"pip install {package}"
-        super().__init__(f"{purpose} needs the package {package!r}, which is not installed; run: {hint}")
+        super().__init__(
+            f"{purpose} needs the package {package!r}, which is not installed; run: {hint}"
+        )
 
 
 class MatcherError(StructgenError):

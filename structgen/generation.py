@@ -61,11 +61,14 @@ def _vocabulary(tokenizer: Any, vocab_size: int) -> Vocabulary:
 def _check_constraint(*, regex: str | None, grammar: Any, schema: Any = None) -> None:
     """Exactly one constraint, and one that parses: checked before any model is loaded."""
     given = [
-        name for name, value in (("regex", regex), ("grammar", grammar), ("schema", schema)) if value is not None
+        name
+        for name, value in (("regex", regex), ("grammar", grammar), ("schema", schema))
+        if value is not None
     ]
     if len(given) != 1:
         raise ConfigurationError(
-            "generate() needs exactly one constraint: pass regex=PATTERN, grammar=GRAMMAR or schema=SCHEMA"
+            "generate() needs exactly one constraint: "
+            "pass regex=PATTERN, grammar=GRAMMAR or schema=SCHEMA"
             + (f" (got {' and '.join(given)})" if given else "")
         )
     if regex is not None:
@@ -355,9 +358,10 @@ def generate_json(
     """Generate JSON that validates against ``schema`` and return it parsed.
 
     ``schema`` is a dict, JSON text (``str``), a ``pathlib.Path``, or a pydantic model class (then
-    a model instance is returned, and properties the model does not declare are not generated). The object is
-    validated as ``structgen validate`` does (formats, ECMA-262 patterns) before it is returned;
-    a failure there would be a bug in structgen and raises :class:`~structgen.errors.MatcherError`.
+    a model instance is returned, and properties the model does not declare are not generated).
+    The object is validated as ``structgen validate`` does (formats, ECMA-262 patterns) before it
+    is returned; a failure there would be a bug in structgen and raises
+    :class:`~structgen.errors.MatcherError`.
     """
     import json
 

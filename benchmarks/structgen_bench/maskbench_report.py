@@ -242,11 +242,14 @@ def _error_kinds(record: dict[str, Any]) -> list[str]:
     """The kinds of error a compiled schema had (none when it did not compile)."""
     if not record["compiled"]:
         return []
-    kinds = [label for key, label in (("validation_errors", "validation"),
-                                      ("invalidation_errors", "invalidation"),
-                                      ("disagreements", "mask/advance disagreement"),
-                                      ("exceptions", "exception while walking"),
-                                      ("unwalked", "instances not walked")) if record[key]]  # fmt: skip
+    labels = (
+        ("validation_errors", "validation"),
+        ("invalidation_errors", "invalidation"),
+        ("disagreements", "mask/advance disagreement"),
+        ("exceptions", "exception while walking"),
+        ("unwalked", "instances not walked"),
+    )
+    kinds = [label for key, label in labels if record[key]]
     if record["status"] not in ("ok", "walk timeout") and not kinds:
         kinds.append(record["status"])
     return kinds

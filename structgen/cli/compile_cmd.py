@@ -13,11 +13,17 @@ from structgen.cli.arguments import grammar_source
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "compile",
-        help="compile a constraint against a tokenizer and print states, mask statistics and timing",
-        description="Compile a constraint against a tokenizer's vocabulary and report the automaton.",
+        help=(
+            "compile a constraint against a tokenizer and print states, mask statistics and timing"
+        ),
+        description=(
+            "Compile a constraint against a tokenizer's vocabulary and report the automaton."
+        ),
     )
     constraint = parser.add_mutually_exclusive_group(required=True)
-    constraint.add_argument("--regex", metavar="PATTERN", help="a regular expression (Python syntax, full match)")
+    constraint.add_argument(
+        "--regex", metavar="PATTERN", help="a regular expression (Python syntax, full match)"
+    )
     constraint.add_argument(
         "--grammar",
         type=grammar_source,
@@ -29,8 +35,12 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         help="a .gguf file or a tokenizer directory (default: the embedded SmolLM2 model's)",
     )
-    parser.add_argument("--max-states", type=int, default=100_000, help="DFA state limit (default 100000)")
-    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the compile cache")
+    parser.add_argument(
+        "--max-states", type=int, default=100_000, help="DFA state limit (default 100000)"
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write the compile cache"
+    )
     parser.add_argument("--json", action="store_true", help="print the statistics as JSON")
     parser.set_defaults(func=run)
 
@@ -43,10 +53,16 @@ def run(args: argparse.Namespace) -> int:
     vocab = load_vocabulary(args.tokenizer) if args.tokenizer else _default_vocabulary()
     vocab_seconds = time.perf_counter() - started
     if args.regex is not None:
-        compiled = compile_regex(args.regex, vocab, max_states=args.max_states, cache=not args.no_cache)
+        compiled = compile_regex(
+            args.regex, vocab, max_states=args.max_states, cache=not args.no_cache
+        )
     else:
         compiled = compile_grammar(args.grammar, vocab)
-    stats = {"constraint": compiled.source, "vocabulary": vocab.name, "vocab_load_seconds": vocab_seconds}
+    stats = {
+        "constraint": compiled.source,
+        "vocabulary": vocab.name,
+        "vocab_load_seconds": vocab_seconds,
+    }
     stats.update(compiled.stats())
     if args.json:
         print(json.dumps(stats, indent=2))

@@ -28,12 +28,17 @@ def register(subparsers: Any) -> None:
         "prompt", help="the prompt (wrapped in the chat template when the model has one)"
     )
     constraint = parser.add_mutually_exclusive_group(required=True)
-    constraint.add_argument("--regex", metavar="PATTERN", help="the output must match PATTERN entirely")
+    constraint.add_argument(
+        "--regex", metavar="PATTERN", help="the output must match PATTERN entirely"
+    )
     constraint.add_argument(
         "--grammar",
         type=grammar_source,
         metavar="FILE|NAME",
-        help="a .lark or .gbnf grammar file, or a bundled grammar: json, arithmetic, sql_select, csv, python_expr",
+        help=(
+            "a .lark or .gbnf grammar file, or a bundled grammar: "
+            "json, arithmetic, sql_select, csv, python_expr"
+        ),
     )
     constraint.add_argument(
         "--schema",

@@ -9,9 +9,9 @@ from structgen.grammar.analysis import (
 )
 from structgen.grammar.errors import GrammarError, GrammarWarning
 from structgen.grammar.gbnf_frontend import grammar_from_gbnf
-from structgen.ir import Grammar, Rule, Terminal
 from structgen.grammar.lark_frontend import grammar_from_lark
 from structgen.grammar.loading import load_grammar
+from structgen.ir import Grammar, Rule, Terminal
 
 __all__ = [
     "Grammar",

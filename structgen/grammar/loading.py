@@ -141,7 +141,9 @@ def _read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise GrammarError(f"cannot read {path}: {error.strerror or error}", source_name=str(path)) from None
+        raise GrammarError(
+            f"cannot read {path}: {error.strerror or error}", source_name=str(path)
+        ) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -126,10 +126,15 @@ class StructgenLogitsProcessor(LogitsProcessor):
     # -- the processor -----------------------------------------------------------------------
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        if scores.dim() != 2 or scores.shape[0] != input_ids.shape[0] or scores.shape[1] < self.vocab_size:
+        if (
+            scores.dim() != 2
+            or scores.shape[0] != input_ids.shape[0]
+            or scores.shape[1] < self.vocab_size
+        ):
             raise ConfigurationError(
-                f"expected scores of shape [{input_ids.shape[0]}, >= {self.vocab_size}] (one row per "
-                f"input row, a column per token of the vocabulary the grammar was compiled for), "
+                f"expected scores of shape [{input_ids.shape[0]}, >= {self.vocab_size}] "
+                "(one row per input row, a column per token of the vocabulary the grammar was "
+                "compiled for), "
                 f"got {tuple(scores.shape)}; compile against the model's vocabulary "
                 "(Vocabulary.from_tokenizer(tokenizer, vocab_size=model.config.vocab_size))"
             )

@@ -22,7 +22,6 @@ from structgen.schema.errors import (
 from structgen.schema.options import SchemaOptions
 from structgen.schema.to_grammar import schema_to_grammar
 
-
 __all__ = [
     "RemoteRefError",
     "SchemaError",

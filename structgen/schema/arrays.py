@@ -137,7 +137,8 @@ def build_array(builder: SchemaBuilder, spec: ArraySpec) -> str | None:
 
 
 def _distinct_contains(contains: list) -> list:
-    """``contains`` entries with equal subschemas (and base URI) merged, keeping the largest count."""
+    """``contains`` entries with equal subschemas (and base URI) merged, keeping the largest
+    count."""
     merged: dict[tuple, tuple] = {}
     for location, needed in contains:
         key = (json.dumps(location.schema, sort_keys=True, default=str), location.key[1:])

@@ -162,7 +162,7 @@ class SchemaCompiler:
         node = concat(quoted(decoded, canonical=canonical), self.ws, char(":"), self.ws)
         return self.terminal(node, key=("key", decoded, canonical), name="key")
 
-    # -- strings (see structgen.schema.string_terminals) ---------------------------------------------
+    # -- strings (see structgen.schema.string_terminals) -------------------------------------------
     def pattern_node(self, pattern: str, pointer: str) -> Node:
         return self.strings.pattern_node(pattern, pointer)
 
@@ -190,7 +190,7 @@ class SchemaCompiler:
     def unsatisfiable(self, reason: str) -> None:
         self.unsat_reasons.append(reason)
 
-    # -- nodes ---------------------------------------------------------------------------------------
+    # -- nodes -------------------------------------------------------------------------------------
     def symbol(self, items: Iterable[tuple[Location, bool]]) -> str:
         """The nonterminal of the conjunction ``items`` (built later, from the work list)."""
         node = make_node(items)
@@ -216,7 +216,8 @@ class SchemaCompiler:
                     Unsupported(
                         "$schema",
                         "#/$schema",
-                        f"unknown dialect {self.document.unknown_dialect!r} (read as 2020-12 if lenient)",
+                        f"unknown dialect {self.document.unknown_dialect!r} "
+                        "(read as 2020-12 if lenient)",
                     )
                 ]
             )
@@ -296,7 +297,7 @@ class SchemaCompiler:
         self.unsat_reasons.extend(analysis.false_reasons)
         self._expand_types(name, analysis)
 
-    # -- enum / const ---------------------------------------------------------------------------------
+    # -- enum / const ------------------------------------------------------------------------------
     def _expand_finite(self, name: str, node: SchemaNode, location: Location) -> None:
         schema = location.schema
         candidates = (
@@ -357,7 +358,7 @@ class SchemaCompiler:
         self._literal_symbols[key] = found
         return found
 
-    # -- anyOf / oneOf ---------------------------------------------------------------------------------
+    # -- anyOf / oneOf -----------------------------------------------------------------------------
     def _expand_groups(self, name: str, node: SchemaNode, flat: Flat) -> None:
         plain = [(loc, False) for loc in flat.plain]
         count = 1
@@ -406,7 +407,7 @@ class SchemaCompiler:
         pointer = f"{owner.pointer}/oneOf/{index}"
         return Location(schema, owner.resolver, owner.draft, pointer)
 
-    # -- types ------------------------------------------------------------------------------------------
+    # -- types -------------------------------------------------------------------------------------
     def _expand_types(self, name: str, analysis: Analysis) -> None:
         types = analysis.types
         if "null" in types:
@@ -445,7 +446,8 @@ class SchemaCompiler:
                         Unsupported(
                             "multipleOf",
                             pointer,
-                            "a non-integer multipleOf on non-integers is not regular in scientific notation",
+                            "a non-integer multipleOf on non-integers is not regular "
+                            "in scientific notation",
                         )
                     ]
                 )

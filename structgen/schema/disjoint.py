@@ -100,7 +100,8 @@ def _matches(builder: SchemaBuilder, value: Any, node: SchemaNode) -> bool:
 
 
 def _finite_values(builder: SchemaBuilder, node: SchemaNode) -> list[Any] | None:
-    """The values of ``node``'s ``enum``/``const`` that satisfy its full items (``None``: not finite)."""
+    """The values of ``node``'s ``enum``/``const`` that satisfy its full items (``None``: not
+    finite)."""
     location = flatten(builder.document, node).enum_location()
     if location is None:
         return None

@@ -53,10 +53,14 @@ class UnsupportedSchemaError(SchemaError):
         more = f"\n  … and {len(self.unsupported) - 20} more" if len(self.unsupported) > 20 else ""
         hint = (
             hint
-            or "pass lenient=True to ignore these keywords (the output is then not guaranteed to validate)"
+            or "pass lenient=True to ignore these keywords "
+            "(the output is then not guaranteed to validate)"
         )
         keywords = ", ".join(sorted({item.keyword for item in self.unsupported}))
-        message = f"the schema uses keywords that cannot be enforced exactly ({keywords}):\n{shown}{more}\n{hint}"
+        message = (
+            f"the schema uses keywords that cannot be enforced exactly ({keywords}):\n"
+            f"{shown}{more}\n{hint}"
+        )
         first = self.unsupported[0].pointer if self.unsupported else None
         StructgenError.__init__(self, message)
         self.reason = message

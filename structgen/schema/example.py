@@ -99,7 +99,9 @@ class ExampleGenerator:
         self.schema = load_schema(schema)
         if options is None:
             overrides = {**DEFAULT_SCHEMA_OPTIONS, **overrides}
-        self.grammar: Grammar = schema_to_grammar_with(self.schema, options, overrides, stacklevel=3)
+        self.grammar: Grammar = schema_to_grammar_with(
+            self.schema, options, overrides, stacklevel=3
+        )
         self.max_depth = max_depth
         self.max_nodes = max_nodes
         self.max_attempts = max_attempts
@@ -343,7 +345,11 @@ class _RegexTexts:
             length = self.min_length(node.node)
             if length == INFINITY:
                 return
-            room = self.max_extra if node.high is None else min(self.max_extra, node.high - node.low)
+            room = (
+                self.max_extra
+                if node.high is None
+                else min(self.max_extra, node.high - node.low)
+            )
             if length != 1:  # an optional or repeated group: now and then
                 room = min(room, _geometric(rng, 0.25))
             for _ in range(rng.randint(0, room) if length == 1 else room):

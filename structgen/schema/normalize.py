@@ -539,7 +539,8 @@ def _not(loc: Location, negation: _Negation, unsupported_keyword, reasons: list[
         elif "integer" in excluded and "number" in remaining:
             unsupported_keyword(
                 "not",
-                "'not: integer' on numbers leaves the non-integers, which a number grammar cannot single out",
+                "'not: integer' on numbers leaves the non-integers, "
+                "which a number grammar cannot single out",
             )
             return
         if not remaining:

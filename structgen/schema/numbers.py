@@ -5,9 +5,9 @@ construction; ``-0`` is ``0``. Decimals ``I.F`` are compared digit by digit: the
 by a digit-range regex, the fraction by walking the bound's digits (trailing zeros allowed).
 With an exponent the value of ``m e E`` is only regular to compare when the mantissa is
 normalised (one non-zero digit before the point, as Python's ``repr``/``json.dumps`` writes
-``1e-05`` or ``1.5e+16``): then ``x ≥ a`` ⟺ ``E > E_a`` or (``E = E_a`` and ``m ≥ m_a``). So a number
-with a range constraint is accepted in plain decimal notation or normalised scientific notation;
-other exponent forms (``10e3``, ``0.5e1``) are refused there (they never come from
+``1e-05`` or ``1.5e+16``): then ``x ≥ a`` ⟺ ``E > E_a`` or (``E = E_a`` and ``m ≥ m_a``). So a
+number with a range constraint is accepted in plain decimal notation or normalised scientific
+notation; other exponent forms (``10e3``, ``0.5e1``) are refused there (they never come from
 ``json.dumps``). Without range constraints every JSON number text is accepted.
 
 Comparisons here are exact, on decimals: a float bound from the schema is taken as its shortest
@@ -111,7 +111,8 @@ def _same_length(low: str, high: str) -> Node:
 
 
 def uint_range(low: int, high: int | None, *, leading_zeros: bool = False) -> Node:
-    """Non-negative integers in ``low..high`` (``None``: unbounded), no leading zeros unless asked."""
+    """Non-negative integers in ``low..high`` (``None``: unbounded), no leading zeros unless
+    asked."""
     low = max(low, 0)
     if high is not None and high < low:
         return NOTHING
@@ -145,7 +146,8 @@ def uint_range(low: int, high: int | None, *, leading_zeros: bool = False) -> No
 
 
 def int_range(low: int | None, high: int | None) -> Node:
-    """JSON integer texts (``-?(0|[1-9][0-9]*)``) with value in ``low..high``; ``-0`` counts as 0."""
+    """JSON integer texts (``-?(0|[1-9][0-9]*)``) with value in ``low..high``; ``-0`` counts as
+    0."""
     if low is not None and high is not None and high < low:
         return NOTHING
     options: list[Node] = []
@@ -353,7 +355,8 @@ def _normalise(value: Decimal) -> tuple[int, Decimal]:
 
 
 def _scientific(low: Bound, high: Bound | None) -> Node:
-    """Normalised scientific texts ``d(.F)?[eE]±E`` (d ≠ 0) with value between ``low`` and ``high`` (≥ 0)."""
+    """Normalised scientific texts ``d(.F)?[eE]±E`` (d ≠ 0) with value between ``low`` and
+    ``high`` (≥ 0)."""
     if low.value == 0:
         low_exp = None
     else:
@@ -418,7 +421,8 @@ def number_node(low: Bound | None, high: Bound | None) -> Node:
 
 # -- multiples ------------------------------------------------------------------------------------
 def integer_modulus(multiples: list[Decimal]) -> int:
-    """The ``k`` such that an integer is a multiple of every ``q`` in ``multiples`` iff ``k`` divides it."""
+    """The ``k`` such that an integer is a multiple of every ``q`` in ``multiples`` iff ``k``
+    divides it."""
     modulus = 1
     for q in multiples:
         fraction = Fraction(q)
@@ -428,7 +432,8 @@ def integer_modulus(multiples: list[Decimal]) -> int:
 
 
 def multiples_node(base: Node, modulus: int, *, max_states: int, max_size: int) -> Node:
-    """``base`` (integer texts, maybe with a zero fraction) restricted to multiples of ``modulus``."""
+    """``base`` (integer texts, maybe with a zero fraction) restricted to multiples of
+    ``modulus``."""
     if modulus == 1:
         return base
     power = _power_of_ten(modulus)
@@ -478,7 +483,8 @@ def _power_of_ten(value: int) -> int | None:
 
 
 def remainder_automaton(modulus: int) -> CodePointDFA:
-    """``modulus + 3`` states: texts ``-?digits(.0+)?`` whose integer value is divisible by ``modulus``."""
+    """``modulus + 3`` states: texts ``-?digits(.0+)?`` whose integer value is divisible by
+    ``modulus``."""
     # Classes: 0..9 the digits, 10 '-', 11 '.', 12 anything else.
     cuts = np.array(
         [0, 0x2D, 0x2E, 0x2F, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3A],

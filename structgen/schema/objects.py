@@ -285,7 +285,7 @@ def _regions(
     return out
 
 
-# -- the member state machine ------------------------------------------------------------------------
+# -- the member state machine ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Move:
     pair: str  # the PAIR symbol
@@ -376,7 +376,8 @@ def _machine(
                 required, key=named.index
             )  # the order of ``properties``, as generators write
             builder.warn(
-                f"object at {plan.pointer}: {len(tracked)} required properties are too many to track in any order "
+                f"object at {plan.pointer}: {len(tracked)} required properties are too many "
+                "to track in any order "
                 f"(max_object_states={limit}); they must come in the order of 'properties'"
             )
     if mode != "set" and (dependent or together or exactly_one):

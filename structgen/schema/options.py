@@ -41,9 +41,9 @@ class SchemaOptions:
         counts, each with a :class:`~structgen.schema.errors.SchemaWarning`, instead of raising.
     formats
         ``"assert"``: ``format`` is enforced for the formats we know (see
-        :mod:`structgen.validation.formats`); others are ignored with a warning. ``"strict"``: the same,
-        but an unknown format is unsupported (an error unless ``lenient``). ``"annotation"``:
-        ``format`` is ignored, as JSON Schema 2019-09+ specify by default.
+        :mod:`structgen.validation.formats`); others are ignored with a warning. ``"strict"``:
+        the same, but an unknown format is unsupported (an error unless ``lenient``).
+        ``"annotation"``: ``format`` is ignored, as JSON Schema 2019-09+ specify by default.
     escapes
         ``"all"``: inside strings any character may be written as a ``\\uXXXX`` escape (either hex
         case), as JSON allows. ``"canonical"``: printable ASCII only as itself, the way
@@ -95,7 +95,8 @@ class SchemaOptions:
             )
         if self.default_draft not in ("2020-12", "2019-09", "7", "6", "4"):
             raise ConfigurationError(
-                f"default_draft must be one of 2020-12, 2019-09, 7, 6, 4, got {self.default_draft!r}"
+                "default_draft must be one of 2020-12, 2019-09, 7, 6, 4, "
+                f"got {self.default_draft!r}"
             )
         if self.escapes not in ("all", "canonical"):
             raise ConfigurationError(f"escapes must be 'all' or 'canonical', got {self.escapes!r}")
@@ -128,6 +129,7 @@ class SchemaOptions:
         unknown = sorted(set(overrides) - known)
         if unknown:
             raise ConfigurationError(
-                f"unknown schema option(s) {', '.join(unknown)}; known options: {', '.join(sorted(known))}"
+                f"unknown schema option(s) {', '.join(unknown)}; "
+                f"known options: {', '.join(sorted(known))}"
             )
         return replace(base, **overrides) if overrides else base

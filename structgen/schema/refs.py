@@ -178,7 +178,7 @@ class SchemaDocument:
                     stack.extend((v, f"{pointer}/{i}") for i, v in enumerate(value))
         return self._pointers.get(id(contents), ref)
 
-    # -- validation (the oracle for finite sets: enum, const) ----------------------------------------
+    # -- validation (the oracle for finite sets: enum, const) --------------------------------------
     def validator(self, location: Location) -> Validator:
         """structgen's validator (:func:`structgen.validation.make_validator`: ECMA-262 patterns,
         the same format checks as ``structgen validate``) of the subschema at ``location``."""

@@ -126,7 +126,9 @@ class StringTerminals:
                 raise LimitExceededError(
                     f"{keyword} {longest} at {pointer} combined with pattern/format",
                     limit,
-                    hint="raise max_length_expansion, or pass lenient=True to drop the length bound",
+                    hint=(
+                        "raise max_length_expansion, or pass lenient=True to drop the length bound"
+                    ),
                 )
             self.builder.warn(
                 f"length bound at {pointer} dropped (lenient): above max_length_expansion"
@@ -150,11 +152,12 @@ class StringTerminals:
     def from_language(
         self, language: StringLanguage, *, close: Node, name: str, canonical: bool | None = None
     ) -> str:
-        """A symbol for ``"`` + an encoding of ``language`` + ``close`` (``"``, or ``": `` for keys).
+        """A symbol for ``"`` + an encoding of ``language`` + ``close``.
 
-        ``canonical``: escape only what ``json.dumps`` escapes (see :func:`encode_charset`);
-        by default as the ``escapes`` option says. One terminal when its regex stays small,
-        else a per-character grammar over the language's automaton.
+        ``close`` is ``"``, or ``": `` for keys. ``canonical``: escape only what ``json.dumps``
+        escapes (see :func:`encode_charset`); by default as the ``escapes`` option says. One
+        terminal when its regex stays small, else a per-character grammar over the language's
+        automaton.
         """
         canonical = self.builder.canonical if canonical is None else canonical
         quote = char('"')
@@ -182,9 +185,9 @@ class StringTerminals:
     def _chunked_string(
         self, charset: CharSet, low: int, high: int | None, close: Node, canonical: bool
     ) -> str:
-        """``"`` + ``low..high`` (``None``: unbounded) encoded characters of ``charset`` + ``close``,
-        as a chain of terminals of ``_CHUNK`` characters (so the lexer never holds a long
-        counting automaton)."""
+        """``"`` + ``low..high`` (``None``: unbounded) encoded characters of ``charset`` +
+        ``close``, as a chain of terminals of ``_CHUNK`` characters (so the lexer never holds a
+        long counting automaton)."""
         builder = self.builder
         unit = encode_charset(charset, canonical)
         chunk = builder.terminal(

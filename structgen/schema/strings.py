@@ -43,7 +43,8 @@ __all__ = [
 
 @dataclass
 class StringLanguage:
-    """Either ``node`` or ``dfa`` is set; ``charset``/``min``/``max`` describe ``C{min,max}`` languages."""
+    """Either ``node`` or ``dfa`` is set; ``charset``/``min``/``max`` describe ``C{min,max}``
+    languages."""
 
     node: Node | None = None
     dfa: CodePointDFA | None = None
@@ -120,7 +121,8 @@ def length_range(node: Node) -> tuple[int, int | None]:
 
 
 def _bounded_repetition(node: Node, min_length: int, max_length: int | None) -> Node | None:
-    """``node`` ∩ length range, when ``node`` is fixed parts and one repetition of a fixed-width body."""
+    """``node`` ∩ length range, when ``node`` is fixed parts and one repetition of a fixed-width
+    body."""
     parts = list(node.parts) if isinstance(node, Concat) else [node]
     fixed_total = 0
     variable: int | None = None

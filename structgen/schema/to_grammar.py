@@ -22,7 +22,8 @@ def schema_to_grammar(
 
     ``schema``: a dict or bool, JSON text, a path, or a pydantic model class. Options are a
     :class:`SchemaOptions` and/or keyword overrides (``whitespace="compact"``, ``lenient=True``, …).
-    What is ignored or dropped is reported as :class:`SchemaWarning` and kept in ``Grammar.warnings``.
+    What is ignored or dropped is reported as :class:`SchemaWarning` and kept in
+    ``Grammar.warnings``.
     """
     return schema_to_grammar_with(schema, options, overrides, stacklevel=3)
 

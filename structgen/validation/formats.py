@@ -146,7 +146,10 @@ _IRI, _IRELATIVE_REF = _uri_grammar(_IUNRESERVED, _IPRIVATE)
 # reserves for future use (= , ! @ |), which validators reject. Literals are section 2.1's
 # %x21 / %x23-24 / %x26 / %x28-3B / %x3D / %x3F-5B / %x5D / %x5F / %x61-7A / %x7E / ucschar /
 # iprivate / pct-encoded: no apostrophe (%x27).
-_TEMPLATE_LITERAL = rf"(?:[\x21\x23\x24\x26\x28-\x3b\x3d\x3f-\x5b\x5d\x5f\x61-\x7a\x7e{_UCSCHAR}{_IPRIVATE}]|{_PCT})"
+_TEMPLATE_LITERAL = (
+    r"(?:[\x21\x23\x24\x26\x28-\x3b\x3d\x3f-\x5b\x5d\x5f\x61-\x7a\x7e"
+    rf"{_UCSCHAR}{_IPRIVATE}]|{_PCT})"
+)
 _VARCHAR = rf"(?:[A-Za-z0-9_]|{_PCT})"
 _VARSPEC = rf"{_VARCHAR}(?:\.?{_VARCHAR})*(?::[1-9][0-9]{{0,3}}|\*)?"
 _URI_TEMPLATE = rf"(?:{_TEMPLATE_LITERAL}|\{{[+#./;?&]?{_VARSPEC}(?:,{_VARSPEC})*\}})*"

@@ -112,7 +112,10 @@ def _build(vocab: Vocabulary) -> TokenTrie:
         subtree_end=_subtree_ends(depth),
         token_ptr=token_ptr,
         token_ids=np.array(token_ids, dtype=np.int32),
-        token_bytes=tuple(data if token_id not in special else b"" for token_id, data in enumerate(vocab.token_bytes)),
+        token_bytes=tuple(
+            data if token_id not in special else b""
+            for token_id, data in enumerate(vocab.token_bytes)
+        ),
     )
 
 
