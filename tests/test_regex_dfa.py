@@ -13,7 +13,8 @@ from hypothesis.extra.numpy import arrays
 
 from structgen.errors import LimitExceededError, RegexError, UnsupportedFeatureError
 from structgen.regex import regex_to_dfa
-from structgen.regex.dfa import DEAD, _group_rows
+from structgen.regex.automaton import group_rows
+from structgen.regex.dfa import DEAD
 from structgen.regex.utf8 import utf8_sequences
 from tests.helpers.regex_strategies import regexes
 
@@ -91,7 +92,7 @@ def test_row_grouping_is_exact_even_when_hashes_collide(rows, collide):
     weights = np.zeros(rows.shape[1], dtype=np.uint64) if collide else (
         np.random.default_rng(1).integers(1, 2**63, size=rows.shape[1], dtype=np.uint64)
     )
-    ids = _group_rows(rows, weights)
+    ids = group_rows(rows, weights)
     same_rows = (rows[:, None, :] == rows[None, :, :]).all(axis=2)
     assert ((ids[:, None] == ids[None, :]) == same_rows).all()
     assert sorted(set(ids.tolist())) == list(range(len(set(map(tuple, rows.tolist())))))

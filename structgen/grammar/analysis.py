@@ -5,7 +5,8 @@ symbol defined, terminals that are valid non-empty regexes, explicit size limits
 unproductive rules, and drops (with a :class:`GrammarWarning`) rules the start cannot reach.
 The analyses it uses — :func:`nullable_nonterminals`, :func:`productive`, :func:`reachable`,
 :func:`min_derivation_heights` — run in time linear in the grammar's size and are public for
-the engine.
+the engine. For grammars meant for a lexer (Lark), :func:`terminal_collisions` finds the
+terminals a lexer could not tell apart (lark reports the same pairs), for a warning.
 """
 
 from __future__ import annotations
@@ -15,21 +16,26 @@ import re
 import sys
 import warnings
 from collections import defaultdict, deque
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from types import FrameType
 
 from structgen.errors import LimitExceededError, RegexError
 from structgen.grammar.errors import GrammarError, GrammarWarning
 from structgen.ir import Grammar, Rule, Terminal
-from structgen.regex.ast import Alt, CharSet, Concat, Empty, Node, Repeat
+from structgen.regex.ast import CharSet, Node
+from structgen.regex.dfa import ByteDFA, compile_byte_dfa, shortest_common_string
+from structgen.regex.nodes import first_chars, is_empty_language, nullable
 from structgen.regex.parser import parse_regex
 
 __all__ = [
     "DEFAULT_MAX_RULES",
     "DEFAULT_MAX_TERMINALS",
+    "Collision",
+    "LexerTerminal",
     "check_grammar",
     "check_terminal",
+    "terminal_collisions",
     "min_derivation_heights",
     "nullable_nonterminals",
     "productive",
@@ -39,6 +45,30 @@ __all__ = [
 DEFAULT_MAX_RULES = 100_000
 DEFAULT_MAX_TERMINALS = 10_000
 _MAX_NAMES_SHOWN = 12
+_MAX_COLLISIONS_SHOWN = 8
+_COLLISION_MAX_STATES = 10_000
+
+
+@dataclass(frozen=True)
+class LexerTerminal:
+    """How a lexer sees a terminal: its priority, and whether it is a string (``"if"``).
+
+    A string that a regex terminal of the same priority also matches is a keyword: lark's
+    lexer gives it to the string terminal, so no collision is reported for it.
+    """
+
+    name: str
+    priority: int = 0
+    is_string: bool = False
+
+
+@dataclass(frozen=True)
+class Collision:
+    """Two regex terminals of one priority that both match ``example`` (a shortest such text)."""
+
+    first: str
+    second: str
+    example: str
 
 
 def nullable_nonterminals(grammar: Grammar) -> frozenset[str]:
@@ -106,6 +136,7 @@ def check_grammar(
     max_rules: int = DEFAULT_MAX_RULES,
     max_terminals: int = DEFAULT_MAX_TERMINALS,
     unreachable: Iterable[str] = (),
+    lexer: Sequence[LexerTerminal] | None = None,
 ) -> Grammar:
     """Validate ``grammar``; return it without duplicate or unreachable rules and unused terminals.
 
@@ -117,6 +148,11 @@ def check_grammar(
     Unreachable rules are removed, reported with a :class:`GrammarWarning` and recorded in
     ``Grammar.warnings``; the language is unchanged. ``unreachable`` names rules a frontend
     has already dropped for being unreachable (lark does), to be reported in the same warning.
+
+    ``lexer`` (given by frontends whose grammars are meant for a lexer: Lark) turns on the
+    collision check of :func:`terminal_collisions`; collisions are reported in one
+    :class:`GrammarWarning` (and ``Grammar.warnings``). The language does not change: the IR
+    keeps every split, collisions only matter to a lexer that must pick one terminal.
     """
     name = grammar.source_name
     if len(grammar.rules) > max_rules:
@@ -154,6 +190,12 @@ def check_grammar(
         grammar, rules=rules, terminals=terminals, warnings=grammar.warnings + tuple(new_warnings)
     )
 
+    if lexer is not None:
+        message = _collision_message(grammar, terminal_collisions(grammar, lexer))
+        if message is not None:
+            warnings.warn(message, GrammarWarning, stacklevel=_caller_stacklevel())
+            grammar = replace(grammar, warnings=grammar.warnings + (message,))
+
     dead = sorted(grammar.nonterminals - productive(grammar))
     if dead:
         raise GrammarError(
@@ -184,18 +226,121 @@ def check_terminal(terminal: Terminal, *, source_name: str = "<grammar>") -> Nod
             f"literal {terminal.literal!r}",
             source_name=source_name,
         )
-    if _matches_nothing(node):
+    if is_empty_language(node):
         raise GrammarError(
             f"terminal {terminal.name} (regex {terminal.pattern!r}) matches no string",
             source_name=source_name,
         )
-    if _matches_empty(node):
+    if nullable(node):
         raise GrammarError(
             f"terminal {terminal.name} (regex {terminal.pattern!r}) matches the empty string; "
             "terminals must not (make the repetition optional in a rule instead)",
             source_name=source_name,
         )
     return node
+
+
+def terminal_collisions(
+    grammar: Grammar, lexer: Sequence[LexerTerminal] = ()
+) -> list[Collision]:
+    """Pairs of terminals that a lexer cannot tell apart: a text both match, no priority decides.
+
+    As lark's lexer sees it: two regex terminals of the same priority collide when their
+    languages meet (the example is a shortest common text, found in the product of their byte
+    DFAs). A string terminal never collides with a regex (it is a keyword and wins), and two
+    string terminals collide only when their texts are equal. Terminals missing from
+    ``lexer`` count as regexes of priority 0; terminals whose DFA exceeds a small state limit
+    are skipped.
+    """
+    seen = {terminal.name: terminal for terminal in lexer}
+    kinds = {
+        name: seen.get(name, LexerTerminal(name))
+        for name in sorted(grammar.terminals)
+    }
+    dfas: dict[str, ByteDFA | None] = {}
+    found: list[Collision] = []
+    names = list(kinds)
+    for index, first in enumerate(names):
+        for second in names[index + 1 :]:
+            a, b = kinds[first], kinds[second]
+            if a.priority != b.priority or a.is_string != b.is_string:
+                continue
+            if a.is_string:
+                text_a, text_b = grammar.terminals[first].literal, grammar.terminals[second].literal
+                if text_a is not None and text_a == text_b:
+                    found.append(Collision(first, second, text_a))
+                continue
+            example = _common_text(grammar, first, second, dfas)
+            if example is not None:
+                found.append(Collision(first, second, example))
+    return found
+
+
+def _common_text(
+    grammar: Grammar, first: str, second: str, dfas: dict[str, ByteDFA | None]
+) -> str | None:
+    if not _overlap(_first_chars(grammar, first), _first_chars(grammar, second)):
+        return None  # no first character in common: the cheap, usual answer
+    left, right = _terminal_dfa(grammar, first, dfas), _terminal_dfa(grammar, second, dfas)
+    if left is None or right is None:
+        return None
+    try:
+        common = shortest_common_string(left, right, max_states=_COLLISION_MAX_STATES)
+    except LimitExceededError:
+        return None
+    return None if common is None else common.decode("utf-8", errors="replace")
+
+
+def _node(terminal: Terminal) -> Node:
+    return terminal.node if terminal.node is not None else parse_regex(terminal.pattern)
+
+
+def _first_chars(grammar: Grammar, name: str) -> CharSet:
+    try:
+        return first_chars(_node(grammar.terminals[name]))
+    except RegexError:
+        return CharSet(())
+
+
+def _overlap(a: CharSet, b: CharSet) -> bool:
+    i = j = 0
+    while i < len(a.ranges) and j < len(b.ranges):
+        (low_a, high_a), (low_b, high_b) = a.ranges[i], b.ranges[j]
+        if low_a <= high_b and low_b <= high_a:
+            return True
+        if high_a < high_b:
+            i += 1
+        else:
+            j += 1
+    return False
+
+
+def _terminal_dfa(grammar: Grammar, name: str, dfas: dict[str, ByteDFA | None]) -> ByteDFA | None:
+    if name not in dfas:
+        try:
+            dfas[name] = compile_byte_dfa(
+                _node(grammar.terminals[name]), max_states=_COLLISION_MAX_STATES
+            )
+        except (LimitExceededError, RegexError):
+            dfas[name] = None
+    return dfas[name]
+
+
+def _collision_message(grammar: Grammar, collisions: list[Collision]) -> str | None:
+    if not collisions:
+        return None
+    shown = "; ".join(
+        f"{c.first} and {c.second} both match {c.example!r}"
+        for c in collisions[:_MAX_COLLISIONS_SHOWN]
+    )
+    more = len(collisions) - _MAX_COLLISIONS_SHOWN
+    if more > 0:
+        shown += f"; and {more} more"
+    return (
+        f"{grammar.source_name}: {_plural(len(collisions), 'terminal collision')} with no priority "
+        f"to decide ({shown}); a lexer (lark's) would choose between them arbitrarily: give one "
+        f"of each pair a higher priority (e.g. {collisions[0].first}.2: ...)"
+    )
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -262,34 +407,6 @@ def _rules_by_lhs(rules: tuple[Rule, ...]) -> dict[str, list[Rule]]:
     for rule in rules:
         by_lhs[rule.lhs].append(rule)
     return by_lhs
-
-
-def _matches_empty(node: Node) -> bool:
-    if isinstance(node, CharSet):
-        return False
-    if isinstance(node, Empty):
-        return True
-    if isinstance(node, Concat):
-        return all(_matches_empty(part) for part in node.parts)
-    if isinstance(node, Alt):
-        return any(_matches_empty(option) for option in node.options)
-    if isinstance(node, Repeat):
-        return node.low == 0 or _matches_empty(node.node)
-    raise TypeError(f"unknown regex node {node!r}")
-
-
-def _matches_nothing(node: Node) -> bool:
-    if isinstance(node, CharSet):
-        return node.is_empty()
-    if isinstance(node, Empty):
-        return False
-    if isinstance(node, Concat):
-        return any(_matches_nothing(part) for part in node.parts)
-    if isinstance(node, Alt):
-        return all(_matches_nothing(option) for option in node.options)
-    if isinstance(node, Repeat):
-        return node.low > 0 and _matches_nothing(node.node)
-    raise TypeError(f"unknown regex node {node!r}")
 
 
 def _names(names: list[str]) -> str:

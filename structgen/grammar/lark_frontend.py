@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from structgen.grammar.analysis import (
     DEFAULT_MAX_RULES,
     DEFAULT_MAX_TERMINALS,
+    LexerTerminal,
     check_grammar,
     check_terminal,
 )
@@ -141,7 +142,8 @@ def grammar_from_lark(
         source_name=source_name,
     )
     return check_grammar(
-        grammar, max_rules=max_rules, max_terminals=max_terminals, unreachable=dropped
+        grammar, max_rules=max_rules, max_terminals=max_terminals, unreachable=dropped,
+        lexer=[LexerTerminal(t.name, t.priority, t.pattern.type == "str") for t in parser.terminals],
     )
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from structgen.errors import LimitExceededError
+from structgen.regex import automaton
 from structgen.regex.ast import MAX_CODE_POINT, Alt, CharSet, Concat, Empty, Node, Repeat
 from structgen.regex.ecma import (
     Anchor,
@@ -33,7 +34,7 @@ __all__ = ["DEFAULT_MAX_SIZE", "DEFAULT_MAX_STATES", "CodePointDFA", "search_lan
 
 DEFAULT_MAX_STATES = 20_000
 DEFAULT_MAX_SIZE = 200_000
-DEAD = -1
+DEAD = automaton.DEAD
 
 
 class _NFA:
@@ -243,68 +244,15 @@ class CodePointDFA:
     # -- normal forms ----------------------------------------------------------------------------
     def trimmed(self) -> CodePointDFA:
         """Only states reachable from the start that can reach acceptance (the start always kept)."""
-        transitions, accepting = self.transitions, self.accepting
-        live = accepting.copy()
-        while True:
-            safe = np.where(transitions >= 0, transitions, 0)
-            reaches = ((transitions >= 0) & live[safe]).any(axis=1) | live
-            if (reaches == live).all():
-                break
-            live = reaches
-        transitions = np.where(
-            (transitions >= 0) & live[np.where(transitions >= 0, transitions, 0)], transitions, DEAD
-        )
-        order, new_id = [0], {0: 0}
-        position = 0
-        while position < len(order):
-            for target in np.unique(transitions[order[position]]).tolist():
-                if target >= 0 and target not in new_id:
-                    new_id[target] = len(order)
-                    order.append(target)
-            position += 1
-        mapping = np.full(self.num_states, DEAD, dtype=np.int32)
-        for old, new in new_id.items():
-            mapping[old] = new
-        kept = transitions[np.array(order)]
-        kept = np.where(kept >= 0, mapping[np.where(kept >= 0, kept, 0)], DEAD).astype(np.int32)
-        return CodePointDFA(self.cuts, self.interval_class, kept, accepting[np.array(order)].copy())
+        transitions, accepting = automaton.trim(self.transitions, self.accepting)
+        return CodePointDFA(self.cuts, self.interval_class, transitions, accepting)
 
     def minimized(self) -> CodePointDFA:
         """Trimmed, then Moore's partition refinement; classes with equal columns merged."""
-        dfa = self.trimmed()
-        transitions, accepting = dfa.transitions, dfa.accepting
-        block = accepting.astype(np.int64)
-        count = len(np.unique(block))
-        while True:
-            targets = np.where(
-                transitions >= 0, block[np.where(transitions >= 0, transitions, 0)], -1
-            )
-            signature = np.concatenate([block[:, None], targets], axis=1)
-            _, new_block = np.unique(signature, axis=0, return_inverse=True)
-            new_block = new_block.reshape(-1)
-            new_count = int(new_block.max()) + 1
-            block = new_block
-            if new_count == count:
-                break
-            count = new_count
-        # Renumber blocks so that the start's block is 0, in order of first appearance.
-        order: list[int] = []
-        seen: dict[int, int] = {}
-        for b in [int(block[0])] + block.tolist():
-            if b not in seen:
-                seen[b] = len(order)
-                order.append(b)
-        relabel = np.array([seen[int(b)] for b in block], dtype=np.int64)
-        representative = np.zeros(len(order), dtype=np.int64)
-        representative[relabel[::-1]] = np.arange(len(block))[::-1]
-        quotient = transitions[representative]
-        quotient = np.where(
-            quotient >= 0, relabel[np.where(quotient >= 0, quotient, 0)], DEAD
-        ).astype(np.int32)
-        result = CodePointDFA(
-            dfa.cuts, dfa.interval_class, quotient, accepting[representative].copy()
+        transitions, accepting = automaton.minimize(
+            *automaton.trim(self.transitions, self.accepting)
         )
-        return result._merge_classes()
+        return CodePointDFA(self.cuts, self.interval_class, transitions, accepting)._merge_classes()
 
     def _merge_classes(self) -> CodePointDFA:
         columns, inverse = np.unique(self.transitions, axis=1, return_inverse=True)
@@ -421,6 +369,11 @@ def _closure(
 
 
 def _determinize(nfa: _NFA, start: int, final: int, *, max_states: int) -> CodePointDFA:
+    """Subset construction (the shared core) over the classes of the NFA's character sets.
+
+    ``^`` edges are followed only from the start, ``$`` edges only to decide acceptance; the
+    start stays a state of its own, since it accepts differently from an equal later subset.
+    """
     cuts = _cuts_of(nfa.charsets)
     # Classes: intervals covered by the same charsets behave alike.
     rng = np.random.default_rng(12345)
@@ -434,43 +387,31 @@ def _determinize(nfa: _NFA, start: int, final: int, *, max_states: int) -> CodeP
     interval_class = interval_class.reshape(-1).astype(np.int32)
     num_classes = int(interval_class.max()) + 1
     charset_classes = [
-        sorted({int(c) for first, last in spans for c in interval_class[first : last + 1]})
+        tuple(sorted({int(c) for first, last in spans for c in interval_class[first : last + 1]}))
         for spans in charset_intervals
     ]
-    initial = _closure(nfa, {start}, at_start=True, at_end=False)
-    index: dict[tuple[frozenset[int], bool], int] = {(initial, True): 0}
-    order: list[tuple[frozenset[int], bool]] = [(initial, True)]
-    rows: list[list[int]] = []
-    accepting: list[bool] = []
-    position = 0
-    while position < len(order):
-        subset, at_start = order[position]
-        position += 1
-        accepting.append(final in _closure(nfa, subset, at_start=at_start, at_end=True))
-        targets: list[set[int]] = [set() for _ in range(num_classes)]
-        for state in subset:
-            for charset_id, target in nfa.edges[state]:
-                for klass in charset_classes[charset_id]:
-                    targets[klass].add(target)
-        row = []
-        for target_set in targets:
-            if not target_set:
-                row.append(DEAD)
-                continue
-            key = (_closure(nfa, target_set, at_start=False, at_end=False), False)
-            found = index.get(key)
-            if found is None:
-                if len(order) >= max_states:
-                    raise LimitExceededError(
-                        "the automaton of a pattern (DFA states)", max_states,
-                        hint="simplify the pattern or raise max_regex_states",
-                    )  # fmt: skip
-                found = index[key] = len(order)
-                order.append(key)
-            row.append(found)
-        rows.append(row)
-    transitions = np.array(rows, dtype=np.int32).reshape(len(order), num_classes)
-    return CodePointDFA(cuts, interval_class, transitions, np.array(accepting, dtype=bool))
+    moves = [
+        [(charset_classes[charset_id], target) for charset_id, target in edges]
+        for edges in nfa.edges
+    ]
+
+    def is_accepting(subset: frozenset[int], at_start: bool) -> bool:
+        return final in _closure(nfa, subset, at_start=at_start, at_end=True)
+
+    transitions, accepting = automaton.determinize(
+        moves,
+        nfa.eps,
+        _closure(nfa, {start}, at_start=True, at_end=False),
+        num_classes,
+        is_accepting,
+        limit=automaton.StateLimit(
+            max_states,
+            "the automaton of a pattern (DFA states)",
+            "simplify the pattern or raise max_regex_states",
+        ),
+        distinct_start=True,
+    )
+    return CodePointDFA(cuts, interval_class, transitions, accepting)
 
 
 def _product(
@@ -490,55 +431,18 @@ def _product(
     unique_pairs, interval_class = np.unique(pairs, return_inverse=True)
     class_left = (unique_pairs // (right.num_classes + 1)).astype(np.int64)
     class_right = (unique_pairs % (right.num_classes + 1)).astype(np.int64)
-    num_classes = len(unique_pairs)
-    sink_left, sink_right = left.num_states, right.num_states
-    left_rows = np.vstack(
-        [left.transitions[:, class_left], np.full((1, num_classes), DEAD, dtype=np.int32)]
+    transitions, accepting = automaton.product(
+        (left.transitions[:, class_left], left.accepting),
+        (right.transitions[:, class_right], right.accepting),
+        accept,
+        limit=automaton.StateLimit(
+            max_states,
+            "the automaton of combined string constraints (DFA states)",
+            "simplify the patterns/lengths or raise max_regex_states",
+        ),
+        keep_dead_left=keep_dead_left,
+        keep_dead_right=keep_dead_right,
     )
-    right_rows = np.vstack(
-        [right.transitions[:, class_right], np.full((1, num_classes), DEAD, dtype=np.int32)]
-    )
-    left_rows = np.where(left_rows < 0, sink_left, left_rows)
-    right_rows = np.where(right_rows < 0, sink_right, right_rows)
-    left_accepting = np.append(left.accepting, False)
-    right_accepting = np.append(right.accepting, False)
-
-    def alive(a: int, b: int) -> bool:
-        if a == sink_left and (not keep_dead_left or b == sink_right):
-            return False
-        if b == sink_right and (not keep_dead_right or a == sink_left):
-            return False
-        return True
-
-    index = {(0, 0): 0}
-    order = [(0, 0)]
-    rows: list[np.ndarray] = []
-    position = 0
-    stride = right.num_states + 1
-    while position < len(order):
-        a, b = order[position]
-        position += 1
-        keys = left_rows[a].astype(np.int64) * stride + right_rows[b]
-        row = np.full(num_classes, DEAD, dtype=np.int32)
-        for key in np.unique(keys).tolist():
-            pair = (key // stride, key % stride)
-            if not alive(*pair):
-                continue
-            found = index.get(pair)
-            if found is None:
-                if len(order) >= max_states:
-                    raise LimitExceededError(
-                        "the automaton of combined string constraints (DFA states)", max_states,
-                        hint="simplify the patterns/lengths or raise max_regex_states",
-                    )  # fmt: skip
-                found = index[pair] = len(order)
-                order.append(pair)
-            row[keys == key] = found
-        rows.append(row)
-    accepting = np.array(
-        [accept(bool(left_accepting[a]), bool(right_accepting[b])) for a, b in order], dtype=bool
-    )
-    transitions = np.array(rows, dtype=np.int32).reshape(len(order), num_classes)
     return CodePointDFA(cuts, interval_class.reshape(-1).astype(np.int32), transitions, accepting)
 
 

@@ -176,3 +176,28 @@ def without_empty(node: Node) -> Node:
         parts = node.parts
         return alt(*(concat(without_empty(parts[i]), *parts[i + 1 :]) for i in range(len(parts))))
     raise TypeError(f"not a regex node: {node!r}")
+
+
+def first_chars(node: Node) -> CharSet:
+    """The characters a non-empty match of ``node`` can start with."""
+    if isinstance(node, CharSet):
+        return node
+    if isinstance(node, Empty):
+        return NOTHING
+    if isinstance(node, Alt):
+        found = NOTHING
+        for option in node.options:
+            found = found.union(first_chars(option))
+        return found
+    if isinstance(node, Repeat):
+        return NOTHING if node.high == 0 else first_chars(node.node)
+    if isinstance(node, Concat):
+        found = NOTHING
+        for part in node.parts:
+            if is_empty_language(part):
+                return NOTHING
+            found = found.union(first_chars(part))
+            if not nullable(part):
+                break
+        return found
+    raise TypeError(f"not a regex node: {node!r}")

@@ -41,3 +41,23 @@ def _compiles(pattern: str) -> bool:
     except re.error:
         return False
     return True
+
+
+def interegular_regexes() -> st.SearchStrategy[str]:
+    """:func:`regexes` restricted to the syntax interegular reads with ``re.ASCII`` meaning.
+
+    interegular has no ``\\u`` escapes and folds case the Unicode way, so ``(?i)`` patterns
+    keep to ASCII letters (with ``re.ASCII`` only those have a case). Patterns are smaller than
+    :func:`regexes`: interegular's FSM constructions grow fast with nested repeats.
+    """
+    pattern = st.recursive(_quantify(_atom()), _extend, max_leaves=4)
+    with_flags = st.tuples(st.sampled_from(["", "", "(?i)", "(?s)"]), pattern).map("".join)
+    return with_flags.filter(_compiles).filter(_interegular_compatible)
+
+
+def _interegular_compatible(pattern: str) -> bool:
+    if "\\u" in pattern:
+        return False
+    if "(?i)" in pattern:
+        return all(ord(c) < 128 or c.lower() == c.upper() for c in pattern)
+    return True

@@ -8,13 +8,17 @@ of live threads plus whether the text so far is a complete sentence (``final``).
 Token masks (see :meth:`GrammarEngine.mask`): the trie is walked from every thread's lexer
 state (numba). Tokens that stay inside a lexeme are decided there, with no parser work; this
 root walk depends only on the lexer state and is cached per state (the context-independent
-part). Where a lexeme can end inside a token, the walk records an event; the parser completes
-the lexeme, predicts what may follow, and the walk resumes below that trie node from the new
-lexer state (the context-dependent part). Each walk is keyed by the chain that led to it — (parent walk, terminals completed at the
-event, new lexer state) — which fixes its start nodes, so every walk is context-independent
-and cached; a mask is the union of the cached walks its configuration reaches through the
-parser. Whole masks are also memoised per configuration; interning makes equal configurations
-identical.
+part). Where a lexeme can end inside a token, the walk records an event, once per distinct
+(trie node, lexer state): lexemes that started at different nodes of one walk are tracked
+together, so the many ways a token splits into lexemes (``WORD+``) cost no more than the
+trie's nodes times the lexer's states. The parser completes the lexeme, predicts what may
+follow, and the walk resumes below those trie nodes from the new lexer state (the
+context-dependent part). Each walk is keyed by the chain that led to it — (parent walk,
+terminals completed at the event, new lexer state) — which fixes its start nodes, so every walk
+is context-independent and cached; a mask is the union of the cached walks its configuration
+reaches through the parser, and ``max_mask_sets`` bounds the (thread, walk) pairs and the
+parser states one mask may build. Whole masks are also memoised per configuration; interning
+makes equal configurations identical.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from structgen.vocab.trie import build_trie
 from structgen.engines.cfg.earley import EarleyGrammar, EarleySet
 from structgen.engines.cfg.lexer import ProductLexer
 from structgen.errors import ConfigurationError, LimitExceededError
-from structgen.regex.dfa import DEAD, ByteDFA, regex_to_dfa
+from structgen.regex.dfa import DEAD, ByteDFA, minimize, regex_to_dfa, trim
 
 if TYPE_CHECKING:
     from structgen.ir import Grammar
@@ -72,11 +76,15 @@ class GrammarEngine:
         mask_cache_size: int = 4096,
         max_cached_items: int = 2_000_000,
         max_mask_sets: int = 50_000,
+        max_walk_events: int = 1 << 24,
     ) -> None:
         if max_ignore_bytes < 1 or max_ignore_run < 0:
             raise ConfigurationError("max_ignore_bytes must be ≥ 1 and max_ignore_run ≥ 0")
-        if max_cached_items < 1 or max_mask_sets < 1:
-            raise ConfigurationError("max_cached_items and max_mask_sets must be ≥ 1")
+        if max_cached_items < 1 or max_mask_sets < 1 or max_walk_events < 1:
+            raise ConfigurationError(
+                "max_cached_items, max_mask_sets and max_walk_events must be ≥ 1"
+            )
+        self.max_walk_events = max_walk_events
         self.max_cached_items = max_cached_items
         self.max_mask_sets = max_mask_sets
         self.grammar = grammar
@@ -101,7 +109,10 @@ class GrammarEngine:
         self._completion_cache: dict[tuple[Thread, int], tuple[Thread, ...]] = {}  # (thread, group)
         self._masks: OrderedDict[Config, tuple[np.ndarray, bool]] = OrderedDict()
         self._mask_cache_size = mask_cache_size
-        self._event_capacity = 1 << 14
+        self.walk_events = 0
+        """Distinct (trie node, lexer state) events recorded by all walks so far."""
+        self.largest_mask_work = 0
+        """The most (parser thread, trie walk) pairs one mask has visited (≤ max_mask_sets)."""
         start = self.earley.initial
         self.initial = self._config([self.pending(start, 0)], start.accepting)
 
@@ -115,13 +126,17 @@ class GrammarEngine:
         return GrammarMatcher(self)
 
     def stats(self) -> dict[str, Any]:
-        """Rules, terminals, lexer states, tokens allowed at the start, memory."""
+        """Rules, terminals, lexer states, tokens allowed at the start, trie walks and their
+        events, the largest mask's work, memory."""
         words, _ = self.mask(self.initial)
         return {
             "rules": len(self.earley.rules) - 1,
             "terminals": len(self.terminal_names),
             "lexer_states": self.lexer.num_states,
             "allowed_tokens_at_start": int(np.unpackbits(words.view(np.uint8)).sum()),
+            "trie_walks": len(self._walks),
+            "walk_events": self.walk_events,
+            "largest_mask_work": self.largest_mask_work,
             "vocab_size": self.vocab.size,
             "memory_bytes": self.memory_bytes(),
         }
@@ -281,7 +296,7 @@ class GrammarEngine:
                 words |= walk.dense
             elif len(walk.word_index):
                 words[walk.word_index] |= walk.word_bits
-            if self.earley.sets_made > budget:
+            if self.earley.sets_made > budget or len(seen) > self.max_mask_sets:
                 raise LimitExceededError(
                     "the number of parser states built for one token mask",
                     self.max_mask_sets,
@@ -294,6 +309,7 @@ class GrammarEngine:
                     if child not in seen:
                         seen.add(child)
                         stack.append(child)
+        self.largest_mask_work = max(self.largest_mask_work, len(seen))
         if config.final:
             words |= self.eos_words
         result = (words, bool((words == -1).all()))
@@ -330,18 +346,16 @@ class GrammarEngine:
     def _new_walk(self, key: tuple[int, int, int], nodes: np.ndarray, *, dense: bool) -> int:
         """Walk the trie below ``nodes`` from lexer state ``key[2]``: context-independent, cached."""
         words = np.zeros(self.num_words, dtype=np.int32)
-        states = np.full(len(nodes), key[2], dtype=np.int32)
-        _, event_nodes, event_states = self._walk(words, states, nodes)
+        event_nodes, event_states = self._walk(words, key[2], nodes)
         grouped: dict[int, np.ndarray] = {}
         if len(event_nodes):
             # Group boundaries by the terminals they complete: that is all the parser sees.
+            # A node is kept once per group (several lexer states there may complete the same
+            # terminals), so a child walk starts from distinct nodes.
             event_groups = self.lexer.accepting_group[event_states]
-            order = np.argsort(event_groups, kind="stable")
-            sorted_states, sorted_nodes = event_groups[order], event_nodes[order]
-            starts = np.flatnonzero(np.r_[True, sorted_states[1:] != sorted_states[:-1]])
-            ends = np.r_[starts[1:], len(sorted_states)]
-            for state, begin, end in zip(sorted_states[starts].tolist(), starts.tolist(), ends.tolist()):
-                grouped[state] = sorted_nodes[begin:end]
+            for group in np.unique(event_groups).tolist():
+                grouped[group] = np.unique(event_nodes[event_groups == group])
+        self.walk_events += len(event_nodes)
         if dense:
             walk = _Walk(words, None, None, grouped)
         else:
@@ -352,23 +366,35 @@ class GrammarEngine:
         self._walk_ids[key] = walk_id
         return walk_id
 
-    def _walk(self, words: np.ndarray, states: np.ndarray, nodes: np.ndarray):
-        from structgen.kernels.numba_cpu import walk_subtrees
+    def _walk(
+        self, words: np.ndarray, state: int, nodes: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct ``(node, lexer state)`` events of one trie walk (see ``walk_trie_events``).
+
+        The event arrays start at the number of nodes below ``nodes`` (one event per node is
+        the common case) and grow up to ``max_walk_events``; past it, a LimitExceededError."""
+        from structgen.kernels.numba_cpu import walk_trie_events  # numba loads on first use
 
         trie, lexer = self.trie, self.lexer
+        capacity = max(1, min(_nodes_below(trie.subtree_end, nodes), self.max_walk_events))
         while True:
-            capacity = self._event_capacity
-            event_start = np.empty(capacity, dtype=np.int32)
             event_node = np.empty(capacity, dtype=np.int32)
             event_state = np.empty(capacity, dtype=np.int32)
-            count = walk_subtrees(
-                lexer.transitions, lexer.has_accepting, states, nodes,
+            count = walk_trie_events(
+                lexer.transitions, lexer.has_accepting, state, nodes,
                 trie.node_byte, trie.node_depth, trie.subtree_end, trie.token_ptr, trie.token_ids,
-                words, event_start, event_node, event_state,
+                words, event_node, event_state,
             )  # fmt: skip
             if count >= 0:
-                return event_start[:count], event_node[:count], event_state[:count]
-            self._event_capacity *= 4
+                return event_node[:count], event_state[:count]
+            if capacity >= self.max_walk_events:
+                raise LimitExceededError(
+                    "the number of lexeme boundaries inside tokens in one trie walk",
+                    self.max_walk_events,
+                    hint="many terminals can end at the same trie nodes; raise max_walk_events "
+                    "or make the grammar's terminals less ambiguous",
+                )
+            capacity = min(capacity * 4, self.max_walk_events)
 
     def memory_bytes(self) -> int:
         lexer = self.lexer
@@ -393,6 +419,16 @@ class _Walk:
     def nbytes(self) -> int:
         arrays = [self.dense, self.word_index, self.word_bits, *self.event_nodes.values()]
         return sum(a.nbytes for a in arrays if a is not None)
+
+
+def _nodes_below(subtree_end: np.ndarray, nodes: np.ndarray) -> int:
+    """How many trie nodes lie strictly below the sorted, distinct ``nodes`` (nested ones once)."""
+    if not len(nodes):
+        return 0
+    ends = subtree_end[nodes].astype(np.int64)
+    reach = np.maximum.accumulate(ends)
+    outermost = np.r_[True, nodes[1:] >= reach[:-1]]
+    return int((ends[outermost] - nodes[outermost] - 1).sum())
 
 
 def _thread_key(thread: Thread) -> tuple[int, int, int]:
@@ -424,8 +460,6 @@ def _terminal_dfa(grammar: Grammar, name: str, max_states: int) -> ByteDFA:
 
 def _bounded(dfa: ByteDFA, max_bytes: int) -> ByteDFA:
     """``dfa`` restricted to strings of at most ``max_bytes`` bytes (state × length product)."""
-    from structgen.regex.dfa import _minimize, _trim
-
     states = dfa.num_states
     transitions = np.full(((max_bytes + 1) * states, 256), DEAD, dtype=np.int32)
     for length in range(max_bytes):
@@ -433,6 +467,6 @@ def _bounded(dfa: ByteDFA, max_bytes: int) -> ByteDFA:
         rows = dfa.transitions
         transitions[base : base + states] = np.where(rows >= 0, rows + following, DEAD)
     accepting = np.tile(dfa.accepting, max_bytes + 1)
-    transitions, accepting = _trim(transitions, accepting)
-    transitions, accepting = _minimize(transitions, accepting)
+    transitions, accepting = trim(transitions, accepting)
+    transitions, accepting = minimize(transitions, accepting)
     return ByteDFA(transitions=transitions, accepting=accepting)
