@@ -178,6 +178,104 @@ def _apply_bitmask(logits: np.ndarray, bitmask: np.ndarray, rows: np.ndarray) ->
 
 
 @_jit(nogil=True)
+def walk_trie_events(
+    transitions: np.ndarray,
+    has_accepting: np.ndarray,
+    start_state: int,
+    start_nodes: np.ndarray,
+    node_byte: np.ndarray,
+    node_depth: np.ndarray,
+    subtree_end: np.ndarray,
+    token_ptr: np.ndarray,
+    token_ids: np.ndarray,
+    out: np.ndarray,
+    event_node: np.ndarray,
+    event_state: np.ndarray,
+) -> int:
+    """Walk the subtrees below ``start_nodes`` (sorted, distinct) from lexer state
+    ``start_state``, one preorder pass over their union.
+
+    Lexemes starting at nested start nodes are tracked together: every node carries the set
+    of distinct lexer states reached there, so a node is visited once and the work is bounded
+    by nodes × states, however many ways a path splits into lexemes. Sets in ``out`` the bit of
+    every token reached with some state alive. Records an *event* ``(node, state)``, once per
+    distinct pair, wherever ``state`` accepts some terminal and the trie continues: there a
+    lexeme may end inside a token, which only the parser can judge. Returns the number of
+    events, or ``-1`` when the event arrays are too small.
+    """
+    capacity = event_node.shape[0]
+    events = 0
+    starts = start_nodes.shape[0]
+    max_depth = int(node_depth.max()) + 2 if node_depth.shape[0] else 2
+    # sets[d, :sizes[d]]: the distinct lexer states alive at the current node of depth d.
+    sets = np.empty((max_depth, max_depth), dtype=np.int32)
+    sizes = np.zeros(max_depth, dtype=np.int32)
+    next_start = 0
+    while next_start < starts:
+        root = start_nodes[next_start]
+        next_start += 1
+        root_depth = node_depth[root]
+        sets[root_depth, 0] = start_state
+        sizes[root_depth] = 1
+        index = root + 1
+        end = subtree_end[root]
+        while index < end:
+            depth = node_depth[index]
+            byte = node_byte[index]
+            size = 0
+            for j in range(sizes[depth - 1]):
+                state = transitions[sets[depth - 1, j], byte]
+                if state < 0:
+                    continue
+                fresh = True
+                for m in range(size):
+                    if sets[depth, m] == state:
+                        fresh = False
+                        break
+                if fresh:
+                    sets[depth, size] = state
+                    size += 1
+            if size > 0:
+                for position in range(token_ptr[index], token_ptr[index + 1]):
+                    token = token_ids[position]
+                    out[token >> 5] |= np.int32(1) << np.int32(token & 31)
+                if subtree_end[index] > index + 1:
+                    for m in range(size):
+                        state = sets[depth, m]
+                        if has_accepting[state]:
+                            if events >= capacity:
+                                return -1
+                            event_node[events] = index
+                            event_state[events] = state
+                            events += 1
+            if next_start < starts and start_nodes[next_start] == index:
+                next_start += 1
+                fresh = True
+                for m in range(size):
+                    if sets[depth, m] == start_state:
+                        fresh = False
+                        break
+                if fresh:
+                    sets[depth, size] = start_state
+                    size += 1
+            sizes[depth] = size
+            if size > 0:
+                index += 1
+                continue
+            skip = subtree_end[index]
+            if next_start < starts and start_nodes[next_start] < skip:
+                # Dead here, but a lexeme starts further down: jump to it. Every node between
+                # is dead, so the depths in between hold no state.
+                target = start_nodes[next_start]
+                for d in range(depth + 1, node_depth[target]):
+                    sizes[d] = 0
+                index = target
+            else:
+                index = skip
+    return events
+
+
+@_jit(nogil=True)
 def walk_subtrees(
     transitions: np.ndarray,
     has_accepting: np.ndarray,
@@ -194,6 +292,10 @@ def walk_subtrees(
     event_state: np.ndarray,
 ) -> int:
     """Walk the subtree below each ``start_nodes[k]`` from lexer state ``start_states[k]``.
+
+    Superseded by :func:`walk_trie_events` (here every start and every split of a token into
+    lexemes is an event of its own, without bound); kept only until the grammar engine's
+    switch to it is committed, then removed.
 
     Sets in ``out`` the bit of every token reached with the lexer alive. Records an *event*
     ``(k, node, state)`` at every node below the start where some terminal accepts and the

@@ -193,9 +193,10 @@ def test_kernels_import_where_numba_cannot_cache(tmp_path):
     (folder / "__pycache__").write_text("not a directory")
     blocked = tmp_path / "home"
     blocked.write_text("not a directory")
+    copy = str(folder / "numba_cpu.py")
     code = (
         "import importlib.util, numpy as np\n"
-        f"spec = importlib.util.spec_from_file_location('kernels_copy', {str(folder / 'numba_cpu.py')!r})\n"
+        f"spec = importlib.util.spec_from_file_location('kernels_copy', {copy!r})\n"
         "module = importlib.util.module_from_spec(spec)\n"
         "spec.loader.exec_module(module)\n"
         "print(module.subtree_ends(np.array([0, 1, 2, 1], np.int32)).tolist())\n"
