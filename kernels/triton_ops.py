@@ -14,16 +14,24 @@ try:  # pragma: no cover - exercised only where triton is installed
     import triton.language as tl
 
     @triton.jit
-    def _apply_kernel(logits_ptr, bitmask_ptr, rows_ptr, vocab, words, logits_stride, BLOCK: tl.constexpr):
+    def _apply_kernel(
+        logits_ptr, bitmask_ptr, rows_ptr, vocab, words, logits_stride, BLOCK: tl.constexpr
+    ):
         row = tl.program_id(0)
         block = tl.program_id(1)
         logits_row = tl.load(rows_ptr + row)
         offsets = block * BLOCK + tl.arange(0, BLOCK)
         in_vocab = offsets < vocab
         word_index = offsets // 32
-        packed = tl.load(bitmask_ptr + row * words + word_index, mask=in_vocab & (word_index < words), other=0)
+        packed = tl.load(
+            bitmask_ptr + row * words + word_index, mask=in_vocab & (word_index < words), other=0
+        )
         allowed = ((packed >> (offsets % 32)) & 1) == 1
-        tl.store(logits_ptr + logits_row * logits_stride + offsets, float("-inf"), mask=in_vocab & ~allowed)
+        tl.store(
+            logits_ptr + logits_row * logits_stride + offsets,
+            float("-inf"),
+            mask=in_vocab & ~allowed,
+        )
 
     _HAVE_TRITON = True
 except ImportError:
@@ -57,5 +65,11 @@ def apply_token_bitmask_inplace(logits: Any, bitmask: Any, rows: np.ndarray | No
     block = 1024
     grid = (targets.shape[0], triton.cdiv(logits.shape[1], block))
     _apply_kernel[grid](
-        logits, bitmask.contiguous(), targets, logits.shape[1], bitmask.shape[1], logits.stride(0), BLOCK=block
+        logits,
+        bitmask.contiguous(),
+        targets,
+        logits.shape[1],
+        bitmask.shape[1],
+        logits.stride(0),
+        BLOCK=block,
     )

@@ -160,7 +160,9 @@ def bitmask_row_view(bitmask: Any, num_words: int, row: Any = 0) -> np.ndarray:
                 "expected the bitmask as a numpy array or a torch tensor, got "
                 f"{type(bitmask).__name__}; use structgen.allocate_token_bitmask(batch, vocab_size)"
             )
-        if getattr(bitmask, "is_cuda", False) or str(getattr(bitmask, "device", "cpu")) not in ("cpu",):
+        if getattr(bitmask, "is_cuda", False) or str(getattr(bitmask, "device", "cpu")) not in (
+            "cpu",
+        ):
             raise ConfigurationError(
                 f"the bitmask must be on the CPU, got one on {bitmask.device}; fill it on the CPU "
                 "and copy it with .to(device, non_blocking=True)"

@@ -70,6 +70,7 @@ def compile_grammar(
     max_lexer_states: int = 200_000,
     max_items: int = 200_000,
     max_mask_sets: int = 50_000,
+    max_walk_events: int = 1 << 24,
     max_cached_items: int = 2_000_000,
     precompute: bool = True,
 ) -> CompiledGrammar:
@@ -84,9 +85,11 @@ def compile_grammar(
 
     Limits (each raises :class:`~structgen.errors.LimitExceededError` naming itself):
     ``max_lexer_states`` (product lexer), ``max_items`` (Earley items in one parser state),
-    ``max_mask_sets`` (parser states built for one token mask — bounds the work of very
-    ambiguous grammars). ``max_cached_items`` bounds memory instead (Earley items kept in memo
-    tables, ~100 bytes each): past it, the tables are dropped and rebuilt on demand.
+    ``max_mask_sets`` (parser states built, and (parser state, trie walk) pairs visited, for one
+    token mask — bounds the work of very ambiguous grammars), ``max_walk_events`` (distinct
+    (trie node, lexer state) pairs where a lexeme may end inside a token, in one trie walk).
+    ``max_cached_items`` bounds memory instead (Earley items kept in memo tables, ~100 bytes
+    each): past it, the tables are dropped and rebuilt on demand.
     """
     _check_vocabulary(vocab)
     started = time.perf_counter()
@@ -104,6 +107,7 @@ def compile_grammar(
         max_lexer_states=max_lexer_states,
         max_items=max_items,
         max_mask_sets=max_mask_sets,
+        max_walk_events=max_walk_events,
         max_cached_items=max_cached_items,
         precompute=precompute,
     )
@@ -114,7 +118,9 @@ def compile_grammar(
     )
 
 
-def _grammar_engine(grammar: Grammar, vocab: Vocabulary, *, precompute: bool, **limits: int) -> GrammarEngine:
+def _grammar_engine(
+    grammar: Grammar, vocab: Vocabulary, *, precompute: bool, **limits: int
+) -> GrammarEngine:
     """The grammar engine with its ahead-of-time work and its first mask done."""
     engine = GrammarEngine(grammar, vocab, **limits)
     if precompute:
@@ -150,7 +156,9 @@ def compile_json_schema(
     max_items: int = 200_000,
     **overrides: Any,
 ) -> CompiledGrammar:
-    """Compile a JSON Schema against ``vocab`` (options: :func:`~structgen.schema.schema_to_grammar`)."""
+    """Compile a JSON Schema against ``vocab``.
+
+    Options: see :func:`~structgen.schema.schema_to_grammar`."""
     started = time.perf_counter()
     grammar = schema_to_grammar_with(schema, options, overrides, stacklevel=4)
     _check_vocabulary(vocab)

@@ -37,7 +37,9 @@ class EarleySet:
 
     __slots__ = ("items", "by_next", "expected", "accepting", "_scans", "__weakref__")
 
-    def __init__(self, items: frozenset, by_next: dict[int, list], expected: frozenset[int], accepting: bool):
+    def __init__(
+        self, items: frozenset, by_next: dict[int, list], expected: frozenset[int], accepting: bool
+    ):
         self.items = items
         self.by_next = by_next
         self.expected = expected
@@ -54,14 +56,20 @@ class EarleyGrammar:
     Rule 0 is the augmented start ``S' → start``.
     """
 
-    def __init__(self, grammar: Grammar, *, terminal_ids: dict[str, int], max_items: int = 200_000) -> None:
+    def __init__(
+        self, grammar: Grammar, *, terminal_ids: dict[str, int], max_items: int = 200_000
+    ) -> None:
         self.terminal_ids = terminal_ids
         self.num_terminals = len(terminal_ids)
         nonterminals = sorted(grammar.nonterminals)
-        self.nonterminal_ids = {name: self.num_terminals + 1 + i for i, name in enumerate(nonterminals)}
+        self.nonterminal_ids = {
+            name: self.num_terminals + 1 + i for i, name in enumerate(nonterminals)
+        }
         augmented = self.num_terminals  # S'
         symbol = {**terminal_ids, **self.nonterminal_ids}
-        self.rules: list[tuple[int, tuple[int, ...]]] = [(augmented, (self.nonterminal_ids[grammar.start],))]
+        self.rules: list[tuple[int, tuple[int, ...]]] = [
+            (augmented, (self.nonterminal_ids[grammar.start],))
+        ]
         for rule in grammar.rules:
             self.rules.append((self.nonterminal_ids[rule.lhs], tuple(symbol[s] for s in rule.rhs)))
         self.rules_by_lhs: dict[int, list[int]] = {}
@@ -123,7 +131,12 @@ class EarleyGrammar:
         cached = self._predictions.get(symbol)
         if cached is not None:
             return cached
-        rules, by_lhs, nullable, num_terminals = self.rules, self.rules_by_lhs, self.nullable, self.num_terminals
+        rules, by_lhs, nullable, num_terminals = (
+            self.rules,
+            self.rules_by_lhs,
+            self.nullable,
+            self.num_terminals,
+        )
         items = {(rule, 0, SELF) for rule in by_lhs.get(symbol, ())}
         agenda = list(items)
         while agenda:
@@ -169,7 +182,11 @@ class EarleyGrammar:
                         agenda.append(item)
             elif origin is not SELF:
                 for waiting_rule, waiting_dot, waiting_origin in origin.by_next.get(lhs, ()):
-                    item = (waiting_rule, waiting_dot + 1, origin if waiting_origin is SELF else waiting_origin)
+                    item = (
+                        waiting_rule,
+                        waiting_dot + 1,
+                        origin if waiting_origin is SELF else waiting_origin,
+                    )
                     if item not in items:
                         items.add(item)
                         agenda.append(item)

@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from structgen.bitmask import bitmask_row, bitmask_words
-from structgen.engines.cfg.matcher import GrammarMatcher
-from structgen.vocab.trie import build_trie
 from structgen.engines.cfg.earley import EarleyGrammar, EarleySet
 from structgen.engines.cfg.lexer import ProductLexer
-from structgen.errors import ConfigurationError, LimitExceededError
-from structgen.regex.dfa import DEAD, ByteDFA, minimize, regex_to_dfa, trim
+from structgen.engines.cfg.matcher import GrammarMatcher
+from structgen.errors import ConfigurationError, LimitExceededError, RegexError
+from structgen.regex.dfa import DEAD, ByteDFA, compile_byte_dfa, minimize, regex_to_dfa, trim
+from structgen.vocab.trie import build_trie
 
 if TYPE_CHECKING:
     from structgen.ir import Grammar
@@ -93,10 +93,15 @@ class GrammarEngine:
         used = sorted({s for rule in grammar.rules for s in rule.rhs if s in grammar.terminals})
         self.terminal_names = used + [f"{name} (ignored)" for name in grammar.ignore]
         dfas = [_terminal_dfa(grammar, name, max_terminal_states) for name in used]
-        dfas += [_bounded(_terminal_dfa(grammar, name, max_terminal_states), max_ignore_bytes) for name in grammar.ignore]
+        dfas += [
+            _bounded(_terminal_dfa(grammar, name, max_terminal_states), max_ignore_bytes)
+            for name in grammar.ignore
+        ]
         self.num_real_terminals = len(used)
         self.ignore_terminals = frozenset(range(len(used), len(dfas)))
-        self.earley = EarleyGrammar(grammar, terminal_ids={n: i for i, n in enumerate(used)}, max_items=max_items)
+        self.earley = EarleyGrammar(
+            grammar, terminal_ids={n: i for i, n in enumerate(used)}, max_items=max_items
+        )
         self.lexer = ProductLexer(dfas, max_states=max_lexer_states)
         self.trie = build_trie(vocab)
         self.num_words = bitmask_words(vocab.size)
@@ -187,7 +192,9 @@ class GrammarEngine:
             config = self._configs[key] = Config(unique, final)
         return config
 
-    def _followers(self, thread: Thread, terminals: tuple[int, ...]) -> tuple[list[tuple[EarleySet, int]], bool]:
+    def _followers(
+        self, thread: Thread, terminals: tuple[int, ...]
+    ) -> tuple[list[tuple[EarleySet, int]], bool]:
         """(Earley set, ignore run) after a lexeme of ``thread`` completes each of ``terminals``;
         and whether the text is then a complete sentence."""
         _, earley_set, run = thread
@@ -270,7 +277,11 @@ class GrammarEngine:
                 self.pending(earley_set, run)
             for terminal in sorted(earley_set.expected):
                 following = self.earley.scan(earley_set, terminal)
-                if following not in known and len(seen) < max_sets and self.earley.items_built < budget:
+                if (
+                    following not in known
+                    and len(seen) < max_sets
+                    and self.earley.items_built < budget
+                ):
                     known.add(following)
                     seen.append(following)
         for state in range(self.lexer.num_states):
@@ -344,7 +355,7 @@ class GrammarEngine:
         return walk_id
 
     def _new_walk(self, key: tuple[int, int, int], nodes: np.ndarray, *, dense: bool) -> int:
-        """Walk the trie below ``nodes`` from lexer state ``key[2]``: context-independent, cached."""
+        """Walk the trie below ``nodes`` from lexer state ``key[2]``; walks are cached."""
         words = np.zeros(self.num_words, dtype=np.int32)
         event_nodes, event_states = self._walk(words, key[2], nodes)
         grouped: dict[int, np.ndarray] = {}
@@ -436,10 +447,6 @@ def _thread_key(thread: Thread) -> tuple[int, int, int]:
 
 
 def _terminal_dfa(grammar: Grammar, name: str, max_states: int) -> ByteDFA:
-    from structgen.errors import RegexError
-
-    from structgen.regex.dfa import compile_byte_dfa
-
     terminal = grammar.terminals[name]
     try:
         if terminal.node is not None:
@@ -452,8 +459,8 @@ def _terminal_dfa(grammar: Grammar, name: str, max_states: int) -> ByteDFA:
         raise LimitExceededError(f"terminal {name}: {error.what}", error.limit) from None
     if dfa.accepting[0]:
         raise ConfigurationError(
-            f"terminal {name} of {grammar.source_name} matches the empty string ({terminal.pattern!r}); "
-            "terminals must consume at least one character"
+            f"terminal {name} of {grammar.source_name} matches the empty string "
+            f"({terminal.pattern!r}); terminals must consume at least one character"
         )
     return dfa
 

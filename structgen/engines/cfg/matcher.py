@@ -35,7 +35,11 @@ class GrammarMatcher(Matcher):
     __slots__ = ("_engine", "_eos", "_forced_limit", "_history", "vocab_size")
 
     def __init__(
-        self, engine: ParsingAutomaton, *, forced_limit: int = 4096, history: History[Any] | None = None
+        self,
+        engine: ParsingAutomaton,
+        *,
+        forced_limit: int = 4096,
+        history: History[Any] | None = None,
     ) -> None:
         self._engine = engine
         self.vocab_size = engine.vocab.size
@@ -92,7 +96,9 @@ class GrammarMatcher(Matcher):
         self._history.rollback(n)
 
     def fork(self) -> GrammarMatcher:
-        return GrammarMatcher(self._engine, forced_limit=self._forced_limit, history=self._history.fork())
+        return GrammarMatcher(
+            self._engine, forced_limit=self._forced_limit, history=self._history.fork()
+        )
 
     def forced_bytes(self) -> bytes:
         """The bytes the grammar alone decides from here."""

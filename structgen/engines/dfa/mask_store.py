@@ -64,12 +64,18 @@ class MaskStore:
     @property
     def nbytes(self) -> int:
         dense = sum(row.nbytes for row in self._dense if row is not None)
-        sparse = sum(a.nbytes + b.nbytes for pair in self._sparse if pair is not None for a, b in [pair])
+        sparse = sum(
+            a.nbytes + b.nbytes for pair in self._sparse if pair is not None for a, b in [pair]
+        )
         return int(dense + sparse)
 
     # -- a flat, pickle-free form for the disk cache -------------------------------------------
     def to_arrays(self) -> dict[str, np.ndarray]:
-        rows = np.stack([self.row(i) for i in range(len(self))]) if len(self) else np.zeros((0, self.num_words), np.int32)
+        rows = (
+            np.stack([self.row(i) for i in range(len(self))])
+            if len(self)
+            else np.zeros((0, self.num_words), np.int32)
+        )
         return {"mask_rows": rows}
 
     @classmethod

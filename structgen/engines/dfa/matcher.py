@@ -1,4 +1,4 @@
-"""The matcher of regex constraints: a walk over a :class:`TokenDFA`, history as a persistent list."""
+"""The matcher of regex constraints: a walk over a :class:`TokenDFA`, with persistent history."""
 
 from __future__ import annotations
 

@@ -67,7 +67,9 @@ class TokenDFA:
 
     def stats(self) -> dict[str, Any]:
         """States, distinct masks, allowed-token counts per state (the first 4096), memory."""
-        counts = np.array([_popcount(self.mask(state)) for state in range(min(self.num_states, 4096))])
+        counts = np.array(
+            [_popcount(self.mask(state)) for state in range(min(self.num_states, 4096))]
+        )
         return {
             "states": self.num_states,
             "distinct_masks": len(self.masks),
@@ -84,7 +86,9 @@ class TokenDFA:
 
         trie = self.trie
         # Threads pay off only when there is much to walk (see the kernels' docstrings).
-        kernel = token_masks_parallel if len(states) * trie.num_nodes > PARALLEL_WORK else token_masks
+        kernel = (
+            token_masks_parallel if len(states) * trie.num_nodes > PARALLEL_WORK else token_masks
+        )
         masks, _ = kernel(
             self.dfa.transitions,
             states.astype(np.int32),
@@ -105,7 +109,7 @@ class TokenDFA:
             self.state_mask[state] = self.masks.add(row)
 
     def _forced_bytes(self) -> np.ndarray:
-        """Per state: the only byte that keeps the DFA alive, or -1 (none, several, or accepting)."""
+        """Per state: the only byte that keeps the DFA alive, or -1 (none, several, accepting)."""
         live = self.dfa.transitions >= 0
         single = live.sum(axis=1) == 1
         forced = np.where(single & ~self.dfa.accepting, live.argmax(axis=1), -1)
@@ -134,7 +138,7 @@ class TokenDFA:
         return int(index)
 
     def next_state(self, state: int, token: int) -> int:
-        """The DFA state after ``token`` (``DEAD`` if it is not allowed; EOS is not a byte token)."""
+        """The DFA state after ``token`` (``DEAD`` if not allowed; EOS is not a byte token)."""
         if token < 0 or token >= len(self.trie.token_bytes):
             return DEAD
         data = self.trie.token_bytes[token]
