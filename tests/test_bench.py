@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from structgen.errors import ConfigurationError
 from structgen_bench.patterns import PATTERNS, select_patterns
 from structgen_bench.peers import XGrammarEngine
 from structgen_bench.regex_bench import engine_info
 from structgen_bench.regex_report import render_markdown, summary_rows
 from structgen_bench.report import replace_section
-
-from structgen.errors import ConfigurationError
 
 PEERS = ("xgrammar", "outlines-core", "llguidance")
 

@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+
+from structgen.errors import ConfigurationError
 from structgen_bench.grammar_bench import GRAMMARS
 from structgen_bench.grammar_docs import CORPUS, check_corpus, json_documents
 from structgen_bench.grammar_forms import (
@@ -18,8 +20,6 @@ from structgen_bench.grammar_forms import (
 )
 from structgen_bench.grammar_oracle import PrefixOracle
 from structgen_bench.regex_tree import NotExpressible
-
-from structgen.errors import ConfigurationError
 from tests.helpers.maskbench_sample import sample_dir
 
 PRIMARY_PEERS = ("xgrammar", "llguidance")

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from structgen_bench import cli as bench_cli
 from structgen_bench.maskbench import classify, summarise
 from structgen_bench.maskbench_data import Case, resolve_tokenizer
@@ -89,7 +90,8 @@ def _case(schema: dict[str, Any], tests: list[tuple[bool, Any]]) -> Case:
 
 def _run(engine: EngineAdapter, case: Case, timeout_s: float = 10.0) -> dict[str, Any]:
     # The walk budget is generous: on a loaded machine a 10 s budget cut the toy walks short.
-    job = Job(case.schema_text, [(v, ids) for _i, v, ids in case.walkable()], EOS, timeout_s, 3600.0)
+    walks = [(v, ids) for _i, v, ids in case.walkable()]
+    job = Job(case.schema_text, walks, EOS, timeout_s, 3600.0)
     return classify(run_schema(engine, job), case, engine.name, TOKEN_BYTES)
 
 

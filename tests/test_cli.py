@@ -11,8 +11,6 @@ from structgen.cli.arguments import grammar_source
 from structgen.cli.main import EXIT_BROKEN_PIPE, EXIT_USAGE, main
 
 
-
-
 def test_grammar_arguments_become_paths_only_where_they_name_files(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "mine.lark").write_text('start: "x"\n', encoding="utf-8")
@@ -60,7 +58,11 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
         f"sys.exit(main(['compile', '--grammar', {str(grammar)!r}]))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120
+        [sys.executable, "-c", script],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
     )
     os.close(write_end)
     assert done.returncode == EXIT_BROKEN_PIPE, done.stderr

@@ -541,7 +541,9 @@ def test_library_helpers() -> None:
         assert issubclass(error_type, StructgenError) and issubclass(error_type, ValueError)
     with pytest.raises(JSONFileError, match=r"^doc:4:6: invalid JSON"):
         parse_json('{"a": 1,\n "b" 2}\n', source="doc", line=3)  # positions shift by the line
-    with pytest.raises(JSONFileError, match=r"^f:1:8: not valid UTF-8 \(byte 0xff at byte offset 7\)"):
+    with pytest.raises(
+        JSONFileError, match=r"^f:1:8: not valid UTF-8 \(byte 0xff at byte offset 7\)"
+    ):
         parse_json(b'{"a": "\xff"}', source="f")
     assert parse_json(b'\xef\xbb\xbf{"a": "\\u2028"}') == {"a": "\u2028"}
 

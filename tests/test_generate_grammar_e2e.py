@@ -32,7 +32,9 @@ def lark_parse(name: str, text: str) -> None:
 )
 def test_generated_text_parses_with_lark(smollm2, grammar, prompt):
     model, tokenizer = smollm2
-    text = structgen.generate(prompt, grammar=grammar, model=model, tokenizer=tokenizer, max_new_tokens=48)
+    text = structgen.generate(
+        prompt, grammar=grammar, model=model, tokenizer=tokenizer, max_new_tokens=48
+    )
     lark_parse(grammar, text)
 
 
@@ -40,5 +42,7 @@ def test_generated_text_parses_with_lark(smollm2, grammar, prompt):
 def test_gbnf_text_grammar_generates(smollm2):
     model, tokenizer = smollm2
     gbnf = 'root ::= "The answer is " ("yes" | "no") "."'
-    text = structgen.generate("Is the sky blue?", grammar=gbnf, model=model, tokenizer=tokenizer, max_new_tokens=12)
+    text = structgen.generate(
+        "Is the sky blue?", grammar=gbnf, model=model, tokenizer=tokenizer, max_new_tokens=12
+    )
     assert text in ("The answer is yes.", "The answer is no.")

@@ -19,7 +19,6 @@ import lark
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from structgen.grammar.bundled import available, path_of
 
 from structgen.errors import LimitExceededError
 from structgen.grammar import (
@@ -37,6 +36,7 @@ from structgen.grammar import (
     productive,
     reachable,
 )
+from structgen.grammar.bundled import available, path_of
 from structgen.regex import parse_regex
 from tests.helpers.grammar_sampler import sample, sample_terminal
 from tests.helpers.grammar_strategies import grammar_to_lark, keyword_free_identifier, lark_grammars
@@ -405,7 +405,9 @@ GBNF_EXTRAS = {
     "escaped-brackets": (r'root ::= "\[\]"', ["[]"], ["\\[\\]"]),
     "negated-empty-class": ('root ::= [^] "."', ["x.", "\n."], ["."]),
     # llama.cpp reads \- in classes and strings; its JSON-schema converter writes [a-z\-].
-    "escaped-hyphen": (r'root ::= [a-z\-]+ "\-" "a\-b"', ["a-b-a-b", "--a-b"], ["a_b-a-b", "ab-ab"]),
+    "escaped-hyphen": (
+        r'root ::= [a-z\-]+ "\-" "a\-b"', ["a-b-a-b", "--a-b"], ["a_b-a-b", "ab-ab"]
+    ),
 }
 
 

@@ -177,7 +177,8 @@ def test_scores_narrower_than_the_vocabulary_are_refused(smollm2):
     _, _, vocab = smollm2
     processor = StructgenLogitsProcessor(compile_regex(r"[a-z]+", vocab))
     scores = torch.zeros(1, 1_000)
-    with pytest.raises(ConfigurationError, match=rf"expected scores of shape \[1, >= {vocab.size}\].*got \(1, 1000\)"):
+    shape = rf"expected scores of shape \[1, >= {vocab.size}\].*got \(1, 1000\)"
+    with pytest.raises(ConfigurationError, match=shape):
         processor(torch.tensor([[1, 2, 3]]), scores)
     assert (scores == 0).all(), "nothing was masked"
     with pytest.raises(ConfigurationError, match="expected scores of shape"):

@@ -94,14 +94,16 @@ KNOWN_FAILURES: dict[str, str] = {
 }
 
 # case id -> why structgen differs from the peer on purpose.
+_LEFT_RECURSION = "left recursion is allowed (an Earley parser needs no refusal)"
 DIFFERENCES: dict[str, str] = {
-    "llama.cpp/build-error/simple_str": "left recursion is allowed (an Earley parser needs no refusal)",
-    "llama.cpp/build-error/medium_str": "left recursion is allowed (an Earley parser needs no refusal)",
-    "llama.cpp/build-error/hard_str": "left recursion is allowed (an Earley parser needs no refusal)",
-    "llama.cpp/build-error/hardest_str": "left recursion is allowed (an Earley parser needs no refusal)",
+    "llama.cpp/build-error/simple_str": _LEFT_RECURSION,
+    "llama.cpp/build-error/medium_str": _LEFT_RECURSION,
+    "llama.cpp/build-error/hard_str": _LEFT_RECURSION,
+    "llama.cpp/build-error/hardest_str": _LEFT_RECURSION,
     "llama.cpp/schema/34": "no whitespace after the JSON document (SchemaOptions.whitespace); "
     "json.loads takes trailing spaces",
-    "llama.cpp/schema/47": "uniqueItems is refused (UnsupportedSchemaError), not ignored: no grammar enforces it",
+    "llama.cpp/schema/47": "uniqueItems is refused (UnsupportedSchemaError), not ignored: "
+    "no grammar enforces it",
 }
 
 
@@ -279,7 +281,8 @@ def run_case(case: Case) -> list[str]:
                         problems.append(f"{label}: {text!r}: {trouble}")
                     elif got != expected:
                         problems.append(
-                            f"{label}: {text!r}: {'accepted' if got else 'rejected'}, expected the opposite"
+                            f"{label}: {text!r}: {'accepted' if got else 'rejected'}, "
+                            "expected the opposite"
                         )
             if not case.accept and not case.reject:
                 problems += [

@@ -22,7 +22,9 @@ VOCAB = synthetic_vocabulary()
 
 _LEAP = "a leap second is accepted only at 23:59:60 with a zero offset (formats.py documents it)"
 _PUNYCODE = "the content of xn-- labels (Punycode/IDNA rules) is not checked by a regex"
-_APOSTROPHE = "RFC 6570 section 2.1 leaves ' out of literals (issue 10 finding 8); the suite does not"
+_APOSTROPHE = (
+    "RFC 6570 section 2.1 leaves ' out of literals (issue 10 finding 8); the suite does not"
+)
 _OVERFLOW = "`type: integer` accepts a zero fraction but not exponents (1e+308)"
 _CONTENT = "draft 7 content* keywords are annotations here (the suite's optional assertion)"
 KNOWN_GAPS = {

@@ -42,7 +42,8 @@ def check(constraint, valid=(), invalid=()):
 
 PERSON = {
     "type": "object",
-    "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0}, "email": {"format": "email"},
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0},
+                   "email": {"format": "email"},
                    "tags": {"type": "array", "items": {"type": "string"}}},
     "required": ["name", "age"],
 }  # fmt: skip
@@ -245,8 +246,10 @@ def test_all_of_is_merged_with_json_schema_semantics():
 
 def test_references_recursion_and_pointers():
     tree = {
-        "$defs": {"node": {"type": "object", "properties": {"value": {"type": "integer"},
-                                                             "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
+        "$defs": {"node": {"type": "object",
+                           "properties": {"value": {"type": "integer"},
+                                          "children": {"type": "array",
+                                                       "items": {"$ref": "#/$defs/node"}}},
                            "required": ["value"], "additionalProperties": False}},
         "$ref": "#/$defs/node",
     }  # fmt: skip
@@ -258,14 +261,17 @@ def test_references_recursion_and_pointers():
         valid=[deep, {"value": 1, "children": []}],
         invalid=[{"value": 1, "children": [{}]}],
     )
-    escaped = {"$defs": {"a/b": {"type": "integer"}, "c~d": {"type": "string"}, "e%f": {"type": "null"}},
-               "properties": {"x": {"$ref": "#/$defs/a~1b"}, "y": {"$ref": "#/$defs/c~0d"}, "z": {"$ref": "#/$defs/e%25f"}}}  # fmt: skip
+    escaped = {"$defs": {"a/b": {"type": "integer"}, "c~d": {"type": "string"},
+                         "e%f": {"type": "null"}},
+               "properties": {"x": {"$ref": "#/$defs/a~1b"}, "y": {"$ref": "#/$defs/c~0d"},
+                              "z": {"$ref": "#/$defs/e%25f"}}}  # fmt: skip
     check(
         compiled(escaped),
         valid=[{"x": 1, "y": "s", "z": None}],
         invalid=[{"x": "1"}, {"y": 1}, {"z": 0}],
     )
-    draft7 = {"$schema": "http://json-schema.org/draft-07/schema#", "definitions": {"n": {"type": "integer"}},
+    draft7 = {"$schema": "http://json-schema.org/draft-07/schema#",
+              "definitions": {"n": {"type": "integer"}},
               "properties": {"a": {"$ref": "#/definitions/n", "maxItems": 0}}}  # fmt: skip
     check(compiled(draft7), valid=[{"a": 3}], invalid=[{"a": "3"}])
 
@@ -362,14 +368,20 @@ def test_supported_forms_of_not(schema, valid, invalid):
 
 
 PRESENCE = [
-    ({"oneOf": [{"required": ["a"]}, {"required": ["b"]}]}, [{"a": 1}, {"b": 1}, {"a": 1, "c": 2}], [{}, {"a": 1, "b": 2}, 1, "x"]),
     (
-        {"type": "object", "properties": {"radius": {"type": "number"}}, "oneOf": [{"required": ["radius"]}, {"required": ["length", "width"]}]},
+        {"oneOf": [{"required": ["a"]}, {"required": ["b"]}]},
+        [{"a": 1}, {"b": 1}, {"a": 1, "c": 2}],
+        [{}, {"a": 1, "b": 2}, 1, "x"],
+    ),
+    (
+        {"type": "object", "properties": {"radius": {"type": "number"}},
+         "oneOf": [{"required": ["radius"]}, {"required": ["length", "width"]}]},
         [{"radius": 1}, {"length": 1, "width": 2}, {"length": 1, "width": 2, "x": 1}],
         [{"length": 1}, {"radius": 1, "length": 1, "width": 2}, {"radius": "a"}],
     ),
     (
-        {"oneOf": [{"required": ["image"], "not": {"required": ["x", "y"]}}, {"required": ["dir"]}]},
+        {"oneOf": [{"required": ["image"], "not": {"required": ["x", "y"]}},
+                   {"required": ["dir"]}]},
         [{"image": 1}, {"image": 1, "x": 1}, {"dir": 1}, {"image": 1, "x": 1, "y": 1, "dir": 1}],
         [{"image": 1, "dir": 1}, {"image": 1, "x": 1, "y": 2}, {}],
     ),

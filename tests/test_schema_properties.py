@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
-from structgen.kernels.numpy_ref import unpack_bitmask
 
 import structgen
 from structgen.errors import LimitExceededError
+from structgen.kernels.numpy_ref import unpack_bitmask
 from structgen.runtime.compiler import compile_json_schema
 from structgen.schema import UnsatisfiableSchemaError, UnsupportedSchemaError
 from tests.helpers.schema_strategies import format_checker, instances, schemas
@@ -138,16 +138,19 @@ def test_random_walks_under_the_mask_validate(schema, seed):
 
 
 HANDWRITTEN = [
-    {"type": "object", "properties": {"a": {"type": "integer", "minimum": 3, "maximum": 7}, "b": {"enum": ["x", "y"]}},
+    {"type": "object",
+     "properties": {"a": {"type": "integer", "minimum": 3, "maximum": 7},
+                    "b": {"enum": ["x", "y"]}},
      "required": ["a", "b"], "additionalProperties": False},
     {"type": "array", "prefixItems": [{"const": 1}, {"type": "boolean"}], "items": False},
     {"type": "string", "pattern": "^[a-c]{2}$"},
     {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
     {"type": "integer", "multipleOf": 7, "minimum": -50, "maximum": 50},
-    {"$defs": {"node": {"type": "object", "properties": {"next": {"$ref": "#/$defs/node"}, "v": {"type": "null"}},
+    {"$defs": {"node": {"type": "object",
+                        "properties": {"next": {"$ref": "#/$defs/node"}, "v": {"type": "null"}},
                         "additionalProperties": False}}, "$ref": "#/$defs/node"},
-    {"type": "object", "patternProperties": {"^x-": {"type": "integer"}}, "additionalProperties": {"type": "boolean"},
-     "maxProperties": 2},
+    {"type": "object", "patternProperties": {"^x-": {"type": "integer"}},
+     "additionalProperties": {"type": "boolean"}, "maxProperties": 2},
     {"type": "array", "contains": {"const": 0}, "minContains": 2, "maxItems": 3},
     {"type": "string", "format": "date", "pattern": "^2024"},
 ]  # fmt: skip

@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 
 from structgen.regex import compile_byte_dfa
 from structgen.regex.ast import CharSet
-from structgen.regex.parser import parse_regex
 from structgen.regex.codepoint_dfa import CodePointDFA, search_language
 from structgen.regex.ecma import PatternSyntaxError, PatternUnsupported, parse_ecma_regex
-from structgen.schema.json_strings import ANY_ENCODED_CHAR, encode_charset, hex_range, quoted
 from structgen.regex.nodes import ANY_CHAR, concat, literal, repeat, star
+from structgen.regex.parser import parse_regex
 from structgen.regex.text import to_regex_text
+from structgen.schema.json_strings import ANY_ENCODED_CHAR, encode_charset, hex_range, quoted
 from structgen.schema.strings import string_language
 
 ANY_STRING = compile_byte_dfa(quoted(star(ANY_CHAR)))
@@ -27,8 +27,12 @@ texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
 def _json_variants(text: str) -> set[str]:
     """What json.dumps writes, and hand-made escapes json.dumps never uses but JSON allows."""
     out = {json.dumps(text), json.dumps(text, ensure_ascii=False)}
-    out.add(json.dumps(text).upper().replace("\\U", "\\u").replace("\\N", "\\n").replace("\\T", "\\t")
-            .replace("\\R", "\\r").replace("\\B", "\\b").replace("\\F", "\\f") if text.isascii() and not any(c.isalpha() for c in text) else json.dumps(text))  # fmt: skip
+    out.add(
+        json.dumps(text).upper().replace("\\U", "\\u").replace("\\N", "\\n")
+        .replace("\\T", "\\t").replace("\\R", "\\r").replace("\\B", "\\b").replace("\\F", "\\f")
+        if text.isascii() and not any(c.isalpha() for c in text)
+        else json.dumps(text)
+    )  # fmt: skip
     out.add('"' + "".join(f"\\u{ord(c):04X}" if ord(c) < 0x10000 else c for c in text) + '"')
     return out
 
@@ -150,8 +154,9 @@ def _python_equivalent(pattern: str) -> str:
     return pattern.replace("$", r"\Z").replace("[^]", r"[\s\S]")
 
 
-SEARCH_CASES = ["abc", "^a", "b$", "^a|b$", "^(a|b)*$", "(^a|b)c", "^\\d{2,3}$", "[^a]+", "\\w+@", "^$", "x?$",
-                "(a$|b)", "^[a-b]{1,2}(?:0|1)*$", "a^b", "[^]", "^(?:ab)+$"]  # fmt: skip
+SEARCH_CASES = ["abc", "^a", "b$", "^a|b$", "^(a|b)*$", "(^a|b)c", "^\\d{2,3}$", "[^a]+",
+                "\\w+@", "^$", "x?$", "(a$|b)", "^[a-b]{1,2}(?:0|1)*$", "a^b", "[^]",
+                "^(?:ab)+$"]  # fmt: skip
 
 
 @pytest.mark.parametrize("pattern", SEARCH_CASES)
@@ -196,8 +201,9 @@ def test_ecma_semantics(pattern, matching, not_matching):
 
 @pytest.mark.parametrize(
     "pattern,feature",
-    [("(?=a)", "lookahead"), ("(?!a)", "lookahead"), ("(?<=a)b", "lookbehind"), ("(a)\\1", "backreference"),
-     ("(?<n>a)\\k<n>", "named backreference"), ("\\bword", "word boundary"), ("\\p{Script=Greek}", "Unicode property")],
+    [("(?=a)", "lookahead"), ("(?!a)", "lookahead"), ("(?<=a)b", "lookbehind"),
+     ("(a)\\1", "backreference"), ("(?<n>a)\\k<n>", "named backreference"),
+     ("\\bword", "word boundary"), ("\\p{Script=Greek}", "Unicode property")],
 )  # fmt: skip
 def test_unsupported_ecma_features_are_named(pattern, feature):
     with pytest.raises(PatternUnsupported, match=feature):

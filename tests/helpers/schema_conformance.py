@@ -64,8 +64,13 @@ def run_group(group: dict, vocab, options: dict) -> GroupResult:
             warnings.simplefilter("ignore", SchemaWarning)  # dropped branches: expected here
             compiled = compile_json_schema(group["schema"], vocab, **options)
     except (UnsupportedSchemaError, SchemaError, LimitExceededError) as error:
-        return GroupResult(group["description"], "rejected", f"{type(error).__name__}: {error}",
-                           seconds=time.perf_counter() - started, tests=len(group["tests"]))  # fmt: skip
+        return GroupResult(
+            group["description"],
+            "rejected",
+            f"{type(error).__name__}: {error}",
+            seconds=time.perf_counter() - started,
+            tests=len(group["tests"]),
+        )
     result = GroupResult(group["description"], "compiled", tests=len(group["tests"]))
     for test in group["tests"]:
         for ensure_ascii in (True, False):

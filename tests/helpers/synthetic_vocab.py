@@ -44,7 +44,9 @@ def random_tokenization(vocab: Vocabulary, data: bytes, rng: random.Random) -> l
     out, position = [], 0
     while position < len(data):
         choices = [
-            end for end in range(position + 1, min(len(data), position + longest) + 1) if data[position:end] in by_bytes
+            end
+            for end in range(position + 1, min(len(data), position + longest) + 1)
+            if data[position:end] in by_bytes
         ]
         end = rng.choice(choices)
         out.append(rng.choice(by_bytes[data[position:end]]))

@@ -190,7 +190,10 @@ def test_a_multiple_of_beyond_the_state_limit_names_the_limit_it_hits():
 @pytest.mark.parametrize(
     "schema,texts",
     [
-        ({"oneOf": [{"enum": [1, "hello", 2]}, {"type": "integer"}]}, ["1", "2", "3", '"hello"', "1.0", "-4"]),
+        (
+            {"oneOf": [{"enum": [1, "hello", 2]}, {"type": "integer"}]},
+            ["1", "2", "3", '"hello"', "1.0", "-4"],
+        ),
         ({"oneOf": [{"const": "a"}, {"type": "string"}]}, ['"a"', '"b"', '""']),
         ({"oneOf": [{"enum": [1, 5]}, {"type": "integer", "maximum": 3}]}, ["1", "5", "3", "0"]),
         ({"type": "object", "properties": {"k": {"oneOf": [{"const": True}, {"type": "boolean"}]}}},

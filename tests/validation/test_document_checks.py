@@ -83,8 +83,10 @@ LOOPS = [
     {"$ref": "#"},
     {"allOf": [{"$ref": "#"}]},
     {"anyOf": [{"type": "string"}, {"$ref": "#"}]},
-    {"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"not": {"$ref": "#/$defs/a"}}}, "$ref": "#/$defs/a"},
-    {"$schema": "http://json-schema.org/draft-07/schema#", "definitions": {"a": {"$ref": "#/definitions/a"}}},
+    {"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"not": {"$ref": "#/$defs/a"}}},
+     "$ref": "#/$defs/a"},
+    {"$schema": "http://json-schema.org/draft-07/schema#",
+     "definitions": {"a": {"$ref": "#/definitions/a"}}},
 ]  # fmt: skip
 RECURSIVE = [
     {"type": "object", "properties": {"next": {"$ref": "#"}}},

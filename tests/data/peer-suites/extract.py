@@ -461,7 +461,8 @@ def lark_examples(repo: Path, out: Path) -> list[dict]:
     cases = []
     for where, text in grammars:
         if len(text) > 6000 or "%declare" in text:
-            continue  # python grammars: they need lark's indenter (a post-lexer), not a grammar alone
+            # python grammars: they need lark's indenter (a post-lexer), not a grammar alone
+            continue
         try:
             parser = _lark_parser(text)
         except Exception:  # noqa: BLE001, S112 - needs a transformer, import paths or lalr: not kept
@@ -502,8 +503,9 @@ def _xgr_function_cases(
 ) -> list[tuple[str, list[str], list[str]]]:
     """The (grammar, accept, reject) groups of one test function: asserts
     ``[not] _is_grammar_accept_string(g, s)`` whose grammar ``g`` is a literal (directly, through a
-    variable, or through ``Grammar.from_ebnf``) and whose string is a literal or a loop variable over
-    a literal collection; a parametrised (input, accepted) table goes to the function's one grammar."""
+    variable, or through ``Grammar.from_ebnf``) and whose string is a literal or a loop variable
+    over a literal collection; a parametrised (input, accepted) table goes to the function's one
+    grammar."""
     nodes = sorted(
         (n for n in ast.walk(func) if isinstance(n, (ast.Assign, ast.Assert, ast.For))),
         key=lambda n: n.lineno,
@@ -710,9 +712,8 @@ def main() -> None:
         (HERE / name).write_text(
             json.dumps(cases, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        print(
-            f"{name}: {len(cases)} cases, {sum(len(c['accept']) + len(c['reject']) for c in cases)} strings"
-        )
+        strings = sum(len(c["accept"]) + len(c["reject"]) for c in cases)
+        print(f"{name}: {len(cases)} cases, {strings} strings")
     licences = {
         "LICENSE.llama.cpp": (args.llama_cpp, LLAMA_CPP_COMMITS["grammars"], "LICENSE"),
         "LICENSE.lark": (args.lark, LARK_COMMIT, "LICENSE"),
