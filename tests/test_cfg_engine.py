@@ -24,12 +24,19 @@ from tests.helpers.synthetic_vocab import random_tokenization, synthetic_vocabul
 VOCAB = synthetic_vocabulary()
 EOS = VOCAB.eos_ids[0]
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-COMPILED = {g.source_name: structgen.compile_grammar(g, VOCAB) for g in (JSON, ARITHMETIC, AMBIGUOUS)}
+COMPILED = {
+    g.source_name: structgen.compile_grammar(g, VOCAB) for g in (JSON, ARITHMETIC, AMBIGUOUS)
+}
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
     max_leaves=10,
 )
 
@@ -47,7 +54,9 @@ def brute_force_allowed(matcher) -> set[int]:
 def feed(compiled, tokens: list[int]):
     matcher = compiled.matcher()
     for step, token in enumerate(tokens):
-        assert token in allowed_ids(matcher), f"token {VOCAB.token_bytes[token]!r} refused at step {step}"
+        assert token in allowed_ids(matcher), (
+            f"token {VOCAB.token_bytes[token]!r} refused at step {step}"
+        )
         assert matcher.advance(token)
     return matcher
 
@@ -140,7 +149,9 @@ def test_whitespace_is_bounded():
 def test_empty_terminal_is_rejected():
     from structgen.ir import Grammar, Rule, Terminal
 
-    grammar = Grammar({"E": Terminal("E", "a*")}, (Rule("start", ("E",)),), "start", source_name="g")
+    grammar = Grammar(
+        {"E": Terminal("E", "a*")}, (Rule("start", ("E",)),), "start", source_name="g"
+    )
     with pytest.raises(ConfigurationError, match="terminal E of g matches the empty string"):
         structgen.compile_grammar(grammar, VOCAB)
 
@@ -169,7 +180,9 @@ def test_lexings_that_end_together_share_one_parser_state():
 def test_mask_work_limit_is_an_error_that_names_it():
     # The first mask is part of compiling (without precompute, it builds the parser states its
     # boundary-crossing tokens reach), so compile already hits the limit.
-    with pytest.raises(LimitExceededError, match="parser states built for one token mask.*max_mask_sets"):
+    with pytest.raises(
+        LimitExceededError, match="parser states built for one token mask.*max_mask_sets"
+    ):
         structgen.compile_grammar(SPLITS, VOCAB, max_mask_sets=1, precompute=False)
     assert structgen.compile_grammar(SPLITS, VOCAB, max_mask_sets=1_000).matcher()
 

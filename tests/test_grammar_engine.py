@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import structgen
-from structgen.grammar.loading import load_grammar
 from structgen.grammar.bundled import path_of
+from structgen.grammar.loading import load_grammar
 from structgen.kernels.numpy_ref import unpack_bitmask
 from tests.helpers.grammar_sampler import sample
 from tests.helpers.grammar_strategies import grammar_to_lark, lark_grammars
@@ -60,10 +60,14 @@ def accepts_tokens(grammar: structgen.CompiledGrammar, tokens: list[int]) -> boo
         if not allowed_ids(matcher, grammar.vocab_size)[token]:
             return False
         assert matcher.advance(token), "the mask allowed a token that advance refused"
-    return matcher.is_accepting() and bool(allowed_ids(matcher, grammar.vocab_size)[grammar.vocab.eos_ids[0]])
+    return matcher.is_accepting() and bool(
+        allowed_ids(matcher, grammar.vocab_size)[grammar.vocab.eos_ids[0]]
+    )
 
 
-def random_walk(grammar: structgen.CompiledGrammar, rng: random.Random, max_steps: int = 30) -> bytes | None:
+def random_walk(
+    grammar: structgen.CompiledGrammar, rng: random.Random, max_steps: int = 30
+) -> bytes | None:
     matcher = grammar.matcher()
     vocab = grammar.vocab
     eos = vocab.eos_ids[0]
@@ -167,7 +171,9 @@ def test_rollback_and_fork_give_the_masks_of_a_fresh_matcher(name):
 
 
 def test_forced_tokens_follow_the_grammar():
-    grammar = structgen.compile_grammar('start: "say " GREETING " to " NAME\nGREETING: "hello" | "hi"\nNAME: /[a-z]+/\n', VOCAB)
+    grammar = structgen.compile_grammar(
+        'start: "say " GREETING " to " NAME\nGREETING: "hello" | "hi"\nNAME: /[a-z]+/\n', VOCAB
+    )
     matcher = grammar.matcher()
     assert matcher.forced_bytes() == b"say h"  # both greetings start with h
     for token in matcher.forced_tokens():

@@ -106,7 +106,8 @@ for seed in json.loads(sys.argv[1]):
     out = torch.from_numpy(logits.copy())
     if triton_ops.supports(out):
         triton_ops.apply_token_bitmask_inplace(out, torch.from_numpy(bitmask), rows)
-        results.append([seed, bool(np.array_equal(out.double().numpy(), reference(logits, bitmask, rows)))])
+        same = np.array_equal(out.double().numpy(), reference(logits, bitmask, rows))
+        results.append([seed, bool(same)])
 print(json.dumps({"have_triton": triton_ops._HAVE_TRITON, "results": results}))
 """
 

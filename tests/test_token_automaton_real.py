@@ -35,7 +35,9 @@ def _allowed(matcher, size: int) -> np.ndarray:
 def _check_tokens_accepted(compiled, token_ids: list[int]) -> None:
     matcher = compiled.matcher()
     for step, token in enumerate(token_ids):
-        assert _allowed(matcher, compiled.vocab_size)[token], f"token {token} refused at step {step}"
+        assert _allowed(matcher, compiled.vocab_size)[token], (
+            f"token {token} refused at step {step}"
+        )
         assert matcher.advance(token)
     assert matcher.is_accepting()
     eos = compiled.vocab.eos_ids[0]
