@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_MAX_TERMINALS",
     "Collision",
     "LexerTerminal",
+    "TerminalCollisionWarning",
     "check_grammar",
     "check_terminal",
     "terminal_collisions",
@@ -47,6 +48,10 @@ DEFAULT_MAX_TERMINALS = 10_000
 _MAX_NAMES_SHOWN = 12
 _MAX_COLLISIONS_SHOWN = 8
 _COLLISION_MAX_STATES = 10_000
+
+
+class TerminalCollisionWarning(GrammarWarning):
+    """Two terminals of a Lark grammar share a string and no priority decides between them."""
 
 
 @dataclass(frozen=True)
@@ -193,7 +198,7 @@ def check_grammar(
     if lexer is not None:
         message = _collision_message(grammar, terminal_collisions(grammar, lexer))
         if message is not None:
-            warnings.warn(message, GrammarWarning, stacklevel=_caller_stacklevel())
+            warnings.warn(message, TerminalCollisionWarning, stacklevel=_caller_stacklevel())
             grammar = replace(grammar, warnings=grammar.warnings + (message,))
 
     dead = sorted(grammar.nonterminals - productive(grammar))
