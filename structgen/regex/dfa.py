@@ -81,7 +81,7 @@ def compile_byte_dfa(node: Node, *, max_states: int = DEFAULT_MAX_STATES) -> Byt
 
 
 def trim(transitions: np.ndarray, accepting: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`structgen.regex.automaton.trim` that raises :class:`RegexError` on an empty language."""
+    """The core's trim (:mod:`structgen.regex.automaton`); :class:`RegexError` if nothing is left."""
     transitions, accepting = automaton.trim(transitions, accepting)
     if not accepting.any():
         raise RegexError("the regex matches no string at all", pattern="")
