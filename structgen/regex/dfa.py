@@ -81,7 +81,7 @@ def compile_byte_dfa(node: Node, *, max_states: int = DEFAULT_MAX_STATES) -> Byt
 
 
 def trim(transitions: np.ndarray, accepting: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The core's trim (:mod:`structgen.regex.automaton`); :class:`RegexError` if nothing is left."""
+    """The core's trim; :class:`RegexError` when nothing is left (an empty language)."""
     transitions, accepting = automaton.trim(transitions, accepting)
     if not accepting.any():
         raise RegexError("the regex matches no string at all", pattern="")
