@@ -10,8 +10,13 @@ state 0 the start:
 - :func:`trim` — keep the states reachable from the start that can reach acceptance;
 - :func:`minimize` — Moore's partition refinement (hash-grouped rows, vectorised with numpy);
 - :func:`product` — the pair automaton of two DFAs over one alphabet, for ∧, ∨ and ∖;
+- :func:`repeat` — ``X{low,high}`` straight from a DFA of ``X`` (a counter construction whose
+  subsets stay small however large the bounds);
 - :func:`shortest_accepted` — a shortest accepted word (breadth-first), e.g. a witness that
   a product is not empty.
+
+Work is bounded as it happens: :class:`WorkBudget` counts subset elements and moves explored
+by :func:`determinize` and :func:`repeat` and raises past its limit.
 """
 
 from __future__ import annotations
@@ -26,11 +31,13 @@ from structgen.errors import LimitExceededError
 __all__ = [
     "DEAD",
     "StateLimit",
+    "WorkBudget",
     "determinize",
     "group_rows",
     "minimize",
     "product",
     "renumber",
+    "repeat",
     "shortest_accepted",
     "trim",
 ]
@@ -53,6 +60,25 @@ class StateLimit:
         return LimitExceededError(self.what, self.max_states, hint=self.hint)
 
 
+@dataclass
+class WorkBudget:
+    """A running count of determinisation work (subset elements and moves explored).
+
+    :meth:`spend` raises :class:`~structgen.errors.LimitExceededError` (``what``, ``max_work``,
+    ``hint``) as soon as the total passes ``max_work``; ``spent`` reports the work done.
+    """
+
+    max_work: int
+    what: str = "the work of determinising a regex (subset elements and moves explored)"
+    hint: str = "simplify the pattern or raise max_regex_work (max_work of regex_to_dfa)"
+    spent: int = 0
+
+    def spend(self, amount: int) -> None:
+        self.spent += amount
+        if self.spent > self.max_work:
+            raise LimitExceededError(self.what, self.max_work, hint=self.hint)
+
+
 def determinize(
     moves: Sequence[Sequence[tuple[Sequence[int], int]]],
     epsilons: Sequence[Sequence[int]],
@@ -62,14 +88,17 @@ def determinize(
     *,
     limit: StateLimit,
     distinct_start: bool = False,
+    budget: WorkBudget | None = None,
 ) -> Table:
     """Subset construction.
 
     ``moves[s]`` lists ``(classes, target)`` edges of NFA state ``s``, ``epsilons[s]`` its
     ε-targets; ``start`` is the (already closed) start subset. ``is_accepting(subset,
     at_start)`` decides acceptance (an NFA with anchors accepts differently at the start); with
-    ``distinct_start`` the start is never merged with an equal subset reached later.
+    ``distinct_start`` the start is never merged with an equal subset reached later. ``budget``
+    is charged per subset for its elements and class moves read, and per closure computed.
     """
+    costs = [1 + sum(len(classes) for classes, _ in state_moves) for state_moves in moves]
     closures: dict[frozenset[int], frozenset[int]] = {}
 
     def close(states: set[int]) -> frozenset[int]:
@@ -83,6 +112,8 @@ def determinize(
                         seen.add(following)
                         stack.append(following)
             found = closures[key] = frozenset(seen)
+            if budget is not None:
+                budget.spend(len(found))
         return found
 
     index: dict[frozenset[int], int] = {} if distinct_start else {start: 0}
@@ -92,6 +123,8 @@ def determinize(
     while position < len(order):
         current = order[position]
         position += 1
+        if budget is not None:
+            budget.spend(sum(costs[state] for state in current))
         targets: list[set[int]] = [set() for _ in range(num_classes)]
         for state in current:
             for classes, target in moves[state]:
@@ -114,6 +147,89 @@ def determinize(
     transitions = np.array(rows, dtype=np.int32).reshape(len(order), num_classes)
     accepting = np.array([is_accepting(s, i == 0) for i, s in enumerate(order)], dtype=bool)
     return transitions, accepting
+
+
+def repeat(
+    transitions: np.ndarray,
+    accepting: np.ndarray,
+    low: int,
+    high: int | None,
+    *,
+    limit: StateLimit,
+    budget: WorkBudget,
+) -> Table:
+    """A DFA of ``X{low,high}`` (``high`` None: unbounded) from a trimmed DFA of ``X``.
+
+    A configuration ``(d, c)`` is "in copy ``c`` (from 1) at state ``d``"; a copy that accepts
+    may start the next one. Past ``low`` copies, a smaller count leaves more copies to go, so
+    its future language contains that of a larger count at the same ``d``: only the least such
+    count per ``d`` is kept (and unbounded counts stop at ``low``). A subset thus holds at most
+    ``|X| · (low + 1)`` configurations whatever ``high`` is, instead of one per copy alive.
+    The result is not minimal; the first state is the start (never merged with a later one).
+    """
+    if high is not None and high < max(low, 1):
+        if high < low:
+            raise ValueError(f"a repetition needs low <= high, got {{{low},{high}}}")
+        return np.full((1, transitions.shape[1]), DEAD, dtype=np.int32), np.ones(1, dtype=bool)
+    if accepting[0]:
+        low = 0  # X ∋ ε: X{m,n} = X{0,n}
+    columns, inverse = np.unique(transitions, axis=1, return_inverse=True)
+    rows = columns.tolist()
+    inverse = inverse.reshape(-1)
+    num_classes = columns.shape[1]
+    accepts = accepting.tolist()
+    cap = max(low, 1) if high is None else high
+
+    def close(configs: list[tuple[int, int]]) -> frozenset[tuple[int, int]]:
+        below: set[tuple[int, int]] = set()
+        best: dict[int, int] = {}
+        stack = configs
+        while stack:
+            d, c = stack.pop()
+            if c >= low:
+                if best.get(d, cap + 1) <= c:
+                    continue
+                best[d] = c
+            elif (d, c) in below:
+                continue
+            else:
+                below.add((d, c))
+            if accepts[d] and (high is None or c < high):
+                stack.append((0, min(c + 1, cap)))
+        below.update((d, c) for d, c in best.items())
+        budget.spend(len(below))
+        return frozenset(below)
+
+    start = close([(0, 1)])
+    index: dict[frozenset[tuple[int, int]], int] = {}
+    order = [start]
+    table: list[list[int]] = []
+    position = 0
+    while position < len(order):
+        current = order[position]
+        position += 1
+        budget.spend(len(current) * num_classes)
+        row = []
+        for class_id in range(num_classes):
+            moved = [(rows[d][class_id], c) for d, c in current if rows[d][class_id] >= 0]
+            if not moved:
+                row.append(DEAD)
+                continue
+            closed = close(moved)
+            state_id = index.get(closed)
+            if state_id is None:
+                if len(order) >= limit.max_states:
+                    raise limit.exceeded()
+                state_id = index[closed] = len(order)
+                order.append(closed)
+            row.append(state_id)
+        table.append(row)
+    compact = np.array(table, dtype=np.int32).reshape(len(order), num_classes)
+    final = np.array(
+        [any(accepts[d] and c >= low for d, c in subset) for subset in order], dtype=bool
+    )
+    final[0] |= low == 0
+    return np.ascontiguousarray(compact[:, inverse]), final
 
 
 def _follow(transitions: np.ndarray, mapping: np.ndarray) -> np.ndarray:
@@ -177,22 +293,12 @@ def group_rows(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def minimize(transitions: np.ndarray, accepting: np.ndarray) -> Table:
-    """Moore's partition refinement of a trimmed DFA; the quotient renumbered from the start."""
+    """The minimal DFA of a trimmed one (Hopcroft); the quotient renumbered from the start."""
     num_states = transitions.shape[0]
     _, columns = np.unique(transitions, axis=1, return_index=True)
     compact = transitions[:, np.sort(columns)]  # one column per distinct class behaviour
-    block = accepting.astype(np.int64)
-    count = len(np.unique(block))
-    weights = np.random.default_rng(0x5EED).integers(
-        1, 2**63, size=compact.shape[1] + 1, dtype=np.uint64
-    ) | np.uint64(1)
-    while True:
-        signature = np.concatenate([block[:, None], _follow(compact, block)], axis=1)
-        block = group_rows(signature, weights)
-        new_count = int(block.max()) + 1
-        if new_count == count:
-            break
-        count = new_count
+    block = _hopcroft_blocks(compact, accepting)
+    count = int(block.max()) + 1
     if count == num_states:
         return transitions, accepting
     representative = np.zeros(count, dtype=np.int64)
@@ -205,6 +311,56 @@ def minimize(transitions: np.ndarray, accepting: np.ndarray) -> Table:
     inverse = np.argsort(permutation)
     quotient = _follow(quotient, inverse)[permutation]
     return renumber(quotient.astype(np.int32), accepting[representative][permutation])
+
+
+def _hopcroft_blocks(compact: np.ndarray, accepting: np.ndarray) -> np.ndarray:
+    """Block ids ``0..k-1`` of the coarsest partition respecting acceptance and moves.
+
+    Hopcroft (1971): split blocks by the predecessors of a splitter, queueing the smaller half,
+    O(classes · n log n) — Moore's rounds would be as many as the states on a long chain. DEAD
+    moves go to an explicit rejecting sink added for the run.
+    """
+    num_states, num_classes = compact.shape
+    sink = num_states
+    full = np.vstack([np.where(compact < 0, sink, compact), np.full((1, num_classes), sink)])
+    predecessors = []
+    for class_id in range(num_classes):
+        column = full[:, class_id]
+        order = np.argsort(column, kind="stable").tolist()
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(column, minlength=sink + 1))])
+        offsets = offsets.tolist()
+        predecessors.append((order, offsets))
+    accepting_states = set(np.flatnonzero(accepting).tolist())
+    rejecting_states = set(range(sink + 1)) - accepting_states
+    blocks = [part for part in (accepting_states, rejecting_states) if part]
+    block_of = [0] * (sink + 1)
+    for block_id, members in enumerate(blocks):
+        for state in members:
+            block_of[state] = block_id
+    pending = {(block_id, c) for block_id in range(len(blocks)) for c in range(num_classes)}
+    while pending:
+        splitter, class_id = pending.pop()
+        order, offsets = predecessors[class_id]
+        touched: dict[int, list[int]] = {}
+        for target in list(blocks[splitter]):
+            for source in order[offsets[target] : offsets[target + 1]]:
+                touched.setdefault(block_of[source], []).append(source)
+        for block_id, inside in touched.items():
+            members = blocks[block_id]
+            if len(inside) == len(members):
+                continue
+            moved = set(inside)
+            if 2 * len(moved) > len(members):
+                moved = members - moved
+            members -= moved
+            new_id = len(blocks)
+            blocks.append(moved)
+            for state in moved:
+                block_of[state] = new_id
+            # The smaller half suffices where the whole block was not pending; else both are.
+            pending.update((new_id, other) for other in range(num_classes))
+    _, ids = np.unique(np.array(block_of[:sink], dtype=np.int64), return_inverse=True)
+    return ids.reshape(-1)
 
 
 def product(

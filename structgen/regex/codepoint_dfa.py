@@ -8,7 +8,10 @@ elimination), which the JSON encoding and the engine's byte DFAs take from there
 
 The alphabet is partitioned into *classes* (sets of code points no transition tells apart), so
 Unicode-wide sets cost no more than ASCII ones. Sizes are bounded: ``max_states`` for the DFA,
-``max_size`` for the regex a DFA turns into; past them :class:`~structgen.errors.LimitExceededError`.
+``max_size`` for the regex a DFA turns into, ``max_work`` for determinisation's work (subset
+elements and moves explored); past them :class:`~structgen.errors.LimitExceededError`. Long
+counted repetitions are built from their body's minimal DFA (:func:`automaton.repeat`), not
+unrolled.
 """
 
 from __future__ import annotations
@@ -34,14 +37,19 @@ __all__ = ["DEFAULT_MAX_SIZE", "DEFAULT_MAX_STATES", "CodePointDFA", "search_lan
 
 DEFAULT_MAX_STATES = 20_000
 DEFAULT_MAX_SIZE = 200_000
+DEFAULT_MAX_WORK = 5_000_000
+UNROLL_LIMIT = 16
+"""Repetitions with more copies than this are built by :func:`automaton.repeat`."""
 DEAD = automaton.DEAD
 
 
 class _NFA:
     """Thompson NFA over character sets, with ``^``/``$`` as special ε-edges."""
 
-    def __init__(self, max_states: int) -> None:
+    def __init__(self, max_states: int, budget: automaton.WorkBudget, max_dfa_states: int) -> None:
         self.max_states = max_states
+        self.budget = budget
+        self.max_dfa_states = max_dfa_states
         self.edges: list[list[tuple[int, int]]] = []  # (charset id, target)
         self.eps: list[list[int]] = []
         self.start_eps: list[list[int]] = []
@@ -83,6 +91,8 @@ class _NFA:
         elif isinstance(node, (Alt, AnchoredAlt)):
             for option in node.options:
                 self.build(option, start, end)
+        elif isinstance(node, Repeat) and max(node.low, node.high or 0) > UNROLL_LIMIT:
+            self.embed(_repeat_dfa(node, self.budget, self.max_dfa_states), start, end)
         elif isinstance(node, (Repeat, AnchoredRepeat)):
             current = start
             for _ in range(node.low):
@@ -105,6 +115,31 @@ class _NFA:
                 self.eps[current].append(end)
         else:
             raise TypeError(f"not a pattern node: {node!r}")
+
+    def embed(self, dfa: CodePointDFA, start: int, end: int) -> None:
+        """Add ``dfa``'s states, entered from ``start`` and leaving to ``end`` on acceptance."""
+        charsets = dfa.class_charsets()
+        base = len(self.edges)
+        for _ in range(dfa.num_states):
+            self.state()
+        self.eps[start].append(base)
+        unions: dict[tuple[int, ...], int] = {}
+        for state, row in enumerate(dfa.transitions.tolist()):
+            if dfa.accepting[state]:
+                self.eps[base + state].append(end)
+            by_target: dict[int, list[int]] = {}
+            for klass, target in enumerate(row):
+                if target >= 0:
+                    by_target.setdefault(target, []).append(klass)
+            for target, classes in by_target.items():
+                key = tuple(classes)
+                charset_id = unions.get(key)
+                if charset_id is None:
+                    label = charsets[classes[0]]
+                    for klass in classes[1:]:
+                        label = label.union(charsets[klass])
+                    charset_id = unions[key] = self.charset_id(label)
+                self.edges[base + state].append((charset_id, base + target))
 
 
 def _cuts_of(charsets: list[CharSet]) -> np.ndarray:
@@ -156,10 +191,22 @@ class CodePointDFA:
     # -- construction ----------------------------------------------------------------------------
     @classmethod
     def from_node(
-        cls, node: PatternNode, *, search: bool = False, max_states: int = DEFAULT_MAX_STATES
+        cls,
+        node: PatternNode,
+        *,
+        search: bool = False,
+        max_states: int = DEFAULT_MAX_STATES,
+        max_work: int = DEFAULT_MAX_WORK,
+        budget: automaton.WorkBudget | None = None,
     ) -> CodePointDFA:
-        """The DFA of ``node`` (full match), or with ``search`` of the strings containing a match."""
-        nfa = _NFA(max_states * 8)
+        """The DFA of ``node`` (full match), or with ``search`` of the strings containing a match.
+
+        ``max_states`` bounds the DFA (and ``8 · max_states`` the NFA), ``max_work`` (or the
+        given ``budget``, which then reports the work spent) the determinisation's work.
+        """
+        if budget is None:
+            budget = automaton.WorkBudget(max_work, hint=_WORK_HINT)
+        nfa = _NFA(max_states * 8, budget, max_states)
         if search:
             node = AnchoredConcat((star(ANY_CHAR), node, star(ANY_CHAR)))
         start, final = nfa.state(), nfa.state()
@@ -368,6 +415,27 @@ def _closure(
     return frozenset(seen)
 
 
+_WORK_HINT = "simplify the pattern (the limit is CodePointDFA.from_node's max_work)"
+
+
+def _repeat_dfa(node: Repeat, budget: automaton.WorkBudget, max_states: int) -> CodePointDFA:
+    """The minimal DFA of a long repetition: its body's minimal DFA, repeated by counters."""
+    body = CodePointDFA.from_node(node.node, max_states=max_states, budget=budget).minimized()
+    transitions, accepting = automaton.repeat(
+        body.transitions,
+        body.accepting,
+        node.low,
+        node.high,
+        limit=automaton.StateLimit(
+            max_states,
+            "the automaton of a pattern (DFA states)",
+            "simplify the pattern or raise max_regex_states",
+        ),
+        budget=budget,
+    )
+    return CodePointDFA(body.cuts, body.interval_class, transitions, accepting).minimized()
+
+
 def _determinize(nfa: _NFA, start: int, final: int, *, max_states: int) -> CodePointDFA:
     """Subset construction (the shared core) over the classes of the NFA's character sets.
 
@@ -410,6 +478,7 @@ def _determinize(nfa: _NFA, start: int, final: int, *, max_states: int) -> CodeP
             "simplify the pattern or raise max_regex_states",
         ),
         distinct_start=True,
+        budget=nfa.budget,
     )
     return CodePointDFA(cuts, interval_class, transitions, accepting)
 

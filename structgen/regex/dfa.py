@@ -5,6 +5,12 @@ Subset construction runs over byte equivalence classes (bytes no edge tells apar
 which no accepting state can be reached (so "not dead" means "can still complete"), and merges
 equivalent states (Moore's partition refinement). The three steps are the shared core of
 :mod:`structgen.regex.automaton`; :func:`trim` and :func:`minimize` are its byte-level faces.
+
+Long counted repetitions are built from the minimal DFA of their body
+(:func:`structgen.regex.automaton.repeat`) rather than unrolled. Three limits bound a
+compilation, each raising a :class:`~structgen.errors.LimitExceededError` that names it:
+``max_states`` (DFA states), ``max_nfa_states`` and ``max_work`` (subset elements and moves
+explored, summed over the whole compilation).
 """
 
 from __future__ import annotations
@@ -15,13 +21,15 @@ import numpy as np
 
 from structgen.errors import RegexError
 from structgen.regex import automaton
-from structgen.regex.ast import Node
+from structgen.regex.ast import Node, Repeat
 from structgen.regex.nfa import ByteNFA, build_nfa
 from structgen.regex.parser import parse_regex
 
 __all__ = [
     "DEAD",
+    "DEFAULT_MAX_NFA_STATES",
     "DEFAULT_MAX_STATES",
+    "DEFAULT_MAX_WORK",
     "ByteDFA",
     "compile_byte_dfa",
     "minimize",
@@ -32,6 +40,8 @@ __all__ = [
 
 DEAD = automaton.DEAD
 DEFAULT_MAX_STATES = 100_000
+DEFAULT_MAX_NFA_STATES = 400_000
+DEFAULT_MAX_WORK = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -62,22 +72,78 @@ class ByteDFA:
         return state >= 0 and bool(self.accepting[state])
 
 
-def regex_to_dfa(pattern: str, *, max_states: int = DEFAULT_MAX_STATES) -> ByteDFA:
-    """Parse ``pattern`` and compile it to a minimal byte DFA."""
+def regex_to_dfa(
+    pattern: str,
+    *,
+    max_states: int = DEFAULT_MAX_STATES,
+    max_nfa_states: int = DEFAULT_MAX_NFA_STATES,
+    max_work: int = DEFAULT_MAX_WORK,
+    budget: automaton.WorkBudget | None = None,
+) -> ByteDFA:
+    """Parse ``pattern`` and compile it to a minimal byte DFA (limits: :func:`compile_byte_dfa`)."""
     node = parse_regex(pattern)
     try:
-        return compile_byte_dfa(node, max_states=max_states)
+        return compile_byte_dfa(
+            node,
+            max_states=max_states,
+            max_nfa_states=max_nfa_states,
+            max_work=max_work,
+            budget=budget,
+        )
     except RegexError as error:
         raise RegexError(error.reason, pattern=pattern) from None
 
 
-def compile_byte_dfa(node: Node, *, max_states: int = DEFAULT_MAX_STATES) -> ByteDFA:
-    """The minimal, trimmed byte DFA of ``node``; :class:`RegexError` if it matches nothing."""
-    nfa = build_nfa(node, max_states=max_states * 4)
-    transitions, accepting = _determinize(nfa, max_states=max_states)
+def compile_byte_dfa(
+    node: Node,
+    *,
+    max_states: int = DEFAULT_MAX_STATES,
+    max_nfa_states: int = DEFAULT_MAX_NFA_STATES,
+    max_work: int = DEFAULT_MAX_WORK,
+    budget: automaton.WorkBudget | None = None,
+) -> ByteDFA:
+    """The minimal, trimmed byte DFA of ``node``; :class:`RegexError` if it matches nothing.
+
+    ``max_states`` bounds every DFA built on the way, ``max_nfa_states`` every NFA, and
+    ``max_work`` their determinisation's total work; pass a ``budget`` (which then supplies
+    the work limit) to read the work spent afterwards.
+    """
+    if budget is None:
+        budget = automaton.WorkBudget(max_work)
+    limits = _Limits(max_states, max_nfa_states, budget)
+    transitions, accepting = _compile_table(node, limits)
     transitions, accepting = trim(transitions, accepting)
     transitions, accepting = minimize(transitions, accepting)
     return ByteDFA(transitions=transitions, accepting=accepting)
+
+
+@dataclass(frozen=True)
+class _Limits:
+    max_states: int
+    max_nfa_states: int
+    budget: automaton.WorkBudget
+
+    def states(self) -> automaton.StateLimit:
+        return automaton.StateLimit(self.max_states, _DFA_LIMIT_WHAT, _DFA_LIMIT_HINT)
+
+
+def _compile_table(node: Node, limits: _Limits) -> tuple[np.ndarray, np.ndarray]:
+    """The (unminimised) byte DFA of ``node``, long repetitions built by :func:`_repeat_table`."""
+    nfa = build_nfa(
+        node,
+        max_states=limits.max_nfa_states,
+        repeat_dfa=lambda repeat: _repeat_table(repeat, limits),
+    )
+    return _determinize(nfa, limits)
+
+
+def _repeat_table(node: Repeat, limits: _Limits) -> tuple[np.ndarray, np.ndarray]:
+    """The minimal byte DFA of ``node``: its body's minimal DFA, repeated by counters."""
+    body = automaton.minimize(*automaton.trim(*_compile_table(node.node, limits)))
+    table = automaton.repeat(
+        *body, node.low, node.high, limit=limits.states(), budget=limits.budget
+    )
+    return automaton.minimize(*automaton.trim(*table))
 
 
 def trim(transitions: np.ndarray, accepting: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -132,7 +198,7 @@ _DFA_LIMIT_HINT = (
 )
 
 
-def _determinize(nfa: ByteNFA, *, max_states: int) -> tuple[np.ndarray, np.ndarray]:
+def _determinize(nfa: ByteNFA, limits: _Limits) -> tuple[np.ndarray, np.ndarray]:
     """Subset construction over byte classes (the shared core), expanded back to 256 columns."""
     classes = _byte_classes(nfa)
     num_classes = int(classes.max()) + 1
@@ -154,7 +220,8 @@ def _determinize(nfa: ByteNFA, *, max_states: int) -> tuple[np.ndarray, np.ndarr
         start,
         num_classes,
         lambda subset, _at_start: final in subset,
-        limit=automaton.StateLimit(max_states, _DFA_LIMIT_WHAT, _DFA_LIMIT_HINT),
+        limit=limits.states(),
+        budget=limits.budget,
     )
     return np.ascontiguousarray(class_table[:, classes]), accepting
 

@@ -1,12 +1,32 @@
-"""Regex AST → byte-level NFA (Thompson construction) within a state limit."""
+"""Regex AST → byte-level NFA (Thompson construction) within a state limit.
+
+Counted repetitions past :data:`UNROLL_LIMIT` copies are not unrolled: ``repeat_dfa`` (given by
+the caller, which owns determinisation) builds their DFA at once and it is embedded here as a
+block of deterministic states, so neither the NFA nor the subsets of its determinisation grow
+with the bounds.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from structgen.errors import LimitExceededError
 from structgen.regex.ast import Alt, CharSet, Concat, Empty, Node, Repeat
 from structgen.regex.utf8 import utf8_sequences
+
+UNROLL_LIMIT = 16
+"""Repetitions with more copies than this (``{m,n}`` with ``n`` or ``m`` above it) go by DFA."""
+
+RepeatDFA = Callable[[Repeat], tuple[np.ndarray, np.ndarray]]
+"""Builds the trimmed byte DFA (``transitions [states, 256]``, ``accepting``) of a repetition."""
+
+
+def needs_dfa(node: Repeat) -> bool:
+    """Whether ``node`` has too many copies to unroll."""
+    return max(node.low, node.high or 0) > UNROLL_LIMIT
 
 
 @dataclass
@@ -24,28 +44,54 @@ class ByteNFA:
             raise LimitExceededError(
                 "the regex's NFA state count",
                 self.max_states,
-                hint="simplify the pattern (large bounded repeats multiply states) or raise max_states",
+                hint="simplify the pattern or raise max_nfa_states",
             )
         self.edges.append([])
         self.epsilons.append([])
         return len(self.edges) - 1
+
+    def embed(self, transitions: np.ndarray, accepting: np.ndarray, start: int, end: int) -> None:
+        """Add a byte DFA's states, entered from ``start`` and leaving to ``end`` on acceptance."""
+        base = len(self.edges)
+        for _ in range(transitions.shape[0]):
+            self.new_state()
+        self.epsilons[start].append(base)
+        for state in np.flatnonzero(accepting).tolist():
+            self.epsilons[base + state].append(end)
+        # One edge per run of equal targets along a row.
+        first = np.ones(transitions.shape, dtype=bool)
+        first[:, 1:] = transitions[:, 1:] != transitions[:, :-1]
+        rows, cols = np.nonzero(first)
+        following = np.append(cols[1:], 256)
+        following[:-1][rows[1:] != rows[:-1]] = 256
+        targets = transitions[rows, cols]
+        live = targets >= 0
+        for row, lo, hi, target in zip(
+            rows[live].tolist(),
+            cols[live].tolist(),
+            (following[live] - 1).tolist(),
+            targets[live].tolist(),
+        ):
+            self.edges[base + row].append((lo, hi, base + target))
 
     @property
     def num_states(self) -> int:
         return len(self.edges)
 
 
-def build_nfa(node: Node, *, max_states: int) -> ByteNFA:
+def build_nfa(node: Node, *, max_states: int, repeat_dfa: RepeatDFA | None = None) -> ByteNFA:
+    """The NFA of ``node``; long repetitions through ``repeat_dfa`` when given."""
     nfa = ByteNFA(max_states=max_states)
     nfa.start = nfa.new_state()
     nfa.final = nfa.new_state()
-    _Builder(nfa).build(node, nfa.start, nfa.final)
+    _Builder(nfa, repeat_dfa).build(node, nfa.start, nfa.final)
     return nfa
 
 
 class _Builder:
-    def __init__(self, nfa: ByteNFA) -> None:
+    def __init__(self, nfa: ByteNFA, repeat_dfa: RepeatDFA | None) -> None:
         self.nfa = nfa
+        self.repeat_dfa = repeat_dfa
         self._charset_cache: dict[CharSet, list[tuple[tuple[int, int], ...]]] = {}
 
     def build(self, node: Node, start: int, end: int) -> None:
@@ -90,6 +136,9 @@ class _Builder:
 
     def _repeat(self, node: Repeat, start: int, end: int) -> None:
         nfa = self.nfa
+        if self.repeat_dfa is not None and needs_dfa(node):
+            nfa.embed(*self.repeat_dfa(node), start, end)
+            return
         current = start
         for _ in range(node.low):
             following = nfa.new_state()

@@ -11,7 +11,12 @@ from structgen.engines.dfa.cache_entry import InvalidEntry, token_dfa_arrays, to
 from structgen.engines.dfa.token_dfa import DEFAULT_EAGER_MASK_BYTES, TokenDFA
 from structgen.errors import ConfigurationError
 from structgen.ir import Grammar
-from structgen.regex.dfa import DEFAULT_MAX_STATES, regex_to_dfa
+from structgen.regex.dfa import (
+    DEFAULT_MAX_NFA_STATES,
+    DEFAULT_MAX_STATES,
+    DEFAULT_MAX_WORK,
+    regex_to_dfa,
+)
 from structgen.runtime import cache as disk_cache
 from structgen.runtime.compiled import CompiledGrammar
 from structgen.schema.options import SchemaOptions
@@ -28,14 +33,19 @@ def compile_regex(
     vocab: Vocabulary,
     *,
     max_states: int = DEFAULT_MAX_STATES,
+    max_nfa_states: int = DEFAULT_MAX_NFA_STATES,
+    max_regex_work: int = DEFAULT_MAX_WORK,
     eager_mask_bytes: int = DEFAULT_EAGER_MASK_BYTES,
     cache: bool = True,
     cache_dir: str | Path | None = None,
 ) -> CompiledGrammar:
     """Compile a regular expression (Python syntax, full match) against ``vocab``.
 
-    ``max_states`` bounds the DFA (a pattern past it raises
-    :class:`~structgen.errors.LimitExceededError`); ``cache`` reads and writes the on-disk cache.
+    Limits (each raises :class:`~structgen.errors.LimitExceededError` naming itself):
+    ``max_states`` (states of a DFA), ``max_nfa_states`` (states of an NFA) and
+    ``max_regex_work`` (determinisation work: subset elements and moves explored, summed over
+    the compilation — bounds time and memory where the DFA stays small). ``cache`` reads and
+    writes the on-disk cache.
     """
     _check_vocabulary(vocab)
     if max_states < 1:
@@ -47,7 +57,9 @@ def compile_regex(
     automaton = _from_cache(arrays, vocab) if arrays is not None else None
     if automaton is None:
         arrays = None
-        dfa = regex_to_dfa(pattern, max_states=max_states)
+        dfa = regex_to_dfa(
+            pattern, max_states=max_states, max_nfa_states=max_nfa_states, max_work=max_regex_work
+        )
         automaton = TokenDFA(dfa, vocab, eager_mask_bytes=eager_mask_bytes)
         if cache and (automaton.state_mask >= 0).all():
             disk_cache.save_arrays(key, token_dfa_arrays(automaton), directory)
