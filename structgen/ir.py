@@ -3,11 +3,11 @@
 The language of a :class:`Grammar` is the set of strings that split into a sequence of
 terminal matches, with ``ignore`` terminals between two terminals and at both ends, such that
 the sequence of non-ignored terminals derives from ``start``: no longest-match rule, every split
-is considered, so lexer ambiguity is part of the language, not resolved away. lark's Earley
-parser with ``lexer="dynamic_complete"`` accepts the same language for the usual grammars; it
-tries only prefixes of each regex's leftmost match and matches ignored text greedily, so for
-regexes like ``/a|ab/`` or lazy ``/a+?/`` it accepts less (the engine's soundness tests use
-grammars without those).
+is considered, so lexer ambiguity is part of the language, not resolved away. A terminal marked
+``leftmost`` (lark's regex terminals) matches what lark's lexer gives it: the strings its regex
+matches leftmost-first, whole (``/a|ab/`` matches ``a`` only; see
+:mod:`structgen.regex.leftmost`). lark's Earley parser with ``lexer="dynamic_complete"`` still
+matches ignored text greedily, where the IR lets it split anywhere.
 """
 
 from __future__ import annotations
@@ -29,12 +29,17 @@ class Terminal:
     tokens and fast paths); ``pattern`` is then ``re.escape(literal)``. Frontends that build
     regexes programmatically (JSON Schema) may pass the regex AST as ``node``; the engine then
     compiles ``node`` and ``pattern`` is only a readable description (and the cache key).
+
+    ``leftmost`` makes the terminal's strings those its regex matches leftmost-first and whole
+    (``re.match(pattern, s).group(0) == s``), as lark's lexer produces them; its pattern may
+    then hold one-character lookarounds and its laziness and alternation order count.
     """
 
     name: str
     pattern: str
     literal: str | None = None
     node: Node | None = field(default=None, compare=False, repr=False)
+    leftmost: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,10 @@ class Grammar:
 
     def fingerprint(self) -> str:
         payload = {
-            "terminals": sorted((t.name, t.pattern) for t in self.terminals.values()),
+            "terminals": sorted(
+                (t.name, t.pattern) + (("leftmost",) if t.leftmost else ())
+                for t in self.terminals.values()
+            ),
             "rules": [(r.lhs, list(r.rhs)) for r in self.rules],
             "start": self.start,
             "ignore": list(self.ignore),

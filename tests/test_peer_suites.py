@@ -64,33 +64,13 @@ GRAMMAR_LIMITS = {
 SCHEMA_LIMITS = {"max_lexer_states": 20_000, "max_items": 20_000}
 WALKS, WALK_STEPS = 3, 40
 
-_LOOKBEHIND = (
-    "lark terminal with a lookbehind refused: common.ESCAPED_STRING's (?<!\\\\) (issue 10)"
-)
 _LOOKAHEAD = "lark terminal with a lookahead refused (issue 10)"
-_LAZY = (
-    "lazy .*? in a lark terminal read as any-length: lark's match ends at the first '*/' (issue 10)"
-)
 
 # case id -> why it fails today (issue 10). A fixed case must be removed from here.
 KNOWN_FAILURES: dict[str, str] = {
-    "lark/common/ESCAPED_STRING": _LOOKBEHIND,
-    "lark/common/ESCAPED_STRING+": _LOOKBEHIND,
-    "lark/common/ESCAPED_STRING+ws": _LOOKBEHIND,
-    "lark/examples/examples_advanced__json_parser_1": _LOOKBEHIND,
-    "lark/examples/examples_advanced_scan_json_2": _LOOKBEHIND,
-    "lark/examples/examples_advanced_templates_1": _LOOKBEHIND,
-    "lark/examples/examples_composition_json": _LOOKBEHIND,
-    "lark/examples/examples_json_parser_1": _LOOKBEHIND,
-    "lark/examples/examples_standalone_json": _LOOKBEHIND,
-    "lark/examples/examples_advanced_dynamic_complete_1": _LOOKBEHIND
-    + " (a custom STRING built the same way)",
     "lark/examples/examples_advanced_create_ast_2": _LOOKAHEAD
-    + ': STRING\'s (?!"") and its lookbehind',
-    "lark/examples/examples_grammars_verilog": _LOOKAHEAD + ": MULTILINE_COMMENT's \\*(?!\\/)",
-    "lark/common/C_COMMENT": _LAZY,
-    "lark/common/C_COMMENT+": _LAZY,
-    "lark/common/C_COMMENT+ws": _LAZY,
+    + ": python.lark's STRING has (?!\"\"), a two-character lookahead (one-character"
+    " lookarounds inside a terminal compile)",
 }
 
 # case id -> why structgen differs from the peer on purpose.

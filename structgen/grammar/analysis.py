@@ -23,8 +23,9 @@ from types import FrameType
 from structgen.errors import LimitExceededError, RegexError
 from structgen.grammar.errors import GrammarError, GrammarWarning
 from structgen.ir import Grammar, Rule, Terminal
-from structgen.regex.ast import CharSet, Node
+from structgen.regex.ast import Alt, CharSet, Concat, Empty, Look, Node, Repeat
 from structgen.regex.dfa import ByteDFA, compile_byte_dfa, shortest_common_string
+from structgen.regex.leftmost import check_context_free
 from structgen.regex.nodes import first_chars, is_empty_language, nullable
 from structgen.regex.parser import parse_regex
 
@@ -215,33 +216,52 @@ def check_terminal(terminal: Terminal, *, source_name: str = "<grammar>") -> Nod
     """A terminal's regex AST; raise :class:`GrammarError` naming it when it cannot be a terminal.
 
     A prebuilt ``terminal.node`` is used as is (its ``pattern`` is then only a description).
+    A ``leftmost`` terminal may hold one-character lookarounds, as long as they look only
+    inside the lexeme (:func:`structgen.regex.leftmost.check_context_free`); the emptiness
+    checks then read them as always true (a superset of the language).
     """
     if terminal.node is not None:
         node = terminal.node
     else:
         try:
-            node = parse_regex(terminal.pattern)
+            node = parse_regex(terminal.pattern, lookaround=terminal.leftmost)
+            if terminal.leftmost:
+                check_context_free(node, pattern=terminal.pattern)
         except RegexError as error:
             raise GrammarError(
                 f"terminal {terminal.name}: {error}", source_name=source_name
             ) from None
+    shape = _without_looks(node)
     if terminal.literal is not None and terminal.pattern != re.escape(terminal.literal):
         raise GrammarError(
             f"terminal {terminal.name}: its pattern {terminal.pattern!r} is not the escaped "
             f"literal {terminal.literal!r}",
             source_name=source_name,
         )
-    if is_empty_language(node):
+    if is_empty_language(shape):
         raise GrammarError(
             f"terminal {terminal.name} (regex {terminal.pattern!r}) matches no string",
             source_name=source_name,
         )
-    if nullable(node):
+    if nullable(shape):
         raise GrammarError(
             f"terminal {terminal.name} (regex {terminal.pattern!r}) matches the empty string; "
             "terminals must not (make the repetition optional in a rule instead)",
             source_name=source_name,
         )
+    return node
+
+
+def _without_looks(node: Node) -> Node:
+    """``node`` with every lookaround read as the empty string (it then matches more)."""
+    if isinstance(node, Look):
+        return Empty()
+    if isinstance(node, Concat):
+        return Concat(tuple(_without_looks(part) for part in node.parts))
+    if isinstance(node, Alt):
+        return Alt(tuple(_without_looks(option) for option in node.options))
+    if isinstance(node, Repeat):
+        return Repeat(_without_looks(node.node), node.low, node.high, node.greedy)
     return node
 
 

@@ -88,10 +88,12 @@ def grammar_from_lark(
       (verbose) and ``l`` (locale) are rejected, and so are anchors (``^ $ \\A \\Z``), whose
       meaning depends on the position in the whole input;
     - ``%declare``-d terminals (for a postlexer) have no regex and are rejected;
-    - the IR lets a terminal match any string of its regex and ignored text split anywhere;
-      lark's lexer only tries the prefixes of each regex's leftmost match (and takes ignored
-      text greedily), so for regexes whose leftmost match is not their longest (``/a|ab/``,
-      lazy ``/a+?/``) lark accepts less.
+    - a regex terminal matches what lark's lexer gives it: the strings its regex matches
+      leftmost-first and whole (``/a|ab/`` gives ``a`` only, ``common.C_COMMENT`` ends at the
+      first ``*/``; :mod:`structgen.regex.leftmost`), one-character lookarounds included
+      (``common.ESCAPED_STRING``'s ``(?<!\\)``); a lookaround that would look outside the
+      lexeme (``/\\*(?!\\/)/``) is refused naming the terminal;
+    - ignored text may split anywhere in the IR, where lark's lexer takes it greedily.
 
     ``source_path`` (the file the text came from) and ``import_paths`` resolve ``%import`` of
     other grammar files. Errors are :class:`~structgen.grammar.errors.GrammarError` with the
@@ -193,7 +195,7 @@ def _terminal(definition: TerminalDef, text: str, source_name: str) -> Terminal:
     for flag in _SCOPED_FLAGS:
         if flag in flags:
             regex = f"(?{flag}:{regex})"
-    terminal = Terminal(name, regex)
+    terminal = Terminal(name, regex, leftmost=not isinstance(pattern, PatternStr))
     try:
         check_terminal(terminal, source_name=source_name)
     except GrammarError as error:

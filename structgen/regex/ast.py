@@ -1,4 +1,10 @@
-"""The regex AST: code-point sets, concatenation, alternation and bounded repetition."""
+"""The regex AST: code-point sets, concatenation, alternation and bounded repetition.
+
+The tree keeps what a leftmost-first (backtracking) matcher needs: the order of ``Alt``
+options, whether a ``Repeat`` is greedy or lazy, and — only when the parser is asked for them
+(lark terminals) — one-character lookaround assertions (:class:`Look`). Full-match languages
+(``re.fullmatch``) ignore order and laziness.
+"""
 
 from __future__ import annotations
 
@@ -88,6 +94,20 @@ class Repeat:
     node: Node
     low: int
     high: int | None
+    greedy: bool = True
 
 
-Node = Union[CharSet, Empty, Concat, Alt, Repeat]
+@dataclass(frozen=True)
+class Look:
+    """A zero-width assertion on one character: ``(?=c)`` ``(?!c)`` ``(?<=c)`` ``(?<!c)``.
+
+    ``ahead`` looks at the next character (``False``: the previous one); ``negate`` asserts
+    that character is *not* in ``chars`` (true at the edge of the text).
+    """
+
+    chars: CharSet
+    ahead: bool
+    negate: bool
+
+
+Node = Union[CharSet, Empty, Concat, Alt, Repeat, Look]

@@ -5,9 +5,17 @@ them, with a position); then this recursive-descent parser builds the AST. The l
 exactly that of ``re.fullmatch(pattern, text, re.ASCII)``. A constraint regex
 matches the *whole* output, so ``^``/``\\A`` at the start and ``$``/``\\Z`` at the end are
 accepted and mean nothing more. Classes ``\\d``, ``\\w``, ``\\s`` are ASCII (as with
-``re.ASCII`` and ECMA-262), and so is ``(?i)`` case folding. Features no finite automaton can express — backreferences,
-lookaround, word boundaries, conditionals, atomic groups, possessive quantifiers — raise
-:class:`~structgen.errors.UnsupportedFeatureError` naming the feature and its position.
+``re.ASCII`` and ECMA-262), and so is ``(?i)`` case folding; the Unicode flag ``(?u)``, which
+would widen them, is refused by name. Features no finite automaton can express here —
+backreferences, lookaround, word boundaries, conditionals, atomic groups, possessive
+quantifiers — raise :class:`~structgen.errors.UnsupportedFeatureError` naming the feature and
+its position.
+
+The tree keeps alternation order and lazy quantifiers (``Repeat.greedy``), which a full match
+ignores and :mod:`structgen.regex.leftmost` needs. With ``lookaround=True`` (lark terminals,
+read by that module) one-character lookarounds — ``(?=c)``, ``(?!c)``, ``(?<=c)``,
+``(?<!c)`` with ``c`` a single character or class — become :class:`~structgen.regex.ast.Look`
+nodes; longer ones are still refused.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import re
 import unicodedata
 
 from structgen.errors import RegexError, UnsupportedFeatureError
-from structgen.regex.ast import MAX_CODE_POINT, Alt, CharSet, Concat, Empty, Node, Repeat
+from structgen.regex.ast import MAX_CODE_POINT, Alt, CharSet, Concat, Empty, Look, Node, Repeat
 
 DIGITS = CharSet.of([(0x30, 0x39)])
 WORD = CharSet.of([(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)])
@@ -33,8 +41,12 @@ SINGLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "f": "\f", "v": "\v", "a": "\
 _HEX = "0123456789abcdefABCDEF"
 
 
-def parse_regex(pattern: str) -> Node:
-    """Parse ``pattern`` into an AST; raise :class:`RegexError` on bad input."""
+def parse_regex(pattern: str, *, lookaround: bool = False) -> Node:
+    """Parse ``pattern`` into an AST; raise :class:`RegexError` on bad input.
+
+    ``lookaround`` admits one-character lookaround assertions (:class:`Look` nodes), which
+    only :mod:`structgen.regex.leftmost` compiles.
+    """
     if not isinstance(pattern, str):
         raise RegexError(f"expected the regex as str, got {type(pattern).__name__}", pattern=repr(pattern))
     try:
@@ -43,7 +55,7 @@ def parse_regex(pattern: str) -> Node:
         raise RegexError(error.msg, pattern=pattern, position=error.pos) from None
     except (OverflowError, RecursionError) as error:
         raise RegexError(f"regex too large for Python's re ({error})", pattern=pattern) from None
-    return _Parser(pattern).parse()
+    return _Parser(pattern, lookaround=lookaround).parse()
 
 
 def case_closure(charset: CharSet) -> CharSet:
@@ -58,8 +70,9 @@ def case_closure(charset: CharSet) -> CharSet:
 
 
 class _Parser:
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, *, lookaround: bool = False) -> None:
         self.pattern = pattern
+        self.lookaround = lookaround
         self.pos = 0
         self.depth = 0
         self.ignore_case = False
@@ -91,8 +104,17 @@ class _Parser:
             flags = match.group(1)
             if "x" in flags:
                 raise self._unsupported("verbose flag (?x)", match.start())
+            if "u" in flags:
+                raise self._unicode_flag(match.start())
             self.ignore_case |= "i" in flags
             self.dot_all |= "s" in flags
+
+    def _unicode_flag(self, position: int) -> RegexError:
+        return self._error(
+            "the Unicode flag (?u) is not supported: structgen's \\d \\w \\s and (?i) are "
+            "ASCII (re.ASCII); write the Unicode ranges out instead",
+            position,
+        )
 
     def _charset(self, charset: CharSet) -> CharSet:
         return case_closure(charset) if self.ignore_case else charset
@@ -149,11 +171,13 @@ class _Parser:
                 low, high = bounds
             else:
                 return atom
+            greedy = True
             if self._peek() == "?":
-                self.pos += 1  # lazy: the same language
+                self.pos += 1  # lazy: the same full-match language, another leftmost match
+                greedy = False
             elif self._peek() == "+":
                 raise self._unsupported("possessive quantifier", self.pos)
-            atom = Repeat(atom, low, high)
+            atom = Repeat(atom, low, high, greedy)
 
     def _braces(self) -> tuple[int, int | None] | None:
         match = re.compile(r"\{(\d*)(,?)(\d*)\}").match(self.pattern, self.pos)
@@ -194,11 +218,15 @@ class _Parser:
             elif kind == "P" and self._peek(2) == "=":
                 raise self._unsupported("backreference (?P=name)", start)
             elif kind == "<" and self._peek(2) in "=!":
-                raise self._unsupported("lookbehind", start)
+                if not self.lookaround:
+                    raise self._unsupported("lookbehind", start)
+                return self._look(start, ahead=False, negate=self._peek(2) == "!", skip=3)
             elif kind == "<":
                 self.pos = self.pattern.index(">", self.pos) + 1
             elif kind in "=!":
-                raise self._unsupported("lookahead", start)
+                if not self.lookaround:
+                    raise self._unsupported("lookahead", start)
+                return self._look(start, ahead=True, negate=kind == "!", skip=2)
             elif kind == ">":
                 raise self._unsupported("atomic group", start)
             elif kind == "(":
@@ -213,6 +241,8 @@ class _Parser:
                 added, removed, end = match.group(1), match.group(2) or "", match.group(3)
                 if "x" in added:
                     raise self._unsupported("verbose flag (?x)", start)
+                if "u" in added:
+                    raise self._unicode_flag(start)
                 self.pos = match.end()
                 if end == ")":  # a global flag group, read in advance
                     return Empty()
@@ -226,6 +256,26 @@ class _Parser:
         self.pos += 1
         self.ignore_case, self.dot_all = saved
         return node
+
+    def _look(self, start: int, *, ahead: bool, negate: bool, skip: int) -> Look:
+        """A one-character lookaround; longer ones are refused by name."""
+        self.pos += skip
+        self.depth += 1
+        saved = (self.ignore_case, self.dot_all)
+        body = self._alternation()
+        self.ignore_case, self.dot_all = saved
+        self.depth -= 1
+        if self._peek() != ")":
+            raise self._error("missing ), unterminated subpattern", start)
+        self.pos += 1
+        options = body.options if isinstance(body, Alt) else (body,)
+        if not all(isinstance(option, CharSet) for option in options):
+            kind = "lookahead" if ahead else "lookbehind"
+            raise self._unsupported(f"{kind} of more than one character", start)
+        chars = CharSet(())
+        for option in options:
+            chars = chars.union(option)  # type: ignore[arg-type]
+        return Look(chars, ahead, negate)
 
     def _class(self, start: int) -> CharSet:
         negate = self._peek() == "^"

@@ -61,3 +61,42 @@ def _interegular_compatible(pattern: str) -> bool:
     if "(?i)" in pattern:
         return all(ord(c) < 128 or c.lower() == c.upper() for c in pattern)
     return True
+
+
+# Leftmost-first matching (lark terminals): small alphabets so that ordered alternation, lazy
+# and greedy repeats, nullable loop bodies and one-character lookarounds meet often.
+LEFTMOST_ATOMS = ["a", "b", "c", r"\\", '"', "[ab]", "[^a]", ".", r"\n", "é"]
+LEFTMOST_QUANTIFIERS = ["", "", "*", "+", "?", "*?", "+?", "??", "{1,2}", "{0,2}?", "{2,}"]
+LOOKAROUNDS = ["(?=a)", "(?!a)", "(?<=b)", r"(?<!\\)", "(?![ab])", "(?<=[^a])"]
+LEFTMOST_ALPHABET = "abc\\\"\né"
+
+
+def _leftmost_quantify(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    pairs = st.tuples(strategy, st.sampled_from(LEFTMOST_QUANTIFIERS))
+    return pairs.map(lambda pair: pair[0] + pair[1])
+
+
+def _leftmost_extend(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    concatenation = st.lists(children, min_size=1, max_size=4).map("".join)
+    alternation = st.lists(children | st.just(""), min_size=2, max_size=3).map("|".join)
+    group = st.one_of(alternation, concatenation).map(lambda body: f"(?:{body})")
+    return st.one_of(concatenation, _leftmost_quantify(group), group)
+
+
+def leftmost_regexes(*, lookaround: bool = False) -> st.SearchStrategy[str]:
+    """Small regexes whose leftmost-first match differs from their longest one.
+
+    Alternations (with empty branches), lazy and greedy quantifiers over nullable bodies, and
+    with ``lookaround`` one-character lookarounds anywhere (some of them at a terminal's edge,
+    which lark-terminal compilation refuses).
+    """
+    atoms = st.sampled_from(LEFTMOST_ATOMS)
+    if lookaround:
+        atoms = atoms | st.sampled_from(LOOKAROUNDS)
+    pattern = st.recursive(_leftmost_quantify(atoms), _leftmost_extend, max_leaves=6)
+    return pattern.filter(_compiles)
+
+
+def leftmost_texts() -> st.SearchStrategy[str]:
+    """Short texts over the characters :func:`leftmost_regexes` draws."""
+    return st.text(alphabet=LEFTMOST_ALPHABET, max_size=7)

@@ -34,6 +34,8 @@ from structgen.engines.cfg.lexer import ProductLexer
 from structgen.engines.cfg.matcher import GrammarMatcher
 from structgen.errors import ConfigurationError, LimitExceededError, RegexError
 from structgen.regex.dfa import DEAD, ByteDFA, compile_byte_dfa, minimize, regex_to_dfa, trim
+from structgen.regex.leftmost import leftmost_byte_dfa
+from structgen.regex.parser import parse_regex
 from structgen.vocab.trie import build_trie
 
 if TYPE_CHECKING:
@@ -449,7 +451,12 @@ def _thread_key(thread: Thread) -> tuple[int, int, int]:
 def _terminal_dfa(grammar: Grammar, name: str, max_states: int) -> ByteDFA:
     terminal = grammar.terminals[name]
     try:
-        if terminal.node is not None:
+        if terminal.leftmost:
+            node = terminal.node
+            if node is None:
+                node = parse_regex(terminal.pattern, lookaround=True)
+            dfa = leftmost_byte_dfa(node, max_states=max_states, pattern=terminal.pattern)
+        elif terminal.node is not None:
             dfa = compile_byte_dfa(terminal.node, max_states=max_states)
         else:
             dfa = regex_to_dfa(terminal.pattern, max_states=max_states)
