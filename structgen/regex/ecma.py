@@ -74,14 +74,15 @@ _SYNTAX = set("^$\\.*+?()[]{}|/")
 _HEX = set("0123456789abcdefABCDEF")
 
 _CATEGORY_ALIASES = {
-    "L": "L", "Letter": "L", "Lu": "Lu", "Uppercase_Letter": "Lu", "Ll": "Ll", "Lowercase_Letter": "Ll",
-    "Lt": "Lt", "Titlecase_Letter": "Lt", "Lm": "Lm", "Modifier_Letter": "Lm", "Lo": "Lo", "Other_Letter": "Lo",
-    "M": "M", "Mark": "M", "Mn": "Mn", "Mc": "Mc", "Me": "Me",
-    "N": "N", "Number": "N", "Nd": "Nd", "Decimal_Number": "Nd", "digit": "Nd", "Nl": "Nl", "No": "No",
-    "P": "P", "Punctuation": "P", "punct": "P", "Pc": "Pc", "Pd": "Pd", "Ps": "Ps", "Pe": "Pe", "Pi": "Pi",
-    "Pf": "Pf", "Po": "Po", "S": "S", "Symbol": "S", "Sm": "Sm", "Sc": "Sc", "Sk": "Sk", "So": "So",
-    "Z": "Z", "Separator": "Z", "Zs": "Zs", "Space_Separator": "Zs", "Zl": "Zl", "Zp": "Zp",
-    "Cc": "Cc", "Control": "Cc", "cntrl": "Cc", "Cf": "Cf", "Format": "Cf", "Co": "Co", "Cn": "Cn",
+    "L": "L", "Letter": "L", "Lu": "Lu", "Uppercase_Letter": "Lu", "Ll": "Ll",
+    "Lowercase_Letter": "Ll", "Lt": "Lt", "Titlecase_Letter": "Lt", "Lm": "Lm",
+    "Modifier_Letter": "Lm", "Lo": "Lo", "Other_Letter": "Lo", "M": "M", "Mark": "M", "Mn": "Mn",
+    "Mc": "Mc", "Me": "Me", "N": "N", "Number": "N", "Nd": "Nd", "Decimal_Number": "Nd",
+    "digit": "Nd", "Nl": "Nl", "No": "No", "P": "P", "Punctuation": "P", "punct": "P", "Pc": "Pc",
+    "Pd": "Pd", "Ps": "Ps", "Pe": "Pe", "Pi": "Pi", "Pf": "Pf", "Po": "Po", "S": "S",
+    "Symbol": "S", "Sm": "Sm", "Sc": "Sc", "Sk": "Sk", "So": "So", "Z": "Z", "Separator": "Z",
+    "Zs": "Zs", "Space_Separator": "Zs", "Zl": "Zl", "Zp": "Zp", "Cc": "Cc", "Control": "Cc",
+    "cntrl": "Cc", "Cf": "Cf", "Format": "Cf", "Co": "Co", "Cn": "Cn",
 }  # fmt: skip
 
 

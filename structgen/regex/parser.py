@@ -24,7 +24,7 @@ import re
 import unicodedata
 
 from structgen.errors import RegexError, UnsupportedFeatureError
-from structgen.regex.ast import MAX_CODE_POINT, Alt, CharSet, Concat, Empty, Look, Node, Repeat
+from structgen.regex.ast import Alt, CharSet, Concat, Empty, Look, Node, Repeat
 
 DIGITS = CharSet.of([(0x30, 0x39)])
 WORD = CharSet.of([(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)])
@@ -48,7 +48,9 @@ def parse_regex(pattern: str, *, lookaround: bool = False) -> Node:
     only :mod:`structgen.regex.leftmost` compiles.
     """
     if not isinstance(pattern, str):
-        raise RegexError(f"expected the regex as str, got {type(pattern).__name__}", pattern=repr(pattern))
+        raise RegexError(
+            f"expected the regex as str, got {type(pattern).__name__}", pattern=repr(pattern)
+        )
     try:
         re.compile(pattern)
     except re.error as error:
@@ -146,7 +148,7 @@ class _Parser:
         return parts[0] if len(parts) == 1 else Concat(tuple(parts))
 
     def _anchor(self, *, at_start: bool) -> bool:
-        """Consume a ``^``/``$``/``\\A``/``\\Z`` that sits where a full-match anchor means nothing."""
+        """Consume a ``^``/``$``/``\\A``/``\\Z`` where a full-match anchor means nothing."""
         char, start = self._peek(), self.pos
         if char == "^" or (char == "\\" and self._peek(1) == "A"):
             if self.depth == 0 and at_start:
@@ -235,7 +237,8 @@ class _Parser:
                 self.pos = self.pattern.index(")", self.pos) + 1
                 return Empty()
             else:
-                match = re.compile(r"\?([aiLmsux]*)(?:-([imsx]*))?([:)])").match(self.pattern, self.pos)
+                flags = re.compile(r"\?([aiLmsux]*)(?:-([imsx]*))?([:)])")
+                match = flags.match(self.pattern, self.pos)
                 if match is None:
                     raise self._error("unknown group extension", start)
                 added, removed, end = match.group(1), match.group(2) or "", match.group(3)

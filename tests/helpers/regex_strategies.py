@@ -7,7 +7,10 @@ import re
 from hypothesis import strategies as st
 
 LITERALS = list("abcxyz019-_ ") + ["é", "日", "😀", r"\.", r"\n", r"\t", r"\x41", r"\u00e9", r"\{"]
-CLASSES = [r"\d", r"\w", r"\s", r"\D", ".", "[a-c]", "[^a]", "[0-9a-f]", "[é-ë]", "[^\\d]", "[-x]", "[日本]"]
+CLASSES = [
+    r"\d", r"\w", r"\s", r"\D", ".", "[a-c]", "[^a]", "[0-9a-f]", "[é-ë]", "[^\\d]", "[-x]",
+    "[日本]",
+]
 QUANTIFIERS = ["", "", "", "*", "+", "?", "{2}", "{1,3}", "{0,2}", "*?", "{2,}"]
 
 
