@@ -7,18 +7,26 @@ vocabulary, compile the constraint, and run ``model.generate`` with
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from structgen.errors import ConfigurationError, LimitExceededError
-
-if TYPE_CHECKING:
-    from structgen.runtime.compiled import CompiledGrammar
-    from structgen.vocab import Vocabulary
+from structgen.errors import ConfigurationError, LimitExceededError, MatcherError
+from structgen.grammar.loading import load_grammar
+from structgen.integrations.transformers import StructgenLogitsProcessor
+from structgen.ir import Grammar
+from structgen.models import resolve_model
+from structgen.regex import parse_regex
+from structgen.runtime.compiled import CompiledGrammar
+from structgen.runtime.compiler import compile_grammar, compile_regex
+from structgen.schema import schema_to_grammar
+from structgen.schema.loading import load_schema
+from structgen.validation import DocumentValidator
+from structgen.vocab import Vocabulary
 
 __all__ = ["IncompleteGenerationError", "generate", "generate_json"]
 
@@ -47,7 +55,6 @@ _VOCABULARIES: weakref.WeakKeyDictionary[Any, dict[int, Vocabulary]] = weakref.W
 
 
 def _vocabulary(tokenizer: Any, vocab_size: int) -> Vocabulary:
-    from structgen.vocab import Vocabulary
 
     try:
         per_size = _VOCABULARIES.setdefault(tokenizer, {})
@@ -74,7 +81,6 @@ def _check_constraint(*, regex: str | None, grammar: Any, schema: Any = None) ->
     if regex is not None:
         if not isinstance(regex, str):
             raise ConfigurationError(f"regex= must be a str, not {type(regex).__name__}")
-        from structgen.regex import parse_regex
 
         parse_regex(regex)
 
@@ -93,8 +99,6 @@ def _is_pydantic_model(schema: Any) -> bool:
 def _load_constraint(*, regex: str | None, grammar: Any, schema: Any = None) -> Any:
     """The grammar IR (loaded and checked before the model) or the regex text."""
     if schema is not None:
-        from structgen.schema import schema_to_grammar
-
         # Generation wants one canonical text per value: compact separators, schema order.
         options = dict(GENERATION_SCHEMA_OPTIONS)
         if _is_pydantic_model(schema):
@@ -104,11 +108,9 @@ def _load_constraint(*, regex: str | None, grammar: Any, schema: Any = None) -> 
         return schema_to_grammar(schema, **options)
     if grammar is None:
         return regex
-    from structgen.ir import Grammar
 
     if isinstance(grammar, Grammar):
         return grammar
-    from structgen.grammar.loading import load_grammar
 
     return load_grammar(grammar)
 
@@ -117,7 +119,6 @@ def _read_schema_file(schema: Any) -> Any:
     """A schema given as a file (``os.PathLike``), read once; any other schema as given."""
     if not isinstance(schema, os.PathLike):
         return schema
-    from structgen.schema.loading import load_schema
 
     return load_schema(schema)
 
@@ -132,11 +133,8 @@ _MEMO_SIZE = 32
 
 def _constraint_key(*, regex: str | None, grammar: Any, schema: Any) -> Any:
     """A hashable key for the constraint, or None when it cannot be keyed (objects)."""
-    import json
 
     if schema is not None:
-        from structgen.schema.loading import load_schema
-
         try:
             text = json.dumps(load_schema(schema), sort_keys=True)
         except (TypeError, ValueError):
@@ -168,7 +166,6 @@ def _memoised(cache: OrderedDict, key: Any, make: Callable[[], Any]) -> Any:
 
 def _compile(constraint: Any, *, vocab: Vocabulary, key: Any = None) -> CompiledGrammar:
     """The constraint given, compiled against ``vocab`` (memoised on ``key``)."""
-    from structgen.runtime.compiler import compile_grammar, compile_regex
 
     def make() -> CompiledGrammar:
         if isinstance(constraint, str):
@@ -253,7 +250,6 @@ def generate(
     constraint = _memoised(
         _LOADED, key, lambda: _load_constraint(regex=regex, grammar=grammar, schema=schema)
     )
-    from structgen.models import resolve_model
 
     model, tokenizer = resolve_model(model, tokenizer)
     vocab_size = _logits_width(model, tokenizer)
@@ -286,7 +282,6 @@ def _run(
     import torch
     from transformers import GenerationConfig
 
-    from structgen.integrations.transformers import StructgenLogitsProcessor
 
     eos_ids = list(compiled.vocab.eos_ids)
     if not eos_ids:
@@ -331,8 +326,6 @@ def _finish(compiled: CompiledGrammar, generated: list[int], max_new_tokens: int
         if token in eos:
             break
         if not matcher.advance(token):
-            from structgen.errors import MatcherError
-
             shown = vocab.token_bytes[token] if 0 <= token < len(vocab.token_bytes) else b"?"
             raise MatcherError(
                 f"generated token {len(body)} (id {token}, {shown!r}) is "
@@ -363,11 +356,7 @@ def generate_json(
     is returned; a failure there would be a bug in structgen and raises
     :class:`~structgen.errors.MatcherError`.
     """
-    import json
 
-    from structgen.errors import MatcherError
-    from structgen.schema.loading import load_schema
-    from structgen.validation import DocumentValidator
 
     schema = _read_schema_file(schema)
     text = generate(
