@@ -21,7 +21,7 @@ by :func:`determinize` and :func:`repeat` and raises past its limit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,6 +77,17 @@ class WorkBudget:
         self.spent += amount
         if self.spent > self.max_work:
             raise LimitExceededError(self.what, self.max_work, hint=self.hint)
+
+
+def _intern(subset: Hashable, index: dict, order: list, limit: StateLimit) -> int:
+    """The state number of ``subset``, numbering it next if it is new (past the limit: an error)."""
+    state_id = index.get(subset)
+    if state_id is None:
+        if len(order) >= limit.max_states:
+            raise limit.exceeded()
+        state_id = index[subset] = len(order)
+        order.append(subset)
+    return state_id
 
 
 def determinize(
@@ -135,14 +146,7 @@ def determinize(
             if not target_set:
                 row.append(DEAD)
                 continue
-            closed = close(target_set)
-            state_id = index.get(closed)
-            if state_id is None:
-                if len(order) >= limit.max_states:
-                    raise limit.exceeded()
-                state_id = index[closed] = len(order)
-                order.append(closed)
-            row.append(state_id)
+            row.append(_intern(close(target_set), index, order, limit))
         rows.append(row)
     transitions = np.array(rows, dtype=np.int32).reshape(len(order), num_classes)
     accepting = np.array([is_accepting(s, i == 0) for i, s in enumerate(order)], dtype=bool)
@@ -215,14 +219,7 @@ def repeat(
             if not moved:
                 row.append(DEAD)
                 continue
-            closed = close(moved)
-            state_id = index.get(closed)
-            if state_id is None:
-                if len(order) >= limit.max_states:
-                    raise limit.exceeded()
-                state_id = index[closed] = len(order)
-                order.append(closed)
-            row.append(state_id)
+            row.append(_intern(close(moved), index, order, limit))
         table.append(row)
     compact = np.array(table, dtype=np.int32).reshape(len(order), num_classes)
     final = np.array(
