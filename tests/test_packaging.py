@@ -8,6 +8,7 @@ every model test failed. These tests run Python from the root, as a user does.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -17,6 +18,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Top-level folders of the layout that the package links in (structgen/kernels, structgen/grammars).
+LAYOUT_FOLDERS = ("kernels", "grammars")
 # Folders that are meant to be import packages of their own, and why.
 REGULAR_PACKAGES = {
     "structgen": "the package itself",
@@ -24,10 +27,22 @@ REGULAR_PACKAGES = {
 }
 
 
+def _top_level_entries() -> list[Path]:
+    """The repository's own top-level files and folders: what git tracks, when git can tell
+    (build output, caches and virtual environments are not the repository's)."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+        ).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return sorted(ROOT.iterdir())
+    return sorted({ROOT / path.split("/", 1)[0] for path in listed})
+
+
 def _top_level_names() -> list[str]:
-    """Names under which Python could import something at the repository root."""
+    """Names under which Python could import something of the repository from its root."""
     names = []
-    for entry in sorted(ROOT.iterdir()):
+    for entry in _top_level_entries():
         if entry.name.startswith(".") or entry.name.endswith(".egg-info"):
             continue
         if entry.is_dir() and entry.name.isidentifier():
@@ -94,11 +109,21 @@ def test_layout_folders_import_as_structgen_subpackages() -> None:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A wheel built from the working tree, and what the build printed."""
+    """A wheel built from a copy of the tracked sources, and what the build printed (a copy:
+    setuptools reuses a stale ``build/`` folder of the working tree)."""
+    source = tmp_path_factory.mktemp("source")
+    needed = ("pyproject.toml", "README.md", "LICENSE", "structgen", *LAYOUT_FOLDERS)
+    for entry in _top_level_entries():
+        if entry.name not in needed:
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, source / entry.name, symlinks=True)
+        else:
+            shutil.copy2(entry, source / entry.name)
     out = tmp_path_factory.mktemp("wheel")
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "-w", str(out), str(ROOT)],
+         "--disable-pip-version-check", "-w", str(out), str(source)],
         capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
