@@ -55,7 +55,6 @@ _VOCABULARIES: weakref.WeakKeyDictionary[Any, dict[int, Vocabulary]] = weakref.W
 
 
 def _vocabulary(tokenizer: Any, vocab_size: int) -> Vocabulary:
-
     try:
         per_size = _VOCABULARIES.setdefault(tokenizer, {})
     except TypeError:  # not weak-referenceable: build every time
@@ -81,7 +80,6 @@ def _check_constraint(*, regex: str | None, grammar: Any, schema: Any = None) ->
     if regex is not None:
         if not isinstance(regex, str):
             raise ConfigurationError(f"regex= must be a str, not {type(regex).__name__}")
-
         parse_regex(regex)
 
 
@@ -108,10 +106,8 @@ def _load_constraint(*, regex: str | None, grammar: Any, schema: Any = None) -> 
         return schema_to_grammar(schema, **options)
     if grammar is None:
         return regex
-
     if isinstance(grammar, Grammar):
         return grammar
-
     return load_grammar(grammar)
 
 
@@ -119,7 +115,6 @@ def _read_schema_file(schema: Any) -> Any:
     """A schema given as a file (``os.PathLike``), read once; any other schema as given."""
     if not isinstance(schema, os.PathLike):
         return schema
-
     return load_schema(schema)
 
 
@@ -133,7 +128,6 @@ _MEMO_SIZE = 32
 
 def _constraint_key(*, regex: str | None, grammar: Any, schema: Any) -> Any:
     """A hashable key for the constraint, or None when it cannot be keyed (objects)."""
-
     if schema is not None:
         try:
             text = json.dumps(load_schema(schema), sort_keys=True)
@@ -166,7 +160,6 @@ def _memoised(cache: OrderedDict, key: Any, make: Callable[[], Any]) -> Any:
 
 def _compile(constraint: Any, *, vocab: Vocabulary, key: Any = None) -> CompiledGrammar:
     """The constraint given, compiled against ``vocab`` (memoised on ``key``)."""
-
     def make() -> CompiledGrammar:
         if isinstance(constraint, str):
             return compile_regex(constraint, vocab)
@@ -282,7 +275,6 @@ def _run(
     import torch
     from transformers import GenerationConfig
 
-
     eos_ids = list(compiled.vocab.eos_ids)
     if not eos_ids:
         raise ConfigurationError(
@@ -356,7 +348,6 @@ def generate_json(
     is returned; a failure there would be a bug in structgen and raises
     :class:`~structgen.errors.MatcherError`.
     """
-
 
     schema = _read_schema_file(schema)
     text = generate(
