@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from structgen.regex.ast import Node
+    from structgen.regex.dfa import ByteAutomaton
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,12 @@ class Terminal:
     ``leftmost`` makes the terminal's strings those its regex matches leftmost-first and whole
     (``re.match(pattern, s).group(0) == s``), as lark's lexer produces them; its pattern may
     then hold one-character lookarounds and its laziness and alternation order count.
+
+    ``automaton`` (a :class:`~structgen.regex.dfa.ByteAutomaton`, usually lazy) replaces both:
+    the engine reads the terminal's bytes from it, discovering states only as decoding reaches
+    them, so a language with a huge automaton (a pattern × length × format product) needs no
+    global state limit. ``pattern`` then only describes it (and keys caches); the automaton
+    must say in its own terms what it accepts (see its class).
     """
 
     name: str
@@ -40,6 +47,7 @@ class Terminal:
     literal: str | None = None
     node: Node | None = field(default=None, compare=False, repr=False)
     leftmost: bool = False
+    automaton: ByteAutomaton | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ explored, summed over the whole compilation).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -30,6 +31,7 @@ __all__ = [
     "DEFAULT_MAX_NFA_STATES",
     "DEFAULT_MAX_STATES",
     "DEFAULT_MAX_WORK",
+    "ByteAutomaton",
     "ByteDFA",
     "compile_byte_dfa",
     "minimize",
@@ -42,6 +44,22 @@ DEAD = automaton.DEAD
 DEFAULT_MAX_STATES = 100_000
 DEFAULT_MAX_NFA_STATES = 400_000
 DEFAULT_MAX_WORK = 5_000_000
+
+
+@runtime_checkable
+class ByteAutomaton(Protocol):
+    """A deterministic automaton over bytes whose states may be discovered lazily.
+
+    State 0 is the start. ``row(state)`` is the int32 ``[256]`` array of next states
+    (``DEAD`` where the byte is not allowed); asking for a row may number new states. Every
+    state a row names can still reach an accepting state (so "not dead" means "can still
+    complete"), which is what lets a lexer built on it never allow a dead end. Eager tables
+    (:class:`ByteDFA`) and lazy products both implement it.
+    """
+
+    def row(self, state: int) -> np.ndarray: ...
+
+    def accepts(self, state: int) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,13 @@ class ByteDFA:
     @property
     def num_states(self) -> int:
         return int(self.transitions.shape[0])
+
+    def row(self, state: int) -> np.ndarray:
+        """The next state for every byte (the :class:`ByteAutomaton` view of the table)."""
+        return self.transitions[state]
+
+    def accepts(self, state: int) -> bool:
+        return bool(self.accepting[state])
 
     def walk(self, state: int, data: bytes) -> int:
         """The state after reading ``data`` from ``state`` (``DEAD`` once it dies)."""

@@ -33,7 +33,15 @@ from structgen.engines.cfg.earley import EarleyGrammar, EarleySet
 from structgen.engines.cfg.lexer import ProductLexer
 from structgen.engines.cfg.matcher import GrammarMatcher
 from structgen.errors import ConfigurationError, LimitExceededError, RegexError
-from structgen.regex.dfa import DEAD, ByteDFA, compile_byte_dfa, minimize, regex_to_dfa, trim
+from structgen.regex.dfa import (
+    DEAD,
+    ByteAutomaton,
+    ByteDFA,
+    compile_byte_dfa,
+    minimize,
+    regex_to_dfa,
+    trim,
+)
 from structgen.regex.leftmost import leftmost_byte_dfa
 from structgen.regex.parser import parse_regex
 from structgen.vocab.trie import build_trie
@@ -448,8 +456,15 @@ def _thread_key(thread: Thread) -> tuple[int, int, int]:
     return (thread[0], id(thread[1]), thread[2])
 
 
-def _terminal_dfa(grammar: Grammar, name: str, max_states: int) -> ByteDFA:
+def _terminal_dfa(grammar: Grammar, name: str, max_states: int) -> ByteAutomaton:
     terminal = grammar.terminals[name]
+    if terminal.automaton is not None:
+        if terminal.automaton.accepts(0):
+            raise ConfigurationError(
+                f"terminal {name} of {grammar.source_name} matches the empty string "
+                f"({terminal.pattern!r}); terminals must consume at least one character"
+            )
+        return terminal.automaton
     try:
         if terminal.leftmost:
             node = terminal.node

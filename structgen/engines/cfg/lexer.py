@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from structgen.errors import LimitExceededError
-from structgen.regex.dfa import DEAD, ByteDFA
+from structgen.regex.dfa import DEAD, ByteAutomaton
 
 _GROWTH = 256
 
 
 class ProductLexer:
-    def __init__(self, terminal_dfas: list[ByteDFA], *, max_states: int = 200_000) -> None:
+    def __init__(self, terminal_dfas: list[ByteAutomaton], *, max_states: int = 200_000) -> None:
         self.dfas = terminal_dfas
         self.max_states = max_states
         self._ids: dict[frozenset, int] = {}
@@ -66,7 +66,7 @@ class ProductLexer:
         self._ids[members] = state
         ordered = tuple(sorted(members))
         self.members.append(ordered)
-        accepting = tuple(sorted({t for t, q in ordered if self.dfas[t].accepting[q]}))
+        accepting = tuple(sorted({t for t, q in ordered if self.dfas[t].accepts(q)}))
         self.accepting_terminals.append(accepting)
         self.has_accepting[state] = bool(accepting)
         if accepting:
@@ -98,7 +98,7 @@ class ProductLexer:
             if self.transitions[current, 0] != -3:
                 continue
             members = self.members[current]
-            rows = np.stack([self.dfas[t].transitions[q] for t, q in members])  # [k, 256]
+            rows = np.stack([self.dfas[t].row(q) for t, q in members])  # [k, 256]
             terminals = np.array([t for t, _ in members])
             row = np.full(256, DEAD, dtype=np.int32)
             alive = rows >= 0
