@@ -16,6 +16,7 @@ __all__ = [
     "TokenizerError",
     "MissingDependencyError",
     "MatcherError",
+    "SerializationError",
 ]
 
 
@@ -83,3 +84,8 @@ class MissingDependencyError(StructgenError, ImportError):
 
 class MatcherError(StructgenError):
     """Raised once, with context, by a logits processor whose matcher rejected a token."""
+
+
+class SerializationError(StructgenError, ValueError):
+    """Bytes that are not a compiled constraint this structgen can load (foreign, truncated,
+    damaged, another format or structgen version, another vocabulary); the message says which."""

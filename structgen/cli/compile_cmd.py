@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from typing import Any
 
@@ -42,6 +43,12 @@ def register(subparsers: Any) -> None:
         "--no-cache", action="store_true", help="neither read nor write the compile cache"
     )
     parser.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        help="also write the compiled constraint's bytes to FILE "
+        "(CompiledGrammar.load(FILE, vocab) reads them back)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -57,13 +64,15 @@ def run(args: argparse.Namespace) -> int:
             args.regex, vocab, max_states=args.max_states, cache=not args.no_cache
         )
     else:
-        compiled = compile_grammar(args.grammar, vocab)
+        compiled = compile_grammar(args.grammar, vocab, cache=not args.no_cache)
     stats = {
         "constraint": compiled.source,
         "vocabulary": vocab.name,
         "vocab_load_seconds": vocab_seconds,
     }
     stats.update(compiled.stats())
+    if args.out is not None:
+        stats["out_bytes"] = _save(compiled, args.out)
     if args.json:
         print(json.dumps(stats, indent=2))
         return 0
@@ -72,6 +81,17 @@ def run(args: argparse.Namespace) -> int:
         shown = f"{value:.4f}" if isinstance(value, float) else value
         print(f"{key:<{width}}  {shown}")
     return 0
+
+
+def _save(compiled: Any, out: str) -> int:
+    """Write the compiled constraint's bytes to ``out``; their size."""
+    from structgen.errors import ConfigurationError
+
+    try:
+        compiled.save(out)
+        return os.path.getsize(out)
+    except OSError as error:
+        raise ConfigurationError(f"cannot write {out}: {error.strerror or error}") from None
 
 
 def _default_vocabulary():  # noqa: ANN202 - returns structgen.Vocabulary

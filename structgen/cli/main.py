@@ -24,6 +24,7 @@ _COMMANDS = (
     "structgen.cli.check_schema_cmd",
     "structgen.cli.example_cmd",
     "structgen.cli.bench_cmd",
+    "structgen.cli.cache_cmd",
 )
 
 EXIT_USAGE = 2

@@ -1,15 +1,17 @@
-"""On-disk cache of compiled automata: numpy ``.npz`` files (no pickle), written atomically.
+"""On-disk cache of compiled constraints: one file per key, holding the byte form.
 
-The key hashes the constraint, its options, the vocabulary fingerprint and the structgen
-version, so a new release or another tokenizer never reads a stale entry. The directory is
-``$STRUCTGEN_CACHE_DIR`` or ``$XDG_CACHE_HOME/structgen`` (``~/.cache/structgen``).
+The key (:func:`cache_key`) hashes the kind, the constraint's canonical text, every option that
+changes the result, the vocabulary fingerprint, the structgen version, the byte form's format
+version and a digest of structgen's own code, so a new release, an edited checkout or another
+tokenizer never reads a stale entry. The directory is ``compiled/`` below
+:func:`structgen.paths.cache_dir` (``$STRUCTGEN_CACHE_DIR``, else the user cache directory).
 
-Nothing read back is trusted: every entry carries a digest of its arrays under its key
-(:func:`entry_digest`), and an entry that cannot be read, whose digest differs or that is not
-an ``.npz`` of plain arrays is a miss (the caller recomputes and rewrites it). The digest finds
-damage and edits that did not recompute it; callers also check shapes and ranges (see
-``TokenDFA.from_arrays``). A cache that cannot be written (read-only home, full disk) is
-skipped and leaves no temporary files behind.
+An entry is the key on one line, then the constraint's bytes (see
+:mod:`structgen.runtime.serialize`, whose checksum finds damage). Nothing read back is trusted:
+an entry that cannot be read, names another key, or does not load is a miss, and the caller
+recompiles and rewrites it. Entries are written to a temporary file and renamed into place, so
+concurrent writers leave one whole entry; a cache that cannot be written (read-only home, full
+disk) is skipped and leaves no temporary files behind.
 """
 
 from __future__ import annotations
@@ -18,28 +20,53 @@ import hashlib
 import json
 import os
 import tempfile
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
+from structgen.paths import cache_dir
+from structgen.runtime.serialize import FORMAT_VERSION
 from structgen.version import __version__
 
-# Bumped whenever the arrays written change shape or meaning, so old entries are never read.
-CACHE_FORMAT = 3
-DIGEST = "digest"  # the array name under which an entry's digest is stored
+__all__ = [
+    "CacheInfo",
+    "cache_directory",
+    "cache_key",
+    "clear",
+    "code_digest",
+    "info",
+    "read_entry",
+    "write_entry",
+]
 
-__all__ = ["CACHE_FORMAT", "cache_key", "cache_root", "entry_digest", "load_arrays", "save_arrays"]
+SUFFIX = ".sgc"
+# Files this cache may leave: entries, temporary files, and entries of older formats.
+_OWN_SUFFIXES = (SUFFIX, ".tmp", ".npz")
 
 
-def cache_root() -> Path:
-    explicit = os.environ.get("STRUCTGEN_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "structgen"
+def cache_directory(root: str | os.PathLike[str] | None = None) -> Path:
+    """Where entries live: ``root/compiled``, or ``compiled`` below the structgen cache."""
+    return Path(root) / "compiled" if root is not None else cache_dir("compiled")
 
 
-def cache_key(kind: str, source: str, options: dict, vocab_fingerprint: str) -> str:
+@cache
+def code_digest() -> str:
+    """SHA-256 of structgen's Python sources (names and contents), once per process (~4 ms)."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for folder, folders, files in os.walk(package, followlinks=True):
+        folders[:] = sorted(name for name in folders if name != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = Path(folder) / name
+                digest.update(path.relative_to(package).as_posix().encode("utf-8") + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def cache_key(kind: str, source: str, options: dict[str, Any], vocab_fingerprint: str) -> str:
+    """The entry's name: a SHA-256 over everything that decides the compiled result."""
     payload = json.dumps(
         {
             "kind": kind,
@@ -47,64 +74,40 @@ def cache_key(kind: str, source: str, options: dict, vocab_fingerprint: str) -> 
             "options": options,
             "vocab": vocab_fingerprint,
             "version": __version__,
-            "format": CACHE_FORMAT,
+            "format": FORMAT_VERSION,
+            "code": code_digest(),
         },
         sort_keys=True,
+        separators=(",", ":"),
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def entry_digest(key: str, arrays: dict[str, np.ndarray]) -> np.ndarray:
-    """SHA-256 of ``key`` and every array's name, dtype, shape and bytes (uint8 [32])."""
-    digest = hashlib.sha256(key.encode("utf-8"))
-    for name in sorted(arrays):
-        array = np.ascontiguousarray(arrays[name])
-        header = json.dumps([name, array.dtype.str, list(array.shape)])
-        digest.update(len(header).to_bytes(8, "little") + header.encode("utf-8"))
-        digest.update(array.nbytes.to_bytes(8, "little"))
-        digest.update(array.tobytes())
-    return np.frombuffer(digest.digest(), dtype=np.uint8).copy()
+def _entry_path(key: str, directory: Path) -> Path:
+    return directory / f"{key}{SUFFIX}"
 
 
-def _entry_path(key: str, directory: Path | None) -> Path:
-    return (directory or cache_root() / "compiled") / f"{key}.npz"
-
-
-def load_arrays(key: str, directory: Path | None = None) -> dict[str, np.ndarray] | None:
-    """The arrays stored under ``key``, or None (a miss) when the entry is absent, unreadable,
-    damaged or its digest does not match."""
-    path = _entry_path(key, directory)
+def read_entry(key: str, directory: Path) -> bytes | None:
+    """The bytes stored under ``key``, or None (a miss) when absent, unreadable or another
+    key's entry. The bytes are not checked here: loading them does that."""
     try:
-        if not path.is_file():
-            return None
-        data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            return None  # a bare .npy written over the entry
-        with data:
-            arrays = {name: data[name] for name in data.files}
-    except Exception:  # noqa: BLE001 — zipfile and numpy raise a dozen kinds on damaged input
-        return None  # a damaged entry is a miss; it is rewritten
-    stored = arrays.pop(DIGEST, None)
-    if (
-        stored is None
-        or stored.dtype != np.uint8
-        or not np.array_equal(stored, entry_digest(key, arrays))
-    ):
+        data = _entry_path(key, directory).read_bytes()
+    except OSError:  # absent, a directory, unreadable
         return None
-    return arrays
+    line = key.encode("ascii") + b"\n"
+    return data[len(line) :] if data.startswith(line) else None
 
 
-def save_arrays(key: str, arrays: dict[str, np.ndarray], directory: Path | None = None) -> None:
-    """Write ``arrays`` (and their digest) under ``key`` atomically; skipped when not writable."""
-    if DIGEST in arrays:
-        raise ValueError(f"{DIGEST!r} is the cache's own array name")
+def write_entry(key: str, blob: bytes, directory: Path) -> None:
+    """Store ``blob`` under ``key`` atomically; skipped when the cache cannot be written."""
     path = _entry_path(key, directory)
     temporary: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays, **{DIGEST: entry_digest(key, arrays)})
+            stream.write(key.encode("ascii") + b"\n")
+            stream.write(blob)
         os.replace(temporary, path)
         temporary = None
     except OSError:
@@ -115,3 +118,48 @@ def save_arrays(key: str, arrays: dict[str, np.ndarray], directory: Path | None 
                 os.unlink(temporary)
             except OSError:
                 pass
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """What the cache directory holds."""
+
+    directory: Path
+    entries: int
+    bytes: int
+
+
+def _own_files(directory: Path) -> list[Path]:
+    try:
+        return sorted(
+            path
+            for path in directory.iterdir()
+            if path.suffix in _OWN_SUFFIXES and path.is_file() and not path.is_symlink()
+        )
+    except OSError:
+        return []
+
+
+def info(directory: Path) -> CacheInfo:
+    """The number of entries in ``directory`` and the bytes its files take."""
+    files = _own_files(directory)
+    total = 0
+    for path in files:
+        try:
+            total += path.stat().st_size
+        except OSError:
+            pass
+    entries = sum(1 for path in files if path.suffix != ".tmp")
+    return CacheInfo(directory=directory, entries=entries, bytes=total)
+
+
+def clear(directory: Path) -> int:
+    """Delete the cache's files in ``directory`` (nothing else); the number deleted."""
+    removed = 0
+    for path in _own_files(directory):
+        try:
+            path.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from structgen.automaton import Automaton, AutomatonKind
+from structgen.errors import SerializationError
+from structgen.runtime.serialize import dump_automaton, load_automaton
 
 if TYPE_CHECKING:
     from structgen.matcher import Matcher
@@ -19,14 +25,20 @@ class CompiledGrammar:
     """A constraint compiled against one vocabulary. Share it; make one matcher per sequence.
 
     Immutable: the automaton (any engine's :class:`~structgen.automaton.Automaton`) and the
-    compile metadata are fixed at construction.
+    compile metadata are fixed at construction. :meth:`to_bytes` / :meth:`from_bytes` (and
+    :meth:`save` / :meth:`load`) give it a compact, checked byte form; pickling goes through
+    that form, so a compiled constraint can be sent to worker processes.
     """
 
     automaton: Automaton
     source: str
     """What was compiled, for people: ``"regex '…'"``, ``"grammar json"``, ``"json schema"``."""
     compile_seconds: float
+    """Seconds it took to make this object: compiling, or loading it from bytes or the cache."""
     from_cache: bool = False
+    warnings: tuple[str, ...] = ()
+    """What compiling warned about (a JSON Schema's ignored keywords, …), kept with the bytes so
+    a cache hit warns again."""
 
     @property
     def vocab(self) -> Vocabulary:
@@ -59,8 +71,63 @@ class CompiledGrammar:
             "from_cache": self.from_cache,
         }
 
+    # -- the byte form ---------------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        """The compact, versioned, checksummed byte form (see
+        :mod:`structgen.runtime.serialize`); :meth:`from_bytes` reads it back."""
+        info = {"source": self.source, "warnings": list(self.warnings)}
+        return dump_automaton(self.automaton, info)
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview, vocab: Vocabulary) -> CompiledGrammar:
+        """The constraint :meth:`to_bytes` wrote, bound to ``vocab`` (the vocabulary it was
+        compiled for: its fingerprint is checked). Raises
+        :class:`~structgen.errors.SerializationError` naming what is wrong with ``data``."""
+        started = time.perf_counter()
+        loaded = load_automaton(data, vocab)
+        source, warnings = loaded.info.get("source"), loaded.info.get("warnings", [])
+        if not isinstance(source, str) or not (
+            isinstance(warnings, list) and all(isinstance(w, str) for w in warnings)
+        ):
+            raise SerializationError("the stored source and warnings must be text")
+        return cls(
+            automaton=loaded.automaton,
+            source=source,
+            compile_seconds=time.perf_counter() - started,
+            warnings=tuple(warnings),
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`to_bytes` to ``path`` (atomically: a reader never sees half a file)."""
+        target = Path(path)
+        blob = self.to_bytes()
+        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(blob)
+            os.replace(temporary, target)
+        except BaseException:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], vocab: Vocabulary) -> CompiledGrammar:
+        """The constraint :meth:`save` wrote to ``path``, bound to ``vocab``."""
+        return cls.from_bytes(Path(path).read_bytes(), vocab)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle the byte form (and the vocabulary, which pickles as itself), never the engine.
+        return (_from_pickle, (self.to_bytes(), self.vocab))
+
     def __repr__(self) -> str:
         return (
             f"CompiledGrammar({self.source}, states={self.num_states}, "
             f"vocab={self.vocab.name!r}, vocab_size={self.vocab_size})"
         )
+
+
+def _from_pickle(data: bytes, vocab: Vocabulary) -> CompiledGrammar:
+    return CompiledGrammar.from_bytes(data, vocab)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
+import warnings
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from structgen.engines.cfg.engine import GrammarEngine
-from structgen.engines.dfa.cache_entry import InvalidEntry, token_dfa_arrays, token_dfa_from_arrays
 from structgen.engines.dfa.token_dfa import DEFAULT_EAGER_MASK_BYTES, TokenDFA
-from structgen.errors import ConfigurationError
+from structgen.errors import ConfigurationError, SerializationError
 from structgen.ir import Grammar
 from structgen.regex.dfa import (
     DEFAULT_MAX_NFA_STATES,
@@ -19,6 +21,8 @@ from structgen.regex.dfa import (
 )
 from structgen.runtime import cache as disk_cache
 from structgen.runtime.compiled import CompiledGrammar
+from structgen.schema.errors import SchemaWarning
+from structgen.schema.loading import load_schema
 from structgen.schema.options import SchemaOptions
 from structgen.schema.to_grammar import schema_to_grammar_with
 
@@ -51,24 +55,26 @@ def compile_regex(
     if max_states < 1:
         raise ConfigurationError(f"max_states must be positive, got {max_states}")
     started = time.perf_counter()
-    directory = Path(cache_dir) / "compiled" if cache_dir is not None else None
-    key = disk_cache.cache_key("regex", pattern, {"max_states": max_states}, vocab.fingerprint)
-    arrays = disk_cache.load_arrays(key, directory) if cache else None
-    automaton = _from_cache(arrays, vocab) if arrays is not None else None
-    if automaton is None:
-        arrays = None
-        dfa = regex_to_dfa(
-            pattern, max_states=max_states, max_nfa_states=max_nfa_states, max_work=max_regex_work
-        )
-        automaton = TokenDFA(dfa, vocab, eager_mask_bytes=eager_mask_bytes)
-        if cache and (automaton.state_mask >= 0).all():
-            disk_cache.save_arrays(key, token_dfa_arrays(automaton), directory)
-    return CompiledGrammar(
-        automaton=automaton,
-        source=f"regex {pattern!r}",
-        compile_seconds=time.perf_counter() - started,
-        from_cache=arrays is not None,
+    source = f"regex {pattern!r}"
+    options = {
+        "max_states": max_states,
+        "max_nfa_states": max_nfa_states,
+        "max_regex_work": max_regex_work,
+    }
+    lookup = _Lookup.open("regex", pattern, options, vocab, cache, cache_dir)
+    hit = lookup.get(source, started)
+    if hit is not None:
+        return hit
+    dfa = regex_to_dfa(
+        pattern, max_states=max_states, max_nfa_states=max_nfa_states, max_work=max_regex_work
     )
+    automaton = TokenDFA(dfa, vocab, eager_mask_bytes=eager_mask_bytes)
+    compiled = CompiledGrammar(
+        automaton=automaton, source=source, compile_seconds=time.perf_counter() - started
+    )
+    if (automaton.state_mask >= 0).all():  # too large to mask ahead of time: not stored
+        lookup.put(compiled)
+    return compiled
 
 
 def compile_grammar(
@@ -85,6 +91,8 @@ def compile_grammar(
     max_walk_events: int = 1 << 24,
     max_cached_items: int = 2_000_000,
     precompute: bool = True,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
 ) -> CompiledGrammar:
     """Compile a context-free grammar against ``vocab``.
 
@@ -101,7 +109,8 @@ def compile_grammar(
     token mask — bounds the work of very ambiguous grammars), ``max_walk_events`` (distinct
     (trie node, lexer state) pairs where a lexeme may end inside a token, in one trie walk).
     ``max_cached_items`` bounds memory instead (Earley items kept in memo tables, ~100 bytes
-    each): past it, the tables are dropped and rebuilt on demand.
+    each): past it, the tables are dropped and rebuilt on demand. ``cache`` reads and writes
+    the on-disk cache (keyed by the loaded grammar's fingerprint and these options).
     """
     _check_vocabulary(vocab)
     started = time.perf_counter()
@@ -111,23 +120,30 @@ def compile_grammar(
         from structgen.grammar.loading import load_grammar
 
         grammar = load_grammar(source, syntax=syntax, start=start)
-    engine = _grammar_engine(
-        grammar,
-        vocab,
-        max_ignore_bytes=max_ignore_bytes,
-        max_ignore_run=max_ignore_run,
-        max_lexer_states=max_lexer_states,
-        max_items=max_items,
-        max_mask_sets=max_mask_sets,
-        max_walk_events=max_walk_events,
-        max_cached_items=max_cached_items,
-        precompute=precompute,
-    )
-    return CompiledGrammar(
+    limits = {
+        "max_ignore_bytes": max_ignore_bytes,
+        "max_ignore_run": max_ignore_run,
+        "max_lexer_states": max_lexer_states,
+        "max_items": max_items,
+        "max_mask_sets": max_mask_sets,
+        "max_walk_events": max_walk_events,
+        "max_cached_items": max_cached_items,
+    }
+    label = f"grammar {grammar.source_name}"
+    options = {**limits, "precompute": precompute}
+    lookup = _Lookup.open("grammar", grammar.fingerprint(), options, vocab, cache, cache_dir)
+    hit = lookup.get(label, started)
+    if hit is not None:
+        return hit
+    engine = _grammar_engine(grammar, vocab, precompute=precompute, **limits)
+    compiled = CompiledGrammar(
         automaton=engine,
-        source=f"grammar {grammar.source_name}",
+        source=label,
         compile_seconds=time.perf_counter() - started,
+        warnings=grammar.warnings,
     )
+    lookup.put(compiled)
+    return compiled
 
 
 def _grammar_engine(
@@ -141,12 +157,56 @@ def _grammar_engine(
     return engine
 
 
-def _from_cache(arrays: dict, vocab: Vocabulary) -> TokenDFA | None:
-    """The automaton stored in a cache entry, or None when the entry is not usable (a miss)."""
-    try:
-        return token_dfa_from_arrays(arrays, vocab)
-    except InvalidEntry:
-        return None
+class _Lookup:
+    """One constraint's place in the disk cache (or none, when caching is off)."""
+
+    def __init__(self, key: str | None, vocab: Vocabulary, directory: Path) -> None:
+        self.key = key
+        self.vocab = vocab
+        self.directory = directory
+
+    @classmethod
+    def open(
+        cls,
+        kind: str,
+        text: str | None,
+        options: dict[str, Any],
+        vocab: Vocabulary,
+        cache: bool,
+        cache_dir: str | Path | None,
+    ) -> _Lookup:
+        """``text`` is the constraint's canonical text (None: it has none, do not cache)."""
+        key = None
+        if cache and text is not None:
+            key = disk_cache.cache_key(kind, text, options, vocab.fingerprint)
+        return cls(key, vocab, disk_cache.cache_directory(cache_dir))
+
+    def get(self, source: str, started: float) -> CompiledGrammar | None:
+        """The cached constraint, or None (a miss: absent, damaged or unloadable)."""
+        if self.key is None:
+            return None
+        blob = disk_cache.read_entry(self.key, self.directory)
+        if blob is None:
+            return None
+        try:
+            compiled = CompiledGrammar.from_bytes(blob, self.vocab)
+        except SerializationError:
+            return None  # rewritten after the compile
+        return replace(
+            compiled,
+            source=source,
+            compile_seconds=time.perf_counter() - started,
+            from_cache=True,
+        )
+
+    def put(self, compiled: CompiledGrammar) -> None:
+        if self.key is None:
+            return
+        try:
+            blob = compiled.to_bytes()
+        except SerializationError:
+            return  # an automaton that has no byte form is simply not cached
+        disk_cache.write_entry(self.key, blob, self.directory)
 
 
 def _check_vocabulary(vocab: object) -> None:
@@ -166,17 +226,47 @@ def compile_json_schema(
     options: SchemaOptions | None = None,
     max_lexer_states: int = 200_000,
     max_items: int = 200_000,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
     **overrides: Any,
 ) -> CompiledGrammar:
-    """Compile a JSON Schema against ``vocab``.
+    """Compile a JSON Schema against ``vocab``; its masks are built as decoding needs them.
 
-    Options: see :func:`~structgen.schema.schema_to_grammar`."""
+    Options: see :func:`~structgen.schema.schema_to_grammar`. ``cache`` reads and writes the
+    on-disk cache (keyed by the schema's canonical JSON and every option)."""
     started = time.perf_counter()
-    grammar = schema_to_grammar_with(schema, options, overrides, stacklevel=4)
+    resolved = SchemaOptions.build(options, **overrides)
+    value = load_schema(schema)
     _check_vocabulary(vocab)
-    engine = _grammar_engine(
-        grammar, vocab, max_lexer_states=max_lexer_states, max_items=max_items, precompute=True
+    limits = {"max_lexer_states": max_lexer_states, "max_items": max_items}
+    lookup = _Lookup.open(
+        "schema", _canonical_json(value), {**asdict(resolved), **limits}, vocab, cache, cache_dir
     )
-    return CompiledGrammar(
-        automaton=engine, source="json schema", compile_seconds=time.perf_counter() - started
+    hit = lookup.get("json schema", started)
+    if hit is not None:
+        _warn_again(hit.warnings)
+        return hit
+    grammar = schema_to_grammar_with(value, resolved, {}, stacklevel=4)
+    engine = _grammar_engine(grammar, vocab, precompute=False, **limits)
+    compiled = CompiledGrammar(
+        automaton=engine,
+        source="json schema",
+        compile_seconds=time.perf_counter() - started,
+        warnings=grammar.warnings,
     )
+    lookup.put(compiled)
+    return compiled
+
+
+def _canonical_json(value: Any) -> str | None:
+    """The schema as canonical JSON (sorted keys, no spaces); None when it is not plain JSON."""
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+
+
+def _warn_again(messages: tuple[str, ...]) -> None:
+    """A cache hit warns as the compile did (same category, same caller)."""
+    for message in messages:
+        warnings.warn(message, SchemaWarning, stacklevel=4)

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from structgen.bitmask import bitmask_row, bitmask_words
+from structgen.engines.dfa.cache_entry import dfa_arrays, dfa_from_arrays
 from structgen.engines.dfa.mask_store import MaskStore
 from structgen.engines.dfa.matcher import DFAMatcher
+from structgen.errors import SerializationError
 from structgen.regex.dfa import DEAD, ByteDFA
 from structgen.vocab.trie import TokenTrie, build_trie
 
@@ -79,6 +81,24 @@ class TokenDFA:
             "vocab_size": self.vocab.size,
             "memory_bytes": self.memory_bytes(),
         }
+
+    # -- the serialised form (see structgen.runtime.serialize) ------------------------------
+    def to_payload(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """``(meta, arrays)``: the byte DFA and every mask computed so far."""
+        with self._lock:
+            arrays = dfa_arrays(self.dfa, self.masks, self.state_mask)
+        return {"states": self.num_states}, arrays
+
+    @classmethod
+    def from_payload(
+        cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], vocab: Vocabulary
+    ) -> TokenDFA:
+        """The automaton :meth:`to_payload` described, bound to ``vocab``; checked
+        (:class:`~structgen.errors.SerializationError` says what is wrong)."""
+        dfa, store, state_mask = dfa_from_arrays(arrays, vocab)
+        if meta.get("states") != dfa.num_states:
+            raise SerializationError("the payload's state count does not match its arrays")
+        return cls(dfa, vocab, masks=(store, state_mask))
 
     # -- mask construction -------------------------------------------------------------------
     def _raw_masks(self, states: np.ndarray) -> np.ndarray:

@@ -1,9 +1,9 @@
 """Issue 10, findings 4 and 13: the compile cache is read back, never trusted.
 
 Faults: truncated and byte-flipped entries, forged arrays (with and without a recomputed
-digest), a file where the cache directory should be, writes that fail half way, and a numba
-kernel module whose cache locations cannot be written. Each later compile must behave exactly
-like a compile without the cache, and a damaged entry is rewritten.
+checksum), another key's entry, a file where the cache directory should be, writes that fail
+half way, and a numba kernel module whose cache locations cannot be written. Each later compile
+must behave exactly like a compile without the cache, and a damaged entry is rewritten.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ import numpy as np
 import pytest
 
 import structgen
+from structgen.engines.dfa.token_dfa import TokenDFA
 from structgen.runtime import cache as disk_cache
+from structgen.runtime import serialize
 from tests.helpers.synthetic_vocab import synthetic_vocabulary
 
 VOCAB = synthetic_vocabulary()
@@ -41,7 +43,7 @@ def _same_as_fresh(compiled) -> None:
 
 
 def _entry(directory: Path) -> Path:
-    (path,) = (directory / "compiled").glob("*.npz")
+    (path,) = (directory / "compiled").glob("*.sgc")
     return path
 
 
@@ -85,19 +87,23 @@ def test_every_flipped_byte_is_caught_or_harmless(cached):
         path.write_bytes(data)
 
 
-def _arrays(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path) as data:
-        return {name: data[name].copy() for name in data.files}
-
-
-def _forge(cached: Path, edit, *, redigest: bool) -> None:
+def _forge(cached: Path, edit, *, redigest: bool, monkeypatch) -> None:
+    """Rewrite the entry with its arrays edited; with ``redigest`` its checksum is recomputed,
+    else the old checksum stays (a blob whose bytes changed under it)."""
     path = _entry(cached)
-    arrays = _arrays(path)
-    arrays.pop(disk_cache.DIGEST)
+    key, blob = path.read_bytes().split(b"\n", 1)
+    loaded = serialize.load_automaton(blob, VOCAB)
+    meta, arrays = loaded.automaton.to_payload()
+    arrays = {name: array.copy() for name, array in arrays.items()}
     edit(arrays)
-    if redigest:
-        arrays[disk_cache.DIGEST] = disk_cache.entry_digest(path.stem, arrays)
-    np.savez(path, **arrays)
+    monkeypatch.setitem(
+        serialize.ENGINES, "regex", (lambda _: (meta, arrays), TokenDFA.from_payload)
+    )
+    forged = serialize.dump_automaton(loaded.automaton, loaded.info)
+    monkeypatch.undo()
+    if not redigest:
+        forged = forged[: -len(blob[-32:])] + blob[-32:]
+    path.write_bytes(key + b"\n" + forged)
 
 
 def _accept_everywhere(arrays):
@@ -137,8 +143,8 @@ CASES = [(name, False) for name in sorted(FORGERIES)] + [
 
 
 @pytest.mark.parametrize(("name", "redigest"), CASES)
-def test_forged_arrays_are_a_miss(cached, name, redigest):
-    _forge(cached, FORGERIES[name], redigest=redigest)
+def test_forged_arrays_are_a_miss(cached, name, redigest, monkeypatch):
+    _forge(cached, FORGERIES[name], redigest=redigest, monkeypatch=monkeypatch)
     compiled = _compile(cached)
     assert not compiled.from_cache
     _same_as_fresh(compiled)
@@ -150,7 +156,7 @@ def test_entry_replaced_by_other_files_is_a_miss(cached):
     for content in (b"", b"not numpy at all", None):
         if content is None:
             with path.open("wb") as stream:
-                np.save(stream, np.ones(3))  # a bare .npy where an .npz belongs
+                np.save(stream, np.ones(3))  # a numpy file where an entry belongs
         else:
             path.write_bytes(content)
         compiled = _compile(cached)
@@ -159,6 +165,18 @@ def test_entry_replaced_by_other_files_is_a_miss(cached):
     path.unlink()
     path.mkdir()  # a directory named like the entry
     _same_as_fresh(_compile(cached))
+
+
+def test_another_keys_entry_is_a_miss(tmp_path):
+    other = structgen.compile_regex("x+", VOCAB, cache_dir=tmp_path)
+    (source,) = (tmp_path / "compiled").glob("*.sgc")
+    _compile(tmp_path)
+    target = next(p for p in (tmp_path / "compiled").glob("*.sgc") if p != source)
+    target.write_bytes(source.read_bytes())  # a whole, valid entry under the wrong name
+    compiled = _compile(tmp_path)
+    assert not compiled.from_cache and other.from_cache is False
+    _same_as_fresh(compiled)
+    _rewritten(tmp_path)
 
 
 def test_unwritable_cache_location_still_compiles(tmp_path):
@@ -174,7 +192,7 @@ def test_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch):
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(np, "savez", disk_full)
+    monkeypatch.setattr(os, "fdopen", disk_full)
     _same_as_fresh(_compile(tmp_path))
     assert list((tmp_path / "compiled").iterdir()) == []
     monkeypatch.setattr(os, "replace", disk_full)
