@@ -15,14 +15,30 @@ import os
 import struct
 import tempfile
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_arrays", "write_arrays"]
+from structgen.version import __version__
+
+__all__ = ["code_digest", "read_arrays", "write_arrays"]
 
 _MAGIC = b"SGARRAYS1\n"
 _LENGTH = struct.Struct("<I")
+
+
+@cache
+def code_digest(*sources: str) -> str:
+    """SHA-256 of structgen's version and the given source files: part of every cache key, so
+    that a changed builder or reader never reads what an older one wrote."""
+    digest = hashlib.sha256(__version__.encode())
+    for source in sources:
+        try:
+            digest.update(Path(source).read_bytes())
+        except OSError:
+            digest.update(source.encode())
+    return digest.hexdigest()
 
 
 def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> bool:

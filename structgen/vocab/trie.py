@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from structgen.paths import cache_dir
-from structgen.version import __version__
-from structgen.vocab.array_file import read_arrays, write_arrays
+from structgen.vocab.array_file import code_digest, read_arrays, write_arrays
 
 if TYPE_CHECKING:
     from structgen.vocab import Vocabulary
@@ -109,7 +108,7 @@ def _arrays_of(trie: TokenTrie) -> dict[str, np.ndarray]:
 
 
 def _cache_path(fingerprint: str) -> Path:
-    return cache_dir("tries", f"{fingerprint[:32]}-{__version__}.arrays")
+    return cache_dir("tries", f"{fingerprint[:32]}-{code_digest(__file__)[:12]}.arrays")
 
 
 def _tag(fingerprint: str) -> np.ndarray:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from itertools import pairwise
+from itertools import compress, pairwise
+from operator import not_
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import numpy as np
 
 from structgen.errors import ConfigurationError
+from structgen.vocab.gguf_cache import gguf_cache_path, read_cached, write_cached
 from structgen.vocab.gguf_vocab import read_gguf_vocabulary
 from structgen.vocab.parts import VocabularyParts
 from structgen.vocab.tokenizer_vocab import read_tokenizer_vocabulary
-
-if TYPE_CHECKING:
-    import numpy as np
 
 __all__ = ["Vocabulary"]
 
@@ -61,7 +62,7 @@ class Vocabulary:
         size: int | None = None,
         name: str = "",
     ) -> None:
-        tokens = [bytes(t) for t in token_bytes]
+        tokens = list(map(bytes, token_bytes))
         n = len(tokens)
         eos = tuple(dict.fromkeys(int(i) for i in eos_ids))
         special = {int(i) for i in special_ids}
@@ -72,7 +73,7 @@ class Vocabulary:
                     f"special or end-of-sequence id {i} is outside the {n} tokens of the vocabulary"
                 )
             tokens[i] = b""
-        special.update(i for i, t in enumerate(tokens) if not t)
+        special.update(compress(range(n), map(not_, tokens)))
         if size is None:
             size = n
         if size < n:
@@ -100,9 +101,28 @@ class Vocabulary:
         return cls.from_parts(read_tokenizer_vocabulary(tokenizer, vocab_size=vocab_size))
 
     @classmethod
-    def from_gguf(cls, path: str | Path) -> Vocabulary:
-        """Read the vocabulary stored in a GGUF file's metadata (no transformers needed)."""
-        return cls.from_parts(read_gguf_vocabulary(path))
+    def from_gguf(cls, path: str | Path, *, use_disk_cache: bool = True) -> Vocabulary:
+        """Read the vocabulary stored in a GGUF file's metadata (no transformers needed).
+
+        With ``use_disk_cache``, a vocabulary read once is kept in structgen's cache folder
+        (see :mod:`structgen.vocab.gguf_cache`) and read back from there while the file is
+        unchanged."""
+        entry = gguf_cache_path(Path(path)) if use_disk_cache else None
+        if entry is not None:
+            arrays = read_cached(entry)
+            if arrays is not None:
+                try:
+                    vocab = cls.from_arrays(arrays)
+                except ConfigurationError:
+                    vocab = None
+                if vocab is not None:
+                    known = arrays["fingerprint"].tobytes().decode("ascii", "replace")
+                    object.__setattr__(vocab, "_fingerprint", known)
+                    return vocab
+        vocab = cls.from_parts(read_gguf_vocabulary(path))
+        if entry is not None:
+            write_cached(entry, vocab.to_arrays(), vocab.fingerprint)
+        return vocab
 
     @classmethod
     def from_parts(cls, parts: VocabularyParts) -> Vocabulary:
@@ -170,8 +190,6 @@ class Vocabulary:
         ``token_data`` is every token's bytes back to back (uint8); token ``i`` is
         ``token_data[token_offsets[i]:token_offsets[i + 1]]``.
         """
-        import numpy as np
-
         lengths = np.fromiter(
             (len(t) for t in self.token_bytes), dtype=np.int64, count=len(self.token_bytes)
         )
@@ -191,12 +209,12 @@ class Vocabulary:
         """The inverse of :meth:`to_arrays`."""
         try:
             data = bytes(arrays["token_data"].tobytes())
-            offsets = [int(x) for x in arrays["token_offsets"]]
+            offsets = np.asarray(arrays["token_offsets"]).tolist()
             tokens = [data[a:b] for a, b in pairwise(offsets)]
             return cls(
                 tokens,
-                special_ids=(int(i) for i in arrays["special_ids"]),
-                eos_ids=(int(i) for i in arrays["eos_ids"]),
+                special_ids=np.asarray(arrays["special_ids"]).tolist(),
+                eos_ids=np.asarray(arrays["eos_ids"]).tolist(),
                 size=int(arrays["size"][0]),
                 name=bytes(arrays["name"].tobytes()).decode("utf-8") if "name" in arrays else "",
             )
