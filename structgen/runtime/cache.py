@@ -37,6 +37,7 @@ __all__ = [
     "code_digest",
     "info",
     "read_entry",
+    "sources_digest",
     "write_entry",
 ]
 
@@ -53,15 +54,22 @@ def cache_directory(root: str | os.PathLike[str] | None = None) -> Path:
 @cache
 def code_digest() -> str:
     """SHA-256 of structgen's Python sources (names and contents), once per process (~4 ms)."""
-    package = Path(__file__).resolve().parent.parent
+    return sources_digest(Path(__file__).resolve().parent.parent)
+
+
+def sources_digest(package: Path) -> str:
+    """SHA-256 of the names and contents of the ``.py`` files below ``package`` (links
+    followed, ``__pycache__`` skipped)."""
     digest = hashlib.sha256()
-    for folder, folders, files in os.walk(package, followlinks=True):
+    root = os.fspath(package)
+    for folder, folders, files in os.walk(root, followlinks=True):
         folders[:] = sorted(name for name in folders if name != "__pycache__")
+        relative = os.path.relpath(folder, root).replace(os.sep, "/")
         for name in sorted(files):
             if name.endswith(".py"):
-                path = Path(folder) / name
-                digest.update(path.relative_to(package).as_posix().encode("utf-8") + b"\0")
-                digest.update(path.read_bytes() + b"\0")
+                with open(os.path.join(folder, name), "rb") as stream:
+                    content = stream.read()
+                digest.update(f"{relative}/{name}".encode() + b"\0" + content + b"\0")
     return digest.hexdigest()
 
 

@@ -19,7 +19,6 @@ import pytest
 
 import structgen
 from structgen.engines.dfa.token_dfa import TokenDFA
-from structgen.runtime import cache as disk_cache
 from structgen.runtime import serialize
 from tests.helpers.synthetic_vocab import synthetic_vocabulary
 
