@@ -37,12 +37,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from structgen.engines.dfa.token_dfa import TokenDFA
-from structgen.errors import SerializationError
+from structgen.errors import ConfigurationError, SerializationError
 from structgen.version import __version__
+from structgen.vocab.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
     from structgen.automaton import Automaton
-    from structgen.vocab import Vocabulary
 
 __all__ = ["ENGINES", "FORMAT_VERSION", "MAGIC", "Loaded", "dump_automaton", "load_automaton"]
 
@@ -59,7 +59,7 @@ _DTYPES = frozenset(
 
 Payload = tuple[dict[str, Any], dict[str, np.ndarray]]
 ToPayload = Callable[[Any], Payload]
-FromPayload = Callable[[dict[str, Any], dict[str, np.ndarray], "Vocabulary"], Any]
+FromPayload = Callable[[dict[str, Any], dict[str, np.ndarray], Vocabulary], Any]
 
 
 def _grammar_payload(engine: Any) -> Payload:
@@ -134,6 +134,11 @@ def load_automaton(data: bytes | bytearray | memoryview, vocab: Vocabulary) -> L
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise SerializationError(
             f"expected the bytes of a compiled constraint, got {type(data).__name__}"
+        )
+    if not isinstance(vocab, Vocabulary):
+        raise ConfigurationError(
+            f"expected the structgen.Vocabulary the constraint was compiled for, "
+            f"got {type(vocab).__name__}"
         )
     view = memoryview(data).cast("B")
     header, start, end = _read_header(view)

@@ -195,6 +195,13 @@ def test_another_structgen_version_is_refused(monkeypatch):
     _refused(data, match="written by structgen 0.0.0-other")
 
 
+def test_a_vocabulary_is_required(blob):
+    with pytest.raises(
+        structgen.errors.ConfigurationError, match="expected the structgen.Vocabulary"
+    ):
+        CompiledGrammar.from_bytes(blob, VOCAB.token_bytes)  # type: ignore[arg-type]
+
+
 def test_another_vocabulary_is_refused(blob):
     other = Vocabulary([bytes([b]) for b in range(256)], name="bytes")
     error = _refused(blob, other, match="another vocabulary")
