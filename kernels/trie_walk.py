@@ -1,0 +1,96 @@
+"""The grammar engine's trie walk, from the first call of a fresh process on.
+
+:func:`walk_trie_events` has the signature and the results of
+:func:`structgen.kernels.numba_cpu.walk_trie_events`. Importing numba and loading the kernel's
+cached machine code costs about 0.6 s of CPU, more than the walks of a small constraint's
+first masks (walks are cached per lexer state, so a small constraint needs a few dozen). So the
+walk starts in numpy (:mod:`structgen.kernels.numpy_walk`, about 8x slower per walk) and numba
+is bought like skis are in the ski-rental problem: once the numpy walks of this process have
+cost ``LOAD_AFTER_SECONDS`` of CPU, a background thread imports numba and loads the kernel
+(right away when numba's kernels are already imported); every walk after that uses it. Loading
+in the background shares the interpreter lock with the caller, which is why it does not start
+at the first walk. ``STRUCTGEN_TRIE_WALK=numba`` (wait for numba, never use numpy) or
+``numpy`` (never load numba) pins one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from structgen.kernels.numpy_walk import walk_trie_events as numpy_walk
+
+__all__ = ["LOAD_AFTER_SECONDS", "numba_walk_ready", "start_loading_numba", "walk_trie_events"]
+
+LOAD_AFTER_SECONDS = 0.3
+"""CPU seconds of numpy walks after which numba is loaded in the background."""
+
+_lock = threading.Lock()
+_loader: threading.Thread | None = None
+_numba_walk: Callable[..., int] | None = None
+_failure: BaseException | None = None
+_numpy_seconds = 0.0
+
+
+def _load() -> None:
+    """Import the numba kernel and run it once on the argument types the engine passes."""
+    global _numba_walk, _failure
+    try:
+        from structgen.kernels.numba_cpu import walk_trie_events as kernel
+
+        one = np.zeros(1, dtype=np.int32)
+        kernel(
+            np.full((1, 256), -1, dtype=np.int32), np.zeros(1, dtype=np.bool_), 0,
+            np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.uint8), one, np.ones(1, np.int32),
+            np.zeros(2, dtype=np.int32), one.copy(), one.copy(), one.copy(), one.copy(),
+        )  # fmt: skip
+        _numba_walk = kernel
+    except BaseException as error:  # reported by the next walk that needs numba
+        _failure = error
+
+
+def start_loading_numba() -> threading.Thread:
+    """Start loading the numba kernel in a background (daemon) thread, once per process."""
+    global _loader
+    with _lock:
+        if _loader is None:
+            _loader = threading.Thread(target=_load, name="structgen-numba-load", daemon=True)
+            _loader.start()
+        return _loader
+
+
+def numba_walk_ready() -> bool:
+    """Whether walks now run in numba."""
+    return _numba_walk is not None
+
+
+def _wait_for_numba() -> Callable[..., int]:
+    start_loading_numba().join()
+    if _numba_walk is None:
+        raise RuntimeError("the numba trie-walk kernel failed to load") from _failure
+    return _numba_walk
+
+
+def walk_trie_events(*arguments: Any) -> int:
+    """:func:`structgen.kernels.numba_cpu.walk_trie_events`, in numba when it is loaded and
+    in numpy until then (identical results)."""
+    global _numpy_seconds
+    kernel = _numba_walk
+    if kernel is not None:
+        return kernel(*arguments)
+    mode = os.environ.get("STRUCTGEN_TRIE_WALK", "auto")
+    if mode == "numba":
+        return _wait_for_numba()(*arguments)
+    if mode != "numpy" and _loader is None and _failure is None:
+        if _numpy_seconds >= LOAD_AFTER_SECONDS or "structgen.kernels.numba_cpu" in sys.modules:
+            start_loading_numba()
+    started = time.thread_time()
+    count = numpy_walk(*arguments)
+    _numpy_seconds += time.thread_time() - started
+    return count
