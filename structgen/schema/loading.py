@@ -19,7 +19,6 @@ from typing import Any
 from structgen.schema.errors import SchemaError
 from structgen.schema.refs import DEFAULT_DRAFT, dialect_of
 from structgen.validation.documents import JSONFileError, read_json
-from structgen.validation.schema_check import check_schema as validation_issues
 
 __all__ = ["check_schema", "load_schema", "read_schema_file"]
 
@@ -100,6 +99,9 @@ def check_schema(schema: dict | bool, *, default_draft: str = DEFAULT_DRAFT) -> 
     ECMA-262 patterns, local ``$ref`` s), in the draft ``$schema`` names, else ``default_draft``
     (an unknown ``$schema`` is reported by the compiler, which names it).
     """
+    # imported on first use: a cached compile never loads jsonschema (issue 11)
+    from structgen.validation.schema_check import check_schema as validation_issues
+
     draft = (
         dialect_of(schema.get("$schema")) if isinstance(schema, dict) else None
     ) or default_draft

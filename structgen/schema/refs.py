@@ -16,7 +16,6 @@ from jsonschema_specifications import REGISTRY
 from referencing.exceptions import Unresolvable
 
 from structgen.schema.errors import RemoteRefError, SchemaError
-from structgen.validation.validator import make_validator
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -185,6 +184,9 @@ class SchemaDocument:
         key = location.key
         found = self._validators.get(key)
         if found is None:
+            # imported on first use: a cached compile never loads jsonschema (issue 11)
+            from structgen.validation.validator import make_validator
+
             found = make_validator(
                 location.schema,
                 draft=location.draft,
