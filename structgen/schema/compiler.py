@@ -38,6 +38,7 @@ from structgen.regex.nodes import (
 )
 from structgen.regex.text import to_regex_text
 from structgen.schema.arrays import build_array
+from structgen.schema.decimal_multiples import common_multiple, decimal_multiples
 from structgen.schema.disjoint import check_one_of
 from structgen.schema.errors import (
     UnsatisfiableSchemaError,
@@ -438,20 +439,8 @@ class SchemaCompiler:
         if key in self._terminal_ids:
             return self._terminal_ids[key]
         modulus = integer_modulus([m for m, _ in spec.multiples])
-        integral = spec.integer or any(m == m.to_integral_value() for m, _ in spec.multiples)
-        if spec.multiples and not integral:
-            for _, pointer in spec.multiples:
-                self.report(
-                    [
-                        Unsupported(
-                            "multipleOf",
-                            pointer,
-                            "a non-integer multipleOf on non-integers is not regular "
-                            "in scientific notation",
-                        )
-                    ]
-                )
-            return None
+        step = common_multiple([m for m, _ in spec.multiples])
+        integral = spec.integer or (step is not None and step.denominator == 1)
         if integral:
             low, high = integer_bounds(spec.low, spec.high)
             ranges = _split_integers(low, high, spec.excluded)
@@ -475,6 +464,13 @@ class SchemaCompiler:
                 *(number_node(*float_safe_bounds(a, b)) for a, b in ranges),
                 *(int_range(a, b) for a, b in literals),
             )
+            if step is not None:  # a decimal multipleOf: plain notation (decimal_multiples)
+                symbol = decimal_multiples(self, node, step, pointer=spec.multiples[0][1])
+                if symbol is None:
+                    self.unsat_reasons.append(f"{analysis.pointer}: no multiple in the bounds")
+                    return None
+                self._terminal_ids[key] = symbol
+                return symbol
         if is_empty_language(node):
             self.unsat_reasons.append(f"{analysis.pointer}: no number satisfies the bounds")
             return None

@@ -20,7 +20,13 @@ from structgen.regex.nodes import alt, char, concat, repeat, tree_size
 from structgen.schema.builder import SchemaBuilder
 from structgen.schema.numbers import FLOAT_EXACT_INTEGER, divisibility_dfa, int_range
 
-__all__ = ["FRACTION_STATES", "INLINE_SIZE", "INLINE_STATES", "integer_multiples"]
+__all__ = [
+    "FRACTION_STATES",
+    "INLINE_SIZE",
+    "INLINE_STATES",
+    "dfa_symbol",
+    "integer_multiples",
+]
 
 # A product automaton of at most INLINE_STATES states whose regex stays below INLINE_SIZE AST
 # nodes is one terminal (state elimination is tried only that far: past it, it is slow).
@@ -57,6 +63,12 @@ def integer_multiples(
             f"multipleOf {modulus} at {pointer}: integers written with a zero fraction "
             f"(12.0) are not generated (more than {FRACTION_STATES} automaton states)"
         )
+    return dfa_symbol(builder, dfa, name="int")
+
+
+def dfa_symbol(builder: SchemaBuilder, dfa: CodePointDFA, *, name: str) -> str | None:
+    """A symbol for ``dfa``'s language (``None``: empty): one terminal when a small regex says
+    it, else a right-linear grammar. The language must not hold the empty string."""
     if dfa.is_empty():
         return None
     node = None
@@ -66,7 +78,7 @@ def integer_multiples(
         except LimitExceededError:
             node = None
     if node is not None and tree_size(node) <= INLINE_SIZE:
-        return builder.terminal(node, name="int")
+        return builder.terminal(node, name=name)
     return _rules(builder, dfa)
 
 

@@ -48,14 +48,18 @@ from structgen.regex.nodes import (
 )
 
 __all__ = [
+    "DOT_CLASS",
     "JSON_INTEGER",
     "JSON_NUMBER",
+    "MINUS_CLASS",
+    "TEXT_CLASSES",
     "Bound",
     "divisibility_dfa",
     "int_range",
     "integer_modulus",
     "integer_node",
     "number_node",
+    "number_text_dfa",
     "remainder_automaton",
     "to_decimal",
     "uint_range",
@@ -482,31 +486,46 @@ def _power_of_ten(value: int) -> int | None:
     return power if value == 1 and power > 0 else None
 
 
+# The alphabet of hand-built number-text automata: classes 0..9 the digits, 10 '-', 11 '.',
+# 12 anything else.
+_TEXT_CUTS = np.array(
+    [0, 0x2D, 0x2E, 0x2F, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3A],
+    dtype=np.int64,
+)
+_TEXT_INTERVAL_CLASS = np.array([12, 10, 11, 12, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12], dtype=np.int32)
+MINUS_CLASS, DOT_CLASS, TEXT_CLASSES = 10, 11, 13
+
+
+def number_text_dfa(transitions: np.ndarray, accepting: np.ndarray, start: int) -> CodePointDFA:
+    """A :class:`CodePointDFA` over the number-text alphabet (columns: digits ``0..9``,
+    :data:`MINUS_CLASS`, :data:`DOT_CLASS`, anything else; ``-1`` dead), ``start`` moved first."""
+    count = transitions.shape[0]
+    order = [start] + [s for s in range(count) if s != start]
+    lookup = np.empty(count, dtype=np.int32)
+    lookup[order] = np.arange(count, dtype=np.int32)
+    remapped = np.where(transitions >= 0, lookup[np.where(transitions >= 0, transitions, 0)], -1)
+    return CodePointDFA(
+        _TEXT_CUTS,
+        _TEXT_INTERVAL_CLASS,
+        np.ascontiguousarray(remapped[order], dtype=np.int32),
+        np.asarray(accepting, dtype=bool)[order],
+    )
+
+
 def remainder_automaton(modulus: int) -> CodePointDFA:
     """``modulus + 3`` states: texts ``-?digits(.0+)?`` whose integer value is divisible by
     ``modulus``."""
-    # Classes: 0..9 the digits, 10 '-', 11 '.', 12 anything else.
-    cuts = np.array(
-        [0, 0x2D, 0x2E, 0x2F, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3A],
-        dtype=np.int64,
-    )
-    interval_class = np.array([12, 10, 11, 12, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12], dtype=np.int32)
     start, signed, fraction = modulus, modulus + 1, modulus + 2
-    transitions = np.full((modulus + 3, 13), -1, dtype=np.int32)
+    transitions = np.full((modulus + 3, TEXT_CLASSES), -1, dtype=np.int32)
     for remainder in range(modulus):
         for digit in range(10):
             transitions[remainder, digit] = (remainder * 10 + digit) % modulus
-    transitions[0, 11] = fraction
+    transitions[0, DOT_CLASS] = fraction
     transitions[fraction, 0] = fraction
     for origin in (start, signed):
         for digit in range(10):
             transitions[origin, digit] = digit % modulus
-    transitions[start, 10] = signed
+    transitions[start, MINUS_CLASS] = signed
     accepting = np.zeros(modulus + 3, dtype=bool)
     accepting[0] = accepting[fraction] = True
-    # Put the start state first.
-    order = [start] + [s for s in range(modulus + 3) if s != start]
-    position = {old: new for new, old in enumerate(order)}
-    lookup = np.array([position[s] for s in range(modulus + 3)], dtype=np.int32)
-    remapped = np.where(transitions >= 0, lookup[np.where(transitions >= 0, transitions, 0)], -1)
-    return CodePointDFA(cuts, interval_class, remapped[order].astype(np.int32), accepting[order])
+    return number_text_dfa(transitions, accepting, start)

@@ -18,8 +18,8 @@ exponent) exactly, any other number as the nearest float64. So ``0.2999999999999
 ``exclusiveMinimum: 0``, ``1e400`` is infinite, and ``9007199254740993`` exceeds ``maximum:
 9007199254740992``. The compiler generates numbers within their bounds both as exact decimals
 and after float64 parsing, so what it generates validates here; a non-integer ``multipleOf`` is
-checked in float64 (``0.3`` is not a multiple of ``0.1``), and the compiler refuses it on
-non-integers. Objects with a repeated key are reported (parsers disagree on which value
+decimal on the shortest ``repr`` of the double read (``0.3`` is a multiple of ``0.1``), as the
+compiler enforces it. Objects with a repeated key are reported (parsers disagree on which value
 counts); the value validated is the last one.
 
 Importing this package is light (no ``jsonschema``): the names below load their module on

@@ -1,15 +1,24 @@
-"""The JSON Schema keywords that run regular expressions, with ECMA-262 semantics.
+"""The JSON Schema keywords that run regular expressions, with ECMA-262 semantics (and a decimal
+``multipleOf``).
 
 ``pattern``, ``patternProperties``, ``additionalProperties`` and ``unevaluatedProperties`` (the
 last two consult ``patternProperties``) as jsonschema implements them, with its ``re.search``
 replaced by :func:`~structgen.validation.patterns.ecma_search`; messages are jsonschema's. A
 pattern that cannot be searched (malformed, or a lone surrogate in the string) is reported as
 a validation error where it is used, never as a traceback.
+
+``multipleOf`` with a non-integer step is decimal, not float64 division: a number is a multiple
+of ``m`` when the shortest ``repr`` of the double it reads as (an integer literal: its exact
+value) is an integer times the shortest ``repr`` of ``m``, so ``0.3`` is a multiple of ``0.1``
+(the compiler generates exactly these: :mod:`structgen.schema.decimal_multiples`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
@@ -23,7 +32,8 @@ Keyword = Callable[[Any, Any, Any, Any], Iterator[ValidationError]]
 
 
 def ecma_keywords(keywords: Iterable[str], *, draft: str) -> dict[str, Keyword]:
-    """Our implementations of those of ``keywords`` (a draft's known keywords) that use regexes;
+    """Our implementations of those of ``keywords`` (a draft's known keywords) that use regexes
+    (and ``multipleOf``);
     ``draft`` is jsonschema's class name (2019-09 has its own ``unevaluatedProperties``)."""
     known = set(keywords)
     ours: dict[str, Keyword] = {
@@ -31,8 +41,33 @@ def ecma_keywords(keywords: Iterable[str], *, draft: str) -> dict[str, Keyword]:
         "patternProperties": _pattern_properties,
         "additionalProperties": _additional_properties,
         "unevaluatedProperties": _unevaluated_properties(legacy=draft == "Draft201909Validator"),
+        "multipleOf": _multiple_of,
     }
     return {name: function for name, function in ours.items() if name in known}
+
+
+def _decimal_value(number: Any) -> Fraction | None:
+    """The exact value of a JSON number as read (a float by its shortest ``repr``); ``None``
+    for infinities and NaN."""
+    if isinstance(number, float):
+        return Fraction(Decimal(repr(number))) if math.isfinite(number) else None
+    if isinstance(number, Decimal):
+        return Fraction(number) if number.is_finite() else None
+    return Fraction(number)
+
+
+def _multiple_of(
+    validator: Any, step: Any, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "number"):
+        return
+    if isinstance(step, float):
+        value, divisor = _decimal_value(instance), _decimal_value(step)
+        failed = value is None or divisor is None or (value / divisor).denominator != 1
+    else:
+        failed = bool(instance % step)
+    if failed:
+        yield ValidationError(f"{instance!r} is not a multiple of {step}")
 
 
 def _extras_message(extras: list[Any]) -> tuple[str, str]:
