@@ -1,0 +1,422 @@
+"""A JSON string terminal as a lazy product: code-point DFA × length count × JSON decoding.
+
+:class:`JsonStringAutomaton` is a :class:`~structgen.regex.dfa.ByteAutomaton` over the bytes
+``"`` + the JSON encoding of a decoded string + a closing text (``"``, or ``"`` and ``:`` with
+whitespace for a key). The decoded strings are those a :class:`CodePointDFA` accepts whose
+length (in code points) lies in ``[low, high]``. Its states are tuples — the DFA state, the
+characters counted so far, and where the decoder is inside one encoded character (a UTF-8
+sequence, ``\\``, ``\\uXX…``, a surrogate pair) — numbered as rows ask for them, so the product
+of a 100-state pattern and ``maxLength: 5000`` costs only the states decoding visits.
+
+Every character is written as :mod:`structgen.schema.json_strings` writes it: literally (not
+``"``, ``\\`` or a control below U+0020; UTF-8, no surrogates), a short escape, ``\\uXXXX`` in
+either hex case, or a surrogate pair beyond U+FFFF; ``canonical`` forbids ``\\u`` for printable
+ASCII (what ``json.dumps`` never writes).
+
+Soundness rests on the invariant of the protocol: a row names only states that can still reach
+acceptance. A state inside a character stands for a set of code points (an interval of UTF-8
+or hex prefixes); it is kept iff one of them moves the DFA to a state that can still finish
+within the length bounds (:class:`~structgen.regex.lengths.LengthWindow`), which is exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+
+from structgen.errors import ConfigurationError
+from structgen.regex.codepoint_dfa import CodePointDFA
+from structgen.regex.dfa import DEAD, ByteDFA
+from structgen.regex.lengths import DEFAULT_MAX_CELLS, LengthWindow
+
+__all__ = ["DEFAULT_MAX_CELLS", "JsonStringAutomaton"]
+
+_START, _BODY, _CLOSE = 0, 1, 2
+# Where the decoder is inside one encoded character (the ``kind`` of a body state).
+_BOUNDARY, _ESCAPE, _UTF8, _HEX, _PAIR_BACKSLASH, _PAIR_U, _LOW_HEX = range(7)
+# Tails: the rest of a character whose every completion leads to one boundary state, kept as
+# (that state's DFA state and count, what is left to read) so prefixes that behave alike merge.
+_UTF8_TAIL, _HEX_TAIL, _PAIR_TAIL = 7, 8, 9
+_WIDTH = 7  # a state: (phase, q, n, kind, a, b, c)
+
+_SHORT_ESCAPES = {
+    ord('"'): 0x22,
+    ord("\\"): 0x5C,
+    ord("/"): 0x2F,
+    ord("b"): 0x08,
+    ord("f"): 0x0C,
+    ord("n"): 0x0A,
+    ord("r"): 0x0D,
+    ord("t"): 0x09,
+}
+_HEX_DIGITS = {**{0x30 + d: d for d in range(10)}, **{0x61 + d: 10 + d for d in range(6)}}
+_HEX_DIGITS.update({0x41 + d: 10 + d for d in range(6)})
+_UTF8_VALID = {2: (0x80, 0x7FF), 3: (0x800, 0xFFFF), 4: (0x10000, 0x10FFFF)}
+_SURROGATES = (0xD800, 0xDFFF)
+# Printable ASCII that json.dumps writes as itself (never \u-escaped in canonical mode).
+_PRINTABLE = ((0x20, 0x21), (0x23, 0x5B), (0x5D, 0x7E))
+_LITERAL_ASCII = np.array(
+    [0x20 <= b <= 0x7F and b not in (0x22, 0x5C) for b in range(256)], dtype=bool
+)
+
+Ranges = list[tuple[int, int]]
+
+
+def _minus(ranges: Ranges, cut: tuple[int, int]) -> Ranges:
+    out: Ranges = []
+    for low, high in ranges:
+        if cut[1] < low or cut[0] > high:
+            out.append((low, high))
+            continue
+        if low < cut[0]:
+            out.append((low, cut[0] - 1))
+        if high > cut[1]:
+            out.append((cut[1] + 1, high))
+    return out
+
+
+def _astral(first: int, last: int) -> Ranges:
+    """The code points whose high surrogate lies in ``first..last`` (clipped to D800–DBFF)."""
+    first, last = max(first, 0xD800), min(last, 0xDBFF)
+    if first > last:
+        return []
+    return [(0x10000 + ((first - 0xD800) << 10), 0x10000 + ((last - 0xD800) << 10) + 0x3FF)]
+
+
+class JsonStringAutomaton:
+    """``"`` + JSON encodings of ``dfa``'s strings of length ``low..high`` + ``close``, lazily.
+
+    ``dfa`` is over code points (its state 0 the start); ``close`` a byte DFA that starts with
+    ``"`` (the closing quote and what follows it). States are numbered as :meth:`row` finds
+    them; :meth:`payload`/:meth:`from_payload` carry the components and that numbering.
+    """
+
+    def __init__(
+        self,
+        dfa: CodePointDFA,
+        low: int,
+        high: int | None,
+        close: ByteDFA,
+        *,
+        canonical: bool = False,
+        max_cells: int = DEFAULT_MAX_CELLS,
+        states: np.ndarray | None = None,
+        window: LengthWindow | None = None,
+    ) -> None:
+        first = np.flatnonzero(close.transitions[0] >= 0).tolist()
+        if first != [0x22] or close.accepting[0]:
+            raise ConfigurationError("the closing text of a JSON string must start with '\"'")
+        self.dfa = dfa
+        self.low = low
+        self.high = high
+        self.close = close
+        self.canonical = canonical
+        self.max_cells = max_cells
+        if window is None or (window.low, window.high) != (low, high):
+            window = LengthWindow(dfa.transitions, dfa.accepting, low, high, max_cells=max_cells)
+        self.window = window
+        self._cut_ends = np.append(dfa.cuts[1:] - 1, 0x10FFFF)
+        ascii_class = [dfa.class_of(b) for b in range(128)]
+        self._ascii_class = np.array(ascii_class + [0] * 128, dtype=np.int64)
+        self._ids: dict[tuple[int, ...], int] = {}
+        self._keys: list[tuple[int, ...]] = []
+        self._rows: dict[int, np.ndarray] = {}
+        self._escapable: Ranges = [(0, 0x10FFFF)]
+        if canonical:
+            for span in _PRINTABLE:
+                self._escapable = _minus(self._escapable, span)
+        if states is None:
+            self._number((_START, 0, 0, 0, 0, 0, 0))
+        else:
+            for key in states.tolist():
+                self._number(tuple(int(v) for v in key))
+
+    # -- the ByteAutomaton protocol ---------------------------------------------------------------
+    @property
+    def num_states(self) -> int:
+        """States numbered so far."""
+        return len(self._keys)
+
+    def is_empty(self) -> bool:
+        """Whether no string at all is accepted (then state 0 has no move)."""
+        return not self.window.live(0, 0)
+
+    def accepts(self, state: int) -> bool:
+        phase, s = self._keys[state][:2]
+        return phase == _CLOSE and bool(self.close.accepting[s])
+
+    def row(self, state: int) -> np.ndarray:
+        found = self._rows.get(state)
+        if found is None:
+            found = self._rows[state] = self._compute_row(self._keys[state])
+            found.flags.writeable = False
+        return found
+
+    # -- serialisation -----------------------------------------------------------------------------
+    def payload(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """JSON-able settings and plain arrays (components, states numbered so far)."""
+        meta = {
+            "kind": "json_string_automaton",
+            "version": 1,
+            "low": self.low,
+            "high": self.high,
+            "canonical": self.canonical,
+            "max_cells": self.max_cells,
+        }
+        arrays = {
+            "cuts": self.dfa.cuts,
+            "interval_class": self.dfa.interval_class,
+            "transitions": self.dfa.transitions,
+            "accepting": self.dfa.accepting,
+            "close_transitions": self.close.transitions,
+            "close_accepting": self.close.accepting,
+            "states": np.array(self._keys, dtype=np.int64).reshape(-1, _WIDTH),
+        }
+        return meta, arrays
+
+    @classmethod
+    def from_payload(
+        cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]
+    ) -> JsonStringAutomaton:
+        """The automaton :meth:`payload` describes, with the same state numbers."""
+        if meta.get("kind") != "json_string_automaton" or meta.get("version") != 1:
+            raise ConfigurationError(f"not a JSON string automaton payload: {meta!r}")
+        dfa = CodePointDFA(
+            np.asarray(arrays["cuts"], dtype=np.int64),
+            np.asarray(arrays["interval_class"], dtype=np.int32),
+            np.asarray(arrays["transitions"], dtype=np.int32),
+            np.asarray(arrays["accepting"], dtype=bool),
+        )
+        close = ByteDFA(
+            np.asarray(arrays["close_transitions"], dtype=np.int32),
+            np.asarray(arrays["close_accepting"], dtype=bool),
+        )
+        return cls(
+            dfa,
+            int(meta["low"]),
+            None if meta["high"] is None else int(meta["high"]),
+            close,
+            canonical=bool(meta["canonical"]),
+            max_cells=int(meta["max_cells"]),
+            states=np.asarray(arrays["states"], dtype=np.int64),
+        )
+
+    def fingerprint(self) -> str:
+        """A digest of the language (not of the numbering), for cache keys and descriptions."""
+        digest = hashlib.sha256()
+        digest.update(repr((self.low, self.high, self.canonical)).encode())
+        dfa, close = self.dfa, self.close
+        parts = (dfa.cuts, dfa.interval_class, dfa.transitions, dfa.accepting)
+        for array in parts + (close.transitions, close.accepting):
+            digest.update(np.ascontiguousarray(array).tobytes())
+            digest.update(repr(array.shape).encode())
+        return digest.hexdigest()
+
+    # -- rows --------------------------------------------------------------------------------------
+    def _number(self, key: tuple[int, ...]) -> int:
+        found = self._ids.get(key)
+        if found is None:
+            found = self._ids[key] = len(self._keys)
+            self._keys.append(key)
+        return found
+
+    def _body(self, q: int, n: int, kind: int = _BOUNDARY, a: int = 0, b: int = 0, c: int = 0):
+        return self._number((_BODY, q, n, kind, a, b, c))
+
+    def _next_states(self, q: int, n: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """Per class: the next DFA state and whether it is live after one more character."""
+        following = self.dfa.transitions[q]
+        count = self.window.clamp(n + 1)
+        return following, self.window.live_many(following, count), count
+
+    def _any_good(self, good: np.ndarray, ranges: Ranges) -> bool:
+        """Whether some code point of ``ranges`` (minus surrogates) lies in a ``good`` class."""
+        cuts = self.dfa.cuts
+        for low, high in ranges:
+            for a, b in _minus([(low, high)], _SURROGATES):
+                first = int(np.searchsorted(cuts, a, side="right")) - 1
+                last = int(np.searchsorted(cuts, b, side="right")) - 1
+                if good[self.dfa.interval_class[first : last + 1]].any():
+                    return True
+        return False
+
+    def _char(self, following, good, count, code_point: int) -> int:
+        """The boundary state after ``code_point`` (``DEAD`` if it does not keep the state live)."""
+        if _SURROGATES[0] <= code_point <= _SURROGATES[1]:
+            return DEAD
+        klass = self.dfa.class_of(code_point)
+        if not good[klass]:
+            return DEAD
+        return self._body(int(following[klass]), count)
+
+    def _unit_ranges(self, first: int, last: int) -> Ranges:
+        """The code points a ``\\u`` unit in ``first..last`` can begin (BMP or a pair)."""
+        bmp = [(first, last)]
+        escapable_bmp: Ranges = []
+        for low, high in bmp:
+            for e_low, e_high in self._escapable:
+                if e_low <= high and low <= e_high:
+                    escapable_bmp.append((max(low, e_low), min(high, e_high)))
+        return escapable_bmp + _astral(first, last)
+
+    def _compute_row(self, key: tuple[int, ...]) -> np.ndarray:
+        row = np.full(256, DEAD, dtype=np.int32)
+        phase, q, n, kind, a, b, c = key
+        if phase == _START:
+            if self.window.live(0, 0):
+                row[0x22] = self._body(0, 0)
+            return row
+        if phase == _CLOSE:
+            for byte, target in enumerate(self.close.transitions[q].tolist()):
+                if target >= 0:
+                    row[byte] = self._number((_CLOSE, target, 0, 0, 0, 0, 0))
+            return row
+        if kind >= _UTF8_TAIL:
+            self._tail_row(row, q, n, kind, a)
+            return row
+        following, good, count = self._next_states(q, n)
+        if kind == _BOUNDARY:
+            self._boundary_row(row, q, n, following, good, count)
+        elif kind == _ESCAPE:
+            for byte, code_point in _SHORT_ESCAPES.items():
+                row[byte] = self._char(following, good, count, code_point)
+            if self._any_good(good, self._unit_ranges(0, 0xFFFF)):
+                row[ord("u")] = self._body(q, n, _HEX, 0, 0)
+        elif kind == _HEX:
+            self._hex_row(row, q, n, following, good, count, digits=a, value=b)
+        elif kind == _PAIR_BACKSLASH:
+            row[ord("\\")] = self._body(q, n, _PAIR_U, a)
+        elif kind == _PAIR_U:
+            row[ord("u")] = self._body(q, n, _LOW_HEX, a, 0, 0)
+        elif kind == _LOW_HEX:
+            self._low_hex_row(row, q, n, following, good, count, high_unit=a, digits=b, value=c)
+        elif kind == _UTF8:
+            self._utf8_row(row, q, n, following, good, count, remaining=a, prefix=b, length=c)
+        return row
+
+    def _tail_row(self, row, q: int, n: int, kind: int, left: int) -> None:
+        """``left`` more bytes (continuations, hex digits, or the stages of ``\\uDC``), then
+        the boundary state ``(q, n)``."""
+        if kind == _PAIR_TAIL:  # ``\\``, ``u``, ``D`` and one of ``C``–``F`` of the low unit
+            allowed = {6: b"\\", 5: b"u", 4: b"dD", 3: b"cdefCDEF"}[left]
+            following = (_BODY, q, n, _PAIR_TAIL, left - 1, 0, 0) if left > 3 else None
+            target = self._number(following or (_BODY, q, n, _HEX_TAIL, 2, 0, 0))
+            for byte in allowed:
+                row[byte] = target
+            return
+        following = (
+            self._body(q, n) if left == 1 else self._number((_BODY, q, n, kind, left - 1, 0, 0))
+        )
+        if kind == _UTF8_TAIL:
+            row[0x80:0xC0] = following
+        else:
+            for byte in _HEX_DIGITS:
+                row[byte] = following
+
+    def _uniform(self, following, good, count, low: int, high: int, kind: int, left: int):
+        """The tail state if every code point of ``low..high`` is in one class (live or not:
+        ``DEAD``), else ``None``; the caller has checked that all of them can be written."""
+        cuts = self.dfa.cuts
+        first = int(np.searchsorted(cuts, low, side="right")) - 1
+        if first + 1 < len(cuts) and cuts[first + 1] <= high:
+            return None
+        klass = int(self.dfa.interval_class[first])
+        if not good[klass]:
+            return DEAD
+        return self._number((_BODY, int(following[klass]), count, kind, left, 0, 0))
+
+    def _boundary_row(self, row, q, n, following, good, count) -> None:
+        literal = np.flatnonzero(_LITERAL_ASCII[:128] & good[self._ascii_class[:128]])
+        for byte in literal.tolist():
+            row[byte] = self._body(int(following[self._ascii_class[byte]]), count)
+        if self._any_good(
+            good, [(cp, cp) for cp in _SHORT_ESCAPES.values()] + self._unit_ranges(0, 0xFFFF)
+        ):
+            row[0x5C] = self._body(q, n, _ESCAPE)
+        for lead in range(0xC2, 0xF5):
+            length = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+            prefix = lead & (0x1F if length == 2 else 0x0F if length == 3 else 0x07)
+            row[lead] = self._utf8_state(q, n, following, good, count, length - 1, prefix, length)
+        if self.dfa.accepting[q] and self.window.clamp(n) >= self.low:
+            row[0x22] = self._number((_CLOSE, int(self.close.transitions[0, 0x22]), 0, 0, 0, 0, 0))
+
+    @staticmethod
+    def _utf8_ranges(remaining: int, prefix: int, length: int) -> Ranges:
+        low, high = prefix << (6 * remaining), ((prefix + 1) << (6 * remaining)) - 1
+        valid_low, valid_high = _UTF8_VALID[length]
+        low, high = max(low, valid_low), min(high, valid_high)
+        return [(low, high)] if low <= high else []
+
+    def _utf8_state(self, q, n, following, good, count, remaining, prefix, length) -> int:
+        """The state after a UTF-8 prefix with ``remaining`` continuation bytes to read."""
+        low, high = prefix << (6 * remaining), ((prefix + 1) << (6 * remaining)) - 1
+        valid_low, valid_high = _UTF8_VALID[length]
+        if valid_low <= low and high <= valid_high and (high < 0xD800 or low > 0xDFFF):
+            tail = self._uniform(following, good, count, low, high, _UTF8_TAIL, remaining)
+            if tail is not None:
+                return tail
+        if self._any_good(good, self._utf8_ranges(remaining, prefix, length)):
+            return self._body(q, n, _UTF8, remaining, prefix, length)
+        return DEAD
+
+    def _utf8_row(self, row, q, n, following, good, count, *, remaining, prefix, length) -> None:
+        for byte in range(0x80, 0xC0):
+            extended = (prefix << 6) | (byte & 0x3F)
+            if remaining == 1:
+                valid_low, valid_high = _UTF8_VALID[length]
+                if valid_low <= extended <= valid_high:
+                    row[byte] = self._char(following, good, count, extended)
+            else:
+                row[byte] = self._utf8_state(
+                    q, n, following, good, count, remaining - 1, extended, length
+                )
+
+    def _hex_row(self, row, q, n, following, good, count, *, digits, value) -> None:
+        for byte, digit in _HEX_DIGITS.items():
+            extended = value * 16 + digit
+            if digits + 1 < 4:
+                shift = 4 * (3 - digits)
+                first, last = extended << shift, ((extended + 1) << shift) - 1
+                if (last < 0xD800 or first > 0xDFFF) and self._unit_ranges(first, last) == [
+                    (first, last)
+                ]:
+                    tail = self._uniform(following, good, count, first, last, _HEX_TAIL, 3 - digits)
+                    if tail is not None:
+                        row[byte] = tail
+                        continue
+                if self._any_good(good, self._unit_ranges(first, last)):
+                    row[byte] = self._body(q, n, _HEX, digits + 1, extended)
+            elif 0xD800 <= extended <= 0xDBFF:
+                (low, high), *_ = _astral(extended, extended)
+                tail = self._uniform(following, good, count, low, high, _PAIR_TAIL, 6)
+                if tail is not None:
+                    row[byte] = tail
+                elif self._any_good(good, _astral(extended, extended)):
+                    row[byte] = self._body(q, n, _PAIR_BACKSLASH, extended)
+            elif self._unit_ranges(extended, extended) and not (0xDC00 <= extended <= 0xDFFF):
+                row[byte] = self._char(following, good, count, extended)
+
+    def _low_hex_row(self, row, q, n, following, good, count, *, high_unit, digits, value):
+        base = 0x10000 + ((high_unit - 0xD800) << 10)
+        for byte, digit in _HEX_DIGITS.items():
+            extended = value * 16 + digit
+            shift = 4 * (3 - digits)
+            first = max(extended << shift, 0xDC00)
+            last = min(((extended + 1) << shift) - 1, 0xDFFF)
+            if first > last:
+                continue
+            code_points = (base + first - 0xDC00, base + last - 0xDC00)
+            if digits + 1 < 4:
+                if (first, last) == (extended << shift, ((extended + 1) << shift) - 1):
+                    tail = self._uniform(
+                        following, good, count, *code_points, _HEX_TAIL, 3 - digits
+                    )
+                    if tail is not None:
+                        row[byte] = tail
+                        continue
+                if self._any_good(good, [code_points]):
+                    row[byte] = self._body(q, n, _LOW_HEX, high_unit, digits + 1, extended)
+            else:
+                row[byte] = self._char(following, good, count, code_points[0])
