@@ -11,7 +11,11 @@ of the output embedding (the model's logits width, which may exceed the token co
 
 from __future__ import annotations
 
+from functools import cache
+from itertools import pairwise
 from pathlib import Path
+
+import numpy as np
 
 from structgen.errors import TokenizerError
 from structgen.vocab.gguf_metadata import read_gguf_metadata
@@ -20,6 +24,7 @@ from structgen.vocab.pieces import (
     END_OF_TURN_NAMES,
     byte_fallback_value,
     byte_level_bytes,
+    byte_level_translation,
     sentencepiece_bytes,
 )
 
@@ -62,6 +67,7 @@ def read_gguf_vocabulary(path: str | Path) -> VocabularyParts:
         kinds = types.tolist()
 
     byte_level = model in _BYTE_LEVEL_MODELS
+    at_once = _byte_level_at_once(pieces) if byte_level else None
     token_bytes: list[bytes] = [b""] * n
     special: set[int] = set()
     for i, (raw, kind) in enumerate(zip(pieces, kinds, strict=True)):
@@ -76,6 +82,8 @@ def read_gguf_vocabulary(path: str | Path) -> VocabularyParts:
                     f"GGUF file {str(path)!r}: byte token {i} is {raw!r}, expected <0xNN>"
                 )
             token_bytes[i] = bytes((value,))
+        elif at_once is not None:
+            token_bytes[i] = at_once[i]
         elif byte_level:
             text = raw.decode("utf-8", errors="replace")
             decoded = byte_level_bytes(text)
@@ -110,3 +118,42 @@ def read_gguf_vocabulary(path: str | Path) -> VocabularyParts:
     return VocabularyParts(
         token_bytes, special_ids=frozenset(special), eos_ids=tuple(eos), size=size, name=str(name)
     )
+
+
+@cache
+def _byte_level_table() -> np.ndarray:
+    """uint16 [65536]: the byte each byte-level character stands for, 256 for any other."""
+    table = np.full(1 << 16, 256, dtype=np.uint16)
+    for code, byte in byte_level_translation().items():
+        if byte < 256:
+            table[code] = byte
+    return table
+
+
+def _byte_level_at_once(pieces: list[bytes]) -> list[bytes] | None:
+    """:func:`byte_level_bytes` of every piece in one pass over their concatenation, or None
+    when some piece is not whole UTF-8 or spells a character outside the byte alphabet (then
+    the caller decodes piece by piece, keeping such pieces as they are)."""
+    blob = b"".join(pieces)
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    # Translate through a table indexed by UTF-16 code unit (surrogates, hence characters
+    # past U+FFFF, and characters outside the alphabet map to 256: foreign).
+    units = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype="<u2")
+    mapped = _byte_level_table()[units]
+    if len(mapped) and int(mapped.max()) > 255:
+        return None
+    data = mapped.astype(np.uint8).tobytes()
+    lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+    offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    codes = np.frombuffer(blob, dtype=np.uint8)
+    starts_char = (codes & 0xC0) != 0x80  # not a UTF-8 continuation byte
+    if not starts_char[offsets[:-1][lengths > 0]].all():
+        return None  # a piece starts inside a character: the blob joined one across pieces
+    # Each character is one byte after translation: count the characters before each piece.
+    before = np.zeros(len(codes) + 1, dtype=np.int64)
+    np.cumsum(starts_char, out=before[1:])
+    return [data[a:b] for a, b in pairwise(before[offsets].tolist())]

@@ -19,6 +19,7 @@ __all__ = [
     "byte_fallback_value",
     "byte_level_alphabet",
     "byte_level_bytes",
+    "byte_level_translation",
     "sentencepiece_bytes",
 ]
 
@@ -69,6 +70,12 @@ def _char_to_latin1() -> dict[int, int]:
     for code in range(256):
         table.setdefault(code, 0xFFFF)
     return table
+
+
+def byte_level_translation() -> dict[int, int]:
+    """The ``str.translate`` table of :func:`byte_level_bytes` (foreign characters below 256
+    become U+FFFF, so a Latin-1 encoding of the result fails on them)."""
+    return _char_to_latin1()
 
 
 def byte_level_alphabet() -> frozenset[str]:
