@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from structgen.regex.ast import Node
 from structgen.regex.codepoint_dfa import CodePointDFA
+from structgen.regex.dfa import ByteAutomaton
 from structgen.schema.errors import Unsupported
 from structgen.schema.normalize import StringSpec
 from structgen.schema.options import SchemaOptions
@@ -49,6 +50,12 @@ class SchemaBuilder(Protocol):
         self, node: Node, *, key: Any = None, name: str = "t", literal_text: str | None = None
     ) -> str:
         """The terminal matching ``node`` (one per distinct ``key``, or per node)."""
+        ...
+
+    def automaton_terminal(
+        self, automaton: ByteAutomaton, description: str, *, key: Any, name: str = "t"
+    ) -> str:
+        """The terminal read through a (lazy) byte automaton, one per ``key``."""
         ...
 
     def punct(self, text: str) -> str:

@@ -27,6 +27,7 @@ from structgen.errors import LimitExceededError
 from structgen.ir import Grammar, Rule, Terminal
 from structgen.regex.ast import CharSet, Node
 from structgen.regex.codepoint_dfa import CodePointDFA
+from structgen.regex.dfa import ByteAutomaton
 from structgen.regex.nodes import (
     alt,
     char,
@@ -134,6 +135,16 @@ class SchemaCompiler:
         )
         self._terminal_ids[key] = terminal_name
         return terminal_name
+
+    def automaton_terminal(
+        self, automaton: ByteAutomaton, description: str, *, key: Any, name: str = "t"
+    ) -> str:
+        """The terminal read through ``automaton``, one per ``key``."""
+        found = self._terminal_ids.get(key)
+        if found is None:
+            found = self._terminal_ids[key] = self.fresh(name.upper() + "_")
+            self.terminals[found] = Terminal(found, description, automaton=automaton)
+        return found
 
     def punct(self, text: str) -> str:
         """``{`` ``}`` ``[`` ``]`` ``,`` with their whitespace."""

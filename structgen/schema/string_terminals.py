@@ -16,6 +16,8 @@ from __future__ import annotations
 from structgen.errors import LimitExceededError
 from structgen.regex.ast import CharSet, Node
 from structgen.regex.codepoint_dfa import CodePointDFA
+from structgen.regex.dfa import compile_byte_dfa
+from structgen.regex.lazy_product import JsonStringAutomaton
 from structgen.regex.nodes import char, concat, depth, repeat, tree_size
 from structgen.regex.text import to_regex_text
 from structgen.schema.builder import SchemaBuilder
@@ -121,17 +123,15 @@ class StringTerminals:
                     hint="raise max_string_length (a string bound costs one grammar rule per "
                     f"{_CHUNK} characters)",
                 )  # fmt: skip
-        elif longest > limit:
+        elif longest > options.max_string_length:
             if not options.lenient:
                 raise LimitExceededError(
                     f"{keyword} {longest} at {pointer} combined with pattern/format",
-                    limit,
-                    hint=(
-                        "raise max_length_expansion, or pass lenient=True to drop the length bound"
-                    ),
+                    options.max_string_length,
+                    hint="raise max_string_length, or pass lenient=True to drop the length bound",
                 )
             self.builder.warn(
-                f"length bound at {pointer} dropped (lenient): above max_length_expansion"
+                f"length bound at {pointer} dropped (lenient): above max_string_length"
             )
             min_length, max_length = 0, None
         language = string_language(
@@ -139,7 +139,7 @@ class StringTerminals:
             max_states=options.max_regex_states, max_size=options.max_regex_size,
             unsupported=unsupported, warnings=notes, strict_formats=options.formats == "strict",
             pattern_node=self.pattern_node, excluded_patterns=excluded_patterns,
-            excluded_values=excluded_values,
+            excluded_values=excluded_values, max_length_expansion=limit,
         )  # fmt: skip
         self.builder.report(unsupported)
         for message in notes:
@@ -160,6 +160,8 @@ class StringTerminals:
         automaton.
         """
         canonical = self.builder.canonical if canonical is None else canonical
+        if language.core is not None:
+            return self._lazy_string(language, close, canonical)
         quote = char('"')
         if language.charset is not None and (
             max(language.min_length, language.max_length or 0) > 2 * _CHUNK
@@ -181,6 +183,24 @@ class StringTerminals:
             node, max_states=self.builder.options.max_regex_states
         )
         return self._dfa_string(dfa, close, canonical=canonical)
+
+    def _lazy_string(self, language: StringLanguage, close: Node, canonical: bool) -> str:
+        """One terminal whose automaton is the lazy product of ``language.core``, the length
+        count and the JSON decoding (:class:`~structgen.regex.lazy_product.JsonStringAutomaton`)."""
+        automaton = JsonStringAutomaton(
+            language.core,  # type: ignore[arg-type]
+            language.min_length,
+            language.max_length,
+            compile_byte_dfa(close),
+            canonical=canonical,
+            window=language.length_window(),
+        )
+        key = ("lazy", automaton.fingerprint(), to_regex_text(close))
+        description = (
+            f"<JSON string: {language.core.num_states}-state automaton, "  # type: ignore[union-attr]
+            f"length {language.min_length}..{language.max_length}, {key[1]}>"
+        )
+        return self.builder.automaton_terminal(automaton, description, key=key, name="str")
 
     def _chunked_string(
         self, charset: CharSet, low: int, high: int | None, close: Node, canonical: bool

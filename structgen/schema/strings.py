@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
+from structgen.errors import LimitExceededError
 from structgen.regex.ast import Alt, CharSet, Concat, Empty, Node, Repeat
-from structgen.regex.codepoint_dfa import CodePointDFA, search_language
+from structgen.regex.codepoint_dfa import DEFAULT_MAX_STATES, CodePointDFA, search_language
 from structgen.regex.ecma import PatternSyntaxError, PatternUnsupported, parse_ecma_regex
+from structgen.regex.lengths import DEFAULT_MAX_CELLS, LengthWindow
 from structgen.regex.nodes import (
     ANY_CHAR,
     EMPTY,
@@ -31,6 +32,10 @@ from structgen.schema.errors import SchemaError, Unsupported
 from structgen.schema.json_strings import _difference
 from structgen.validation.formats import format_node
 
+# A length bound whose product with a pattern/format passes this many states is counted lazily:
+# a larger automaton would become a per-character grammar (one nonterminal per state).
+_EAGER_LENGTH_STATES = 1_000
+
 __all__ = [
     "StringLanguage",
     "all_strings_except",
@@ -41,19 +46,65 @@ __all__ = [
 ]
 
 
-@dataclass
 class StringLanguage:
-    """Either ``node`` or ``dfa`` is set; ``charset``/``min``/``max`` describe ``C{min,max}``
-    languages."""
+    """A language of decoded strings, in one of three forms.
 
-    node: Node | None = None
-    dfa: CodePointDFA | None = None
-    charset: CharSet | None = None
-    min_length: int = 0
-    max_length: int | None = None
+    ``node`` (a regex AST) or ``dfa`` (an eager :class:`CodePointDFA`); ``charset`` with
+    ``min_length``/``max_length`` describe ``C{min,max}`` languages. ``core`` with the bounds is
+    the *lazy* form: the strings ``core`` accepts whose length lies in ``[min_length,
+    max_length]``, kept apart because their product is too large to build (the string
+    terminal reads it as a lazy automaton). Asking a lazy language for ``dfa`` builds the
+    product within ``max_states`` (or raises :class:`LimitExceededError`, as the eager path did).
+    """
+
+    def __init__(
+        self,
+        node: Node | None = None,
+        dfa: CodePointDFA | None = None,
+        charset: CharSet | None = None,
+        min_length: int = 0,
+        max_length: int | None = None,
+        *,
+        core: CodePointDFA | None = None,
+        max_states: int = DEFAULT_MAX_STATES,
+    ) -> None:
+        self.node = node
+        self._dfa = dfa
+        self.charset = charset
+        self.min_length = min_length
+        self.max_length = max_length
+        self.core = core
+        self._max_states = max_states
+        self._window: LengthWindow | None = None
+
+    def __repr__(self) -> str:
+        form = "node" if self.node is not None else "dfa" if self._dfa is not None else "core"
+        return f"StringLanguage({form}, {self.min_length}..{self.max_length})"
+
+    @property
+    def dfa(self) -> CodePointDFA | None:
+        if self._dfa is None and self.core is not None:
+            self._dfa = _bounded(
+                self.core, self.min_length, self.max_length, self._max_states
+            ).minimized()
+        return self._dfa
+
+    def length_window(self) -> LengthWindow:
+        """Which states of ``core`` can still finish within the bounds (lazy form only; may
+        raise :class:`LimitExceededError` when its table would be too large)."""
+        if self.core is None:
+            raise ValueError("only a lazy string language has a length window")
+        if self._window is None:
+            self._window = LengthWindow(
+                self.core.transitions, self.core.accepting, self.min_length, self.max_length,
+                max_cells=DEFAULT_MAX_CELLS,
+            )  # fmt: skip
+        return self._window
 
     @property
     def empty(self) -> bool:
+        if self.core is not None:
+            return not self.length_window().live(0, 0)
         if self.node is not None:
             return is_empty_language(self.node)
         return self.dfa is None or self.dfa.is_empty()
@@ -165,9 +216,15 @@ def string_language(
     pattern_node: Callable[[str, str], Node] | None = None,
     excluded_patterns: Sequence[tuple[str, str]] = (),
     excluded_values: Sequence[str] = (),
+    max_length_expansion: int | None = None,
 ) -> StringLanguage:
     """The decoded strings satisfying every constraint (see the module doc); ``excluded_*``
-    come from ``not`` (strings matching those patterns, or equal to those values, are out)."""
+    come from ``not`` (strings matching those patterns, or equal to those values, are out).
+
+    A length bound on a pattern/format is built into one automaton when the product stays
+    within ``max_states`` and the bound within ``max_length_expansion``; otherwise the result
+    is the lazy form (``core`` and the bounds, see :class:`StringLanguage`).
+    """
 
     def language_of(pattern: str, pointer: str, keyword: str) -> Node | None:
         try:
@@ -195,14 +252,15 @@ def string_language(
     if max_length is not None and max_length < min_length:
         return StringLanguage(node=NOTHING)
     bounded = min_length > 0 or max_length is not None
+    longest = max(min_length, max_length or 0)
+    lazy_only = max_length_expansion is not None and longest > max_length_expansion
     if excluded_patterns or excluded_values:
         if not components and not bounded and not excluded_patterns:
             return StringLanguage(node=all_strings_except(sorted(set(excluded_values))))
         if components:
-            automaton = _intersection(components, min_length, max_length, max_states)
+            automaton = _intersection(components, max_states)
         else:
-            everything = repeat(ANY_CHAR, min_length, max_length)
-            automaton = CodePointDFA.from_node(everything, max_states=max_states)
+            automaton = CodePointDFA.from_node(star(ANY_CHAR), max_states=max_states)
         for pattern, pointer in excluded_patterns:
             node = language_of(pattern, pointer, "not")
             if node is not None:
@@ -211,7 +269,7 @@ def string_language(
         if excluded_values:
             values = CodePointDFA.from_strings(sorted(set(excluded_values)), max_states=max_states)
             automaton = automaton.difference(values, max_states=max_states)
-        return StringLanguage(dfa=automaton.minimized())
+        return _with_lengths(automaton, min_length, max_length, max_states, lazy_only=lazy_only)
     if not components:
         return StringLanguage(
             node=repeat(ANY_CHAR, min_length, max_length),
@@ -220,7 +278,7 @@ def string_language(
             max_length=max_length,
         )
     unique = list(dict.fromkeys(components))
-    if len(unique) == 1:
+    if len(unique) == 1 and not lazy_only:
         node = unique[0]
         if not bounded:
             return StringLanguage(node=node)
@@ -250,24 +308,65 @@ def string_language(
                 max_length is not None and low > max_length
             ):
                 return StringLanguage(node=NOTHING)
-    return StringLanguage(dfa=_intersection(unique, min_length, max_length, max_states).minimized())
+    return _with_lengths(
+        _intersection(unique, max_states), min_length, max_length, max_states, lazy_only=lazy_only
+    )
 
 
-def _intersection(
-    components: list[Node], min_length: int, max_length: int | None, max_states: int
-) -> CodePointDFA:
-    """The automaton of strings in every component and within the length bounds."""
+def _with_lengths(
+    core: CodePointDFA, min_length: int, max_length: int | None, max_states: int, *, lazy_only: bool
+) -> StringLanguage:
+    """``core`` within the length bounds: one automaton if it fits, else the lazy form."""
+    core = core.minimized()
+    if min_length == 0 and max_length is None:
+        return StringLanguage(dfa=core)
+    if _is_universal(core):  # e.g. an unanchored pattern that matches the empty string
+        return StringLanguage(
+            node=repeat(ANY_CHAR, min_length, max_length),
+            charset=ANY_CHAR,
+            min_length=min_length,
+            max_length=max_length,
+        )
+    if not lazy_only:
+        try:
+            limit = min(max_states, _EAGER_LENGTH_STATES)
+            return StringLanguage(dfa=_bounded(core, min_length, max_length, limit).minimized())
+        except LimitExceededError:
+            pass  # too many states for one automaton: the terminal counts lazily instead
+    return StringLanguage(
+        min_length=min_length, max_length=max_length, core=core, max_states=max_states
+    )
+
+
+def _is_universal(dfa: CodePointDFA) -> bool:
+    """Whether ``dfa`` (minimised) accepts every string."""
+    if dfa.num_states != 1 or not dfa.accepting[0]:
+        return False
+    charsets = dfa.class_charsets()
+    return all(
+        target == 0 or not charsets[klass].without_surrogates().ranges
+        for klass, target in enumerate(dfa.transitions[0].tolist())
+    )
+
+
+def _intersection(components: list[Node], max_states: int) -> CodePointDFA:
+    """The automaton of strings in every component."""
     unique = list(dict.fromkeys(components))
     automaton = CodePointDFA.from_node(unique[0], max_states=max_states)
     for node in unique[1:]:
         following = CodePointDFA.from_node(node, max_states=max_states)
         automaton = automaton.intersect(following, max_states=max_states)
-    if min_length > 0 or max_length is not None:
-        lengths = CodePointDFA.from_node(
-            repeat(ANY_CHAR, min_length, max_length), max_states=max_states
-        )
-        automaton = automaton.intersect(lengths, max_states=max_states)
     return automaton
+
+
+def _bounded(
+    automaton: CodePointDFA, min_length: int, max_length: int | None, max_states: int
+) -> CodePointDFA:
+    """``automaton`` ∩ strings of ``min_length..max_length`` characters, built eagerly."""
+    lengths = CodePointDFA.from_node(
+        repeat(ANY_CHAR, min_length, max_length), max_states=max_states
+    )
+    return automaton.intersect(lengths, max_states=max_states)
 
 
 def all_strings_except(names: list[str]) -> Node:

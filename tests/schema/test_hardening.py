@@ -258,5 +258,5 @@ def test_the_min_length_error_names_no_pattern_the_schema_lacks():
         schema_to_grammar({"type": "string", "minLength": 2_000_000})
     message = str(caught.value)
     assert "minLength" in message and "pattern" not in message
-    with pytest.raises(LimitExceededError, match="minLength 2000 at # combined with pattern"):
-        schema_to_grammar({"type": "string", "minLength": 2000, "pattern": "a"})
+    with pytest.raises(LimitExceededError, match="minLength 2000000 at # combined with pattern"):
+        schema_to_grammar({"type": "string", "minLength": 2_000_000, "pattern": "a"})
