@@ -241,16 +241,32 @@ def trim(transitions: np.ndarray, accepting: np.ndarray) -> Table:
     The start is always kept: when it cannot reach acceptance the result is one rejecting
     state without moves (the empty language).
     """
-    live = accepting.copy()
-    while True:  # reverse reachability, one vectorised round per step of distance
-        reaches = (_follow(transitions, live.astype(np.int8)) > 0).any(axis=1) | live
-        if (reaches == live).all():
-            break
-        live = reaches
+    live = _coreachable(transitions, accepting)
     if not live[0]:
         return np.full((1, transitions.shape[1]), DEAD, dtype=np.int32), np.zeros(1, dtype=bool)
     kept = np.where(_follow(transitions, live.astype(np.int8)) > 0, transitions, DEAD)
     return renumber(kept.astype(np.int32), accepting)
+
+
+def _coreachable(transitions: np.ndarray, accepting: np.ndarray) -> np.ndarray:
+    """The states from which an accepting state can be reached (reverse search over the
+    distinct (source, target) edges)."""
+    num_states, num_classes = transitions.shape
+    flat = transitions.ravel()
+    moves = np.flatnonzero(flat >= 0)
+    edges = np.unique(flat[moves].astype(np.int64) * num_states + moves // num_classes)
+    targets, sources = np.divmod(edges, num_states)
+    offsets = np.searchsorted(targets, np.arange(num_states + 1)).tolist()
+    sources_list = sources.tolist()
+    live = accepting.tolist()
+    pending = [state for state, accepts in enumerate(live) if accepts]
+    while pending:
+        target = pending.pop()
+        for source in sources_list[offsets[target] : offsets[target + 1]]:
+            if not live[source]:
+                live[source] = True
+                pending.append(source)
+    return np.array(live, dtype=bool)
 
 
 def renumber(transitions: np.ndarray, accepting: np.ndarray) -> Table:
@@ -294,7 +310,9 @@ def minimize(transitions: np.ndarray, accepting: np.ndarray) -> Table:
     num_states = transitions.shape[0]
     _, columns = np.unique(transitions, axis=1, return_index=True)
     compact = transitions[:, np.sort(columns)]  # one column per distinct class behaviour
-    block = _hopcroft_blocks(compact, accepting)
+    block = _acyclic_blocks(compact, accepting)
+    if block is None:
+        block = _hopcroft_blocks(compact, accepting)
     count = int(block.max()) + 1
     if count == num_states:
         return transitions, accepting
@@ -308,6 +326,49 @@ def minimize(transitions: np.ndarray, accepting: np.ndarray) -> Table:
     inverse = np.argsort(permutation)
     quotient = _follow(quotient, inverse)[permutation]
     return renumber(quotient.astype(np.int32), accepting[representative][permutation])
+
+
+def _acyclic_blocks(compact: np.ndarray, accepting: np.ndarray) -> np.ndarray | None:
+    """Block ids of the coarsest partition of an acyclic trimmed DFA, or None on a cycle.
+
+    In a trimmed acyclic DFA a state's height (its longest path; the state where it ends has
+    no moves, so accepts) is the length of its longest word, so equivalent states have one
+    height, and states can be merged from the leaves up: a state's block is fixed by its
+    acceptance and its targets' blocks (Revuz 1992). Linear in the table, for the keys, enums
+    and literals schemas are full of; Hopcroft's splitting handles the rest.
+    """
+    rows = compact.tolist()
+    finals = accepting.tolist()
+    num_states = len(rows)
+    block = [-1] * num_states
+    ids: dict[tuple, int] = {}
+    # Post-order DFS: a state is numbered once all its targets are; a target on the stack
+    # again (grey) is a cycle.
+    colour = [0] * num_states  # 0 white, 1 grey, 2 black
+    for root in range(num_states):
+        if colour[root]:
+            continue
+        stack = [(root, iter(rows[root]))]
+        colour[root] = 1
+        while stack:
+            state, moves = stack[-1]
+            for target in moves:
+                if target < 0 or colour[target] == 2:
+                    continue
+                if colour[target] == 1:
+                    return None
+                colour[target] = 1
+                stack.append((target, iter(rows[target])))
+                break
+            else:
+                stack.pop()
+                colour[state] = 2
+                signature = (finals[state], *(block[t] if t >= 0 else -1 for t in rows[state]))
+                found = ids.get(signature)
+                if found is None:
+                    found = ids[signature] = len(ids)
+                block[state] = found
+    return np.array(block, dtype=np.int64)
 
 
 def _hopcroft_blocks(compact: np.ndarray, accepting: np.ndarray) -> np.ndarray:

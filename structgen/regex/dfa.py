@@ -162,8 +162,26 @@ def _compile_table(node: Node, limits: _Limits) -> tuple[np.ndarray, np.ndarray]
     return _determinize(nfa, limits)
 
 
+_REPEAT_MEMO_SIZE = 1024
+_repeat_memo: dict[tuple[Repeat, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
 def _repeat_table(node: Repeat, limits: _Limits) -> tuple[np.ndarray, np.ndarray]:
-    """The minimal byte DFA of ``node``: its body's minimal DFA, repeated by counters."""
+    """The minimal byte DFA of ``node``: its body's minimal DFA, repeated by counters.
+
+    Memoised per process (bounded): the same repetitions (a JSON whitespace run, a digit run)
+    recur in every key and number terminal of a schema."""
+    key = (node, limits.max_states)
+    found = _repeat_memo.get(key)
+    if found is None:
+        found = _repeat_table_uncached(node, limits)
+        if len(_repeat_memo) >= _REPEAT_MEMO_SIZE:
+            _repeat_memo.pop(next(iter(_repeat_memo)))
+        _repeat_memo[key] = found
+    return found
+
+
+def _repeat_table_uncached(node: Repeat, limits: _Limits) -> tuple[np.ndarray, np.ndarray]:
     body = automaton.minimize(*automaton.trim(*_compile_table(node.node, limits)))
     table = automaton.repeat(
         *body, node.low, node.high, limit=limits.states(), budget=limits.budget

@@ -24,26 +24,18 @@ makes equal configurations identical.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from structgen.bitmask import bitmask_row, bitmask_words
 from structgen.engines.cfg.earley import EarleyGrammar, EarleySet
-from structgen.engines.cfg.lexer import ProductLexer
+from structgen.engines.cfg.lexer import UNEXPLORED, ProductLexer
 from structgen.engines.cfg.matcher import GrammarMatcher
-from structgen.errors import ConfigurationError, LimitExceededError, RegexError
-from structgen.regex.dfa import (
-    DEAD,
-    ByteAutomaton,
-    ByteDFA,
-    compile_byte_dfa,
-    minimize,
-    regex_to_dfa,
-    trim,
-)
-from structgen.regex.leftmost import leftmost_byte_dfa
-from structgen.regex.parser import parse_regex
+from structgen.engines.cfg.terminals import TerminalAutomata
+from structgen.errors import ConfigurationError, LimitExceededError
+from structgen.regex.dfa import DEAD
 from structgen.vocab.trie import build_trie
 
 if TYPE_CHECKING:
@@ -87,13 +79,30 @@ class GrammarEngine:
         max_cached_items: int = 2_000_000,
         max_mask_sets: int = 50_000,
         max_walk_events: int = 1 << 24,
+        lazy: bool = False,
+        restore: Callable[[GrammarEngine], None] | None = None,
     ) -> None:
+        """``lazy`` compiles terminals when the lexer first needs them (else all now);
+        ``restore`` (used by :mod:`structgen.engines.cfg.persist`) installs saved work into the
+        new engine before its initial configuration is computed."""
         if max_ignore_bytes < 1 or max_ignore_run < 0:
             raise ConfigurationError("max_ignore_bytes must be ≥ 1 and max_ignore_run ≥ 0")
         if max_cached_items < 1 or max_mask_sets < 1 or max_walk_events < 1:
             raise ConfigurationError(
                 "max_cached_items, max_mask_sets and max_walk_events must be ≥ 1"
             )
+        self.limits = {
+            "max_ignore_bytes": max_ignore_bytes,
+            "max_ignore_run": max_ignore_run,
+            "max_lexer_states": max_lexer_states,
+            "max_items": max_items,
+            "max_terminal_states": max_terminal_states,
+            "mask_cache_size": mask_cache_size,
+            "max_cached_items": max_cached_items,
+            "max_mask_sets": max_mask_sets,
+            "max_walk_events": max_walk_events,
+        }
+        """The limits this engine was built with (what a saved engine is rebuilt with)."""
         self.max_walk_events = max_walk_events
         self.max_cached_items = max_cached_items
         self.max_mask_sets = max_mask_sets
@@ -102,24 +111,24 @@ class GrammarEngine:
         self.max_ignore_run = max_ignore_run if grammar.ignore else 0
         used = sorted({s for rule in grammar.rules for s in rule.rhs if s in grammar.terminals})
         self.terminal_names = used + [f"{name} (ignored)" for name in grammar.ignore]
-        dfas = [_terminal_dfa(grammar, name, max_terminal_states) for name in used]
-        dfas += [
-            _bounded(_terminal_dfa(grammar, name, max_terminal_states), max_ignore_bytes)
-            for name in grammar.ignore
-        ]
+        self.terminals = TerminalAutomata(
+            grammar, used, max_states=max_terminal_states, max_ignore_bytes=max_ignore_bytes
+        )
         self.num_real_terminals = len(used)
-        self.ignore_terminals = frozenset(range(len(used), len(dfas)))
+        self.ignore_terminals = frozenset(range(len(used), len(self.terminals)))
         self.earley = EarleyGrammar(
             grammar, terminal_ids={n: i for i, n in enumerate(used)}, max_items=max_items
         )
-        self.lexer = ProductLexer(dfas, max_states=max_lexer_states)
+        self.lexer = ProductLexer(self.terminals, max_states=max_lexer_states)
         self.trie = build_trie(vocab)
+        self.walk_radius = int(self.trie.node_depth.max(initial=0)) + 1
+        """Rows a trie walk may read: states fewer than this many bytes from its start."""
         self.num_words = bitmask_words(vocab.size)
         self.eos_ids = tuple(i for i in vocab.eos_ids if i < vocab.size)
         self.eos_words = bitmask_row(self.eos_ids, vocab.size)
         self._configs: dict[tuple, Config] = {}
         self._pending: dict[tuple[EarleySet, int], Thread | None] = {}
-        self._walks: list[_Walk] = []
+        self._walks: list[TrieWalk] = []
         self._walk_ids: dict[tuple[int, int, int], int] = {}
         self._completion_cache: dict[tuple[Thread, int], tuple[Thread, ...]] = {}  # (thread, group)
         self._masks: OrderedDict[Config, tuple[np.ndarray, bool]] = OrderedDict()
@@ -128,6 +137,10 @@ class GrammarEngine:
         """Distinct (trie node, lexer state) events recorded by all walks so far."""
         self.largest_mask_work = 0
         """The most (parser thread, trie walk) pairs one mask has visited (≤ max_mask_sets)."""
+        if restore is not None:
+            restore(self)
+        if not lazy:
+            self.terminals.build_all()
         start = self.earley.initial
         self.initial = self._config([self.pending(start, 0)], start.accepting)
 
@@ -239,9 +252,15 @@ class GrammarEngine:
         followers: list[tuple[EarleySet, int]] = []
         final = False
         for thread in config.threads:
+            if transitions[thread[0], 0] == UNEXPLORED:
+                lexer.ensure_row(thread[0])
+                transitions, live = lexer.transitions, lexer.live_bytes
             state = int(transitions[thread[0], byte])
             if state < 0:
                 continue
+            if transitions[state, 0] == UNEXPLORED:
+                lexer.ensure_row(state)
+                transitions, live = lexer.transitions, lexer.live_bytes
             if live[state].any():
                 threads.append((state, thread[1], thread[2]))
             if lexer.has_accepting[state]:
@@ -264,6 +283,7 @@ class GrammarEngine:
     def live_bytes(self, config: Config) -> np.ndarray:
         live = np.zeros(256, dtype=bool)
         for thread in config.threads:
+            self.lexer.ensure_row(thread[0])
             live |= self.lexer.live_bytes[thread[0]]
         return live
 
@@ -294,6 +314,9 @@ class GrammarEngine:
                 ):
                     known.add(following)
                     seen.append(following)
+        for state in list(self.lexer._starts.values()):
+            if state >= 0:
+                self.lexer.explore(state)
         for state in range(self.lexer.num_states):
             self._root_walk_id(state)
 
@@ -378,10 +401,10 @@ class GrammarEngine:
                 grouped[group] = np.unique(event_nodes[event_groups == group])
         self.walk_events += len(event_nodes)
         if dense:
-            walk = _Walk(words, None, None, grouped)
+            walk = TrieWalk(words, None, None, grouped)
         else:
             index = np.flatnonzero(words).astype(np.int32)
-            walk = _Walk(None, index, words[index], grouped)
+            walk = TrieWalk(None, index, words[index], grouped)
         walk_id = len(self._walks)
         self._walks.append(walk)
         self._walk_ids[key] = walk_id
@@ -397,6 +420,7 @@ class GrammarEngine:
         from structgen.kernels.numba_cpu import walk_trie_events  # numba loads on first use
 
         trie, lexer = self.trie, self.lexer
+        lexer.explore_around(state, self.walk_radius)
         capacity = max(1, min(_nodes_below(trie.subtree_end, nodes), self.max_walk_events))
         while True:
             event_node = np.empty(capacity, dtype=np.int32)
@@ -424,7 +448,7 @@ class GrammarEngine:
         return int(lexer.transitions.nbytes + lexer.live_bytes.nbytes + masks + walks)
 
 
-class _Walk:
+class TrieWalk:
     """A cached trie walk: allowed tokens (dense words, or sparse word index + bits) and the
     trie nodes where a lexeme may end, grouped by the terminals that end there."""
 
@@ -454,48 +478,3 @@ def _nodes_below(subtree_end: np.ndarray, nodes: np.ndarray) -> int:
 
 def _thread_key(thread: Thread) -> tuple[int, int, int]:
     return (thread[0], id(thread[1]), thread[2])
-
-
-def _terminal_dfa(grammar: Grammar, name: str, max_states: int) -> ByteAutomaton:
-    terminal = grammar.terminals[name]
-    if terminal.automaton is not None:
-        if terminal.automaton.accepts(0):
-            raise ConfigurationError(
-                f"terminal {name} of {grammar.source_name} matches the empty string "
-                f"({terminal.pattern!r}); terminals must consume at least one character"
-            )
-        return terminal.automaton
-    try:
-        if terminal.leftmost:
-            node = terminal.node
-            if node is None:
-                node = parse_regex(terminal.pattern, lookaround=True)
-            dfa = leftmost_byte_dfa(node, max_states=max_states, pattern=terminal.pattern)
-        elif terminal.node is not None:
-            dfa = compile_byte_dfa(terminal.node, max_states=max_states)
-        else:
-            dfa = regex_to_dfa(terminal.pattern, max_states=max_states)
-    except RegexError as error:
-        raise ConfigurationError(f"terminal {name} of {grammar.source_name}: {error}") from None
-    except LimitExceededError as error:
-        raise LimitExceededError(f"terminal {name}: {error.what}", error.limit) from None
-    if dfa.accepting[0]:
-        raise ConfigurationError(
-            f"terminal {name} of {grammar.source_name} matches the empty string "
-            f"({terminal.pattern!r}); terminals must consume at least one character"
-        )
-    return dfa
-
-
-def _bounded(dfa: ByteDFA, max_bytes: int) -> ByteDFA:
-    """``dfa`` restricted to strings of at most ``max_bytes`` bytes (state × length product)."""
-    states = dfa.num_states
-    transitions = np.full(((max_bytes + 1) * states, 256), DEAD, dtype=np.int32)
-    for length in range(max_bytes):
-        base, following = length * states, (length + 1) * states
-        rows = dfa.transitions
-        transitions[base : base + states] = np.where(rows >= 0, rows + following, DEAD)
-    accepting = np.tile(dfa.accepting, max_bytes + 1)
-    transitions, accepting = trim(transitions, accepting)
-    transitions, accepting = minimize(transitions, accepting)
-    return ByteDFA(transitions=transitions, accepting=accepting)

@@ -2,8 +2,11 @@
 
 Every lexeme that may be in progress at a byte position is tracked at once, so lexer
 ambiguity (a prefix that could still be several terminals) is exact. States are discovered
-lazily from the terminal sets the parser predicts, and each new start state's reachable
-closure is built at once so the numba walks always see a complete table.
+lazily, from the terminal sets the parser predicts, and their rows only as far as use needs:
+:meth:`ProductLexer.explore_around` fills every row within a given number of bytes of a state
+(a trie walk reads at most the longest token's bytes), :meth:`ProductLexer.ensure_row` one row
+(a byte step). A row not filled yet holds ``UNEXPLORED``; nothing reads it (the walks and steps
+ask first), so a terminal with a huge or unbounded automaton costs only what decoding touches.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from structgen.errors import LimitExceededError
 from structgen.regex.dfa import DEAD, ByteAutomaton
 
 _GROWTH = 256
+UNEXPLORED = -3  # the row of a state whose transitions are not computed yet
 
 
 class ProductLexer:
@@ -31,6 +35,8 @@ class ProductLexer:
         self.transitions = np.full((_GROWTH, 256), DEAD, dtype=np.int32)
         self.has_accepting = np.zeros(_GROWTH, dtype=np.bool_)
         self.live_bytes = np.zeros((_GROWTH, 256), dtype=np.bool_)
+        self.ready = np.zeros(_GROWTH, dtype=np.int32)
+        """``ready[s] = r``: every state less than ``r`` bytes from ``s`` has its row."""
         self._starts: dict[frozenset[int], int] = {}
 
     @property
@@ -46,9 +52,37 @@ class ProductLexer:
             self._starts[terminals] = DEAD
             return DEAD
         state = self._intern(frozenset((t, 0) for t in terminals))
-        self._explore(state)
         self._starts[terminals] = state
         return state
+
+    def explore(self, state: int) -> None:
+        """Fill the rows of every state reachable from ``state`` (the whole closure)."""
+        self.explore_around(state, self.max_states + 1)
+
+    def ensure_row(self, state: int) -> None:
+        """Fill the row of ``state`` if it is not filled yet."""
+        if self.transitions[state, 0] == UNEXPLORED:
+            self._fill_row(state)
+
+    def explore_around(self, state: int, radius: int) -> None:
+        """Fill the rows of every state fewer than ``radius`` bytes away from ``state``."""
+        ready, transitions = self.ready, self.transitions
+        if ready[state] >= radius:
+            return
+        pending = [(state, radius)]
+        while pending:
+            current, need = pending.pop()
+            if self.ready[current] >= need:
+                continue
+            if self.transitions[current, 0] == UNEXPLORED:
+                self._fill_row(current)
+                transitions = self.transitions  # (grown arrays are new objects)
+            self.ready[current] = need
+            if need > 1:
+                row = transitions[current]
+                for target in np.unique(row[row >= 0]).tolist():
+                    if self.ready[target] < need - 1:
+                        pending.append((target, need - 1))
 
     def _intern(self, members: frozenset) -> int:
         state = self._ids.get(members)
@@ -75,7 +109,7 @@ class ProductLexer:
                 group = self._group_ids[accepting] = len(self.accepting_sets)
                 self.accepting_sets.append(accepting)
             self.accepting_group[state] = group
-        self.transitions[state] = -3  # marks "not explored yet"
+        self.transitions[state] = UNEXPLORED
         return state
 
     def _grow(self) -> None:
@@ -85,30 +119,31 @@ class ProductLexer:
             ("has_accepting", False),
             ("live_bytes", False),
             ("accepting_group", -1),
+            ("ready", 0),
         ):
             old = getattr(self, name)
             new = np.full((size, *old.shape[1:]), fill, dtype=old.dtype)
             new[: old.shape[0]] = old
             setattr(self, name, new)
 
-    def _explore(self, state: int) -> None:
-        pending = [state]
-        while pending:
-            current = pending.pop()
-            if self.transitions[current, 0] != -3:
-                continue
-            members = self.members[current]
-            rows = np.stack([self.dfas[t].row(q) for t, q in members])  # [k, 256]
-            terminals = np.array([t for t, _ in members])
-            row = np.full(256, DEAD, dtype=np.int32)
-            alive = rows >= 0
-            for byte in np.flatnonzero(alive.any(axis=0)):
-                column = alive[:, byte]
-                target = frozenset(zip(terminals[column].tolist(), rows[column, byte].tolist()))
+    def _fill_row(self, current: int) -> None:
+        members = self.members[current]
+        rows = np.stack([self.dfas[t].row(q) for t, q in members])  # [k, 256]
+        terminals = [t for t, _ in members]
+        row = np.full(256, DEAD, dtype=np.int32)
+        alive = rows >= 0
+        live = np.flatnonzero(alive.any(axis=0))
+        if len(live):
+            # Bytes whose column (each member's next state) is the same lead to the same state:
+            # one frozenset per distinct column, not per byte.
+            columns, inverse = np.unique(rows[:, live].T, axis=0, return_inverse=True)
+            targets = np.empty(len(columns), dtype=np.int32)
+            for index, column in enumerate(columns.tolist()):
+                target = frozenset((t, q) for t, q in zip(terminals, column) if q >= 0)
                 known = self._ids.get(target)
                 if known is None:
                     known = self._intern(target)
-                    pending.append(known)
-                row[byte] = known
-            self.transitions[current] = row
-            self.live_bytes[current] = row >= 0
+                targets[index] = known
+            row[live] = targets[inverse.reshape(-1)]
+        self.transitions[current] = row
+        self.live_bytes[current] = row >= 0

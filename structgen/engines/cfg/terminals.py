@@ -1,0 +1,140 @@
+"""A grammar's terminals as byte automata, compiled on first use and shared between engines.
+
+A schema names hundreds of terminals, and a decoder reaches few of them before the first
+token (often only ``{`` and whitespace): compiling each terminal's DFA when the lexer first
+needs it keeps compile time to what the first mask needs. Compiled DFAs are also memoised per
+process by their regex text (:data:`MEMO_SIZE` entries), so the terminals every schema shares
+— strings, numbers, punctuation with whitespace — are compiled once.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from structgen.errors import ConfigurationError, LimitExceededError, RegexError
+from structgen.regex.dfa import (
+    DEAD,
+    ByteAutomaton,
+    ByteDFA,
+    compile_byte_dfa,
+    minimize,
+    regex_to_dfa,
+    trim,
+)
+from structgen.regex.leftmost import leftmost_byte_dfa
+from structgen.regex.parser import parse_regex
+
+if TYPE_CHECKING:
+    from structgen.ir import Grammar, Terminal
+
+__all__ = ["MEMO_SIZE", "TerminalAutomata", "terminal_automaton"]
+
+MEMO_SIZE = 4096
+_memo: OrderedDict[tuple, ByteDFA] = OrderedDict()
+
+
+class TerminalAutomata(Sequence[ByteAutomaton]):
+    """The automata of ``used`` terminals, then of the ignored ones (bounded to
+    ``max_ignore_bytes``), in the engine's terminal numbering; each built on first access."""
+
+    def __init__(
+        self, grammar: Grammar, used: list[str], *, max_states: int, max_ignore_bytes: int
+    ) -> None:
+        self.grammar = grammar
+        self.names = list(used) + list(grammar.ignore)
+        self.num_real = len(used)
+        self.max_states = max_states
+        self.max_ignore_bytes = max_ignore_bytes
+        self._built: list[ByteAutomaton | None] = [None] * len(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, index: int) -> ByteAutomaton:  # type: ignore[override]
+        built = self._built[index]
+        if built is None:
+            built = self._built[index] = self._build(index)
+        return built
+
+    def is_built(self, index: int) -> bool:
+        return self._built[index] is not None
+
+    def set_built(self, index: int, automaton: ByteAutomaton) -> None:
+        """Install an automaton restored from a serialised engine."""
+        self._built[index] = automaton
+
+    def build_all(self) -> None:
+        """Compile every terminal now (compile errors surface at once)."""
+        for index in range(len(self.names)):
+            self[index]
+
+    def _build(self, index: int) -> ByteAutomaton:
+        terminal = self.grammar.terminals[self.names[index]]
+        automaton = terminal_automaton(terminal, self.grammar.source_name, self.max_states)
+        if index >= self.num_real:
+            if not isinstance(automaton, ByteDFA):
+                raise ConfigurationError(
+                    f"ignored terminal {terminal.name} must be a regex, not a lazy automaton"
+                )
+            automaton = bounded(automaton, self.max_ignore_bytes)
+        return automaton
+
+
+def terminal_automaton(terminal: Terminal, source_name: str, max_states: int) -> ByteAutomaton:
+    """The byte automaton of ``terminal`` (memoised by its regex text for regex terminals)."""
+    name = terminal.name
+    if terminal.automaton is not None:
+        automaton = terminal.automaton
+        empty = automaton.accepts(0)
+    else:
+        key = (terminal.pattern, terminal.leftmost, terminal.node is not None, max_states)
+        cached = _memo.get(key)
+        if cached is not None:
+            _memo.move_to_end(key)
+            return cached
+        automaton = _compile(terminal, source_name, max_states)
+        empty = bool(automaton.accepting[0])
+        if not empty:
+            _memo[key] = automaton
+            if len(_memo) > MEMO_SIZE:
+                _memo.popitem(last=False)
+    if empty:
+        raise ConfigurationError(
+            f"terminal {name} of {source_name} matches the empty string "
+            f"({terminal.pattern!r}); terminals must consume at least one character"
+        )
+    return automaton
+
+
+def _compile(terminal: Terminal, source_name: str, max_states: int) -> ByteDFA:
+    try:
+        if terminal.leftmost:
+            node = terminal.node
+            if node is None:
+                node = parse_regex(terminal.pattern, lookaround=True)
+            return leftmost_byte_dfa(node, max_states=max_states, pattern=terminal.pattern)
+        if terminal.node is not None:
+            return compile_byte_dfa(terminal.node, max_states=max_states)
+        return regex_to_dfa(terminal.pattern, max_states=max_states)
+    except RegexError as error:
+        raise ConfigurationError(f"terminal {terminal.name} of {source_name}: {error}") from None
+    except LimitExceededError as error:
+        raise LimitExceededError(f"terminal {terminal.name}: {error.what}", error.limit) from None
+
+
+def bounded(dfa: ByteDFA, max_bytes: int) -> ByteDFA:
+    """``dfa`` restricted to strings of at most ``max_bytes`` bytes (state × length product)."""
+    states = dfa.num_states
+    transitions = np.full(((max_bytes + 1) * states, 256), DEAD, dtype=np.int32)
+    for length in range(max_bytes):
+        base, following = length * states, (length + 1) * states
+        rows = dfa.transitions
+        transitions[base : base + states] = np.where(rows >= 0, rows + following, DEAD)
+    accepting = np.tile(dfa.accepting, max_bytes + 1)
+    transitions, accepting = trim(transitions, accepting)
+    transitions, accepting = minimize(transitions, accepting)
+    return ByteDFA(transitions=transitions, accepting=accepting)
