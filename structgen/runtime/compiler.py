@@ -149,8 +149,9 @@ def compile_grammar(
 def _grammar_engine(
     grammar: Grammar, vocab: Vocabulary, *, precompute: bool, **limits: int
 ) -> GrammarEngine:
-    """The grammar engine with its ahead-of-time work and its first mask done."""
-    engine = GrammarEngine(grammar, vocab, **limits)
+    """The grammar engine with its first mask done: everything else ahead of time
+    (``precompute``), or lazily — terminals, lexer rows and trie walks on first use."""
+    engine = GrammarEngine(grammar, vocab, lazy=not precompute, **limits)
     if precompute:
         engine.precompute()
     engine.mask(engine.initial)  # the first mask is part of compiling
