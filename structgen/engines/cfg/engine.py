@@ -35,6 +35,7 @@ from structgen.engines.cfg.lexer import UNEXPLORED, ProductLexer
 from structgen.engines.cfg.matcher import GrammarMatcher
 from structgen.engines.cfg.terminals import TerminalAutomata
 from structgen.errors import ConfigurationError, LimitExceededError
+from structgen.kernels.trie_walk import walk_trie_events
 from structgen.regex.dfa import DEAD
 from structgen.vocab.trie import build_trie
 
@@ -417,8 +418,6 @@ class GrammarEngine:
 
         The event arrays start at the number of nodes below ``nodes`` (one event per node is
         the common case) and grow up to ``max_walk_events``; past it, a LimitExceededError."""
-        from structgen.kernels.numba_cpu import walk_trie_events  # numba loads on first use
-
         trie, lexer = self.trie, self.lexer
         lexer.explore_around(state, self.walk_radius)
         capacity = max(1, min(_nodes_below(trie.subtree_end, nodes), self.max_walk_events))
