@@ -239,6 +239,7 @@ def test_a_small_maskbench_run_through_the_cli(tmp_path: Path) -> None:
         "bench", "maskbench", "--data", str(SAMPLE), "--tokenizer", "smollm2",
         "--engines", "structgen,llguidance", "--subsets", ",".join(SUBSETS), "--sample", "2",
         "--timeout", "60", "--no-progress", "--out", str(out), "--markdown", str(markdown),
+        "--fresh-runs", "1",
     ]  # fmt: skip
     assert main(argv) == 0
 
@@ -290,3 +291,19 @@ def test_a_small_maskbench_run_through_the_cli(tmp_path: Path) -> None:
     assert f"| all | structgen | {2 * len(SUBSETS)} | {2 * len(SUBSETS)} | 0 | 0 | 0 | 0 |" in page
     assert "| JME | llguidance |" in page
     assert (out / "maskbench.png").stat().st_size > 10_000
+    assert (out / "maskbench_distributions.png").stat().st_size > 10_000
+
+    # The second compile, memory and the first compile in a fresh process, for both engines.
+    for row in rows:
+        if row["compiled"]:
+            assert row["repeat_ttfm_ms"] > 0 and row["peak_rss_bytes"] > 0
+            traced = row["traced_peak_bytes"]
+            assert traced > 0 if row["engine"] == "structgen" else traced is None
+    assert all(r["from_cache"] is False for r in ours)  # each schema once: every first is cold
+    assert sum(r["repeat_from_cache"] for r in ours) == mine["repeat_from_cache"]
+    fresh = results["fresh_start"]["engines"]
+    assert set(fresh) == {"structgen", "structgen, vocabulary cached", "llguidance"}
+    assert all(entry["ok"] == 1 for entry in fresh.values()), fresh
+    for heading in ("### Second compile and memory per schema", "### First compile in a fresh "
+                    "process", "### Issue 11 targets"):  # fmt: skip
+        assert heading in page

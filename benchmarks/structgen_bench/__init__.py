@@ -16,6 +16,10 @@ outlines-core, llguidance), a distribution of its own beside the library (never 
   (:mod:`~structgen_bench.grammar_oracle`), and its report (:mod:`~structgen_bench.grammar_report`);
 - :mod:`structgen_bench.maskbench`: ``bench maskbench``, its data
   (:mod:`~structgen_bench.maskbench_data`), worker processes
-  (:mod:`~structgen_bench.maskbench_worker`) and report (:mod:`~structgen_bench.maskbench_report`);
+  (:mod:`~structgen_bench.maskbench_worker`), peak memory (:mod:`~structgen_bench.memory`),
+  structgen's caches during a run (:mod:`~structgen_bench.structgen_caches`), the first compile
+  in a fresh process (:mod:`~structgen_bench.fresh_start` and its child
+  :mod:`~structgen_bench.fresh_start_child`), and report (:mod:`~structgen_bench.maskbench_report`
+  with :mod:`~structgen_bench.maskbench_sections` and :mod:`~structgen_bench.maskbench_plots`);
 - :mod:`structgen_bench.report`: what the reports share (JSON, the ``BENCHMARKS.md`` section).
 """

@@ -306,6 +306,16 @@ def _register_maskbench(benches: Any) -> None:
     parser.add_argument("--memory-limit", type=float, default=8.0, metavar="GB",
                         help="address-space cap of each worker process; an engine past it fails "
                         "on that schema (default 8; 0: none)")  # fmt: skip
+    parser.add_argument("--no-repeat", action="store_true",
+                        help="skip the second compile of each schema (structgen's warm-cache "
+                        "TTFM, the peers' in-process repeat) and the memory pass")  # fmt: skip
+    parser.add_argument("--no-trace-memory", action="store_true",
+                        help="skip structgen's tracemalloc pass (an untimed cold compile and "
+                        "walk of each schema)")  # fmt: skip
+    parser.add_argument("--fresh-runs", type=int, default=5, metavar="N",
+                        help="fresh processes per engine for the first compile of a small "
+                        "schema: import, tokenizer, compile + first mask (default 5; 0: "
+                        "skip)")  # fmt: skip
     _add_vocab_dir(parser, "<data>/vocabs, else the download cache")
     add_common_options(parser, engines=MASKBENCH_ENGINES)
     parser.set_defaults(func=run_maskbench_command)
@@ -325,8 +335,12 @@ def run_maskbench_command(args: argparse.Namespace) -> int:
         memory_limit_gb=args.memory_limit,
         vocab_dir=args.vocab_dir,
         progress=not args.no_progress,
+        repeat=not args.no_repeat,
+        trace_memory=not args.no_trace_memory,
+        fresh_runs=args.fresh_runs,
     )
     results = run_maskbench(config)
+    results["config"]["out"] = str(args.out)  # where the report's plots are linked from
     _publish(results, args, "maskbench", maskbench_report.plot_results,
              maskbench_report.render_markdown)  # fmt: skip
     ours = results.get("summary", {}).get("all", {}).get("structgen")

@@ -13,6 +13,17 @@ engine the run (see :mod:`structgen_bench.maskbench_worker`)
    **time between masks**, TBM), check the token is in it, advance; at the end EOS must be in
    the mask for the instance to be accepted.
 
+3. compiles it a second time in the same worker (for structgen after its memo caches are
+   dropped, reading the cache entry the first compile wrote into the schema's own new
+   directory, so a warm-cache compile — :mod:`structgen_bench.structgen_caches`; for the
+   peers, which have no disk cache, a second cold compile) and
+   computes the first mask; for structgen, it also compiles and walks once more, untimed, under
+   tracemalloc. The worker's peak RSS over step 1 and 2 is read for every engine
+   (:mod:`structgen_bench.memory`).
+
+Before the schemas, :mod:`structgen_bench.fresh_start` measures the first compile of a small
+schema in fresh processes (import, tokenizer, compile + first mask).
+
 Per schema and engine: a **compile error** (the engine refused the schema or ran out of time), a
 **validation error** (a valid instance rejected, or not accepted at its end), an **invalidation
 error** (an invalid instance accepted to its end), and *other errors* (mask and advance
@@ -24,6 +35,8 @@ taken over the schemas both engines passed, so they compare the same token walks
 from __future__ import annotations
 
 import gc
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +45,7 @@ import numpy as np
 
 from structgen.errors import ConfigurationError
 from structgen_bench import vocabs
+from structgen_bench.fresh_start import measure_fresh_start
 from structgen_bench.grammar_docs import default_data_dir
 from structgen_bench.maskbench_data import (
     SERIALISATION,
@@ -42,9 +56,16 @@ from structgen_bench.maskbench_data import (
     resolve_tokenizer,
     tokenize_cases,
 )
-from structgen_bench.maskbench_worker import EngineWorker, Job, run_schema, schema_set_up
+from structgen_bench.maskbench_worker import (
+    EngineWorker,
+    Job,
+    repeat_schema,
+    run_schema,
+    schema_set_up,
+)
 from structgen_bench.peers import EngineAdapter, make_engine
 from structgen_bench.runs import progress_bar
+from structgen_bench.structgen_caches import fresh_cache_dir
 from structgen_bench.timing import gc_frozen, machine_info, summarize_ns
 
 __all__ = [
@@ -53,10 +74,11 @@ __all__ = [
     "DEFAULT_TOKENIZER",
     "classify",
     "summarise",
+    "describe_sample",
     "run_maskbench",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: second compile, memory, fresh start, TTFM p90
 MASKBENCH_ENGINES = ("structgen", "llguidance", "xgrammar", "outlines-core")
 DEFAULT_TOKENIZER = "llama3"
 WALK_GRACE_S = 30.0  # beyond the walk budget, before a worker is deemed stuck
@@ -79,10 +101,15 @@ class MaskBenchConfig:
     memory_limit_gb: float = 8.0  # address-space cap of each worker process (0: none)
     vocab_dir: Path | None = None
     progress: bool = True
+    repeat: bool = True  # the second compile of every schema (structgen: warm disk cache)
+    trace_memory: bool = True  # structgen's tracemalloc pass (an untimed cold compile + walks)
+    fresh_runs: int = 5  # fresh processes per engine for the first-compile figure (0: none)
 
     def validate(self) -> None:
         if self.sample is not None and self.sample < 1:
             raise ConfigurationError(f"--sample must be at least 1, got {self.sample}")
+        if self.fresh_runs < 0:
+            raise ConfigurationError(f"--fresh-runs must be ≥ 0, got {self.fresh_runs}")
         if self.timeout_s <= 0:
             raise ConfigurationError(f"--timeout must be positive, got {self.timeout_s:g}")
         if self.walk_budget_s <= 0:
@@ -122,6 +149,31 @@ def _describe(case: Case, index: int, outcome: dict[str, Any], kind: str,
     return detail
 
 
+def _second_compile_and_memory(raw: dict[str, Any]) -> dict[str, Any]:
+    """The record's fields from the cache flags, the second compile and the memory readings
+    (``None`` where the run did not get them)."""
+
+    def ms(key: str) -> float | None:
+        value = raw.get(key)
+        return None if value is None else value * 1e3
+
+    repeat_c, repeat_f = ms("repeat_compile_s"), ms("repeat_first_mask_s")
+    return {
+        "from_cache": raw.get("from_cache"),
+        "repeat_compile_ms": repeat_c,
+        "repeat_first_mask_ms": repeat_f,
+        "repeat_ttfm_ms": None if repeat_c is None or repeat_f is None else repeat_c + repeat_f,
+        "repeat_from_cache": raw.get("repeat_from_cache"),
+        "repeat_error": raw.get("repeat_error"),
+        "peak_rss_bytes": raw.get("peak_rss_bytes"),
+        "peak_rss_growth_bytes": raw.get("peak_rss_growth_bytes"),
+        "peak_rss_method": raw.get("peak_rss_method"),
+        "traced_peak_bytes": raw.get("traced_peak_bytes"),
+        "traced_tests": raw.get("traced_tests"),
+        "traced_error": raw.get("traced_error"),
+    }
+
+
 def classify(raw: dict[str, Any], case: Case, engine: str,
              token_bytes: list[bytes | None]) -> dict[str, Any]:  # fmt: skip
     """The per-schema record of one engine from :func:`~maskbench_worker.run_schema`'s answer."""
@@ -150,6 +202,7 @@ def classify(raw: dict[str, Any], case: Case, engine: str,
         "tokens": len(raw.get("mask_ns", ())),
         "failures": [],
     }
+    record.update(_second_compile_and_memory(raw))
     if raw.get("warnings"):
         record["warnings"] = raw["warnings"]
     failures: list[dict[str, Any]] = record["failures"]
@@ -190,17 +243,39 @@ def classify(raw: dict[str, Any], case: Case, engine: str,
 
 # -- summaries ----------------------------------------------------------------------------------
 
-_QUANTILES = [float(q) for q in range(100)] + [99.5, 99.9, 100.0]
+# Percentiles kept of the pooled mask times (for the plots): every whole one, then the tail.
+_QUANTILES = [float(q) for q in range(100)] + [99.5, 99.9, 99.95, 99.99, 99.995, 99.999, 100.0]
+_MIB = 1.0 / 2**20
 
 
 def _percentiles(values: Any, scale: float, unit: str) -> dict[str, Any]:
-    data = np.asarray(values, dtype=np.float64)
+    """n, p50, p90, p99, max and mean of ``values × scale``, keys suffixed with ``unit``."""
+    data = np.asarray([v for v in values if v is not None], dtype=np.float64)
     if data.size == 0:
         return {"n": 0}
     data = data * scale
-    p50, p99 = np.percentile(data, [50, 99])
-    return {"n": int(data.size), f"p50_{unit}": float(p50), f"p99_{unit}": float(p99),
-            f"max_{unit}": float(data.max()), f"mean_{unit}": float(data.mean())}  # fmt: skip
+    p50, p90, p99 = np.percentile(data, [50, 90, 99])
+    return {"n": int(data.size), f"p50_{unit}": float(p50), f"p90_{unit}": float(p90),
+            f"p99_{unit}": float(p99), f"max_{unit}": float(data.max()),
+            f"mean_{unit}": float(data.mean())}  # fmt: skip
+
+
+def _second_and_memory_summary(mine: list[dict[str, Any]]) -> dict[str, Any]:
+    """Over an engine's compiled schemas: the second compile's TTFM and cache hits, cold
+    compiles that hit the cache, peak RSS (growth and absolute) and tracemalloc's peak."""
+    compiled = [r for r in mine if r["compiled"]]
+    methods = sorted({r["peak_rss_method"] for r in compiled if r.get("peak_rss_method")})
+    return {
+        "repeat_ttfm": _percentiles([r.get("repeat_ttfm_ms") for r in compiled], 1.0, "ms"),
+        "repeat_from_cache": sum(1 for r in compiled if r.get("repeat_from_cache")),
+        "repeat_errors": sum(1 for r in compiled if r.get("repeat_error")),
+        "cold_from_cache": sum(1 for r in compiled if r.get("from_cache")),
+        "peak_rss_growth": _percentiles([r.get("peak_rss_growth_bytes") for r in compiled],
+                                        _MIB, "mib"),  # fmt: skip
+        "peak_rss": _percentiles([r.get("peak_rss_bytes") for r in compiled], _MIB, "mib"),
+        "peak_rss_methods": methods,
+        "traced_peak": _percentiles([r.get("traced_peak_bytes") for r in compiled], _MIB, "mib"),
+    }
 
 
 def _counts(records: list[dict[str, Any]]) -> dict[str, int]:
@@ -245,6 +320,7 @@ def summarise(
             mine = [r for r in rows if r["engine"] == engine]
             entry: dict[str, Any] = _counts(mine)
             entry["ttfm"] = _percentiles([r["ttfm_ms"] for r in mine if r["compiled"]], 1.0, "ms")
+            entry.update(_second_and_memory_summary(mine))
             pooled = [samples[(engine, r["subset"], r["file"])] for r in mine
                       if (engine, r["subset"], r["file"]) in samples]  # fmt: skip
             times = np.concatenate(pooled) if pooled else np.zeros(0)
@@ -298,7 +374,11 @@ class InProcessRunner:
         return schema_set_up(self.engine, self.tokenizer)
 
     def run(self, job: Job, *, walk_timeout_s: float) -> dict[str, Any]:
-        return run_schema(self.engine, job)
+        with self.engine.schema_scope():
+            result = run_schema(self.engine, job)
+            if job.repeat and result["status"] == "ok":
+                result.update(repeat_schema(self.engine, job))
+        return result
 
     def stop(self) -> None:
         self.engine.release()
@@ -308,6 +388,8 @@ def _engine_info(engine: EngineAdapter) -> dict[str, Any]:
     return {
         **engine.info(),
         "cold_compile": engine.cold_compile_schema,
+        "second_compile": engine.repeat_compile_schema,
+        "traced_memory": engine.traces_memory,
         "options": dict(engine.schema_options),
     }
 
@@ -318,6 +400,8 @@ def run_maskbench(config: MaskBenchConfig) -> dict[str, Any]:
     data_dir = config.data_dir or default_data_dir()
     cases, subset_info = load_cases(data_dir, subsets=config.subsets, sample=config.sample,
                                     seed=config.seed)  # fmt: skip
+    if config.progress:
+        print(describe_sample(subset_info), file=sys.stderr)
     ref = resolve_tokenizer(config.tokenizer, data_dir, config.vocab_dir)
     tokenizer = load_tokenizer(ref.path, key=ref.key, title=ref.title)
     tokenize_cases(cases, tokenizer, subset_info)
@@ -351,6 +435,39 @@ def run_maskbench(config: MaskBenchConfig) -> dict[str, Any]:
         "setup": [],
         "results": [],
     }
+    results["config"].update(repeat=config.repeat, trace_memory=config.trace_memory,
+                             fresh_runs=config.fresh_runs)  # fmt: skip
+    runnable = [n for n, info in results["engines"].items() if info["status"] == "ok"]
+    started = time.perf_counter()
+    if config.fresh_runs:
+        if config.progress:
+            print(f"first compile in a fresh process: {config.fresh_runs} runs of "
+                  f"{', '.join(runnable)}", file=sys.stderr)  # fmt: skip
+        results["fresh_start"] = measure_fresh_start(
+            runnable, ref.path, ref.key, runs=config.fresh_runs, vocab_size=tokenizer.vocab_size
+        )
+    fresh_s = time.perf_counter() - started
+    with fresh_cache_dir():  # inherited by the workers: one empty disk cache for the run
+        _run_all(results, cases, adapters, tokenizer, ref, config)
+    results["wall_seconds"] = {"fresh_start": fresh_s,
+                               "schemas": time.perf_counter() - started - fresh_s}  # fmt: skip
+    del tokenizer
+    gc.collect()
+    return results
+
+
+def describe_sample(subset_info: dict[str, Any]) -> str:
+    """How many schemas and test instances the run covers, for the terminal."""
+    schemas = sum(i["schemas"] for i in subset_info.values())
+    tests = sum(i["tests_valid"] + i["tests_invalid"] for i in subset_info.values())
+    return (f"MaskBench: {schemas} schemas ({tests:,} test instances) from "
+            f"{len(subset_info)} subsets")  # fmt: skip
+
+
+def _run_all(results: dict[str, Any], cases: dict[str, list[Case]],
+             adapters: dict[str, EngineAdapter], tokenizer: vocabs.LoadedTokenizer,
+             ref: TokenizerRef, config: MaskBenchConfig) -> None:  # fmt: skip
+    """Every schema on every runnable engine; fills ``results``' set-up, records and summary."""
     runners = _start_runners(results, adapters, tokenizer, ref, config)
     all_cases = [case for found in cases.values() for case in found]
     samples: dict[tuple[str, str, str], Any] = {}
@@ -369,9 +486,6 @@ def run_maskbench(config: MaskBenchConfig) -> dict[str, Any]:
     results["summary"], results["comparisons"] = summarise(
         results["results"], samples, list(runners), list(cases)
     )
-    del tokenizer
-    gc.collect()
-    return results
 
 
 def _start_runners(results: dict[str, Any], adapters: dict[str, EngineAdapter],
@@ -404,7 +518,8 @@ def _run_case(case: Case, runners: dict[str, Any], tokenizer: vocabs.LoadedToken
               samples: dict[tuple[str, str, str], Any], bar: Any) -> None:  # fmt: skip
     """Every engine on one schema, one after the other (so a load change hits all alike)."""
     job = Job(case.schema_text, [(valid, ids) for _i, valid, ids in case.walkable()],
-              tokenizer.eos_id, config.timeout_s, config.walk_budget_s)  # fmt: skip
+              tokenizer.eos_id, config.timeout_s, config.walk_budget_s, repeat=config.repeat,
+              trace_memory=config.trace_memory)  # fmt: skip
     for name, runner in runners.items():
         bar.set_description(f"{case.subset}/{case.file} {name}")
         raw = runner.run(job, walk_timeout_s=config.walk_budget_s + WALK_GRACE_S)

@@ -10,10 +10,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from structgen_bench.maskbench_plots import DISTRIBUTIONS_PNG, plot_distributions
+from structgen_bench.maskbench_sections import (
+    render_fresh_start,
+    render_second_and_memory,
+    render_targets,
+    spread,
+)
 from structgen_bench.report import (
     ENGINE_COLORS,
     OURS,
-    fmt_value,
     run_line,
     save_figure,
     short_text,
@@ -59,15 +65,17 @@ def _counts_cells(entry: dict[str, Any]) -> list[str]:
     ]
 
 
+_TTFM_KEYS = ("p50", "p90", "p99", "max")
+_TBM_KEYS = ("p50", "p99", "max")
+
+
 def _time_cells(entry: dict[str, Any]) -> list[str]:
-    ttfm, tbm = entry.get("ttfm", {}), entry.get("tbm", {})
-    return [fmt_value(ttfm.get("p50_ms")), fmt_value(ttfm.get("p99_ms")),
-            fmt_value(tbm.get("p50_us")), fmt_value(tbm.get("p99_us"))]  # fmt: skip
+    return [spread(entry.get("ttfm"), "ms", _TTFM_KEYS), spread(entry.get("tbm"), "us", _TBM_KEYS)]
 
 
 _HEADER = ("schemas", "compiled", "compile errors", "validation errors", "invalidation errors",
-           "other errors", "passing", "TTFM p50 (ms)", "TTFM p99 (ms)", "TBM p50 (µs)",
-           "TBM p99 (µs)")  # fmt: skip
+           "other errors", "passing", "TTFM p50 / p90 / p99 / max (ms)",
+           "TBM p50 / p99 / max (µs)")  # fmt: skip
 
 
 def _table(add: Any, first: str, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
@@ -91,11 +99,13 @@ def render_markdown(results: dict[str, Any]) -> str:
     add(run_line(results))
     sample = (f"{config['sample']} schemas per subset (seed {config['seed']})"
               if config.get("sample") else "every schema")  # fmt: skip
+    out = config.get("out") or "benchmarks/results"
     add(f"Command: `{config.get('command') or 'structgen bench maskbench'}` ({sample} of "
         f"`{config['data_dir']}`; tokenizer {tokenizer['title']}, V = "
         f"{tokenizer['vocab_size']:,}; compile timeout {config['timeout_s']:g} s; "
-        f"{config['isolation']}). Raw numbers: `benchmarks/results/maskbench.json`; plot: "
-        "`benchmarks/results/maskbench.png`.")  # fmt: skip
+        f"{config['isolation']}). Raw numbers: `{out}/maskbench.json`; plots: "
+        f"`{out}/maskbench.png` and the TTFM and TBM distributions "
+        f"`{out}/{DISTRIBUTIONS_PNG}` (below).{_wall_time(results)}")  # fmt: skip
     add("")
     add(
         f"The MaskBench protocol: each schema is compiled cold and its first mask computed — "
@@ -124,6 +134,12 @@ def render_markdown(results: dict[str, Any]) -> str:
         _table(add, "subsets", [("all", e, summary["all"][e]) for e in engines])
         add("")
         _ratios(results, add)
+        add(f"![TTFM and TBM distributions, all engines, log axes]({out}/{DISTRIBUTIONS_PNG})")
+        add("")
+        render_second_and_memory(results, add)
+    render_fresh_start(results, add)
+    if "all" in summary:
+        render_targets(results, add)
     add("### Per subset")
     add("")
     rows = [(subset, engine, summary[subset][engine])
@@ -140,6 +156,18 @@ def render_markdown(results: dict[str, Any]) -> str:
     _structgen_failures(results, add)
     _peer_failures(results, add)
     return "\n".join(lines) + "\n"
+
+
+def _wall_time(results: dict[str, Any]) -> str:
+    """The sentence on the run's wall time, or "" for a run that did not record it."""
+    wall = results.get("wall_seconds")
+    if not wall:
+        return ""
+    schemas = sum(1 for r in results["results"] if r["engine"] == results["config"]["engines"][0])
+    each = wall["schemas"] / schemas if schemas else 0.0
+    return (f" Wall time: {wall['schemas'] / 60:.1f} min for the schemas ({each:.1f} s per "
+            f"schema, all engines, worker set-up included), {wall['fresh_start'] / 60:.1f} min "
+            "for the fresh-process runs.")
 
 
 def _ratio_table(results: dict[str, Any], add: Any, groups: list[str]) -> None:
@@ -279,8 +307,14 @@ def _peer_failures(results: dict[str, Any], add: Any) -> None:
 
 
 def plot_results(results: dict[str, Any], path: Path) -> Path | None:
-    """Passing schemas per subset, errors per engine, TTFM and TBM distributions;
+    """Passing schemas per subset, errors per engine, TTFM and TBM distributions into
+    ``path``, and the distributions on log axes beside it (:data:`DISTRIBUTIONS_PNG`);
     ``None`` without matplotlib."""
+    plot_distributions(results, path.with_name(DISTRIBUTIONS_PNG))
+    return _plot_overview(results, path)
+
+
+def _plot_overview(results: dict[str, Any], path: Path) -> Path | None:
     try:
         import matplotlib
     except ImportError:

@@ -35,11 +35,12 @@ import numpy as np
 
 from structgen_bench.maskbench_data import TokenizerRef, load_tokenizer
 from structgen_bench.masks import mask_bit, new_bitmask
+from structgen_bench.memory import RssPeak, traced_peak
 from structgen_bench.peers import EngineAdapter, make_engine
 from structgen_bench.runs import set_up
 from structgen_bench.timing import gc_frozen, gc_paused
 
-__all__ = ["Job", "run_schema", "walk_instance", "schema_set_up", "EngineWorker"]
+__all__ = ["Job", "run_schema", "repeat_schema", "walk_instance", "schema_set_up", "EngineWorker"]
 
 _ERROR_CHARS = 500
 
@@ -53,6 +54,13 @@ class Job:
     eos_id: int
     timeout_s: float  # on compile + first mask
     walk_budget_s: float  # on all the instances together
+    repeat: bool = True  # compile a second time after the walks (see repeat_schema)
+    trace_memory: bool = True  # the tracemalloc pass, for engines whose memory it sees
+
+    @property
+    def repeat_timeout_s(self) -> float:
+        """How long the second compile and the memory pass may take together."""
+        return 2 * self.timeout_s + self.walk_budget_s
 
 
 def _shorten(text: str) -> str:
@@ -119,8 +127,10 @@ def run_schema(
     """The MaskBench protocol for one schema on one engine; never raises.
 
     Returns ``status`` ("ok", "compile error" or "timeout"), ``error``, ``compile_s``,
-    ``first_mask_s``, ``outcomes`` (one :func:`walk_instance` result per test, or
-    ``{"skipped": True}`` past the walk budget, or ``{"exception": ...}``) and ``mask_ns``.
+    ``first_mask_s``, ``from_cache`` (the engine's word, ``None`` when it has none),
+    ``outcomes`` (one :func:`walk_instance` result per test, or ``{"skipped": True}`` past the
+    walk budget, or ``{"exception": ...}``), ``mask_ns``, and the peak RSS of the compile and
+    walks (:meth:`~structgen_bench.memory.RssPeak.stop`'s fields).
     """
     result: dict[str, Any] = {"status": "ok", "error": None, "compile_s": None,
                               "first_mask_s": None, "outcomes": [], "mask_ns": []}  # fmt: skip
@@ -130,7 +140,9 @@ def run_schema(
         result.update(status="compile error", error=f"schema is not JSON: {_short_error(error)}")
         return result
     bitmask = new_bitmask(engine.mask_words)
+    rss = RssPeak()
     with gc_paused():
+        rss.start()
         try:
             started = time.perf_counter()
             compiled = engine.compile_schema(schema)
@@ -140,17 +152,18 @@ def run_schema(
             engine.fill(matcher, bitmask)
             first_s = time.perf_counter() - started
         except Exception as error:  # an engine's failure is a result
-            result.update(status="compile error", error=_short_error(error))
+            result.update(status="compile error", error=_short_error(error), **rss.stop())
             return result
     del matcher
-    result.update(compile_s=compile_s, first_mask_s=first_s)
+    result.update(compile_s=compile_s, first_mask_s=first_s,
+                  from_cache=engine.from_cache(compiled))  # fmt: skip
     if engine.schema_warnings:
         result["warnings"] = [w[:300] for w in engine.schema_warnings[:10]]
     if on_compiled is not None:
         on_compiled(compile_s, first_s)
     if compile_s + first_s > job.timeout_s:
         result.update(status="timeout", error=f"compile + first mask took "
-                      f"{compile_s + first_s:.1f} s > {job.timeout_s:g} s")  # fmt: skip
+                      f"{compile_s + first_s:.1f} s > {job.timeout_s:g} s", **rss.stop())
         return result
     deadline = time.perf_counter() + job.walk_budget_s
     times: list[int] = result["mask_ns"]
@@ -164,7 +177,70 @@ def run_schema(
             except Exception as error:  # an engine's failure on an instance is a result
                 outcome = {"accepted": False, "exception": _short_error(error)}
             result["outcomes"].append(outcome)
+    result.update(rss.stop())
     return result
+
+
+def _walk_untimed(engine: EngineAdapter, compiled: Any, job: Job, deadline: float) -> int:
+    """Walk the instances (times thrown away) until ``deadline``; how many were walked."""
+    bitmask = new_bitmask(engine.mask_words)
+    walked = 0
+    for _valid, ids in job.tests:
+        if time.perf_counter() > deadline:
+            break
+        try:
+            walk_instance(engine, compiled, ids, job.eos_id, bitmask, [])
+        except Exception:  # counted by the timed pass; here only the memory matters
+            pass
+        walked += 1
+    return walked
+
+
+def repeat_schema(engine: EngineAdapter, job: Job) -> dict[str, Any]:
+    """What follows a compiled schema's walks; never raises.
+
+    1. The **second compile** (:meth:`~EngineAdapter.compile_schema_again`: for structgen a
+       warm-cache compile after its memo caches are dropped, for the peers a second cold one)
+       and its first mask: ``repeat_compile_s``, ``repeat_first_mask_s``, ``repeat_from_cache``
+       (or ``repeat_error``).
+    2. For an engine whose memory tracemalloc sees (``traces_memory``) and when
+       ``job.trace_memory``: a cold compile and the walks again (within the walk budget),
+       untimed, under tracemalloc: ``traced_peak_bytes`` and ``traced_tests`` (or
+       ``traced_error``).
+    """
+    out: dict[str, Any] = {}
+    schema = json.loads(job.schema_text)
+    bitmask = new_bitmask(engine.mask_words)
+    with gc_paused():
+        try:
+            started = time.perf_counter()
+            compiled = engine.compile_schema_again(schema)
+            compile_s = time.perf_counter() - started
+            matcher = engine.matcher(compiled)
+            started = time.perf_counter()
+            engine.fill(matcher, bitmask)
+            first_s = time.perf_counter() - started
+        except Exception as error:
+            out["repeat_error"] = _short_error(error)
+        else:
+            out.update(repeat_compile_s=compile_s, repeat_first_mask_s=first_s,
+                       repeat_from_cache=engine.from_cache(compiled))  # fmt: skip
+            del compiled, matcher
+    if not (engine.traces_memory and job.trace_memory):
+        return out
+    deadline = time.perf_counter() + job.walk_budget_s
+
+    def compile_and_walk() -> int:
+        return _walk_untimed(engine, engine.compile_schema(schema), job, deadline)
+
+    with gc_paused(), engine.cold_scope():
+        try:
+            walked, peak = traced_peak(compile_and_walk)
+        except Exception as error:
+            out["traced_error"] = _short_error(error)
+        else:
+            out.update(traced_peak_bytes=peak, traced_tests=walked)
+    return out
 
 
 # -- worker processes ---------------------------------------------------------------------------
@@ -196,9 +272,14 @@ def _serve(conn: Connection, engine_name: str, ref: TokenizerRef,
             message = conn.recv()
             if message is None:
                 return
-            result = run_schema(engine, message,
-                                lambda c, f: conn.send(("compiled", c, f)))  # fmt: skip
-            conn.send(("done", result))
+            with engine.schema_scope():
+                result = run_schema(engine, message,
+                                    lambda c, f: conn.send(("compiled", c, f)))  # fmt: skip
+                conn.send(("walked", result))
+                extra = {}
+                if message.repeat and result["status"] == "ok":
+                    extra = repeat_schema(engine, message)
+            conn.send(("done", extra))
 
 
 class EngineWorker:
@@ -302,7 +383,8 @@ class EngineWorker:
     def run(self, job: Job, *, walk_timeout_s: float) -> dict[str, Any]:
         """:func:`run_schema` in the child; a child past ``job.timeout_s`` before its first mask
         is killed ("timeout"), past ``walk_timeout_s`` more before the end likewise ("walk
-        timeout", the compile times kept); a dead child is "crashed"."""
+        timeout", the compile times kept); a dead child is "crashed". Then
+        :func:`repeat_schema`'s fields are added (see :meth:`_repeat`)."""
         if not self.alive():
             self.setup = self.start()
             if self.setup["status"] != "ok":
@@ -343,7 +425,21 @@ class EngineWorker:
                 compiled = (message[1], message[2])
                 waited = time.perf_counter()
                 continue
-            return message[1]
+            return self._repeat(job, message[1])
+
+    def _repeat(self, job: Job, result: dict[str, Any]) -> dict[str, Any]:
+        """``result`` (the walks' answer) with :func:`repeat_schema`'s fields from the child;
+        a child past ``job.repeat_timeout_s`` is killed, a dead one reported, in
+        ``repeat_error`` (the walks' results kept)."""
+        try:
+            ready = self.conn.poll(job.repeat_timeout_s)
+            if ready:
+                return {**result, **self.conn.recv()[1]}
+            why = f"second compile and memory pass over {job.repeat_timeout_s:g} s (worker killed)"
+        except (EOFError, OSError):
+            why = self._death()
+        self._kill()
+        return {**result, "repeat_error": why}
 
 
 def main(argv: list[str]) -> None:

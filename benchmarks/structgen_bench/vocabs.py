@@ -85,11 +85,18 @@ TOKENIZERS: dict[str, TokenizerSpec] = {
 _SDIST_FILES = tuple(s.gguf_file for s in TOKENIZERS.values() if s.source == _SDIST)
 
 
+BENCH_CACHE_ENV = "STRUCTGEN_BENCH_CACHE_DIR"
+
+
 def cache_root() -> Path:
-    """``$STRUCTGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/structgen``, else ``~/.cache/structgen``."""
-    explicit = os.environ.get("STRUCTGEN_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
+    """The harness's cache (HF tokenizers, downloads): ``$STRUCTGEN_BENCH_CACHE_DIR``, else
+    ``$STRUCTGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/structgen``, else ``~/.cache/structgen``.
+    (MaskBench points ``$STRUCTGEN_CACHE_DIR`` at an empty directory per run and pins this one
+    first with ``$STRUCTGEN_BENCH_CACHE_DIR``.)"""
+    for variable in (BENCH_CACHE_ENV, "STRUCTGEN_CACHE_DIR"):
+        explicit = os.environ.get(variable)
+        if explicit:
+            return Path(explicit)
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg) if xdg else Path.home() / ".cache"
     return base / "structgen"
