@@ -4,7 +4,8 @@ Every schema node (a conjunction of subschemas, see :mod:`structgen.schema.norma
 nonterminal, built on demand from a work list so recursive ``$ref`` s become recursive rules.
 A node with ``anyOf``/``oneOf`` groups becomes one alternative per choice of branches (the
 choice joins the node's own keywords: ``A ∧ anyOf(B, C)`` = ``(A ∧ B) ∨ (A ∧ C)``); ``oneOf`` is
-compiled so only when its branches are provably disjoint (:mod:`structgen.schema.disjoint`). A
+compiled so where its branches are provably disjoint (:mod:`structgen.schema.disjoint`); the
+scalar types they overlap on are built as an exactly-one language (:mod:`.exactly_one`). A
 node with ``enum``/``const`` is its finite set of values, filtered by ``jsonschema`` against
 every keyword of the node (so any keyword next to an ``enum`` is exact). Otherwise the node is
 the union over its JSON types of a terminal (null, booleans, numbers, strings) or a structure
@@ -46,6 +47,7 @@ from structgen.schema.errors import (
     Unsupported,
     UnsupportedSchemaError,
 )
+from structgen.schema.exactly_one import enforce_exactly_one, restricts
 from structgen.schema.float_bounds import float_safe_bounds
 from structgen.schema.json_strings import quoted
 from structgen.schema.multiples import integer_multiples
@@ -383,6 +385,7 @@ class SchemaCompiler:
                 hint="raise max_alternatives",
             )
         extra: dict[tuple[int, int], list[tuple[Location, bool]]] = {}
+        restricted = restricts(node)
         for number, group in enumerate(flat.groups):
             if group.kind == "oneOf" and len(group.branches) > 1:
                 check = check_one_of(self, plain, group)
@@ -391,6 +394,14 @@ class SchemaCompiler:
                     self.report([item])
                 for index, values in check.exclusions.items():
                     extra[number, index] = [(self._excluding(group, index, values), True)]
+                if check.problem is None and check.language_kinds:
+                    problem, without = enforce_exactly_one(self, name, node, check.language_kinds)
+                    if without is None:
+                        reason = f"{check.overlap}, and exactly-one cannot be made exact: {problem}"
+                        self.report([Unsupported("oneOf", f"{group.owner.pointer}/oneOf", reason)])
+                    else:
+                        plain.append((without, True))  # those kinds are added above, exactly
+                        restricted = True  # a branch left without types is no warning
         indexed = [list(enumerate(group.branches)) for group in flat.groups]
         for picked in itertools.product(*indexed):
             choice = [branch for _, branch in picked]
@@ -406,7 +417,8 @@ class SchemaCompiler:
             description = " and ".join(
                 f"{g.kind} branch {b.pointer}" for g, b in zip(flat.groups, choice)
             )
-            self.branch_symbols.setdefault(alternative, description)
+            if not restricted:
+                self.branch_symbols.setdefault(alternative, description)
         if not all(group.branches for group in flat.groups):
             self.unsat_reasons.append(f"{node.items[0][0].pointer}: an empty anyOf/oneOf")
 

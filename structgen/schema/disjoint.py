@@ -13,7 +13,10 @@
 - arrays: length ranges apart, or a position both require with disjoint items.
 
 Branches are compared together with the schema around the ``oneOf`` (its siblings), which can
-only make them more disjoint. A ``oneOf`` whose branches only require keys is not a union at
+only make them more disjoint. Two branches that may overlap are compared again per JSON type:
+on null, booleans, numbers and strings the compiler then builds exactly-one as a language
+(:mod:`structgen.schema.exactly_one`); on objects and arrays only when two branches take every
+value of that type (then none holds exactly one branch); any other overlap is refused. A ``oneOf`` whose branches only require keys is not a union at
 all: objects enforce "exactly one branch holds" on the keys seen (:mod:`structgen.schema.objects`).
 """
 
@@ -29,6 +32,7 @@ from structgen.regex.ecma import PatternUnsupported
 from structgen.regex.nodes import NOTHING
 from structgen.schema.builder import SchemaBuilder
 from structgen.schema.errors import SchemaError
+from structgen.schema.exactly_one import SCALAR_KINDS, kind_location
 from structgen.schema.normalize import (
     Analysis,
     Flat,
@@ -44,15 +48,21 @@ __all__ = ["OneOfCheck", "check_one_of", "disjoint"]
 
 _MAX_DEPTH = 4
 _MAX_EXPANSION = 64
+_KINDS = ("null", "boolean", "number", "string", "object", "array")
 
 
 @dataclass
 class OneOfCheck:
     """What compiling a ``oneOf`` as a union needs: ``problem`` (why it cannot, or ``None``) and,
-    per branch index, values of finite sibling branches it also matches, to exclude from it."""
+    per branch index, values of finite sibling branches it also matches, to exclude from it;
+    ``language_kinds``: the JSON types on which branches overlap, where exactly-one is computed
+    as a language instead (:mod:`structgen.schema.exactly_one`): scalars, and objects or arrays
+    that two branches take all of (so none holds exactly one branch)."""
 
     problem: str | None = None
     exclusions: dict[int, list[Any]] = field(default_factory=dict)
+    language_kinds: set[str] = field(default_factory=set)
+    overlap: str = ""  # the first two branches that may both match, for messages
 
 
 def check_one_of(builder: SchemaBuilder, plain: list, group: Group) -> OneOfCheck:
@@ -68,12 +78,29 @@ def check_one_of(builder: SchemaBuilder, plain: list, group: Group) -> OneOfChec
     check = OneOfCheck()
     for (i, a), (j, b) in itertools.combinations(enumerate(nodes), 2):
         if finite[i] is None and finite[j] is None:
-            if not disjoint(builder, a, b, 0):
+            if disjoint(builder, a, b, 0):
+                continue
+            kinds = {
+                kind
+                for kind in _KINDS
+                if not disjoint(builder, _of_kind(builder, a, kind), _of_kind(builder, b, kind), 0)
+            }
+            structured = [
+                kind
+                for kind in _KINDS
+                if kind in kinds - set(SCALAR_KINDS)
+                and sum(_takes_all(builder, branch, kind) for branch in group.branches) < 2
+            ]
+            if structured or not kinds:
+                what = f" as {structured[0]}s" if structured else ""
                 check.problem = (
-                    f"branches {i} and {j} may both match (oneOf needs exactly one); "
+                    f"branches {i} and {j} may both match{what} (oneOf needs exactly one, "
+                    "enforced as a language on null, booleans, numbers and strings only); "
                     "make them disjoint (different types, consts, required keys) or use anyOf"
                 )
                 return check
+            check.language_kinds |= kinds
+            check.overlap = check.overlap or f"branches {i} and {j} may both match"
             continue
         for values, other, index in ((finite[i], b, j), (finite[j], a, i)):
             if values is None or finite[index] is not None:
@@ -90,6 +117,36 @@ def check_one_of(builder: SchemaBuilder, plain: list, group: Group) -> OneOfChec
             if shared:
                 check.exclusions.setdefault(index, []).extend(shared)
     return check
+
+
+def _of_kind(builder: SchemaBuilder, node: SchemaNode, kind: str) -> SchemaNode:
+    """``node`` restricted to the JSON type ``kind``."""
+    owner = node.items[0][0]
+    return make_node([*node.items, (kind_location(builder, owner, {"type": kind}), True)])
+
+
+def _takes_all(builder: SchemaBuilder, branch, kind: str) -> bool:
+    """Whether the branch at ``branch`` puts no constraint on values of type ``kind``."""
+    flat = flatten(builder.document, make_node([(branch, True)]))
+    if flat.false_at is not None or flat.groups or flat.enum_location() is not None:
+        return False
+    analysis = analyze(
+        builder.document, flat.plain, formats=builder.options.formats != "annotation"
+    )
+    if kind not in analysis.types or analysis.unsupported:
+        return False
+    if kind == "object":
+        spec = analysis.object
+        return not (
+            spec.owners or spec.required or spec.min_properties or spec.max_properties is not None
+            or spec.property_names or spec.dependent_required or spec.forbidden_together
+            or spec.exactly_one
+        )  # fmt: skip
+    array = analysis.array
+    return not (
+        array.owners or array.min_items or array.max_items is not None or array.contains
+        or array.unique
+    )  # fmt: skip
 
 
 def _matches(builder: SchemaBuilder, value: Any, node: SchemaNode) -> bool:
