@@ -11,10 +11,6 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin
 
-import referencing.jsonschema as specs
-from jsonschema_specifications import REGISTRY
-from referencing.exceptions import Unresolvable
-
 from structgen.schema.errors import RemoteRefError, SchemaError
 
 if TYPE_CHECKING:
@@ -104,6 +100,10 @@ class SchemaDocument:
             draft = DEFAULT_DRAFT
         self.draft = draft
         self.format_assertion = format_assertion
+        # imported on first use: a cached compile never loads referencing (issue 11)
+        import referencing.jsonschema as specs
+        from jsonschema_specifications import REGISTRY
+
         self._specs = specs
         resource = self.specification(draft).create_resource(schema)
         base = resource.id() or ""
@@ -140,6 +140,8 @@ class SchemaDocument:
         pointer = f"{location.pointer}/{escape_pointer(keyword)}"
         base = getattr(location.resolver, "_base_uri", "")
         target_uri, _ = urldefrag(urljoin(base, ref))
+        from referencing.exceptions import Unresolvable  # imported on use (issue 11)
+
         try:
             resolved = location.resolver.lookup(ref)
         except Unresolvable:
