@@ -12,12 +12,13 @@ remainder of the digits so far modulo ``p`` and the count of fraction digits (up
 decide it, about ``p·(k + 2)`` states (refused past ``max_regex_states``).
 
 What is generated: plain decimal notation only (``0.25``, ``-3``, ``12.50``), never an
-exponent (``25e-2``: its value is not regular to test against ``m`` in every exponent). A text
+exponent (``25e-2``: whether ``d.ddd…eE`` is a multiple depends on ``E`` making up for the
+length of the fraction, a comparison of two unbounded counts, which is not regular). A text
 with a fraction is read as a double by a JSON consumer, so it keeps at most 15 significant
-digits and an integer part of at most 15 digits: such a text is the shortest ``repr`` of the
-double it denotes, so the exact reading and the float64 reading agree (and ``json.loads`` then
-``repr`` gives back a multiple). Integer literals are read exactly and have no length limit.
-The range is intersected as :func:`~structgen.schema.numbers.number_node` states it.
+digits and an integer part of at most 15 digits: the shortest ``repr`` of the double it
+denotes then has its value, so the exact reading and the float64 reading agree. Integer
+literals are read exactly and have no length limit. The range is intersected as
+:func:`~structgen.schema.numbers.number_node` states it.
 """
 
 from __future__ import annotations
@@ -84,11 +85,15 @@ def decimal_step(step: Fraction) -> tuple[int, int]:
     """``(p, k)`` with ``step == p / 10**k`` and ``k`` minimal (``step`` a positive decimal)."""
     if step <= 0:
         raise ValueError(f"a multipleOf step must be positive, got {step}")
-    k = 0
-    while (step * 10**k).denominator != 1:
-        k += 1
-        if k > 10_000:
-            raise ValueError(f"{step} is not a finite decimal")
+    twos = fives = 0
+    rest = step.denominator
+    while rest % 2 == 0:
+        rest, twos = rest // 2, twos + 1
+    while rest % 5 == 0:
+        rest, fives = rest // 5, fives + 1
+    if rest != 1:
+        raise ValueError(f"{step} is not a finite decimal")
+    k = max(twos, fives)
     return int(step * 10**k), k
 
 

@@ -160,6 +160,13 @@ def test_decimal_step(step, expected):
     assert decimal_step(Fraction(Decimal(step))) == expected
 
 
+def test_decimal_step_refuses_what_is_no_positive_decimal():
+    with pytest.raises(ValueError, match="not a finite decimal"):
+        decimal_step(Fraction(1, 3))
+    with pytest.raises(ValueError, match="must be positive"):
+        decimal_step(Fraction(0))
+
+
 # -- compiled schemas -------------------------------------------------------------------------
 _STEPS = [0.01, 0.1, 0.25, 2.5, 0.3, 1.5, 0.05, 0.125, 6.75, 0.0001, 13.5]
 _DYADIC = {0.25, 2.5, 1.5, 0.125, 6.75, 13.5}  # float64 division by these is exact
