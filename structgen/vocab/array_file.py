@@ -1,7 +1,9 @@
 """A digest-checked file of named numpy arrays: the disk format of the vocabulary's caches.
 
-Layout: the magic ``SGARRAYS1\\n``, a uint32 header length, a JSON header (``names``,
-``dtypes``, ``shapes`` and the SHA-256 of the payload), then the arrays' bytes back to back.
+Layout: the magic ``SGARRAYS2\\n``, a uint32 header length, a JSON header (``names``,
+``dtypes``, ``shapes`` and the SHA-256 of the payload), then the payload: the arrays' bytes,
+each starting at a multiple of 64 bytes (zero padding between), so that the arrays read back
+are aligned (numba compiles other code for unaligned arrays).
 No pickle: reading a file only ever yields plain numeric arrays. A file that is short, altered
 or of another format reads as ``None`` (a cache miss), never as wrong data; writes go to a
 temporary file renamed into place, so a reader never sees half a file.
@@ -24,8 +26,9 @@ from structgen.version import __version__
 
 __all__ = ["code_digest", "read_arrays", "write_arrays"]
 
-_MAGIC = b"SGARRAYS1\n"
+_MAGIC = b"SGARRAYS2\n"
 _LENGTH = struct.Struct("<I")
+_ALIGN = 64  # every array starts at a multiple of this from the start of the file
 
 
 @cache
@@ -41,20 +44,27 @@ def code_digest(*sources: str) -> str:
     return digest.hexdigest()
 
 
+def _aligned(offset: int) -> int:
+    return -(-offset // _ALIGN) * _ALIGN
+
+
 def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> bool:
     """Write ``arrays`` to ``path`` atomically; False when the folder is not writable."""
     parts = [np.ascontiguousarray(a) for a in arrays.values()]
-    digest = hashlib.sha256()
+    payload = bytearray()
     for part in parts:
-        digest.update(memoryview(part).cast("B"))
+        payload.extend(bytes(_aligned(len(payload)) - len(payload)))
+        payload.extend(memoryview(part).cast("B"))
     header = json.dumps(
         {
             "names": list(arrays),
             "dtypes": [part.dtype.str for part in parts],
             "shapes": [list(part.shape) for part in parts],
-            "sha256": digest.hexdigest(),
+            "sha256": hashlib.sha256(payload).hexdigest(),
         }
     ).encode()
+    head = _MAGIC + _LENGTH.pack(len(header)) + header
+    head += bytes(_aligned(len(head)) - len(head))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
@@ -62,9 +72,8 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> bool:
         return False
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(_MAGIC + _LENGTH.pack(len(header)) + header)
-            for part in parts:
-                out.write(memoryview(part).cast("B"))
+            out.write(head)
+            out.write(payload)
         os.replace(temporary, path)
     except OSError:
         try:
@@ -76,26 +85,26 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> bool:
 
 
 def read_arrays(path: Path) -> dict[str, np.ndarray] | None:
-    """The arrays :func:`write_arrays` wrote (writable, sharing one buffer), or None when the
-    file is missing or not intact."""
+    """The arrays :func:`write_arrays` wrote (writable and aligned, sharing one buffer), or None
+    when the file is missing or not intact."""
     try:
         with open(path, "rb") as handle:
-            data = bytearray(os.fstat(handle.fileno()).st_size)
-            if handle.readinto(data) != len(data):
+            data = np.empty(os.fstat(handle.fileno()).st_size, dtype=np.uint8)
+            if handle.readinto(memoryview(data)) != len(data):
                 return None
     except OSError:
         return None
     start = len(_MAGIC) + _LENGTH.size
-    if len(data) < start or not data.startswith(_MAGIC):
+    if len(data) < start or data[: len(_MAGIC)].tobytes() != _MAGIC:
         return None
     (length,) = _LENGTH.unpack_from(data, len(_MAGIC))
     try:
-        header = json.loads(data[start : start + length])
+        header = json.loads(data[start : start + length].tobytes())
         names, dtypes, shapes = header["names"], header["dtypes"], header["shapes"]
         expected = header["sha256"]
     except (ValueError, KeyError, TypeError):
         return None
-    payload = memoryview(data)[start + length :]
+    payload = data[_aligned(start + length) :]
     if hashlib.sha256(payload).hexdigest() != expected:
         return None
     out: dict[str, np.ndarray] = {}
@@ -105,11 +114,12 @@ def read_arrays(path: Path) -> dict[str, np.ndarray] | None:
             dtype = np.dtype(dtype_str)
             if dtype.hasobject:
                 return None
-            count = int(np.prod(shape, dtype=np.int64))
-            out[name] = np.frombuffer(payload, dtype=dtype, count=count, offset=offset).reshape(
-                shape
-            )
-            offset += count * dtype.itemsize
+            offset = _aligned(offset)
+            size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            if offset + size > len(payload):
+                return None
+            out[name] = payload[offset : offset + size].view(dtype).reshape(shape)
+            offset += size
     except (ValueError, TypeError):
         return None
     return out if offset == len(payload) else None
