@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from structgen.engines.cfg.persist import engine_from_payload, grammar_payload
 from structgen.engines.dfa.token_dfa import TokenDFA
 from structgen.errors import ConfigurationError, SerializationError
 from structgen.version import __version__
@@ -62,27 +63,9 @@ ToPayload = Callable[[Any], Payload]
 FromPayload = Callable[[dict[str, Any], dict[str, np.ndarray], Vocabulary], Any]
 
 
-def _grammar_payload(engine: Any) -> Payload:
-    # structgen/engines/cfg/persist.py is being written (the grammar engine's side of this
-    # format); imported here until it lands, so this module imports without it.
-    try:
-        from structgen.engines.cfg.persist import grammar_payload
-    except ModuleNotFoundError:
-        raise SerializationError("grammar constraints cannot be serialised yet") from None
-    return grammar_payload(engine)
-
-
-def _grammar_from_payload(meta: dict[str, Any], arrays: dict[str, np.ndarray], vocab: Any) -> Any:
-    try:
-        from structgen.engines.cfg.persist import engine_from_payload
-    except ModuleNotFoundError:
-        raise SerializationError("grammar constraints cannot be loaded yet") from None
-    return engine_from_payload(meta, arrays, vocab)
-
-
 ENGINES: dict[str, tuple[ToPayload, FromPayload]] = {
     "regex": (TokenDFA.to_payload, TokenDFA.from_payload),
-    "grammar": (_grammar_payload, _grammar_from_payload),
+    "grammar": (grammar_payload, engine_from_payload),
 }
 """Per automaton kind: its payload, and the automaton rebuilt from a payload and a vocabulary."""
 

@@ -171,21 +171,39 @@ def test_concurrent_writers_leave_a_whole_entry(tmp_path):
 
 
 def test_two_processes_compiling_at_once(tmp_path):
+    # Every step runs in a fresh process (keys made from the same sources at the same time);
+    # the third process reads what the two concurrent ones wrote.
     code = (
         "import structgen, sys\n"
         "from tests.helpers.synthetic_vocab import synthetic_vocabulary\n"
         "c = structgen.compile_regex(r'(\\w+@)?[a-z]{2,9}', synthetic_vocabulary(),"
         " cache_dir=sys.argv[1])\n"
+        "masks = structgen.allocate_token_bitmask(1, c.vocab_size)\n"
+        "c.matcher().fill_next_token_bitmask(masks)\n"
+        "print(c.from_cache, masks[0].tolist())\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
-    runs = [
-        subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], env=env, cwd=REPOSITORY)
-        for _ in range(2)
-    ]
-    assert all(run.wait(timeout=300) == 0 for run in runs)
-    again = structgen.compile_regex(r"(\w+@)?[a-z]{2,9}", VOCAB, cache_dir=tmp_path)
-    assert again.from_cache
-    assert_same_masks(structgen.compile_regex(r"(\w+@)?[a-z]{2,9}", VOCAB, cache=False), again)
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path)],
+            env=env,
+            cwd=REPOSITORY,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    runs = [start() for _ in range(2)]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert all(run.returncode == 0 for run in runs)
+    third = start()
+    output = third.communicate(timeout=300)[0]
+    assert third.returncode == 0 and output.startswith("True ")
+    fresh = structgen.compile_regex(r"(\w+@)?[a-z]{2,9}", VOCAB, cache=False)
+    masks = structgen.allocate_token_bitmask(1, fresh.vocab_size)
+    fresh.matcher().fill_next_token_bitmask(masks)
+    assert {line.split(" ", 1)[1] for line in [*outputs, output]} == {f"{masks[0].tolist()}\n"}
+    assert len(_entries(tmp_path)) == 1
 
 
 def test_info_and_clear(tmp_path):
