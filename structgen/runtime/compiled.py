@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -101,16 +101,14 @@ class CompiledGrammar:
         """Write :meth:`to_bytes` to ``path`` (atomically: a reader never sees half a file)."""
         target = Path(path)
         blob = self.to_bytes()
-        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        # A uniquely named sibling, created with the usual permissions, renamed into place.
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
         try:
-            with os.fdopen(handle, "wb") as stream:
+            with open(temporary, "xb") as stream:
                 stream.write(blob)
             os.replace(temporary, target)
         except BaseException:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
+            temporary.unlink(missing_ok=True)
             raise
 
     @classmethod

@@ -3,6 +3,7 @@ name (``SerializationError``), never a crash and never a different automaton."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import struct
 
@@ -103,7 +104,10 @@ def test_save_and_load(tmp_path):
     path = tmp_path / "constraint.sgc"
     compiled.save(path)
     assert path.read_bytes() == compiled.to_bytes()
-    assert not list(tmp_path.glob("*.tmp"))
+    assert [p.name for p in tmp_path.iterdir()] == ["constraint.sgc"]  # no temporary left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # an ordinary file, not a 0600 one
     assert_same_masks(compiled, CompiledGrammar.load(path, VOCAB))
 
 
