@@ -15,9 +15,11 @@
 Branches are compared together with the schema around the ``oneOf`` (its siblings), which can
 only make them more disjoint. Two branches that may overlap are compared again per JSON type:
 on null, booleans, numbers and strings the compiler then builds exactly-one as a language
-(:mod:`structgen.schema.exactly_one`); on objects and arrays only when two branches take every
-value of that type (then none holds exactly one branch); any other overlap is refused. A ``oneOf`` whose branches only require keys is not a union at
-all: objects enforce "exactly one branch holds" on the keys seen (:mod:`structgen.schema.objects`).
+(:mod:`structgen.schema.exactly_one`); on objects when which branch holds depends only on the
+key set (:mod:`structgen.schema.key_sets`); on objects and arrays when two branches take every
+value of that type (then none holds exactly one branch); any other overlap is refused. A
+``oneOf`` whose branches only require keys is not a union at all: objects enforce "exactly one
+branch holds" on the keys seen (:mod:`structgen.schema.objects`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from structgen.regex.nodes import NOTHING
 from structgen.schema.builder import SchemaBuilder
 from structgen.schema.errors import SchemaError
 from structgen.schema.exactly_one import SCALAR_KINDS, kind_location
+from structgen.schema.key_sets import key_set_schema
 from structgen.schema.normalize import (
     Analysis,
     Flat,
@@ -43,6 +46,7 @@ from structgen.schema.normalize import (
     make_node,
 )
 from structgen.schema.numbers import integer_bounds
+from structgen.schema.refs import Location
 
 __all__ = ["OneOfCheck", "check_one_of", "disjoint"]
 
@@ -61,7 +65,7 @@ class OneOfCheck:
 
     problem: str | None = None
     exclusions: dict[int, list[Any]] = field(default_factory=dict)
-    language_kinds: set[str] = field(default_factory=set)
+    language_kinds: dict[str, Location | None] = field(default_factory=dict)
     overlap: str = ""  # the first two branches that may both match, for messages
 
 
@@ -91,6 +95,17 @@ def check_one_of(builder: SchemaBuilder, plain: list, group: Group) -> OneOfChec
                 if kind in kinds - set(SCALAR_KINDS)
                 and sum(_takes_all(builder, branch, kind) for branch in group.branches) < 2
             ]
+            found: dict[str, Location | None] = dict.fromkeys(kinds)
+            if structured == ["object"]:
+                objects = key_set_schema(builder, [loc for loc, _ in plain], group.branches)
+                if isinstance(objects, str):
+                    check.problem = (
+                        f"branches {i} and {j} may both match as objects, and exactly-one on "
+                        f"their key sets is not exact: {objects}; make them disjoint "
+                        "(different consts, required keys) or use anyOf"
+                    )
+                    return check
+                found["object"], structured = objects, []
             if structured or not kinds:
                 what = f" as {structured[0]}s" if structured else ""
                 check.problem = (
@@ -99,7 +114,9 @@ def check_one_of(builder: SchemaBuilder, plain: list, group: Group) -> OneOfChec
                     "make them disjoint (different types, consts, required keys) or use anyOf"
                 )
                 return check
-            check.language_kinds |= kinds
+            for kind, value in found.items():
+                if check.language_kinds.get(kind) is None:
+                    check.language_kinds[kind] = value
             check.overlap = check.overlap or f"branches {i} and {j} may both match"
             continue
         for values, other, index in ((finite[i], b, j), (finite[j], a, i)):

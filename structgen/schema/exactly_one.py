@@ -84,25 +84,30 @@ class _Language:
     strings: CodePointDFA
 
 
-def kind_location(builder: SchemaBuilder, owner: Location, schema: dict) -> Location:
+def kind_location(
+    builder: SchemaBuilder, owner: Location, schema: dict, *, draft: str = "2020-12"
+) -> Location:
     """A synthetic subschema ``schema`` placed at ``owner`` (one per distinct ``schema`` and
-    builder, kept alive with the builder)."""
+    builder, kept alive with the builder), read as ``draft``."""
     kept = _KEPT.setdefault(builder, {})
-    text = json.dumps(schema, sort_keys=True, default=str)
+    text = json.dumps(
+        [schema, draft, getattr(owner.resolver, "_base_uri", "")], sort_keys=True, default=str
+    )
     found = kept.get(text)
     if found is None:
-        found = kept[text] = Location(schema, owner.resolver, "2020-12", owner.pointer)
+        found = kept[text] = Location(schema, owner.resolver, draft, owner.pointer)
     return found
 
 
 def enforce_exactly_one(
-    builder: SchemaBuilder, name: str, node: SchemaNode, kinds: set[str]
+    builder: SchemaBuilder, name: str, node: SchemaNode, kinds: dict[str, Location | None]
 ) -> tuple[str | None, Location | None]:
     """Add to ``name`` the values of the scalar ``kinds`` that ``node`` (with its ``oneOf`` s)
     holds, computed exactly; return ``(None, L)`` where ``L`` (``not: {type: kinds}``) keeps
     the branch-by-branch alternatives off those kinds, or ``(why, None)`` with nothing added.
     An object or array kind in ``kinds`` is one that no value holds exactly one branch of
-    (two branches take all of it): it is only kept off."""
+    (two branches take all of it): it is only kept off; or, for objects, one whose exactly-one
+    is the object schema ``kinds["object"]`` (key sets, :mod:`structgen.schema.key_sets`)."""
     try:
         result = _language(builder, node, 0)
     except Inexact as error:
@@ -121,6 +126,13 @@ def enforce_exactly_one(
     if "string" in kinds and not result.strings.is_empty():
         language = StringLanguage(dfa=result.strings.minimized())
         builder.rule(name, builder.string_from_language(language, close=char('"'), name="str"))
+    objects = kinds.get("object")
+    if objects is not None:
+        flat = flatten(builder.document, node)
+        if len(flat.groups) > 1:
+            return "exactly-one on key sets next to another anyOf/oneOf is not supported", None
+        plain = [(location, False) for location in flat.plain]
+        builder.rule(name, builder.symbol([*plain, (objects, True)]))
     kept = [k for k in (*SCALAR_KINDS, "object", "array") if k in kinds]
     return None, kind_location(builder, owner, {"not": {"type": kept}, "$comment": _MARK})
 

@@ -184,3 +184,82 @@ def test_number_piece_membership_against_decimal_comparisons():
     assert [piece.holds(Decimal(v)) for v in ("1", "2", "2.0", "2.5", "3")] == [
         False, True, True, False, False,
     ]  # fmt: skip
+
+
+# -- objects: exactly-one on key sets --------------------------------------------------------------
+@pytest.mark.parametrize(
+    "schema,texts",
+    [
+        # Github_easy/o74185: closed branches with their own keys; {} holds both.
+        ({"type": "object", "oneOf": [
+            {"type": "object", "properties": {"set": {"type": "object"},
+                                              "delete": {"type": "array"}},
+             "additionalProperties": False},
+            {"type": "object", "properties": {"replace": {"type": "object"}},
+             "additionalProperties": False}]},
+         ["{}", '{"set":{}}', '{"replace":{}}', '{"set":{},"replace":{}}', '{"set":{},"delete":[]}',
+          '{"delete":1}', '{"other":1}']),
+        # open branches differing only in required, sharing their properties
+        ({"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+          "oneOf": [{"required": ["a"], "properties": {"a": {"type": "integer"}}},
+                    {"required": ["b"], "type": "object"}]},
+         ["{}", '{"a":1}', '{"b":2}', '{"a":1,"b":2}', '{"a":"x"}', '{"c":1,"a":1}']),
+        # closed branches sharing a key with the same value schema
+        ({"oneOf": [
+            {"type": "object", "properties": {"id": {"type": "string"}, "x": {"type": "number"}},
+             "required": ["id"], "additionalProperties": False},
+            {"type": "object", "properties": {"id": {"type": "string"}, "y": {"type": "number"}},
+             "required": ["id"], "additionalProperties": False},
+            {"type": "string"}]},
+         ['{"id":"a"}', '{"id":"a","x":1}', '{"id":"a","y":1}', '{"id":"a","x":1,"y":2}',
+          '{"x":1}', '"s"', "1"]),
+    ],
+)  # fmt: skip
+def test_object_branches_that_differ_in_key_sets_are_exactly_one(schema, texts):
+    _agrees(schema, texts)
+
+
+def test_object_branches_whose_values_decide_are_refused_naming_the_property():
+    schema = {
+        "oneOf": [
+            {"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}}},
+            {"type": "object", "required": ["b"], "properties": {"b": {"type": "string"}}},
+        ]
+    }
+    with pytest.raises(UnsupportedSchemaError, match="oneOf at #/oneOf") as caught:
+        schema_to_grammar(schema)
+    assert "property 'a' has different value schemas" in str(caught.value)
+
+
+@st.composite
+def _key_set_branch(draw) -> dict:
+    keys = draw(st.lists(st.sampled_from("abc"), max_size=3, unique=True))
+    schema: dict = {"type": "object", "properties": {k: {"type": "integer"} for k in keys}}
+    schema["required"] = draw(st.lists(st.sampled_from("abc"), max_size=2, unique=True))
+    if draw(st.booleans()):
+        schema["additionalProperties"] = False
+    return schema
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_key_set_branch(), min_size=2, max_size=3))
+def test_random_key_set_one_of_is_exact_or_refused(branches):
+    schema = {"oneOf": branches}
+    validator = Draft202012Validator(schema)
+    try:
+        compiled = _compile(schema)
+    except UnsupportedSchemaError as error:
+        assert "oneOf" in str(error)
+        return
+    except UnsatisfiableSchemaError:
+        return
+    keys = ["a", "b", "c"]
+    texts = ["null", '"a"', "1", "[]"]
+    for mask in range(8):
+        chosen = [k for i, k in enumerate(keys) if mask >> i & 1]
+        texts.append(json.dumps({k: 1 for k in chosen}))
+        texts.append(json.dumps({k: "x" for k in chosen}))
+    texts.append('{"d":1}')
+    for text in texts:
+        expected = validator.is_valid(json.loads(text))
+        assert _accepts(compiled, text) == expected, (text, expected)
