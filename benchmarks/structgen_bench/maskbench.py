@@ -400,8 +400,7 @@ def run_maskbench(config: MaskBenchConfig) -> dict[str, Any]:
     data_dir = config.data_dir or default_data_dir()
     cases, subset_info = load_cases(data_dir, subsets=config.subsets, sample=config.sample,
                                     seed=config.seed)  # fmt: skip
-    if config.progress:
-        print(describe_sample(subset_info), file=sys.stderr)
+    print(describe_sample(subset_info), file=sys.stderr)
     ref = resolve_tokenizer(config.tokenizer, data_dir, config.vocab_dir)
     tokenizer = load_tokenizer(ref.path, key=ref.key, title=ref.title)
     tokenize_cases(cases, tokenizer, subset_info)
