@@ -35,6 +35,7 @@ from structgen.engines.cfg.lexer import UNEXPLORED, ProductLexer
 from structgen.engines.cfg.matcher import GrammarMatcher
 from structgen.engines.cfg.terminals import TerminalAutomata
 from structgen.errors import ConfigurationError, LimitExceededError
+from structgen.kernels.numpy_walk import trie_levels
 from structgen.kernels.trie_walk import walk_trie_events
 from structgen.regex.dfa import DEAD
 from structgen.vocab.trie import build_trie
@@ -113,7 +114,11 @@ class GrammarEngine:
         used = sorted({s for rule in grammar.rules for s in rule.rhs if s in grammar.terminals})
         self.terminal_names = used + [f"{name} (ignored)" for name in grammar.ignore]
         self.terminals = TerminalAutomata(
-            grammar, used, max_states=max_terminal_states, max_ignore_bytes=max_ignore_bytes
+            grammar,
+            used,
+            max_states=max_terminal_states,
+            max_ignore_bytes=max_ignore_bytes,
+            lazy=lazy,
         )
         self.num_real_terminals = len(used)
         self.ignore_terminals = frozenset(range(len(used), len(self.terminals)))
@@ -130,6 +135,7 @@ class GrammarEngine:
         self._configs: dict[tuple, Config] = {}
         self._pending: dict[tuple[EarleySet, int], Thread | None] = {}
         self._walks: list[TrieWalk] = []
+        self._trie_ready: set[int] = set()  # lexer states whose root walk's rows are filled
         self._walk_ids: dict[tuple[int, int, int], int] = {}
         self._completion_cache: dict[tuple[Thread, int], tuple[Thread, ...]] = {}  # (thread, group)
         self._masks: OrderedDict[Config, tuple[np.ndarray, bool]] = OrderedDict()
@@ -419,7 +425,7 @@ class GrammarEngine:
         The event arrays start at the number of nodes below ``nodes`` (one event per node is
         the common case) and grow up to ``max_walk_events``; past it, a LimitExceededError."""
         trie, lexer = self.trie, self.lexer
-        lexer.explore_around(state, self.walk_radius)
+        self._explore_for_walk(state, nodes)
         capacity = max(1, min(_nodes_below(trie.subtree_end, nodes), self.max_walk_events))
         while True:
             event_node = np.empty(capacity, dtype=np.int32)
@@ -439,6 +445,40 @@ class GrammarEngine:
                     "or make the grammar's terminals less ambiguous",
                 )
             capacity = min(capacity * 4, self.max_walk_events)
+
+    def _explore_for_walk(self, state: int, nodes: np.ndarray) -> None:
+        """Fill the lexer rows a walk from ``state`` below ``nodes`` will read, and only those:
+        the trie is stepped one depth at a time over live (node, lexer state) pairs, and a row
+        is filled when a pair at an inner node first needs it — the few states the tokens can
+        reach, not every state within the longest token's length."""
+        lexer = self.lexer
+        if lexer.ready[state] >= self.walk_radius or (state in self._trie_ready):
+            return
+        levels = trie_levels(
+            self.trie.node_byte, self.trie.node_depth, self.trie.subtree_end, self.trie.token_ptr
+        )
+        positions = levels.position[np.asarray(nodes, dtype=np.int64)]
+        states = np.full(len(positions), state, dtype=np.int64)
+        while len(positions):
+            inner = levels.inner[positions]
+            positions, states = positions[inner], states[inner]
+            if not len(positions):
+                break
+            distinct = np.unique(states)
+            for missing in distinct[lexer.transitions[distinct, 0] == UNEXPLORED].tolist():
+                lexer.ensure_row(missing)
+            low, high = levels.child_lo[positions], levels.child_hi[positions]
+            counts = high - low
+            ends = np.cumsum(counts)
+            children = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(
+                low - ends + counts, counts
+            )
+            targets = lexer.transitions[np.repeat(states, counts), levels.byte[children]]
+            alive = targets >= 0
+            pairs = np.unique(children[alive] * lexer.max_states + targets[alive])
+            positions, states = np.divmod(pairs, lexer.max_states)
+        if len(nodes) == 1 and nodes[0] == 0:
+            self._trie_ready.add(state)
 
     def memory_bytes(self) -> int:
         lexer = self.lexer

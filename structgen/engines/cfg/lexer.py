@@ -66,8 +66,8 @@ class ProductLexer:
 
     def explore_around(self, state: int, radius: int) -> None:
         """Fill the rows of every state fewer than ``radius`` bytes away from ``state``."""
-        ready, transitions = self.ready, self.transitions
-        if ready[state] >= radius:
+        transitions = self.transitions
+        if self.ready[state] >= radius:
             return
         pending = [(state, radius)]
         while pending:
@@ -79,9 +79,9 @@ class ProductLexer:
                 transitions = self.transitions  # (grown arrays are new objects)
             self.ready[current] = need
             if need > 1:
-                row = transitions[current]
-                for target in np.unique(row[row >= 0]).tolist():
-                    if self.ready[target] < need - 1:
+                ready = self.ready
+                for target in set(transitions[current].tolist()):
+                    if target >= 0 and ready[target] < need - 1:
                         pending.append((target, need - 1))
 
     def _intern(self, members: frozenset) -> int:
@@ -128,6 +128,19 @@ class ProductLexer:
 
     def _fill_row(self, current: int) -> None:
         members = self.members[current]
+        if len(members) == 1:  # one lexeme in progress: its terminal's row, renumbered
+            terminal, state = members[0]
+            ids: dict[int, int] = {DEAD: DEAD}
+            values = []
+            for q in self.dfas[terminal].row(state).tolist():
+                found = ids.get(q)
+                if found is None:
+                    found = ids[q] = self._intern(frozenset(((terminal, q),)))
+                values.append(found)
+            row = np.array(values, dtype=np.int32)
+            self.transitions[current] = row
+            self.live_bytes[current] = row >= 0
+            return
         rows = np.stack([self.dfas[t].row(q) for t, q in members])  # [k, 256]
         terminals = [t for t, _ in members]
         row = np.full(256, DEAD, dtype=np.int32)

@@ -84,7 +84,7 @@ def _grammar_from_meta(
     lazy = {
         entry["name"]: _lazy_automaton(entry, arrays, f"terminal{index}")
         for index, entry in enumerate(terminal_meta)
-        if entry.get("class")
+        if entry.get("class") and not entry.get("built")
     }
     terminals = {}
     for name, pattern, literal, leftmost, has_automaton in data["terminals"]:
@@ -111,20 +111,20 @@ def _terminals(engine: GrammarEngine, arrays: dict[str, np.ndarray]) -> list[dic
         entry: dict[str, Any] = {"name": name}
         prefix = f"terminal{index}"
         automaton = engine.grammar.terminals[name].automaton if index < terminals.num_real else None
-        if automaton is not None:
-            inner_meta, inner_arrays = automaton.payload()
+        if automaton is None and terminals.is_built(index):
+            automaton = terminals[index]
+            entry["built"] = True
+        if isinstance(automaton, ByteDFA):
+            arrays[f"{prefix}.transitions"] = automaton.transitions
+            arrays[f"{prefix}.accepting"] = automaton.accepting
+        elif automaton is not None:  # a lazy automaton: its class and its own payload
+            inner_meta, inner_arrays = automaton.payload()  # type: ignore[attr-defined]
             cls = type(automaton)
             entry["class"] = f"{cls.__module__}:{cls.__qualname__}"
             entry["meta"] = inner_meta
             entry["arrays"] = sorted(inner_arrays)
             for key, value in inner_arrays.items():
                 arrays[f"{prefix}.{key}"] = value
-        elif terminals.is_built(index):
-            dfa = terminals[index]
-            assert isinstance(dfa, ByteDFA)
-            entry["built"] = True
-            arrays[f"{prefix}.transitions"] = dfa.transitions
-            arrays[f"{prefix}.accepting"] = dfa.accepting
         out.append(entry)
     return out
 
@@ -147,8 +147,10 @@ def _restore_terminals(
     if [entry["name"] for entry in entries] != terminals.names:
         raise ConfigurationError("the payload's terminals do not match its grammar")
     for index, entry in enumerate(entries):
-        if entry.get("built"):
-            prefix = f"terminal{index}"
+        prefix = f"terminal{index}"
+        if entry.get("built") and entry.get("class"):
+            terminals.set_built(index, _lazy_automaton(entry, arrays, prefix))
+        elif entry.get("built"):
             dfa = ByteDFA(
                 transitions=arrays[f"{prefix}.transitions"].astype(np.int32, copy=False),
                 accepting=arrays[f"{prefix}.accepting"].astype(bool, copy=False),

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from structgen.errors import ConfigurationError, LimitExceededError, RegexError
+from structgen.regex.ast import Concat
+from structgen.regex.concat_automaton import ConcatAutomaton
 from structgen.regex.dfa import (
     DEAD,
     ByteAutomaton,
@@ -30,11 +32,13 @@ from structgen.regex.parser import parse_regex
 
 if TYPE_CHECKING:
     from structgen.ir import Grammar, Terminal
+    from structgen.regex.ast import Node
 
 __all__ = ["MEMO_SIZE", "TerminalAutomata", "terminal_automaton"]
 
 MEMO_SIZE = 4096
-_memo: OrderedDict[tuple, ByteDFA] = OrderedDict()
+_memo: OrderedDict[tuple, ByteAutomaton] = OrderedDict()
+_part_memo: OrderedDict[tuple, ByteDFA] = OrderedDict()
 
 
 class TerminalAutomata(Sequence[ByteAutomaton]):
@@ -42,9 +46,16 @@ class TerminalAutomata(Sequence[ByteAutomaton]):
     ``max_ignore_bytes``), in the engine's terminal numbering; each built on first access."""
 
     def __init__(
-        self, grammar: Grammar, used: list[str], *, max_states: int, max_ignore_bytes: int
+        self,
+        grammar: Grammar,
+        used: list[str],
+        *,
+        max_states: int,
+        max_ignore_bytes: int,
+        lazy: bool = False,
     ) -> None:
         self.grammar = grammar
+        self.lazy = lazy
         self.names = list(used) + list(grammar.ignore)
         self.num_real = len(used)
         self.max_states = max_states
@@ -74,7 +85,10 @@ class TerminalAutomata(Sequence[ByteAutomaton]):
 
     def _build(self, index: int) -> ByteAutomaton:
         terminal = self.grammar.terminals[self.names[index]]
-        automaton = terminal_automaton(terminal, self.grammar.source_name, self.max_states)
+        lazy = self.lazy and index < self.num_real
+        automaton = terminal_automaton(
+            terminal, self.grammar.source_name, self.max_states, lazy=lazy
+        )
         if index >= self.num_real:
             if not isinstance(automaton, ByteDFA):
                 raise ConfigurationError(
@@ -84,20 +98,33 @@ class TerminalAutomata(Sequence[ByteAutomaton]):
         return automaton
 
 
-def terminal_automaton(terminal: Terminal, source_name: str, max_states: int) -> ByteAutomaton:
-    """The byte automaton of ``terminal`` (memoised by its regex text for regex terminals)."""
+def terminal_automaton(
+    terminal: Terminal, source_name: str, max_states: int, *, lazy: bool = False
+) -> ByteAutomaton:
+    """The byte automaton of ``terminal`` (memoised by its regex text for regex terminals).
+
+    ``lazy``: a concatenation (a schema's key, a string with its quotes) becomes a
+    :class:`~structgen.regex.concat_automaton.ConcatAutomaton` of its parts' DFAs (memoised
+    by part), whose rows are computed on first use."""
     name = terminal.name
     if terminal.automaton is not None:
         automaton = terminal.automaton
         empty = automaton.accepts(0)
     else:
-        key = (terminal.pattern, terminal.leftmost, terminal.node is not None, max_states)
+        concat = lazy and not terminal.leftmost and isinstance(terminal.node, Concat)
+        key = (terminal.pattern, terminal.leftmost, terminal.node is not None, max_states, concat)
         cached = _memo.get(key)
         if cached is not None:
             _memo.move_to_end(key)
             return cached
-        automaton = _compile(terminal, source_name, max_states)
-        empty = bool(automaton.accepting[0])
+        if concat:
+            assert isinstance(terminal.node, Concat)
+            automaton = ConcatAutomaton(
+                [_part(part, terminal, source_name, max_states) for part in terminal.node.parts]
+            )
+        else:
+            automaton = _compile(terminal, source_name, max_states)
+        empty = automaton.accepts(0)
         if not empty:
             _memo[key] = automaton
             if len(_memo) > MEMO_SIZE:
@@ -108,6 +135,25 @@ def terminal_automaton(terminal: Terminal, source_name: str, max_states: int) ->
             f"({terminal.pattern!r}); terminals must consume at least one character"
         )
     return automaton
+
+
+def _part(node: Node, terminal: Terminal, source_name: str, max_states: int) -> ByteDFA:
+    """The DFA of one part of a concatenation terminal (memoised by node)."""
+    key = (node, max_states)
+    found = _part_memo.get(key)
+    if found is not None:
+        _part_memo.move_to_end(key)
+        return found
+    try:
+        found = compile_byte_dfa(node, max_states=max_states)
+    except RegexError as error:
+        raise ConfigurationError(f"terminal {terminal.name} of {source_name}: {error}") from None
+    except LimitExceededError as error:
+        raise LimitExceededError(f"terminal {terminal.name}: {error.what}", error.limit) from None
+    _part_memo[key] = found
+    if len(_part_memo) > MEMO_SIZE:
+        _part_memo.popitem(last=False)
+    return found
 
 
 def _compile(terminal: Terminal, source_name: str, max_states: int) -> ByteDFA:

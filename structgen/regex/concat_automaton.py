@@ -1,0 +1,136 @@
+"""The concatenation of byte DFAs, determinised on demand (a :class:`ByteAutomaton`).
+
+A schema's key terminal is ``"`` + one small alternation per character (the character or its
+``\\u`` escapes) + ``"`` + whitespace + ``:`` + whitespace. Compiled whole, each key costs a
+subset construction and a minimisation over a few hundred states; as a concatenation, its
+parts are tiny DFAs shared by every key (memoised by the caller), and a state here is a set of
+``(part, part state)`` pairs whose row is computed when a lexer first asks for it — usually for
+the few states the tokens of a vocabulary can reach.
+
+Each part is a trimmed DFA of a non-empty language, so every pair can still complete: the
+liveness invariant of :class:`ByteAutomaton` holds for every state numbered here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from structgen.regex.dfa import DEAD, ByteDFA
+
+__all__ = ["ConcatAutomaton"]
+
+Members = tuple[tuple[int, int], ...]
+
+
+class ConcatAutomaton:
+    """``parts[0] · parts[1] · …`` over bytes; states numbered as they are discovered."""
+
+    def __init__(self, parts: list[ByteDFA]) -> None:
+        if not parts:
+            raise ValueError("a concatenation needs at least one part")
+        self.parts = parts
+        self._last = len(parts) - 1
+        self._ids: dict[Members, int] = {}
+        self.members: list[Members] = []
+        self._accepting: list[bool] = []
+        self._rows: list[np.ndarray | None] = []
+        self._intern(self._closure([(0, 0)]))
+
+    @property
+    def num_states(self) -> int:
+        """States numbered so far."""
+        return len(self.members)
+
+    def accepts(self, state: int) -> bool:
+        return self._accepting[state]
+
+    def row(self, state: int) -> np.ndarray:
+        found = self._rows[state]
+        if found is None:
+            found = self._rows[state] = self._compute_row(self.members[state])
+        return found
+
+    # -- payload (see structgen.engines.cfg.persist) ------------------------------------------
+    def payload(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        arrays: dict[str, np.ndarray] = {}
+        for index, part in enumerate(self.parts):
+            arrays[f"part{index}.transitions"] = part.transitions
+            arrays[f"part{index}.accepting"] = part.accepting
+        arrays["member_counts"] = np.array([len(m) for m in self.members], dtype=np.int64)
+        arrays["members"] = np.array(
+            [pair for members in self.members for pair in members], dtype=np.int64
+        ).reshape(-1, 2)
+        return {"parts": len(self.parts)}, arrays
+
+    @classmethod
+    def from_payload(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> ConcatAutomaton:
+        parts = [
+            ByteDFA(
+                transitions=arrays[f"part{i}.transitions"].astype(np.int32, copy=False),
+                accepting=arrays[f"part{i}.accepting"].astype(bool, copy=False),
+            )
+            for i in range(int(meta["parts"]))
+        ]
+        automaton = cls(parts)
+        pairs = arrays["members"].tolist()
+        position = 0
+        for expected, size in enumerate(arrays["member_counts"].tolist()):
+            members = tuple(tuple(pair) for pair in pairs[position : position + size])
+            position += size
+            if automaton._intern(members) != expected:
+                raise ValueError("the saved states of a concatenation are out of order")
+        return automaton
+
+    # -- construction --------------------------------------------------------------------------
+    def _closure(self, pairs: list[tuple[int, int]]) -> Members:
+        """``pairs`` plus the start of every following part an accepting pair may enter."""
+        seen = set(pairs)
+        pending = list(pairs)
+        parts, last = self.parts, self._last
+        while pending:
+            index, state = pending.pop()
+            if index < last and parts[index].accepting[state]:
+                following = (index + 1, 0)
+                if following not in seen:
+                    seen.add(following)
+                    pending.append(following)
+        return tuple(sorted(seen))
+
+    def _intern(self, members: Members) -> int:
+        found = self._ids.get(members)
+        if found is not None:
+            return found
+        found = self._ids[members] = len(self.members)
+        self.members.append(members)
+        last, parts = self._last, self.parts
+        self._accepting.append(any(i == last and bool(parts[i].accepting[s]) for i, s in members))
+        self._rows.append(None)
+        return found
+
+    def _compute_row(self, members: Members) -> np.ndarray:
+        parts = self.parts
+        row = np.full(256, DEAD, dtype=np.int32)
+        if len(members) == 1:
+            index, state = members[0]
+            ids: dict[int, int] = {DEAD: DEAD}
+            values = []
+            for target in parts[index].transitions[state].tolist():
+                found = ids.get(target)
+                if found is None:
+                    found = ids[target] = self._intern(self._closure([(index, target)]))
+                values.append(found)
+            return np.array(values, dtype=np.int32)
+        rows = np.stack([parts[i].transitions[s] for i, s in members])  # [k, 256]
+        live = np.flatnonzero((rows >= 0).any(axis=0))
+        if not len(live):
+            return row
+        columns, inverse = np.unique(rows[:, live].T, axis=0, return_inverse=True)
+        owners = [i for i, _ in members]
+        ids = np.empty(len(columns), dtype=np.int32)
+        for position, column in enumerate(columns.tolist()):
+            pairs = [(i, q) for i, q in zip(owners, column) if q >= 0]
+            ids[position] = self._intern(self._closure(pairs))
+        row[live] = ids[inverse.reshape(-1)]
+        return row
