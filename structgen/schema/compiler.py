@@ -255,16 +255,7 @@ class SchemaCompiler:
         )
 
     def _prune(self, start: str) -> list[Rule]:
-        productive: set[str] = set()
-        changed = True
-        while changed:
-            changed = False
-            for rule in self.rules:
-                if rule.lhs not in productive and all(
-                    s in self.terminals or s in productive for s in rule.rhs
-                ):
-                    productive.add(rule.lhs)
-                    changed = True
+        productive = self._productive()
         if start not in productive:
             reasons = (
                 "; ".join(dict.fromkeys(self.unsat_reasons)) or "no value satisfies every keyword"
@@ -289,6 +280,31 @@ class SchemaCompiler:
                         reachable.add(s)
                         stack.append(s)
         return [r for r in kept if r.lhs in reachable]
+
+    def _productive(self) -> set[str]:
+        """Nonterminals that derive some terminal string: a worklist over the rules, each
+        waiting on a count of symbols not yet known productive (linear in the rules)."""
+        terminals = self.terminals
+        waiting = [0] * len(self.rules)
+        users: dict[str, list[int]] = {}
+        productive: set[str] = set()
+        ready: list[str] = []
+        for index, rule in enumerate(self.rules):
+            pending = {s for s in rule.rhs if s not in terminals}
+            waiting[index] = len(pending)
+            for symbol in pending:
+                users.setdefault(symbol, []).append(index)
+            if not pending and rule.lhs not in productive:
+                productive.add(rule.lhs)
+                ready.append(rule.lhs)
+        while ready:
+            for index in users.get(ready.pop(), ()):
+                waiting[index] -= 1
+                lhs = self.rules[index].lhs
+                if waiting[index] == 0 and lhs not in productive:
+                    productive.add(lhs)
+                    ready.append(lhs)
+        return productive
 
     def _expand(self, name: str, node: SchemaNode) -> None:
         flat = flatten(self.document, node)
