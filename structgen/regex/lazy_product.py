@@ -123,6 +123,9 @@ class JsonStringAutomaton:
         self._ids: dict[tuple[int, ...], int] = {}
         self._keys: list[tuple[int, ...]] = []
         self._rows: dict[int, np.ndarray] = {}
+        self._range_classes: dict[tuple[tuple[int, int], ...], np.ndarray] = {}
+        self._uniform_class: dict[tuple[int, int], int] = {}  # -1: the range spans classes
+        self._point_class: dict[int, int] = {}
         self._escapable: Ranges = [(0, 0x10FFFF)]
         if canonical:
             for span in _PRINTABLE:
@@ -233,20 +236,30 @@ class JsonStringAutomaton:
 
     def _any_good(self, good: np.ndarray, ranges: Ranges) -> bool:
         """Whether some code point of ``ranges`` (minus surrogates) lies in a ``good`` class."""
-        cuts = self.dfa.cuts
-        for low, high in ranges:
-            for a, b in _minus([(low, high)], _SURROGATES):
-                first = int(np.searchsorted(cuts, a, side="right")) - 1
-                last = int(np.searchsorted(cuts, b, side="right")) - 1
-                if good[self.dfa.interval_class[first : last + 1]].any():
-                    return True
-        return False
+        return bool(good[self._classes_in(tuple(ranges))].any())
+
+    def _classes_in(self, ranges: tuple[tuple[int, int], ...]) -> np.ndarray:
+        """The classes of the code points of ``ranges`` minus surrogates (memoised: it does not
+        depend on the state)."""
+        found = self._range_classes.get(ranges)
+        if found is None:
+            cuts, parts = self.dfa.cuts, []
+            for low, high in ranges:
+                for a, b in _minus([(low, high)], _SURROGATES):
+                    first = int(np.searchsorted(cuts, a, side="right")) - 1
+                    last = int(np.searchsorted(cuts, b, side="right")) - 1
+                    parts.append(self.dfa.interval_class[first : last + 1])
+            found = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int32)
+            self._range_classes[ranges] = found
+        return found
 
     def _char(self, following, good, count, code_point: int) -> int:
         """The boundary state after ``code_point`` (``DEAD`` if it does not keep the state live)."""
         if _SURROGATES[0] <= code_point <= _SURROGATES[1]:
             return DEAD
-        klass = self.dfa.class_of(code_point)
+        klass = self._point_class.get(code_point)
+        if klass is None:
+            klass = self._point_class[code_point] = self.dfa.class_of(code_point)
         if not good[klass]:
             return DEAD
         return self._body(int(following[klass]), count)
@@ -318,11 +331,16 @@ class JsonStringAutomaton:
     def _uniform(self, following, good, count, low: int, high: int, kind: int, left: int):
         """The tail state if every code point of ``low..high`` is in one class (live or not:
         ``DEAD``), else ``None``; the caller has checked that all of them can be written."""
-        cuts = self.dfa.cuts
-        first = int(np.searchsorted(cuts, low, side="right")) - 1
-        if first + 1 < len(cuts) and cuts[first + 1] <= high:
+        klass = self._uniform_class.get((low, high), -2)
+        if klass == -2:
+            cuts = self.dfa.cuts
+            first = int(np.searchsorted(cuts, low, side="right")) - 1
+            uniform = first + 1 >= len(cuts) or cuts[first + 1] > high
+            klass = self._uniform_class[(low, high)] = (
+                int(self.dfa.interval_class[first]) if uniform else -1
+            )
+        if klass < 0:
             return None
-        klass = int(self.dfa.interval_class[first])
         if not good[klass]:
             return DEAD
         return self._number((_BODY, int(following[klass]), count, kind, left, 0, 0))
