@@ -4,18 +4,26 @@ A schema names hundreds of terminals, and a decoder reaches few of them before t
 token (often only ``{`` and whitespace): compiling each terminal's DFA when the lexer first
 needs it keeps compile time to what the first mask needs. Compiled DFAs are also memoised per
 process by their regex text (:data:`MEMO_SIZE` entries), so the terminals every schema shares
-— strings, numbers, punctuation with whitespace — are compiled once.
+— strings, numbers, punctuation with whitespace — are compiled once, and the slow ones are kept
+on disk (digest-checked, keyed by the regex text and the compiler's sources) for the next
+process.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from structgen.errors import ConfigurationError, LimitExceededError, RegexError
+from structgen.paths import cache_dir
 from structgen.regex.ast import Concat
 from structgen.regex.concat_automaton import ConcatAutomaton
 from structgen.regex.dfa import (
@@ -29,6 +37,7 @@ from structgen.regex.dfa import (
 )
 from structgen.regex.leftmost import leftmost_byte_dfa
 from structgen.regex.parser import parse_regex
+from structgen.vocab.array_file import code_digest, read_arrays, write_arrays
 
 if TYPE_CHECKING:
     from structgen.ir import Grammar, Terminal
@@ -37,6 +46,10 @@ if TYPE_CHECKING:
 __all__ = ["MEMO_SIZE", "TerminalAutomata", "terminal_automaton"]
 
 MEMO_SIZE = 4096
+STORE_AFTER_SECONDS = 0.005
+"""A terminal DFA that took longer than this to compile is also kept on disk (a format, a
+pattern): the next process reads it instead (``STRUCTGEN_NO_TERMINAL_CACHE`` turns it off)."""
+_REGEX_SOURCES = ("automaton.py", "dfa.py", "nfa.py", "leftmost.py", "parser.py", "ast.py")
 _memo: OrderedDict[tuple, ByteAutomaton] = OrderedDict()
 _part_memo: OrderedDict[tuple, ByteDFA] = OrderedDict()
 
@@ -123,7 +136,12 @@ def terminal_automaton(
                 [_part(part, terminal, source_name, max_states) for part in terminal.node.parts]
             )
         else:
-            automaton = _compile(terminal, source_name, max_states)
+            automaton = _stored(key)
+            if automaton is None:
+                started = time.perf_counter()
+                automaton = _compile(terminal, source_name, max_states)
+                if time.perf_counter() - started > STORE_AFTER_SECONDS:
+                    _store(key, automaton)
         empty = automaton.accepts(0)
         if not empty:
             _memo[key] = automaton
@@ -135,6 +153,38 @@ def terminal_automaton(
             f"({terminal.pattern!r}); terminals must consume at least one character"
         )
     return automaton
+
+
+def _entry(key: tuple) -> Path:
+    sources = [str(Path(__file__).parents[2] / "regex" / name) for name in _REGEX_SOURCES]
+    text = json.dumps([list(key), code_digest(*sources)])
+    return cache_dir("terminals") / f"{hashlib.sha256(text.encode()).hexdigest()}.sga"
+
+
+def _stored(key: tuple) -> ByteDFA | None:
+    """A terminal DFA an earlier process compiled (slow ones only), or None."""
+    if os.environ.get("STRUCTGEN_NO_TERMINAL_CACHE"):
+        return None
+    arrays = read_arrays(_entry(key))
+    if arrays is None or set(arrays) != {"transitions", "accepting"}:
+        return None
+    transitions, accepting = arrays["transitions"], arrays["accepting"]
+    states = len(accepting)
+    if (
+        transitions.dtype != np.int32
+        or accepting.dtype != np.bool_
+        or transitions.shape != (states, 256)
+        or not states
+        or transitions.min(initial=DEAD) < DEAD
+        or transitions.max(initial=DEAD) >= states
+    ):
+        return None
+    return ByteDFA(transitions=transitions, accepting=accepting)
+
+
+def _store(key: tuple, dfa: ByteDFA) -> None:
+    if not os.environ.get("STRUCTGEN_NO_TERMINAL_CACHE"):
+        write_arrays(_entry(key), {"transitions": dfa.transitions, "accepting": dfa.accepting})
 
 
 def _part(node: Node, terminal: Terminal, source_name: str, max_states: int) -> ByteDFA:

@@ -1,0 +1,67 @@
+"""Terminal automata: built on first use, memoised per process, slow ones kept on disk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from structgen.engines.cfg import terminals as terminals_module
+from structgen.engines.cfg.terminals import terminal_automaton
+from structgen.ir import Terminal
+from structgen.regex.concat_automaton import ConcatAutomaton
+from structgen.regex.nodes import char, concat
+from structgen.regex.parser import parse_regex
+
+DATE = Terminal("DATE", r'"[0-9]{4}-(?:0[1-9]|1[0-2])-[0-9]{2}"')
+
+
+@pytest.fixture
+def fresh(monkeypatch, tmp_path):
+    """An empty disk cache and empty process memos (a new process, as far as terminals go)."""
+    monkeypatch.setenv("STRUCTGEN_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("STRUCTGEN_NO_TERMINAL_CACHE", raising=False)
+    monkeypatch.setattr(terminals_module, "STORE_AFTER_SECONDS", 0.0)
+    terminals_module._memo.clear()
+    return tmp_path
+
+
+def _same(left, right) -> bool:
+    return np.array_equal(left.transitions, right.transitions) and np.array_equal(
+        left.accepting, right.accepting
+    )
+
+
+def test_a_slow_terminal_is_read_back_from_disk(fresh, monkeypatch):
+    first = terminal_automaton(DATE, "test", 100_000)
+    assert list((fresh / "terminals").glob("*.sga"))
+    terminals_module._memo.clear()
+
+    def no_compile(*_args):
+        raise AssertionError("compiled again instead of read from disk")
+
+    monkeypatch.setattr(terminals_module, "_compile", no_compile)
+    again = terminal_automaton(DATE, "test", 100_000)
+    assert _same(first, again)
+    assert again.fullmatch(b'"2024-02-30"') and not again.fullmatch(b'"2024-13-01"')
+
+
+def test_a_damaged_entry_is_compiled_again(fresh):
+    first = terminal_automaton(DATE, "test", 100_000)
+    (entry,) = (fresh / "terminals").glob("*.sga")
+    data = bytearray(entry.read_bytes())
+    data[-1] ^= 0xFF
+    entry.write_bytes(bytes(data))
+    terminals_module._memo.clear()
+    assert _same(first, terminal_automaton(DATE, "test", 100_000))
+
+
+def test_lazy_concatenation_accepts_what_the_regex_does(fresh):
+    node = concat(char('"'), parse_regex("[a-c]{0,3}"), char('"'), parse_regex(" *:"))
+    lazy = terminal_automaton(Terminal("KEY", "k", node=node), "test", 1000, lazy=True)
+    assert isinstance(lazy, ConcatAutomaton)
+    eager = terminal_automaton(Terminal("KEY2", "k2", node=node), "test", 1000)
+    for text in [b'"":', b'"abc"  :', b'"abca":', b'"a"', b'"b" :x', b'"cc":']:
+        state = 0
+        for byte in text:
+            state = int(lazy.row(state)[byte]) if state >= 0 else state
+        assert (state >= 0 and lazy.accepts(state)) == eager.fullmatch(text), text
