@@ -24,7 +24,6 @@ from structgen.runtime.compiled import CompiledGrammar
 from structgen.schema.errors import SchemaWarning
 from structgen.schema.loading import load_schema
 from structgen.schema.options import SchemaOptions
-from structgen.schema.to_grammar import schema_to_grammar_with
 
 if TYPE_CHECKING:
     from structgen.vocab import Vocabulary
@@ -247,6 +246,9 @@ def compile_json_schema(
     if hit is not None:
         _warn_again(hit.warnings)
         return hit
+    # lazily loaded subsystem on the hot start path: a cache hit never imports the schema compiler
+    from structgen.schema.to_grammar import schema_to_grammar_with
+
     grammar = schema_to_grammar_with(value, resolved, {}, stacklevel=4)
     engine = _grammar_engine(grammar, vocab, precompute=False, **limits)
     compiled = CompiledGrammar(

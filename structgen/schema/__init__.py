@@ -10,17 +10,19 @@ Supported drafts: 2020-12 (default), 2019-09, 7, 6, 4 — the ``$schema`` keywor
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from structgen.schema.errors import (
-    RemoteRefError,
-    SchemaError,
-    SchemaWarning,
-    UnsatisfiableSchemaError,
-    UnsupportedSchemaError,
-)
-from structgen.schema.options import SchemaOptions
-from structgen.schema.to_grammar import schema_to_grammar
+if TYPE_CHECKING:
+    from structgen.schema.errors import (
+        RemoteRefError,
+        SchemaError,
+        SchemaWarning,
+        UnsatisfiableSchemaError,
+        UnsupportedSchemaError,
+    )
+    from structgen.schema.options import SchemaOptions
+    from structgen.schema.to_grammar import schema_to_grammar
 
 __all__ = [
     "RemoteRefError",
@@ -32,6 +34,31 @@ __all__ = [
     "example_instance",
     "schema_to_grammar",
 ]
+
+# Public names resolved on first use: a cached compile imports ``schema.loading`` and
+# ``schema.options`` (which run this file) but never the schema compiler (issue 11).
+_HOMES = {
+    "RemoteRefError": "errors",
+    "SchemaError": "errors",
+    "SchemaWarning": "errors",
+    "UnsatisfiableSchemaError": "errors",
+    "UnsupportedSchemaError": "errors",
+    "SchemaOptions": "options",
+    "schema_to_grammar": "to_grammar",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def example_instance(schema: Any, *, seed: int | None = None, **options: Any) -> Any:
