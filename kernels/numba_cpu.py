@@ -273,3 +273,96 @@ def walk_trie_events(
             else:
                 index = skip
     return events
+
+
+@_jit(nogil=True)
+def find_unexplored(
+    transitions: np.ndarray,
+    start_state: int,
+    start_nodes: np.ndarray,
+    node_byte: np.ndarray,
+    node_depth: np.ndarray,
+    subtree_end: np.ndarray,
+    unexplored: int,
+    seen: np.ndarray,
+    missing: np.ndarray,
+) -> int:
+    """The lexer states a walk like :func:`walk_trie_events` would step from (at a node with
+    children) whose row is not filled yet (``transitions[state, 0] == unexplored``): each
+    written once to ``missing`` (``seen`` marks them; all False on entry, left marked), not
+    walked past. Returns how many; ``-1`` when ``missing`` is full. The caller fills those rows
+    and asks again until none is missing."""
+    capacity = missing.shape[0]
+    found = 0
+    starts = start_nodes.shape[0]
+    max_depth = int(node_depth.max()) + 2 if node_depth.shape[0] else 2
+    sets = np.empty((max_depth, max_depth), dtype=np.int32)
+    sizes = np.zeros(max_depth, dtype=np.int32)
+    next_start = 0
+    while next_start < starts:
+        root = start_nodes[next_start]
+        next_start += 1
+        root_depth = node_depth[root]
+        size = 0
+        if transitions[start_state, 0] == unexplored:
+            if subtree_end[root] > root + 1 and not seen[start_state]:
+                if found >= capacity:
+                    return -1
+                seen[start_state] = True
+                missing[found] = start_state
+                found += 1
+        else:
+            sets[root_depth, 0] = start_state
+            size = 1
+        sizes[root_depth] = size
+        index = root + 1
+        end = subtree_end[root]
+        while index < end:
+            depth = node_depth[index]
+            byte = node_byte[index]
+            inner = subtree_end[index] > index + 1
+            size = 0
+            for j in range(sizes[depth - 1]):
+                state = transitions[sets[depth - 1, j], byte]
+                if state < 0:
+                    continue
+                if transitions[state, 0] == unexplored:
+                    if inner and not seen[state]:
+                        if found >= capacity:
+                            return -1
+                        seen[state] = True
+                        missing[found] = state
+                        found += 1
+                    continue
+                fresh = True
+                for m in range(size):
+                    if sets[depth, m] == state:
+                        fresh = False
+                        break
+                if fresh:
+                    sets[depth, size] = state
+                    size += 1
+            if next_start < starts and start_nodes[next_start] == index:
+                next_start += 1
+                if transitions[start_state, 0] != unexplored:
+                    fresh = True
+                    for m in range(size):
+                        if sets[depth, m] == start_state:
+                            fresh = False
+                            break
+                    if fresh:
+                        sets[depth, size] = start_state
+                        size += 1
+            sizes[depth] = size
+            if size > 0:
+                index += 1
+                continue
+            skip = subtree_end[index]
+            if next_start < starts and start_nodes[next_start] < skip:
+                target = start_nodes[next_start]
+                for d in range(depth + 1, node_depth[target]):
+                    sizes[d] = 0
+                index = target
+            else:
+                index = skip
+    return found

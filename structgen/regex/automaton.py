@@ -481,8 +481,10 @@ def product(
         row[:] = ids[inverse.reshape(-1)]
         rows.append(row)
     accepting = np.array(
-        [accept(bool(left_accepting[k // stride]), bool(right_accepting[k % stride]))
-         for k in order],
+        [
+            accept(bool(left_accepting[k // stride]), bool(right_accepting[k % stride]))
+            for k in order
+        ],
         dtype=bool,
     )
     transitions = np.array(rows, dtype=np.int32).reshape(len(order), num_classes)

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from structgen.regex.dfa import DEAD, ByteDFA
+from structgen.regex.dfa import DEAD, ByteAutomaton, ByteDFA
+from structgen.regex.lazy_dfa import LazySubsetDFA
 
 __all__ = ["ConcatAutomaton"]
 
@@ -27,7 +28,7 @@ Members = tuple[tuple[int, int], ...]
 class ConcatAutomaton:
     """``parts[0] · parts[1] · …`` over bytes; states numbered as they are discovered."""
 
-    def __init__(self, parts: list[ByteDFA]) -> None:
+    def __init__(self, parts: list[ByteAutomaton]) -> None:
         if not parts:
             raise ValueError("a concatenation needs at least one part")
         self.parts = parts
@@ -55,24 +56,38 @@ class ConcatAutomaton:
     # -- payload (see structgen.engines.cfg.persist) ------------------------------------------
     def payload(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         arrays: dict[str, np.ndarray] = {}
+        lazy: dict[str, dict[str, Any]] = {}
         for index, part in enumerate(self.parts):
-            arrays[f"part{index}.transitions"] = part.transitions
-            arrays[f"part{index}.accepting"] = part.accepting
+            if isinstance(part, ByteDFA):
+                arrays[f"part{index}.transitions"] = part.transitions
+                arrays[f"part{index}.accepting"] = part.accepting
+            else:  # a lazy part (LazySubsetDFA): its own payload
+                inner_meta, inner_arrays = part.payload()  # type: ignore[attr-defined]
+                lazy[str(index)] = {"meta": inner_meta, "arrays": sorted(inner_arrays)}
+                for key, value in inner_arrays.items():
+                    arrays[f"part{index}.{key}"] = value
         arrays["member_counts"] = np.array([len(m) for m in self.members], dtype=np.int64)
         arrays["members"] = np.array(
             [pair for members in self.members for pair in members], dtype=np.int64
         ).reshape(-1, 2)
-        return {"parts": len(self.parts)}, arrays
+        return {"parts": len(self.parts), "lazy_parts": lazy}, arrays
 
     @classmethod
     def from_payload(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> ConcatAutomaton:
-        parts = [
-            ByteDFA(
-                transitions=arrays[f"part{i}.transitions"].astype(np.int32, copy=False),
-                accepting=arrays[f"part{i}.accepting"].astype(bool, copy=False),
-            )
-            for i in range(int(meta["parts"]))
-        ]
+        lazy = meta.get("lazy_parts", {})
+        parts: list[ByteAutomaton] = []
+        for i in range(int(meta["parts"])):
+            entry = lazy.get(str(i))
+            if entry is not None:
+                inner = {key: arrays[f"part{i}.{key}"] for key in entry["arrays"]}
+                parts.append(LazySubsetDFA.from_payload(entry["meta"], inner))
+            else:
+                parts.append(
+                    ByteDFA(
+                        transitions=arrays[f"part{i}.transitions"].astype(np.int32, copy=False),
+                        accepting=arrays[f"part{i}.accepting"].astype(bool, copy=False),
+                    )
+                )
         automaton = cls(parts)
         pairs = arrays["members"].tolist()
         position = 0
@@ -91,7 +106,7 @@ class ConcatAutomaton:
         parts, last = self.parts, self._last
         while pending:
             index, state = pending.pop()
-            if index < last and parts[index].accepting[state]:
+            if index < last and parts[index].accepts(state):
                 following = (index + 1, 0)
                 if following not in seen:
                     seen.add(following)
@@ -105,7 +120,7 @@ class ConcatAutomaton:
         found = self._ids[members] = len(self.members)
         self.members.append(members)
         last, parts = self._last, self.parts
-        self._accepting.append(any(i == last and bool(parts[i].accepting[s]) for i, s in members))
+        self._accepting.append(any(i == last and parts[i].accepts(s) for i, s in members))
         self._rows.append(None)
         return found
 
@@ -116,13 +131,13 @@ class ConcatAutomaton:
             index, state = members[0]
             ids: dict[int, int] = {DEAD: DEAD}
             values = []
-            for target in parts[index].transitions[state].tolist():
+            for target in parts[index].row(state).tolist():
                 found = ids.get(target)
                 if found is None:
                     found = ids[target] = self._intern(self._closure([(index, target)]))
                 values.append(found)
             return np.array(values, dtype=np.int32)
-        rows = np.stack([parts[i].transitions[s] for i, s in members])  # [k, 256]
+        rows = np.stack([parts[i].row(s) for i, s in members])  # [k, 256]
         live = np.flatnonzero((rows >= 0).any(axis=0))
         if not len(live):
             return row

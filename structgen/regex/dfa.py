@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_MAX_WORK",
     "ByteAutomaton",
     "ByteDFA",
+    "byte_nfa",
     "compile_byte_dfa",
     "minimize",
     "regex_to_dfa",
@@ -140,6 +141,21 @@ def compile_byte_dfa(
     transitions, accepting = trim(transitions, accepting)
     transitions, accepting = minimize(transitions, accepting)
     return ByteDFA(transitions=transitions, accepting=accepting)
+
+
+def byte_nfa(
+    node: Node,
+    *,
+    max_states: int = DEFAULT_MAX_STATES,
+    max_nfa_states: int = DEFAULT_MAX_NFA_STATES,
+    max_work: int = DEFAULT_MAX_WORK,
+) -> ByteNFA:
+    """The byte NFA of ``node``, long counted repetitions embedded as their (memoised) DFAs —
+    what :func:`compile_byte_dfa` determinises, for a caller that determinises lazily."""
+    limits = _Limits(max_states, max_nfa_states, automaton.WorkBudget(max_work))
+    return build_nfa(
+        node, max_states=max_nfa_states, repeat_dfa=lambda repeat: _repeat_table(repeat, limits)
+    )
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,12 @@ import json
 import numpy as np
 import pytest
 
+from structgen.engines.cfg import engine as engine_module
 from structgen.engines.cfg.engine import GrammarEngine
 from structgen.engines.cfg.persist import engine_from_payload, grammar_payload
 from structgen.errors import ConfigurationError
 from structgen.grammar.loading import load_grammar
+from structgen.kernels import trie_walk
 from structgen.runtime.compiled import CompiledGrammar
 from structgen.schema.to_grammar import schema_to_grammar
 from tests.runtime.walks import assert_same_masks
@@ -42,8 +44,22 @@ NUMBER: /[0-9]+/
 """
 
 
+# Many keys with shared prefixes and an open object: the "any other key" terminal is large (a
+# lazily determinised part) and the key-start state reaches many lexer states (the walk follows
+# the trie instead of filling every row near it).
+MANY_KEYS = {
+    "type": "object",
+    "properties": {
+        f"{stem}_{suffix}": {"type": "integer"}
+        for stem in ("alpha", "alps", "beta", "bet", "gamma", "game")
+        for suffix in ("id", "name", "ident", "named", "x")
+    },
+}
+
+
 def _grammars():
     return {
+        "many_keys": schema_to_grammar(MANY_KEYS),
         "schema": schema_to_grammar(SCHEMA),
         "json": load_grammar("json"),
         "lark": load_grammar(LARK, syntax="lark"),
@@ -59,8 +75,18 @@ def _copy(meta: dict, arrays: dict) -> tuple[dict, dict]:
     return json.loads(json.dumps(meta)), {k: np.array(v, copy=True) for k, v in arrays.items()}
 
 
-@pytest.mark.parametrize("name", ["schema", "json", "lark"])
-def test_lazy_engine_masks_equal_eager(name, smollm2_vocab):
+@pytest.fixture(params=["numpy", "numba"])
+def explore(request, monkeypatch):
+    """Lexer rows found by the numpy trie pass, or by the numba kernel (loaded first)."""
+    if request.param == "numba":
+        trie_walk._wait_for_numba()
+    else:
+        monkeypatch.setattr(engine_module, "numba_walk_ready", lambda: False)
+    return request.param
+
+
+@pytest.mark.parametrize("name", ["many_keys", "schema", "json", "lark"])
+def test_lazy_engine_masks_equal_eager(name, explore, smollm2_vocab):
     grammar = _grammars()[name]
     eager = GrammarEngine(grammar, smollm2_vocab)
     eager.precompute()
@@ -69,7 +95,7 @@ def test_lazy_engine_masks_equal_eager(name, smollm2_vocab):
     assert assert_same_masks(_wrap(eager), _wrap(lazy), walks=5, steps=25, seed=3) > 20
 
 
-@pytest.mark.parametrize("name", ["schema", "json", "lark"])
+@pytest.mark.parametrize("name", ["many_keys", "schema", "json", "lark"])
 @pytest.mark.parametrize("used", [False, True])
 def test_payload_round_trip_gives_the_same_masks(name, used, smollm2_vocab):
     grammar = _grammars()[name]

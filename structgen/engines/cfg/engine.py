@@ -36,7 +36,7 @@ from structgen.engines.cfg.matcher import GrammarMatcher
 from structgen.engines.cfg.terminals import TerminalAutomata
 from structgen.errors import ConfigurationError, LimitExceededError
 from structgen.kernels.numpy_walk import trie_levels
-from structgen.kernels.trie_walk import walk_trie_events
+from structgen.kernels.trie_walk import numba_walk_ready, walk_trie_events
 from structgen.regex.dfa import DEAD
 from structgen.vocab.trie import build_trie
 
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from structgen.vocab import Vocabulary
 
 Thread = tuple  # (lexer_state: int, earley_set: EarleySet, ignore_run: int)
+_BALL_ROWS = 32  # lexer rows a walk may fill around its state before following the trie
 
 
 class Config:
@@ -454,6 +455,44 @@ class GrammarEngine:
         lexer = self.lexer
         if lexer.ready[state] >= self.walk_radius or (state in self._trie_ready):
             return
+        # Most states (inside a string, a number) reach few others: fill them all. Only where
+        # that would be many rows (a key set, a long counted product) follow the trie instead.
+        if lexer.explore_around(state, self.walk_radius, max_rows=_BALL_ROWS):
+            return
+        if numba_walk_ready():
+            self._explore_with_numba(state, nodes)
+        else:
+            self._explore_with_numpy(state, nodes)
+        if len(nodes) == 1 and nodes[0] == 0:
+            self._trie_ready.add(state)
+
+    def _explore_with_numba(self, state: int, nodes: np.ndarray) -> None:
+        """Ask the numba kernel which unfilled rows the walk would need, fill them, repeat
+        (each round reaches one more byte of newly discovered states)."""
+        # numba is loaded already (numba_walk_ready): importing its kernels here costs nothing.
+        from structgen.kernels.numba_cpu import find_unexplored
+
+        lexer, trie = self.lexer, self.trie
+        start_nodes = np.asarray(nodes, dtype=np.int32)
+        capacity = 1024
+        while True:
+            seen = np.zeros(lexer.transitions.shape[0], dtype=np.bool_)
+            missing = np.empty(capacity, dtype=np.int32)
+            found = find_unexplored(
+                lexer.transitions, state, start_nodes, trie.node_byte, trie.node_depth,
+                trie.subtree_end, UNEXPLORED, seen, missing,
+            )  # fmt: skip
+            if found == 0:
+                return
+            if found < 0:
+                capacity *= 4
+                continue
+            for missing_state in missing[:found].tolist():
+                lexer.ensure_row(missing_state)
+
+    def _explore_with_numpy(self, state: int, nodes: np.ndarray) -> None:
+        """The same, one trie depth at a time in numpy (before numba is loaded)."""
+        lexer = self.lexer
         levels = trie_levels(
             self.trie.node_byte, self.trie.node_depth, self.trie.subtree_end, self.trie.token_ptr
         )
@@ -477,8 +516,6 @@ class GrammarEngine:
             alive = targets >= 0
             pairs = np.unique(children[alive] * lexer.max_states + targets[alive])
             positions, states = np.divmod(pairs, lexer.max_states)
-        if len(nodes) == 1 and nodes[0] == 0:
-            self._trie_ready.add(state)
 
     def memory_bytes(self) -> int:
         lexer = self.lexer

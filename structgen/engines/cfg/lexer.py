@@ -64,25 +64,35 @@ class ProductLexer:
         if self.transitions[state, 0] == UNEXPLORED:
             self._fill_row(state)
 
-    def explore_around(self, state: int, radius: int) -> None:
-        """Fill the rows of every state fewer than ``radius`` bytes away from ``state``."""
+    def explore_around(self, state: int, radius: int, max_rows: int | None = None) -> bool:
+        """Fill the rows of every state fewer than ``radius`` bytes away from ``state``; with
+        ``max_rows``, stop (returning False) once that many rows were filled on the way."""
         transitions = self.transitions
         if self.ready[state] >= radius:
-            return
+            return True
+        filled = 0
+        promised: list[tuple[int, int]] = []  # (state, its ready before): undone on giving up
         pending = [(state, radius)]
         while pending:
             current, need = pending.pop()
             if self.ready[current] >= need:
                 continue
             if self.transitions[current, 0] == UNEXPLORED:
+                if max_rows is not None and filled >= max_rows:
+                    for promised_state, before in reversed(promised):
+                        self.ready[promised_state] = before
+                    return False
                 self._fill_row(current)
+                filled += 1
                 transitions = self.transitions  # (grown arrays are new objects)
+            promised.append((current, int(self.ready[current])))
             self.ready[current] = need
             if need > 1:
                 ready = self.ready
                 for target in set(transitions[current].tolist()):
                     if target >= 0 and ready[target] < need - 1:
                         pending.append((target, need - 1))
+        return True
 
     def _intern(self, members: frozenset) -> int:
         state = self._ids.get(members)

@@ -30,12 +30,15 @@ from structgen.regex.dfa import (
     DEAD,
     ByteAutomaton,
     ByteDFA,
+    byte_nfa,
     compile_byte_dfa,
     minimize,
     regex_to_dfa,
     trim,
 )
+from structgen.regex.lazy_dfa import LazySubsetDFA
 from structgen.regex.leftmost import leftmost_byte_dfa
+from structgen.regex.nodes import tree_size
 from structgen.regex.parser import parse_regex
 from structgen.vocab.array_file import code_digest, read_arrays, write_arrays
 
@@ -51,7 +54,9 @@ STORE_AFTER_SECONDS = 0.005
 pattern): the next process reads it instead (``STRUCTGEN_NO_TERMINAL_CACHE`` turns it off)."""
 _REGEX_SOURCES = ("automaton.py", "dfa.py", "nfa.py", "leftmost.py", "parser.py", "ast.py")
 _memo: OrderedDict[tuple, ByteAutomaton] = OrderedDict()
-_part_memo: OrderedDict[tuple, ByteDFA] = OrderedDict()
+_part_memo: OrderedDict[tuple, ByteAutomaton] = OrderedDict()
+LAZY_PART_SIZE = 400
+"""A part of a concatenation terminal larger than this (regex AST nodes) is determinised lazily."""
 
 
 class TerminalAutomata(Sequence[ByteAutomaton]):
@@ -187,15 +192,19 @@ def _store(key: tuple, dfa: ByteDFA) -> None:
         write_arrays(_entry(key), {"transitions": dfa.transitions, "accepting": dfa.accepting})
 
 
-def _part(node: Node, terminal: Terminal, source_name: str, max_states: int) -> ByteDFA:
-    """The DFA of one part of a concatenation terminal (memoised by node)."""
+def _part(node: Node, terminal: Terminal, source_name: str, max_states: int) -> ByteAutomaton:
+    """The automaton of one part of a concatenation terminal (memoised by node): a DFA, or a
+    lazily determinised one for a large part (an "any other key" complement)."""
     key = (node, max_states)
     found = _part_memo.get(key)
     if found is not None:
         _part_memo.move_to_end(key)
         return found
     try:
-        found = compile_byte_dfa(node, max_states=max_states)
+        if tree_size(node) > LAZY_PART_SIZE:
+            found = LazySubsetDFA(byte_nfa(node, max_states=max_states))
+        else:
+            found = compile_byte_dfa(node, max_states=max_states)
     except RegexError as error:
         raise ConfigurationError(f"terminal {terminal.name} of {source_name}: {error}") from None
     except LimitExceededError as error:
