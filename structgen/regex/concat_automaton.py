@@ -37,6 +37,8 @@ class ConcatAutomaton:
         self.members: list[Members] = []
         self._accepting: list[bool] = []
         self._rows: list[np.ndarray | None] = []
+        # _singles[i][t]: the state closure({(i, t)}) (DEAD: not numbered yet).
+        self._singles: dict[int, np.ndarray] = {}
         self._intern(self._closure([(0, 0)]))
 
     @property
@@ -129,14 +131,19 @@ class ConcatAutomaton:
         row = np.full(256, DEAD, dtype=np.int32)
         if len(members) == 1:
             index, state = members[0]
-            ids: dict[int, int] = {DEAD: DEAD}
-            values = []
-            for target in parts[index].row(state).tolist():
-                found = ids.get(target)
-                if found is None:
-                    found = ids[target] = self._intern(self._closure([(index, target)]))
-                values.append(found)
-            return np.array(values, dtype=np.int32)
+            targets = parts[index].row(state)
+            singles = self._singles.get(index)
+            top = int(targets.max())
+            if singles is None or len(singles) <= top:
+                grown = np.full(max(2 * top + 2, 16), DEAD, dtype=np.int64)
+                if singles is not None:
+                    grown[: len(singles)] = singles
+                singles = self._singles[index] = grown
+            live = targets >= 0
+            safe = np.where(live, targets, 0)
+            for target in np.unique(targets[live & (singles[safe] < 0)]).tolist():
+                singles[target] = self._intern(self._closure([(index, target)]))
+            return np.where(live, singles[safe], DEAD).astype(np.int32)
         rows = np.stack([parts[i].row(s) for i, s in members])  # [k, 256]
         live = np.flatnonzero((rows >= 0).any(axis=0))
         if not len(live):

@@ -455,13 +455,12 @@ class GrammarEngine:
         lexer = self.lexer
         if lexer.ready[state] >= self.walk_radius or (state in self._trie_ready):
             return
-        # Most states (inside a string, a number) reach few others: fill them all. Only where
-        # that would be many rows (a key set, a long counted product) follow the trie instead.
-        if lexer.explore_around(state, self.walk_radius, max_rows=_BALL_ROWS):
-            return
         if numba_walk_ready():
             self._explore_with_numba(state, nodes)
-        else:
+        # Without numba, most states (inside a string, a number) reach few others: fill them
+        # all. Only where that would be many rows (a key set, a long counted product) follow
+        # the trie in numpy instead.
+        elif not lexer.explore_around(state, self.walk_radius, max_rows=_BALL_ROWS):
             self._explore_with_numpy(state, nodes)
         if len(nodes) == 1 and nodes[0] == 0:
             self._trie_ready.add(state)
@@ -488,6 +487,8 @@ class GrammarEngine:
                 capacity *= 4
                 continue
             for missing_state in missing[:found].tolist():
+                # A few rows beyond it too: fewer rounds on long lexemes, little waste.
+                lexer.explore_around(missing_state, 8, max_rows=8)
                 lexer.ensure_row(missing_state)
 
     def _explore_with_numpy(self, state: int, nodes: np.ndarray) -> None:

@@ -38,6 +38,8 @@ class ProductLexer:
         self.ready = np.zeros(_GROWTH, dtype=np.int32)
         """``ready[s] = r``: every state less than ``r`` bytes from ``s`` has its row."""
         self._starts: dict[frozenset[int], int] = {}
+        # _singles[t][q]: the lexer state {(t, q)} (DEAD: not numbered yet), for one-member rows.
+        self._singles: dict[int, np.ndarray] = {}
 
     @property
     def num_states(self) -> int:
@@ -140,16 +142,21 @@ class ProductLexer:
         members = self.members[current]
         if len(members) == 1:  # one lexeme in progress: its terminal's row, renumbered
             terminal, state = members[0]
-            ids: dict[int, int] = {DEAD: DEAD}
-            values = []
-            for q in self.dfas[terminal].row(state).tolist():
-                found = ids.get(q)
-                if found is None:
-                    found = ids[q] = self._intern(frozenset(((terminal, q),)))
-                values.append(found)
-            row = np.array(values, dtype=np.int32)
+            targets = self.dfas[terminal].row(state)
+            singles = self._singles.get(terminal)
+            top = int(targets.max())
+            if singles is None or len(singles) <= top:
+                grown = np.full(max(2 * top + 2, 16), DEAD, dtype=np.int64)
+                if singles is not None:
+                    grown[: len(singles)] = singles
+                singles = self._singles[terminal] = grown
+            live = targets >= 0
+            mapped = np.where(live, singles[np.where(live, targets, 0)], DEAD)
+            for q in np.unique(targets[live & (mapped < 0)]).tolist():
+                singles[q] = self._intern(frozenset(((terminal, q),)))
+            row = np.where(live, singles[np.where(live, targets, 0)], DEAD).astype(np.int32)
             self.transitions[current] = row
-            self.live_bytes[current] = row >= 0
+            self.live_bytes[current] = live
             return
         rows = np.stack([self.dfas[t].row(q) for t, q in members])  # [k, 256]
         terminals = [t for t, _ in members]
