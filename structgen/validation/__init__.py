@@ -10,7 +10,8 @@ and ``patternProperties`` are ECMA-262 (:mod:`~structgen.validation.patterns`, r
 Modules: ``documents`` (reading and parsing JSON, locations), ``issues`` (what is reported),
 ``patterns`` and ``keywords`` (ECMA-262 regexes), ``format_checks``, ``drafts``,
 ``references``, ``messages``, ``validator`` (the class factory), ``schema_check`` (the one
-``check_schema``), ``document_validator``, and ``formats`` (the compiler's format grammars).
+``check_schema``: ``quick_check`` or jsonschema's ``metaschema_check``, then
+``schema_structure``), ``document_validator``, and ``formats`` (the compiler's format grammars).
 
 Numbers are compared as a JSON consumer reads them: an integer literal (no fraction, no
 exponent) exactly, any other number as the nearest float64. So ``0.29999999999999999`` is

@@ -27,8 +27,8 @@ from structgen.validation.issues import (
     SchemaReferenceError,
 )
 from structgen.validation.messages import to_issues
+from structgen.validation.metaschema_check import schema_issues
 from structgen.validation.references import REFERENCE_ERRORS, reference_problem, subschemas
-from structgen.validation.schema_check import schema_issues
 from structgen.validation.validator import make_validator
 
 __all__ = ["DocumentValidator"]

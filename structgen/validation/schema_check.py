@@ -10,30 +10,28 @@ validator and the compiler:
 
 References to other documents are not reported here (they may be fine elsewhere); a validator
 refuses them (:class:`~structgen.validation.issues.SchemaReferenceError`), as the compiler does.
+
+Step 1 is jsonschema's (:mod:`~structgen.validation.metaschema_check`), except where
+:mod:`~structgen.validation.quick_check` is certain the metaschema accepts the schema: then
+jsonschema is not loaded at all (issue 11: ~60 ms of a fresh process's first compile).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
-from jsonschema.protocols import Validator
-from referencing.jsonschema import Specification
+from referencing.jsonschema import specification_with
 
-from structgen.validation.documents import display_name, json_pointer, read_json
-from structgen.validation.drafts import draft_class, specification
+from structgen.validation.documents import display_name, read_json
 from structgen.validation.issues import Issue
-from structgen.validation.messages import to_issues
-from structgen.validation.patterns import PatternError, compile_pattern
-from structgen.validation.reference_loops import reference_loops
-from structgen.validation.references import reference_issues, subschemas
-from structgen.validation.validator import metaschema_validator
+from structgen.validation.quick_check import METASCHEMA_URIS, metaschema_accepts
+from structgen.validation.schema_structure import structure_issues
 
-__all__ = ["check_schema", "check_schema_file", "schema_issues"]
+__all__ = ["check_schema", "check_schema_file"]
 
-# Drafts in which ``$ref`` hides its sibling keywords.
-_LEGACY_REF_DRAFTS = ("Draft3Validator", "Draft4Validator", "Draft6Validator", "Draft7Validator")
+_DEFAULT_DRAFT = "2020-12"  # as structgen.validation.drafts.DEFAULT_DRAFT
+_LEGACY_REF_DRAFTS = ("3", "4", "6", "7")  # ``$ref`` hides its sibling keywords
 
 
 def check_schema(schema: Any, *, source: str = "<schema>", draft: str | None = None) -> list[Issue]:
@@ -42,6 +40,17 @@ def check_schema(schema: Any, *, source: str = "<schema>", draft: str | None = N
     ``draft`` (``"2020-12"``, ``"7"``…) overrides ``$schema``; without it an unknown ``$schema``
     raises :class:`~structgen.validation.issues.InvalidSchemaError`.
     """
+    quick = draft if draft is not None else _undeclared_draft(schema)
+    if quick is not None and metaschema_accepts(schema, quick):
+        meta = METASCHEMA_URIS[quick]
+        default = specification_with(meta)
+        legacy = quick in _LEGACY_REF_DRAFTS
+        issues, _ = structure_issues(schema, source, default=default, legacy=legacy)
+        return issues
+    # lazily loaded subsystem on the hot start path: jsonschema and its format packages
+    from structgen.validation.drafts import draft_class
+    from structgen.validation.metaschema_check import schema_issues
+
     issues, _ = schema_issues(schema, draft_class(schema, source=source, draft=draft), source)
     return issues
 
@@ -51,38 +60,8 @@ def check_schema_file(path: str | os.PathLike[str]) -> list[Issue]:
     return check_schema(read_json(path), source=display_name(path))
 
 
-def schema_issues(
-    schema: Any, cls: type[Validator], source: str
-) -> tuple[list[Issue], list[tuple[Issue, str]]]:
-    """(the issues of ``check_schema`` under draft class ``cls``, and the ``(issue, ref)`` of
-    each reference to another document)."""
-    issues = to_issues(metaschema_validator(cls).iter_errors(schema), json_pointer, source=source)
-    if issues:
-        return issues, []
-    remote: list[tuple[Issue, str]] = []
-    default = specification(cls)
-    for issue, ref, is_remote in reference_issues(schema, source, default=default):
-        if is_remote:
-            remote.append((issue, ref))
-        else:
-            issues.append(issue)
-    legacy = cls.__name__ in _LEGACY_REF_DRAFTS
-    issues.extend(reference_loops(schema, source, default=default, legacy=legacy))
-    issues.extend(_pattern_issues(schema, source, default))
-    return sorted(issues, key=lambda issue: issue.location), remote
-
-
-def _pattern_issues(schema: Any, source: str, default: Specification[Any]) -> Iterator[Issue]:
-    for path, contents, _ in subschemas(schema, default=default):
-        if not isinstance(contents, dict):
-            continue
-        located = []
-        if isinstance(pattern := contents.get("pattern"), str):
-            located.append(((*path, "pattern"), pattern))
-        if isinstance(patterns := contents.get("patternProperties"), dict):
-            located.extend(((*path, "patternProperties", key), key) for key in patterns)
-        for where, text in located:
-            try:
-                compile_pattern(text)
-            except PatternError as error:
-                yield Issue(source, json_pointer(where), str(error))
+def _undeclared_draft(schema: Any) -> str | None:
+    """The default draft when ``schema`` names none (``$schema`` absent or not a string, as
+    :func:`~structgen.validation.drafts.draft_class` reads it); None when it names one."""
+    dialect = schema.get("$schema") if isinstance(schema, dict) else None
+    return None if isinstance(dialect, str) else _DEFAULT_DRAFT

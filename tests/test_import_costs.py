@@ -1,0 +1,99 @@
+"""What a fresh process imports on the start path (issue 11): a cache hit loads neither the
+schema compiler nor jsonschema, and compiling a plain schema does not load jsonschema's format
+packages. Each check runs in a new interpreter, since this one has imported everything."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import structgen
+import structgen.schema
+from structgen.errors import SerializationError
+
+REPO = Path(__file__).resolve().parent.parent
+VOCAB = (
+    "from structgen.vocab import Vocabulary\n"
+    "tokens = [bytes([b]) for b in range(256)] + [b'name', b'age', b'{\"', b'\":', b'']\n"
+    "vocab = Vocabulary(tokens, eos_ids=[len(tokens) - 1], special_ids=[len(tokens) - 1])\n"
+)
+SCHEMA = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+    "required": ["name"],
+}
+# Modules a cache hit, or a plain schema's compile, has no use for.
+SCHEMA_COMPILER = "structgen.schema.compiler"
+JSONSCHEMA = ("jsonschema", "rfc3986_validator", "isoduration", "webcolors", "uri_template")
+
+
+def _loaded(code: str) -> list[str]:
+    """The top modules of interest that ``code`` (run in a new process) leaves imported."""
+    probe = (
+        "\nimport sys, json\n"
+        f"names = {[SCHEMA_COMPILER, *JSONSCHEMA, 'numba']!r}\n"
+        "print(json.dumps([n for n in names if n in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code + probe],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_compiler_loads_no_schema_compiler_and_no_validator() -> None:
+    assert _loaded("import structgen.runtime.compiler") == []
+
+
+def test_importing_the_schema_package_loads_no_schema_compiler() -> None:
+    assert _loaded("import structgen.schema, structgen.schema.loading") == []
+
+
+def test_a_cached_schema_compile_loads_neither_the_schema_compiler_nor_jsonschema(
+    tmp_path: Path,
+) -> None:
+    compile_it = (
+        VOCAB + "import structgen\n"
+        f"c = structgen.compile_json_schema({SCHEMA!r}, vocab, cache_dir={str(tmp_path)!r})\n"
+        "c.matcher().fill_next_token_bitmask(structgen.allocate_token_bitmask(1, len(tokens)))\n"
+        "print(c.from_cache)\n"
+    )
+    first = _loaded(compile_it)
+    assert SCHEMA_COMPILER in first  # a miss compiles
+    assert _loaded(compile_it) == []  # a hit only reads the entry
+
+
+def test_compiling_a_plain_schema_loads_no_jsonschema(tmp_path: Path) -> None:
+    compile_it = (
+        VOCAB + f"import structgen\nstructgen.compile_json_schema({SCHEMA!r}, vocab, cache=False)\n"
+    )
+    assert set(_loaded(compile_it)) & set(JSONSCHEMA) == set()
+
+
+def test_the_schema_package_names_resolve_on_first_use() -> None:
+    from structgen.schema.errors import SchemaError, SchemaWarning
+    from structgen.schema.options import SchemaOptions
+    from structgen.schema.to_grammar import schema_to_grammar
+
+    assert structgen.schema.SchemaError is SchemaError
+    assert structgen.schema.SchemaWarning is SchemaWarning
+    assert structgen.schema.SchemaOptions is SchemaOptions
+    assert structgen.schema.schema_to_grammar is schema_to_grammar
+    assert set(structgen.schema.__all__) <= set(dir(structgen.schema))
+    for name in structgen.schema.__all__:
+        assert getattr(structgen.schema, name) is not None
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        structgen.schema.nothing  # noqa: B018
+
+
+def test_the_facade_exports_serialization_error() -> None:
+    assert structgen.SerializationError is SerializationError
+    assert "SerializationError" in structgen.__all__
+    assert issubclass(structgen.SerializationError, structgen.StructgenError)
