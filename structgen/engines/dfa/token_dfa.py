@@ -8,6 +8,7 @@ ids when the state accepts. Identical rows are stored once. When the table would
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,6 +19,7 @@ from structgen.engines.dfa.cache_entry import dfa_arrays, dfa_from_arrays
 from structgen.engines.dfa.mask_store import MaskStore
 from structgen.engines.dfa.matcher import DFAMatcher
 from structgen.errors import SerializationError
+from structgen.kernels.trie_walk import numba_walk_ready, walk_trie_events
 from structgen.regex.dfa import DEAD, ByteDFA
 from structgen.vocab.trie import TokenTrie, build_trie
 
@@ -102,9 +104,13 @@ class TokenDFA:
 
     # -- mask construction -------------------------------------------------------------------
     def _raw_masks(self, states: np.ndarray) -> np.ndarray:
+        trie = self.trie
+        if not numba_walk_ready() and "structgen.kernels.numba_cpu" not in sys.modules:
+            masks = self._walked_masks(states)  # numpy until numba is worth loading
+            masks[self.dfa.accepting[states]] |= self._eos_words
+            return masks
         from structgen.kernels.numba_cpu import token_masks, token_masks_parallel
 
-        trie = self.trie
         # Threads pay off only when there is much to walk (see the kernels' docstrings).
         kernel = (
             token_masks_parallel if len(states) * trie.num_nodes > PARALLEL_WORK else token_masks
@@ -121,6 +127,22 @@ class TokenDFA:
         )
         accepting = self.dfa.accepting[states]
         masks[accepting] |= self._eos_words
+        return masks
+
+    def _walked_masks(self, states: np.ndarray) -> np.ndarray:
+        """The masks of ``states`` by :mod:`structgen.kernels.trie_walk`: a walk from the root
+        with no accepting states records no events and sets the bits ``token_masks`` sets."""
+        trie = self.trie
+        masks = np.zeros((len(states), self.num_words), dtype=np.int32)
+        quiet = np.zeros(self.dfa.num_states, dtype=np.bool_)
+        root = np.zeros(1, dtype=np.int32)
+        no_events = np.zeros(1, dtype=np.int32)
+        for row, state in enumerate(states.tolist()):
+            walk_trie_events(
+                self.dfa.transitions, quiet, state, root, trie.node_byte, trie.node_depth,
+                trie.subtree_end, trie.token_ptr, trie.token_ids, masks[row], no_events,
+                no_events.copy(),
+            )  # fmt: skip
         return masks
 
     def _compute_all(self) -> None:
