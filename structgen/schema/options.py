@@ -56,7 +56,9 @@ class SchemaOptions:
         Check the schema against its meta-schema first (errors name the JSON pointer).
     max_*
         Limits (each error names the limit to raise): states of an object's member machine,
-        positions counted in an array, characters counted with a pattern or format, the
+        positions counted in an array, the ``max_length_expansion`` up to which a length
+        bound combined with a pattern or format is folded into one eager automaton (past it,
+        a lazy product automaton reads the string: not a refusal), the
         ``maxLength``/``minLength`` of a string without one (``max_string_length``), automaton
         states and regex size for combined string constraints, ``anyOf``/``oneOf`` combinations,
         schema nodes.
