@@ -128,3 +128,27 @@ def test_payload_version_is_checked(smollm2_vocab):
     meta["payload_version"] = 999
     with pytest.raises(ConfigurationError, match="payload version"):
         engine_from_payload(meta, arrays, smollm2_vocab)
+
+
+def test_engines_share_the_root_walks_of_common_terminals(smollm2_vocab, monkeypatch):
+    """A second schema with the same string and number terminals walks the trie less than it
+    holds walks, and its masks are still those of an engine that shares nothing."""
+    first = {"type": "object", "properties": {"a": {"type": "string"}, "n": {"type": "number"}}}
+    second = {"type": "object", "properties": {"b": {"type": "string"}, "m": {"type": "number"}}}
+    engine_module._shared_walks.clear()
+    kernel_walks = []
+    real_walk = engine_module.walk_trie_events
+    monkeypatch.setattr(
+        engine_module, "walk_trie_events", lambda *a: kernel_walks.append(1) or real_walk(*a)
+    )
+    warm = GrammarEngine(schema_to_grammar(first), smollm2_vocab, lazy=True)
+    assert_same_masks(_wrap(warm), _wrap(warm), walks=4, steps=20, seed=5)
+    kernel_walks.clear()
+    lazy = GrammarEngine(schema_to_grammar(second), smollm2_vocab, lazy=True)
+    assert_same_masks(_wrap(lazy), _wrap(lazy), walks=4, steps=20, seed=6)
+    assert len(kernel_walks) < len(lazy._walks)  # some walks came from the first engine
+    engine_module._shared_walks.clear()
+    lonely = GrammarEngine(schema_to_grammar(second), smollm2_vocab)
+    lonely.precompute()
+    engine_module._shared_walks.clear()
+    assert assert_same_masks(_wrap(lonely), _wrap(lazy), walks=4, steps=20, seed=6) > 20

@@ -45,6 +45,12 @@ if TYPE_CHECKING:
     from structgen.vocab import Vocabulary
 
 Thread = tuple  # (lexer_state: int, earley_set: EarleySet, ignore_run: int)
+SHARED_WALKS = 2048
+"""Root walks of one-terminal lexer states kept per process for every engine (~16 KB each
+with a 128k vocabulary)."""
+_shared_walks: OrderedDict[tuple[int, int, int], tuple[Any, Any, np.ndarray, np.ndarray]] = (
+    OrderedDict()
+)
 _BALL_ROWS = 32  # lexer rows a walk may fill around its state before following the trie
 
 
@@ -383,8 +389,33 @@ class GrammarEngine:
     def _root_walk_id(self, lexer_state: int) -> int:
         key = (-1, -1, lexer_state)
         walk_id = self._walk_ids.get(key)
-        if walk_id is None:
-            walk_id = self._new_walk(key, np.array([0], dtype=np.int32), dense=True)
+        if walk_id is not None:
+            return walk_id
+        members = self.lexer.members[lexer_state]
+        if len(members) != 1 or members[0][0] >= self.num_real_terminals:
+            return self._new_walk(key, np.array([0], dtype=np.int32), dense=True)
+        # One lexeme of one terminal in progress: the walk depends only on that terminal's
+        # automaton and state, so every engine of this process sharing the automaton (the
+        # terminals are memoised by regex text: strings, numbers, keys) shares the walk.
+        terminal, state = members[0]
+        automaton = self.terminals[terminal]
+        shared_key = (id(automaton), state, id(self.trie))
+        found = _shared_walks.get(shared_key)
+        if found is not None and found[0] is automaton and found[1] is self.trie:
+            _shared_walks.move_to_end(shared_key)
+            words, nodes = found[2], found[3]
+            group = self.lexer.group_of((terminal,))
+            walk = TrieWalk(words, None, None, {group: nodes} if len(nodes) else {})
+            walk_id = len(self._walks)
+            self._walks.append(walk)
+            self._walk_ids[key] = walk_id
+            return walk_id
+        walk_id = self._new_walk(key, np.array([0], dtype=np.int32), dense=True)
+        walk = self._walks[walk_id]
+        nodes = np.concatenate([np.zeros(0, dtype=np.int32), *walk.event_nodes.values()])
+        _shared_walks[shared_key] = (automaton, self.trie, walk.dense, nodes)
+        if len(_shared_walks) > SHARED_WALKS:
+            _shared_walks.popitem(last=False)
         return walk_id
 
     def _child_walk_id(self, parent: int, group: int, lexer_state: int) -> int:

@@ -116,13 +116,18 @@ class ProductLexer:
         self.accepting_terminals.append(accepting)
         self.has_accepting[state] = bool(accepting)
         if accepting:
-            group = self._group_ids.get(accepting)
-            if group is None:
-                group = self._group_ids[accepting] = len(self.accepting_sets)
-                self.accepting_sets.append(accepting)
-            self.accepting_group[state] = group
+            self.accepting_group[state] = self.group_of(accepting)
         self.transitions[state] = UNEXPLORED
         return state
+
+    def group_of(self, terminals: tuple[int, ...]) -> int:
+        """The id of the accepting group that completes exactly ``terminals`` (numbered now
+        if no state so far completes them)."""
+        group = self._group_ids.get(terminals)
+        if group is None:
+            group = self._group_ids[terminals] = len(self.accepting_sets)
+            self.accepting_sets.append(terminals)
+        return group
 
     def _grow(self) -> None:
         size = self.transitions.shape[0] * 2

@@ -170,13 +170,17 @@ def _lexer(engine: GrammarEngine, arrays: dict[str, np.ndarray]) -> dict[str, An
     arrays["lexer.transitions"] = lexer.transitions[:count].copy()
     arrays["lexer.ready"] = lexer.ready[:count].copy()
     starts = [[sorted(terminals), int(state)] for terminals, state in lexer._starts.items()]
-    return {"states": count, "starts": starts}
+    groups = [list(terminals) for terminals in lexer.accepting_sets]
+    return {"states": count, "starts": starts, "groups": groups}
 
 
 def _restore_lexer(
     engine: GrammarEngine, data: dict[str, Any], arrays: dict[str, np.ndarray]
 ) -> None:
     lexer = engine.lexer
+    for expected, terminals in enumerate(data["groups"]):  # walks name groups by number
+        if lexer.group_of(tuple(terminals)) != expected:
+            raise ConfigurationError("the payload's accepting groups repeat or are out of order")
     counts = arrays["lexer.member_counts"].tolist()
     pairs = arrays["lexer.members"].tolist()
     position = 0
