@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -85,3 +86,30 @@ class Grammar:
             "ignore": list(self.ignore),
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def derivable(rules: Sequence[Rule], base: Iterable[str]) -> frozenset[str]:
+    """The symbols outside ``base`` in the least set S ⊇ ``base`` closed under: ``A`` ∈ S when
+    some rule ``A → X1..Xn`` has every Xi ∈ S (with ``base`` the terminals: the productive
+    nonterminals; with nothing: the nullable ones). A worklist, linear in the rules."""
+    known = frozenset(base)
+    waiting = [0] * len(rules)
+    users: dict[str, list[int]] = {}
+    found = set(known)
+    ready: list[str] = []
+    for index, rule in enumerate(rules):
+        for symbol in rule.rhs:
+            if symbol not in known:
+                waiting[index] += 1
+                users.setdefault(symbol, []).append(index)
+        if waiting[index] == 0 and rule.lhs not in found:
+            found.add(rule.lhs)
+            ready.append(rule.lhs)
+    while ready:
+        for index in users.get(ready.pop(), ()):
+            waiting[index] -= 1
+            lhs = rules[index].lhs
+            if waiting[index] == 0 and lhs not in found:
+                found.add(lhs)
+                ready.append(lhs)
+    return frozenset(found - known)

@@ -22,7 +22,7 @@ from types import FrameType
 
 from structgen.errors import LimitExceededError, RegexError
 from structgen.grammar.errors import GrammarError, GrammarWarning
-from structgen.ir import Grammar, Rule, Terminal
+from structgen.ir import Grammar, Rule, Terminal, derivable
 from structgen.regex.ast import Alt, CharSet, Concat, Empty, Look, Node, Repeat
 from structgen.regex.dfa import ByteDFA, compile_byte_dfa, shortest_common_string
 from structgen.regex.leftmost import check_context_free
@@ -405,26 +405,7 @@ def _check_names(grammar: Grammar) -> None:
 
 def _fixpoint(grammar: Grammar, *, base: frozenset[str]) -> frozenset[str]:
     """Least set S ⊇ base closed under: A ∈ S when some rule ``A → X1..Xn`` has every Xi ∈ S."""
-    pending = [0] * len(grammar.rules)
-    occurrences: dict[str, list[int]] = defaultdict(list)
-    found = set(base)
-    queue: deque[str] = deque()
-    for index, rule in enumerate(grammar.rules):
-        for symbol in rule.rhs:
-            if symbol not in base:
-                pending[index] += 1
-                occurrences[symbol].append(index)
-        if pending[index] == 0 and rule.lhs not in found:
-            found.add(rule.lhs)
-            queue.append(rule.lhs)
-    while queue:
-        for index in occurrences.get(queue.popleft(), ()):
-            pending[index] -= 1
-            lhs = grammar.rules[index].lhs
-            if pending[index] == 0 and lhs not in found:
-                found.add(lhs)
-                queue.append(lhs)
-    return frozenset(found - base)
+    return derivable(grammar.rules, base)
 
 
 def _rules_by_lhs(rules: tuple[Rule, ...]) -> dict[str, list[Rule]]:

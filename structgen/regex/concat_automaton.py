@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from structgen.regex.dfa import DEAD, ByteAutomaton, ByteDFA
+from structgen.regex.dfa import DEAD, ByteAutomaton, ByteDFA, StateMap
 from structgen.regex.lazy_dfa import LazySubsetDFA
 
 __all__ = ["ConcatAutomaton"]
@@ -37,8 +37,8 @@ class ConcatAutomaton:
         self.members: list[Members] = []
         self._accepting: list[bool] = []
         self._rows: list[np.ndarray | None] = []
-        # _singles[i][t]: the state closure({(i, t)}) (DEAD: not numbered yet).
-        self._singles: dict[int, np.ndarray] = {}
+        # _singles[i]: part i's states t as the states closure({(i, t)}), for one-member rows.
+        self._singles: dict[int, StateMap] = {}
         self._intern(self._closure([(0, 0)]))
 
     @property
@@ -128,22 +128,15 @@ class ConcatAutomaton:
 
     def _compute_row(self, members: Members) -> np.ndarray:
         parts = self.parts
-        row = np.full(256, DEAD, dtype=np.int32)
         if len(members) == 1:
             index, state = members[0]
-            targets = parts[index].row(state)
             singles = self._singles.get(index)
-            top = int(targets.max())
-            if singles is None or len(singles) <= top:
-                grown = np.full(max(2 * top + 2, 16), DEAD, dtype=np.int64)
-                if singles is not None:
-                    grown[: len(singles)] = singles
-                singles = self._singles[index] = grown
-            live = targets >= 0
-            safe = np.where(live, targets, 0)
-            for target in np.unique(targets[live & (singles[safe] < 0)]).tolist():
-                singles[target] = self._intern(self._closure([(index, target)]))
-            return np.where(live, singles[safe], DEAD).astype(np.int32)
+            if singles is None:
+                singles = self._singles[index] = StateMap(
+                    lambda target, i=index: self._intern(self._closure([(i, target)]))
+                )
+            return singles.translate(parts[index].row(state))
+        row = np.full(256, DEAD, dtype=np.int32)
         rows = np.stack([parts[i].row(s) for i, s in members])  # [k, 256]
         live = np.flatnonzero((rows >= 0).any(axis=0))
         if not len(live):

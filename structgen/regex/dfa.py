@@ -15,6 +15,7 @@ explored, summed over the whole compilation).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -33,6 +34,7 @@ __all__ = [
     "DEFAULT_MAX_WORK",
     "ByteAutomaton",
     "ByteDFA",
+    "StateMap",
     "byte_nfa",
     "compile_byte_dfa",
     "minimize",
@@ -61,6 +63,29 @@ class ByteAutomaton(Protocol):
     def row(self, state: int) -> np.ndarray: ...
 
     def accepts(self, state: int) -> bool: ...
+
+
+class StateMap:
+    """Ids for one automaton's states in a bigger one, numbered on first sight: ``translate``
+    maps a row of that automaton's next states to ids, calling ``number(state)`` once per new
+    state (the lexer and lazy concatenations renumber one-member rows this way)."""
+
+    def __init__(self, number: Callable[[int], int]) -> None:
+        self._number = number
+        self._ids = np.full(16, DEAD, dtype=np.int64)
+
+    def translate(self, targets: np.ndarray) -> np.ndarray:
+        top = int(targets.max())
+        if len(self._ids) <= top:
+            grown = np.full(2 * top + 2, DEAD, dtype=np.int64)
+            grown[: len(self._ids)] = self._ids
+            self._ids = grown
+        ids = self._ids
+        live = targets >= 0
+        safe = np.where(live, targets, 0)
+        for state in np.unique(targets[live & (ids[safe] < 0)]).tolist():
+            ids[state] = self._number(state)
+        return np.where(live, ids[safe], DEAD).astype(np.int32)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from structgen.errors import LimitExceededError
-from structgen.ir import Grammar, Rule, Terminal
+from structgen.ir import Grammar, Rule, Terminal, derivable
 from structgen.regex.ast import CharSet, Node
 from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.dfa import ByteAutomaton
@@ -255,7 +255,7 @@ class SchemaCompiler:
         )
 
     def _prune(self, start: str) -> list[Rule]:
-        productive = self._productive()
+        productive = derivable(self.rules, self.terminals)
         if start not in productive:
             reasons = (
                 "; ".join(dict.fromkeys(self.unsat_reasons)) or "no value satisfies every keyword"
@@ -280,31 +280,6 @@ class SchemaCompiler:
                         reachable.add(s)
                         stack.append(s)
         return [r for r in kept if r.lhs in reachable]
-
-    def _productive(self) -> set[str]:
-        """Nonterminals that derive some terminal string: a worklist over the rules, each
-        waiting on a count of symbols not yet known productive (linear in the rules)."""
-        terminals = self.terminals
-        waiting = [0] * len(self.rules)
-        users: dict[str, list[int]] = {}
-        productive: set[str] = set()
-        ready: list[str] = []
-        for index, rule in enumerate(self.rules):
-            pending = {s for s in rule.rhs if s not in terminals}
-            waiting[index] = len(pending)
-            for symbol in pending:
-                users.setdefault(symbol, []).append(index)
-            if not pending and rule.lhs not in productive:
-                productive.add(rule.lhs)
-                ready.append(rule.lhs)
-        while ready:
-            for index in users.get(ready.pop(), ()):
-                waiting[index] -= 1
-                lhs = self.rules[index].lhs
-                if waiting[index] == 0 and lhs not in productive:
-                    productive.add(lhs)
-                    ready.append(lhs)
-        return productive
 
     def _expand(self, name: str, node: SchemaNode) -> None:
         flat = flatten(self.document, node)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from structgen.errors import LimitExceededError
-from structgen.regex.dfa import DEAD, ByteAutomaton
+from structgen.regex.dfa import DEAD, ByteAutomaton, StateMap
 
 _GROWTH = 256
 UNEXPLORED = -3  # the row of a state whose transitions are not computed yet
@@ -38,8 +38,8 @@ class ProductLexer:
         self.ready = np.zeros(_GROWTH, dtype=np.int32)
         """``ready[s] = r``: every state less than ``r`` bytes from ``s`` has its row."""
         self._starts: dict[frozenset[int], int] = {}
-        # _singles[t][q]: the lexer state {(t, q)} (DEAD: not numbered yet), for one-member rows.
-        self._singles: dict[int, np.ndarray] = {}
+        # _singles[t]: terminal t's states as the lexer states {(t, q)}, for one-member rows.
+        self._singles: dict[int, StateMap] = {}
 
     @property
     def num_states(self) -> int:
@@ -147,19 +147,13 @@ class ProductLexer:
         members = self.members[current]
         if len(members) == 1:  # one lexeme in progress: its terminal's row, renumbered
             terminal, state = members[0]
-            targets = self.dfas[terminal].row(state)
             singles = self._singles.get(terminal)
-            top = int(targets.max())
-            if singles is None or len(singles) <= top:
-                grown = np.full(max(2 * top + 2, 16), DEAD, dtype=np.int64)
-                if singles is not None:
-                    grown[: len(singles)] = singles
-                singles = self._singles[terminal] = grown
-            live = targets >= 0
-            mapped = np.where(live, singles[np.where(live, targets, 0)], DEAD)
-            for q in np.unique(targets[live & (mapped < 0)]).tolist():
-                singles[q] = self._intern(frozenset(((terminal, q),)))
-            row = np.where(live, singles[np.where(live, targets, 0)], DEAD).astype(np.int32)
+            if singles is None:
+                singles = self._singles[terminal] = StateMap(
+                    lambda q, t=terminal: self._intern(frozenset(((t, q),)))
+                )
+            row = singles.translate(self.dfas[terminal].row(state))
+            live = row >= 0
             self.transitions[current] = row
             self.live_bytes[current] = live
             return
