@@ -92,24 +92,43 @@ def derivable(rules: Sequence[Rule], base: Iterable[str]) -> frozenset[str]:
     """The symbols outside ``base`` in the least set S ⊇ ``base`` closed under: ``A`` ∈ S when
     some rule ``A → X1..Xn`` has every Xi ∈ S (with ``base`` the terminals: the productive
     nonterminals; with nothing: the nullable ones). A worklist, linear in the rules."""
+    return _derive(rules, base)[0]
+
+
+def derivable_rules(rules: Sequence[Rule], base: Iterable[str]) -> list[Rule]:
+    """The rules whose every symbol is in ``base`` or :func:`derivable` (with the terminals as
+    ``base``: the productive rules), in their order; their left sides are derivable too."""
+    waiting = _derive(rules, base)[1]
+    return [rule for rule, left in zip(rules, waiting) if not left]
+
+
+def _derive(rules: Sequence[Rule], base: Iterable[str]) -> tuple[frozenset[str], list[int]]:
+    """:func:`derivable`, and per rule how many of its symbols are still outside S."""
     known = frozenset(base)
     waiting = [0] * len(rules)
     users: dict[str, list[int]] = {}
     found = set(known)
     ready: list[str] = []
     for index, rule in enumerate(rules):
+        count = 0
         for symbol in rule.rhs:
             if symbol not in known:
-                waiting[index] += 1
-                users.setdefault(symbol, []).append(index)
-        if waiting[index] == 0 and rule.lhs not in found:
+                count += 1
+                listed = users.get(symbol)
+                if listed is None:
+                    users[symbol] = [index]
+                else:
+                    listed.append(index)
+        waiting[index] = count
+        if count == 0 and rule.lhs not in found:
             found.add(rule.lhs)
             ready.append(rule.lhs)
     while ready:
         for index in users.get(ready.pop(), ()):
             waiting[index] -= 1
-            lhs = rules[index].lhs
-            if waiting[index] == 0 and lhs not in found:
-                found.add(lhs)
-                ready.append(lhs)
-    return frozenset(found - known)
+            if waiting[index] == 0:
+                lhs = rules[index].lhs
+                if lhs not in found:
+                    found.add(lhs)
+                    ready.append(lhs)
+    return frozenset(found - known), waiting

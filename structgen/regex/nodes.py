@@ -128,19 +128,35 @@ def tree_size(node: Node, _cache: dict[int, int] | None = None) -> int:
 
 
 def depth(node: Node) -> int:
-    """Nesting depth of ``node`` (iterative, so it works on deep trees)."""
-    best = 0
-    stack = [(node, 1)]
-    while stack:
-        current, level = stack.pop()
-        best = max(best, level)
-        if isinstance(current, Concat):
-            stack.extend((part, level + 1) for part in current.parts)
-        elif isinstance(current, Alt):
-            stack.extend((option, level + 1) for option in current.options)
-        elif isinstance(current, Repeat):
-            stack.append((current.node, level + 1))
-    return best
+    """Nesting depth of ``node``, level by level (no recursion, so it works on deep trees; a
+    subtree shared within a level is visited once there)."""
+    level: dict[int, Node] = {id(node): node}
+    found = 0
+    while level:
+        found += 1
+        below: dict[int, Node] = {}
+        has_children = False
+        for current in level.values():
+            if isinstance(current, Concat):
+                children: tuple[Node, ...] = current.parts
+            elif isinstance(current, Alt):
+                children = current.options
+            elif isinstance(current, Repeat):
+                children = (current.node,)
+            else:
+                continue
+            if children:
+                has_children = True
+            for child in children:
+                if isinstance(child, _COMPOUND):
+                    below[id(child)] = child
+        if not below:
+            return found + 1 if has_children else found
+        level = below
+    return found
+
+
+_COMPOUND = (Concat, Alt, Repeat)
 
 
 def nullable(node: Node) -> bool:

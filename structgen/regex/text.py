@@ -6,6 +6,8 @@ terminal shows (and its cache key) when the frontend hands the engine a prebuilt
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from structgen.regex.ast import Alt, CharSet, Concat, Empty, Node, Repeat
 
 _SPECIAL = set("\\^$.|?*+()[]{}-#&~ \t\n\r\f\v")
@@ -22,6 +24,7 @@ def _escape(code_point: int) -> str:
     return f"\\U{code_point:08x}"
 
 
+@lru_cache(maxsize=8192)
 def _charset(charset: CharSet) -> str:
     if not charset.ranges:
         return "[^\\x00-\\U0010ffff]"
@@ -39,40 +42,52 @@ def _charset(charset: CharSet) -> str:
 
 
 def to_regex_text(node: Node) -> str:
-    """The regex text of ``node`` (iterative over Concat/Alt chains, recursive in depth)."""
-    return _text(node, top=True)
+    """The regex text of ``node`` (recursive in depth; a subtree shared in the DAG is
+    spelled once and its text reused)."""
+    return _Writer().text(node, top=True)
 
 
-def _text(node: Node, *, top: bool = False) -> str:
-    if isinstance(node, CharSet):
-        return _charset(node)
-    if isinstance(node, Empty):
-        return "" if top else "(?:)"
-    if isinstance(node, Concat):
-        return "".join(
-            _group(part) if isinstance(part, Alt) else _text(part) for part in node.parts
-        )
-    if isinstance(node, Alt):
-        return "|".join(_text(option, top=True) for option in node.options)
-    if isinstance(node, Repeat):
-        inner = node.node
-        body = _text(inner) if isinstance(inner, CharSet) else _group(inner)
-        low, high = node.low, node.high
-        if (low, high) == (0, None):
-            suffix = "*"
-        elif (low, high) == (1, None):
-            suffix = "+"
-        elif (low, high) == (0, 1):
-            suffix = "?"
-        elif high is None:
-            suffix = f"{{{low},}}"
-        elif low == high:
-            suffix = f"{{{low}}}"
-        else:
-            suffix = f"{{{low},{high}}}"
-        return body + suffix
-    raise TypeError(f"not a regex node: {node!r}")
+class _Writer:
+    """One text conversion: the texts of the compound subtrees met so far, by identity."""
 
+    def __init__(self) -> None:
+        self._done: dict[tuple[int, bool], str] = {}
 
-def _group(node: Node) -> str:
-    return "(?:" + _text(node, top=True) + ")"
+    def text(self, node: Node, *, top: bool = False) -> str:
+        if isinstance(node, CharSet):
+            return _charset(node)
+        if isinstance(node, Empty):
+            return "" if top else "(?:)"
+        key = (id(node), top)
+        done = self._done.get(key)
+        if done is None:
+            done = self._done[key] = self._compound(node, top)
+        return done
+
+    def _compound(self, node: Node, top: bool) -> str:
+        text, group = self.text, self.group
+        if isinstance(node, Concat):
+            return "".join(group(part) if isinstance(part, Alt) else text(part) for part in node.parts)
+        if isinstance(node, Alt):
+            return "|".join(text(option, top=True) for option in node.options)
+        if isinstance(node, Repeat):
+            inner = node.node
+            body = text(inner) if isinstance(inner, CharSet) else group(inner)
+            low, high = node.low, node.high
+            if (low, high) == (0, None):
+                suffix = "*"
+            elif (low, high) == (1, None):
+                suffix = "+"
+            elif (low, high) == (0, 1):
+                suffix = "?"
+            elif high is None:
+                suffix = f"{{{low},}}"
+            elif low == high:
+                suffix = f"{{{low}}}"
+            else:
+                suffix = f"{{{low},{high}}}"
+            return body + suffix
+        raise TypeError(f"not a regex node: {node!r}")
+
+    def group(self, node: Node) -> str:
+        return "(?:" + self.text(node, top=True) + ")"

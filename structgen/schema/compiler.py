@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from structgen.errors import LimitExceededError
-from structgen.ir import Grammar, Rule, Terminal, derivable
+from structgen.ir import Grammar, Rule, Terminal, derivable_rules
 from structgen.regex.ast import CharSet, Node
 from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.dfa import ByteAutomaton
@@ -43,6 +43,7 @@ from structgen.schema.arrays import build_array
 from structgen.schema.decimal_multiples import common_multiple, decimal_multiples
 from structgen.schema.disjoint import check_one_of
 from structgen.schema.errors import (
+    SchemaError,
     UnsatisfiableSchemaError,
     Unsupported,
     UnsupportedSchemaError,
@@ -80,6 +81,8 @@ __all__ = ["SchemaCompiler"]
 
 _WHITESPACE = CharSet.chars(" \t\n\r")
 _MAX_DEPTH = 300
+# Keys beside a ``$ref`` that constrain nothing (a schema of only these is its target).
+_REF_ONLY = frozenset({"$ref", "title", "description", "examples", "default"})
 
 
 class SchemaCompiler:
@@ -107,6 +110,7 @@ class SchemaCompiler:
         ] = {}  # alternative symbol → "anyOf/oneOf branch" description
         self._analyses: dict[frozenset, Analysis] = {}
         self._synthetic: list[dict] = []
+        self._ref_targets: dict[tuple, SchemaNode] = {}
         self.strings = StringTerminals(self)
         whitespace = options.whitespace_limit
         self.ws: Node = repeat(_WHITESPACE, 0, whitespace) if whitespace else concat()
@@ -208,6 +212,8 @@ class SchemaCompiler:
     def symbol(self, items: Iterable[tuple[Location, bool]]) -> str:
         """The nonterminal of the conjunction ``items`` (built later, from the work list)."""
         node = make_node(items)
+        if len(node.items) == 1 and node.items[0][1]:
+            node = self._through_refs(node)
         found = self._symbols.get(node.key)
         if found is None:
             if len(self._symbols) >= self.options.max_nonterminals:
@@ -218,6 +224,38 @@ class SchemaCompiler:
                 )
             found = self._symbols[node.key] = self.fresh("v")
             self._work.append((found, node))
+        return found
+
+    def _through_refs(self, node: SchemaNode) -> SchemaNode:
+        """A lone ``$ref`` (drafts ≤ 7: siblings ignored; later drafts: only annotations beside
+        it) is its target's node: the properties that refer to one definition then share one
+        nonterminal instead of each expanding a copy. ``flatten`` reads both alike; only the
+        pointer that messages name becomes the definition's."""
+        location = node.items[0][0]
+        start = location.key
+        found = self._ref_targets.get(start)
+        if found is not None:
+            return found
+        seen = {start}
+        while True:
+            schema = location.schema
+            if not isinstance(schema, dict):
+                break
+            if not (location.legacy_ref or schema.keys() <= _REF_ONLY):
+                break
+            ref = schema.get("$ref")
+            if not isinstance(ref, str):
+                break
+            try:
+                target = self.document.resolve(location, ref)
+            except SchemaError:
+                break  # reported where flatten meets it
+            if target.key in seen:
+                break  # a cycle of references: flatten reads it as it always did
+            seen.add(target.key)
+            location = target
+        found = node if location.key == start else make_node([(location, True)])
+        self._ref_targets[start] = found
         return found
 
     def location_symbol(self, location: Location) -> str:
@@ -255,17 +293,14 @@ class SchemaCompiler:
         )
 
     def _prune(self, start: str) -> list[Rule]:
-        productive = derivable(self.rules, self.terminals)
+        productive_rules = derivable_rules(self.rules, self.terminals)
+        productive = {rule.lhs for rule in productive_rules}
         if start not in productive:
             reasons = (
                 "; ".join(dict.fromkeys(self.unsat_reasons)) or "no value satisfies every keyword"
             )
             raise UnsatisfiableSchemaError(f"the schema is unsatisfiable: {reasons}", pointer="#")
-        kept = [
-            r
-            for r in self.rules
-            if r.lhs in productive and all(s in self.terminals or s in productive for s in r.rhs)
-        ]
+        kept = productive_rules  # a rule is productive when all its symbols are
         for symbol, description in self.branch_symbols.items():
             if symbol not in productive:
                 self.warn(f"{description} is unsatisfiable: dropped")

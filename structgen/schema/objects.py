@@ -394,9 +394,27 @@ def _machine(
     # With every key tracked and no regions, the member count is the size of the set.
     derived = mode == "set" and tracked == named and not has_regions
     counting = not derived and needs_count(mode == "set" and tracked == named)
-    tracked_set = set(tracked)
     required_set = set(required)
     index_of = {name: i for i, name in enumerate(named)}
+    # Set mode: the keys seen are a bit set over ``tracked`` (bit i: tracked[i] was seen).
+    bit = {name: 1 << i for i, name in enumerate(tracked)}
+
+    def bits(names) -> int:
+        out = 0
+        for name in names:
+            out |= bit[name]
+        return out
+
+    required_bits = bits(required) if mode == "set" else 0
+    together_bits = [bits(group) for group in together] if mode == "set" else []
+    exactly_one_bits = (
+        [[(bits(r), [bits(f) for f in fs]) for r, fs in branches] for branches in exactly_one]
+        if mode == "set"
+        else []
+    )
+    dependent_bits = (
+        [(bit[k], bits(v)) for k, v in dependent.items()] if mode == "set" else []
+    )
 
     def bump(count: int) -> int | None:
         if not counting:
@@ -408,38 +426,45 @@ def _machine(
 
     def is_final(state: tuple) -> bool:
         seen, count = state[0], state[1]
-        if (counting and count < minimum) or (derived and len(seen) < minimum):
+        if (counting and count < minimum) or (derived and seen.bit_count() < minimum):
             return False
         if mode == "set":
-            if not required_set <= seen or any(set(group) <= seen for group in together):
+            if required_bits & ~seen or any(group & ~seen == 0 for group in together_bits):
                 return False
-            for branches in exactly_one:
+            for branches in exactly_one_bits:
                 holding = sum(
-                    1 for r, fs in branches if r <= seen and not any(f <= seen for f in fs)
+                    1
+                    for r, fs in branches
+                    if r & ~seen == 0 and not any(f & ~seen == 0 for f in fs)
                 )
                 if holding != 1:
                     return False
-            return all(k not in seen or set(v) <= seen for k, v in dependent.items())
+            return all(not (seen & k) or v & ~seen == 0 for k, v in dependent_bits)
         if mode == "ordered":
             return seen >= len(required)
         # schema order: no required key left at or after the position
         return all(index_of[n] < seen for n in required)
 
+    # Set mode: each move's bit (0: the move keeps the set as it is).
+    move_bits = [bit.get(move.key, 0) if move.key is not None else 0 for move in moves]
+
     def successors(state: tuple) -> list[tuple[_Move, tuple]]:
         seen, count = state[0], state[1]
         following = bump(count)
-        if following is None or (derived and maximum is not None and len(seen) >= maximum):
+        if following is None or (derived and maximum is not None and seen.bit_count() >= maximum):
             return []
         out = []
-        for move in moves:
-            if mode == "set":
-                if move.key is not None and move.key in tracked_set:
-                    if move.key in seen:
+        if mode == "set":
+            for move, move_bit in zip(moves, move_bits):
+                if move_bit:
+                    if seen & move_bit:
                         continue
-                    out.append((move, (seen | {move.key}, following)))
+                    out.append((move, (seen | move_bit, following)))
                 else:
                     out.append((move, (seen, following)))
-            elif mode == "ordered":
+            return out
+        for move in moves:
+            if mode == "ordered":
                 if move.key is not None and move.key in required_set:
                     if seen < len(required) and required[seen] == move.key:
                         out.append((move, (seen + 1, following)))
@@ -455,17 +480,18 @@ def _machine(
                     out.append((move, (len(named), following)))
         return out
 
-    start = (frozenset() if mode == "set" else 0, 0)
+    start = (0, 0)
     transitions: dict[tuple, list] = {}
     queue = deque([start])
     seen_states = {start}
+    bound = max(limit, 4 * len(moves) + 16)
     while queue:
         state = queue.popleft()
-        transitions[state] = successors(state)
-        for _, target in transitions[state]:
+        transitions[state] = edges = successors(state)
+        for _, target in edges:
             if target not in seen_states:
                 seen_states.add(target)
-                if len(seen_states) > max(limit, 4 * len(moves) + 16):
+                if len(seen_states) > bound:
                     raise LimitExceededError(
                         f"the member states of the object at {plan.pointer}", limit,
                         hint="raise max_object_states, or use property_order='schema'",

@@ -111,6 +111,7 @@ class SchemaDocument:
         self.base_uri = base
         self._validators: dict[tuple, Any] = {}
         self._pointers: dict[int, str] | None = None
+        self._resolved: dict[tuple[str, str, str], Location] = {}
 
     def specification(self, draft: str):
         return self._specs.specification_with(_SPEC_URIS[draft])
@@ -137,8 +138,21 @@ class SchemaDocument:
 
     def resolve(self, location: Location, ref: str, *, keyword: str = "$ref") -> Location:
         """The target of ``ref`` written in ``location``; remote documents are an error."""
+        base = getattr(location.resolver, "_base_uri", None)
+        if base is None:  # not a ``referencing`` resolver: nothing to key a memo on
+            return self._resolve(location, ref, "", keyword)
+        # The target depends on the base URI, the reference and the draft only (dynamic scopes
+        # are never followed): one lookup per distinct reference, however often it is written.
+        memo_key = (base, ref, location.draft)
+        found = self._resolved.get(memo_key)
+        if found is not None:
+            return found
+        found = self._resolve(location, ref, base, keyword)
+        self._resolved[memo_key] = found
+        return found
+
+    def _resolve(self, location: Location, ref: str, base: str, keyword: str) -> Location:
         pointer = f"{location.pointer}/{escape_pointer(keyword)}"
-        base = getattr(location.resolver, "_base_uri", "")
         target_uri, _ = urldefrag(urljoin(base, ref))
         from referencing.exceptions import Unresolvable  # imported on use (issue 11)
 

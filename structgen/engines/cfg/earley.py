@@ -70,11 +70,18 @@ class EarleyGrammar:
         self.rules: list[tuple[int, tuple[int, ...]]] = [
             (augmented, (self.nonterminal_ids[grammar.start],))
         ]
-        for rule in grammar.rules:
-            self.rules.append((self.nonterminal_ids[rule.lhs], tuple(symbol[s] for s in rule.rhs)))
+        code = symbol.__getitem__
+        nonterminal = self.nonterminal_ids.__getitem__
+        self.rules.extend(
+            [(nonterminal(rule.lhs), tuple(map(code, rule.rhs))) for rule in grammar.rules]
+        )
         self.rules_by_lhs: dict[int, list[int]] = {}
         for index, (lhs, _) in enumerate(self.rules):
-            self.rules_by_lhs.setdefault(lhs, []).append(index)
+            found = self.rules_by_lhs.get(lhs)
+            if found is None:
+                self.rules_by_lhs[lhs] = [index]
+            else:
+                found.append(index)
         self.nullable = self._nullable()
         self.rule_length = [len(rhs) for _, rhs in self.rules]
         self._predictions: dict[int, frozenset] = {}
@@ -89,14 +96,32 @@ class EarleyGrammar:
         return symbol < self.num_terminals
 
     def _nullable(self) -> set[int]:
+        """The nonterminals that derive ε: a worklist over the rules whose symbols are all
+        nonterminals (a terminal is never nullable), linear in the grammar."""
+        num_terminals = self.num_terminals
+        waiting: list[int] = []
+        users: dict[int, list[int]] = {}
         nullable: set[int] = set()
-        changed = True
-        while changed:
-            changed = False
-            for lhs, rhs in self.rules:
-                if lhs not in nullable and all(s in nullable for s in rhs):
+        ready: list[int] = []
+        candidates: list[int] = []
+        for lhs, rhs in self.rules:
+            index = len(candidates)
+            if rhs and min(rhs) < num_terminals:
+                continue
+            candidates.append(lhs)
+            waiting.append(len(rhs))
+            for s in rhs:
+                users.setdefault(s, []).append(index)
+            if not rhs and lhs not in nullable:
+                nullable.add(lhs)
+                ready.append(lhs)
+        while ready:
+            for index in users.get(ready.pop(), ()):
+                waiting[index] -= 1
+                lhs = candidates[index]
+                if waiting[index] == 0 and lhs not in nullable:
                     nullable.add(lhs)
-                    changed = True
+                    ready.append(lhs)
         return nullable
 
     def scan(self, source: EarleySet, terminal: int) -> EarleySet:
