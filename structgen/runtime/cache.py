@@ -95,15 +95,17 @@ def _entry_path(key: str, directory: Path) -> Path:
     return directory / f"{key}{SUFFIX}"
 
 
-def read_entry(key: str, directory: Path) -> bytes | None:
-    """The bytes stored under ``key``, or None (a miss) when absent, unreadable or another
-    key's entry. The bytes are not checked here: loading them does that."""
+def read_entry(key: str, directory: Path) -> memoryview | None:
+    """The bytes stored under ``key`` (a read-only view, not a copy), or None (a miss) when
+    absent, unreadable or another key's entry. The bytes are not checked here: loading them
+    does that."""
     try:
-        data = _entry_path(key, directory).read_bytes()
+        with open(_entry_path(key, directory), "rb") as stream:
+            data = stream.read()
     except OSError:  # absent, a directory, unreadable
         return None
     line = key.encode("ascii") + b"\n"
-    return data[len(line) :] if data.startswith(line) else None
+    return memoryview(data)[len(line) :] if data.startswith(line) else None
 
 
 def write_entry(key: str, blob: bytes, directory: Path) -> None:

@@ -8,20 +8,26 @@ Layout (integers little-endian)::
     total length  u64       of the whole blob, checksum included (a truncated copy says so)
     header length u32
     header        JSON      structgen version, vocabulary fingerprint and size, kind, the
-                            compile facts (``info``), the engine's ``meta``, and per array its
-                            name, dtype, shape, codec (``raw`` or ``zlib``) and stored length
+                            compile facts (``info``), the engine's ``meta``, and per array
+                            ``[name, dtype, shape, codec, stored length]`` (codec ``raw`` or
+                            ``zlib``)
     arrays        bytes     back to back, in the header's order
     checksum      32 bytes  SHA-256 of everything before it
 
 Arrays are plain numbers (bool, signed and unsigned integers, floats), stored little-endian;
-each one is zlib-compressed when that saves at least a tenth of it (mask rows are mostly zero
-words). Loading checks, in order: magic, format version, length, checksum, header, structgen
-version, vocabulary fingerprint, kind, then every array's dtype, shape and length; the engine
-then checks that its arrays describe an automaton. Any failure is a
-:class:`~structgen.errors.SerializationError` naming what is wrong.
+each one is zlib-compressed when that saves at least a tenth of it (mask rows and DFA tables
+are mostly zero or dead words). Loading checks, in order: magic, format version, length,
+checksum, header, structgen version, vocabulary fingerprint, kind, then every array's dtype,
+shape and stored length; the engine then checks that its arrays describe an automaton. Any
+failure is a :class:`~structgen.errors.SerializationError` naming what is wrong.
+
+Arrays are decoded when the engine first reads them (:class:`StoredArrays`): a grammar engine
+reads back what its first mask needs and leaves, say, the tables of terminals decoding has not
+reached yet in their compressed bytes (a compressed array's inflated length is checked then).
 
 Engines provide the payload: ``(meta, arrays)`` — a JSON-able dict (tuples come back as lists)
-and named numpy arrays — and rebuild themselves from it with a vocabulary (:data:`ENGINES`).
+and named numpy arrays — and rebuild themselves from it and a vocabulary (:data:`ENGINES`):
+``arrays`` is then a read-only mapping whose every access decodes anew (keep what you read).
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import hashlib
 import json
 import struct
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,22 +51,30 @@ from structgen.vocab.vocabulary import Vocabulary
 if TYPE_CHECKING:
     from structgen.automaton import Automaton
 
-__all__ = ["ENGINES", "FORMAT_VERSION", "MAGIC", "Loaded", "dump_automaton", "load_automaton"]
+__all__ = [
+    "ENGINES",
+    "FORMAT_VERSION",
+    "MAGIC",
+    "Loaded",
+    "StoredArrays",
+    "dump_automaton",
+    "load_automaton",
+]
 
 MAGIC = b"\x89SGC\r\n\x1a\n"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: array entries as lists, the grammar engine's payload 2
 _PREFIX = struct.Struct("<8sHHQI")  # magic, format, reserved, total length, header length
 _CHECKSUM = 32
 _COMPRESS_LEVEL = 1  # measured: inflating level-1 DFA tables and mask rows is ~2x faster than 6
-_DTYPES = frozenset(
-    np.dtype(name).newbyteorder("<").str
+_DTYPE_OF = {
+    np.dtype(name).newbyteorder("<").str: np.dtype(name).newbyteorder("<")
     for name in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
     + ("float32", "float64")
-)
+}  # the stored dtypes allowed, by their little-endian text
 
 Payload = tuple[dict[str, Any], dict[str, np.ndarray]]
 ToPayload = Callable[[Any], Payload]
-FromPayload = Callable[[dict[str, Any], dict[str, np.ndarray], Vocabulary], Any]
+FromPayload = Callable[[dict[str, Any], Mapping[str, np.ndarray], Vocabulary], Any]
 
 
 ENGINES: dict[str, tuple[ToPayload, FromPayload]] = {
@@ -123,7 +137,7 @@ def load_automaton(data: bytes | bytearray | memoryview, vocab: Vocabulary) -> L
             f"expected the structgen.Vocabulary the constraint was compiled for, "
             f"got {type(vocab).__name__}"
         )
-    view = memoryview(data).cast("B")
+    view = _immutable(data)
     header, start, end = _read_header(view)
     kind = header.get("kind")
     written_by = header.get("structgen")
@@ -145,7 +159,7 @@ def load_automaton(data: bytes | bytearray | memoryview, vocab: Vocabulary) -> L
     meta, info = header.get("meta"), header.get("info")
     if not isinstance(meta, dict) or not isinstance(info, dict):
         raise SerializationError("the header's meta and info must be objects")
-    arrays = _read_arrays(view[start:end], header["arrays"])
+    arrays = StoredArrays(view[start:end], header["arrays"])
     try:
         automaton = engine[1](meta, arrays, vocab)
     except SerializationError:
@@ -157,10 +171,10 @@ def load_automaton(data: bytes | bytearray | memoryview, vocab: Vocabulary) -> L
     return Loaded(automaton=automaton, info=info)
 
 
-def _encode(name: str, array: np.ndarray) -> tuple[dict[str, Any], bytes]:
+def _encode(name: str, array: np.ndarray) -> tuple[list[Any], bytes]:
     array = np.asarray(array)
     dtype = array.dtype.newbyteorder("<") if array.dtype.byteorder != "|" else array.dtype
-    if dtype.str not in _DTYPES:
+    if dtype.str not in _DTYPE_OF:
         raise SerializationError(f"array {name!r} has dtype {array.dtype}, not a plain number type")
     raw = np.ascontiguousarray(array, dtype=dtype).tobytes()
     codec, stored = "raw", raw
@@ -168,14 +182,7 @@ def _encode(name: str, array: np.ndarray) -> tuple[dict[str, Any], bytes]:
         packed = zlib.compress(raw, _COMPRESS_LEVEL)
         if len(packed) * 10 <= len(raw) * 9:
             codec, stored = "zlib", packed
-    entry = {
-        "name": name,
-        "dtype": dtype.str,
-        "shape": list(array.shape),
-        "codec": codec,
-        "length": len(stored),
-    }
-    return entry, stored
+    return [name, dtype.str, list(array.shape), codec, len(stored)], stored
 
 
 def _read_header(view: memoryview) -> tuple[dict[str, Any], int, int]:
@@ -212,34 +219,74 @@ def _read_header(view: memoryview) -> tuple[dict[str, Any], int, int]:
     return header, end, len(body)
 
 
-def _read_arrays(data: memoryview, entries: list[Any]) -> dict[str, np.ndarray]:
-    arrays: dict[str, np.ndarray] = {}
-    position, end = 0, len(data)
-    for entry in entries:
-        try:
-            name, dtype_str, shape = entry["name"], entry["dtype"], entry["shape"]
-            codec, length = entry["codec"], entry["length"]
-            if dtype_str not in _DTYPES or codec not in ("raw", "zlib"):
-                raise ValueError(f"dtype {dtype_str!r} / codec {codec!r} not allowed")
-            if not isinstance(length, int) or length < 0 or position + length > end:
-                raise ValueError("its bytes run past the data")
-            if not all(isinstance(n, int) and n >= 0 for n in shape) or name in arrays:
-                raise ValueError("bad shape or repeated name")
-            dtype = np.dtype(dtype_str)
-            expected = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
-            stored = data[position : position + length]
-            raw = _inflate(stored, expected) if codec == "zlib" else stored
-            if len(raw) != expected:
-                raise ValueError(f"{len(raw)} bytes for shape {shape} of {dtype_str}")
-            array = np.frombuffer(raw, dtype=dtype).reshape(shape)
-            arrays[str(name)] = array.astype(dtype.newbyteorder("="), copy=True)
-        except (KeyError, TypeError, ValueError, zlib.error) as error:
-            label = entry.get("name", "?") if isinstance(entry, dict) else "?"
-            raise SerializationError(f"compiled constraint array {label!r}: {error}") from None
-        position += length
-    if position != end:
-        raise SerializationError("compiled constraint has bytes after its last array")
-    return arrays
+def _immutable(data: bytes | bytearray | memoryview) -> memoryview:
+    """``data`` as bytes no caller can change while arrays are still decoded from it (copied
+    unless it is already immutable)."""
+    view = memoryview(data)
+    if view.readonly and isinstance(view.obj, bytes) and view.format == "B" and view.ndim == 1:
+        return view  # a slice of a bytes object (e.g. a cache entry past its key line)
+    return memoryview(view.tobytes())
+
+
+class StoredArrays(Mapping[str, np.ndarray]):
+    """The arrays of a byte form, each decoded (inflated, copied to a native, writable array)
+    when it is read — every read decodes anew, so keep what you read.
+
+    Made from the header's entries, whose names, dtypes, shapes and stored lengths are checked
+    at once; a compressed array's inflated length is checked when it is read. Either failure is
+    a :class:`~structgen.errors.SerializationError`."""
+
+    __slots__ = ("_data", "_entries")
+
+    def __init__(self, data: memoryview, entries: Any) -> None:
+        self._data = data
+        # name → (dtype, shape, compressed, offset, stored length, decoded length)
+        self._entries: dict[str, tuple[np.dtype, tuple[int, ...], bool, int, int, int]] = {}
+        position, end = 0, len(data)
+        if not isinstance(entries, list):
+            raise SerializationError("compiled constraint header: its array list is not a list")
+        for entry in entries:
+            try:
+                name, dtype_str, shape, codec, length = entry
+                dtype = _DTYPE_OF.get(dtype_str) if isinstance(dtype_str, str) else None
+                if dtype is None or codec not in ("raw", "zlib"):
+                    raise ValueError(f"dtype {dtype_str!r} / codec {codec!r} not allowed")
+                if type(name) is not str or name in self._entries:
+                    raise ValueError("bad or repeated name")
+                if type(length) is not int or length < 0 or position + length > end:
+                    raise ValueError("its bytes run past the data")
+                size = dtype.itemsize
+                for n in shape:
+                    if type(n) is not int or n < 0:
+                        raise ValueError("bad shape")
+                    size *= n
+                if codec == "raw" and length != size:
+                    raise ValueError(f"{length} bytes for shape {shape} of {dtype_str}")
+            except (TypeError, ValueError) as error:
+                label = entry[0] if isinstance(entry, list) and entry else "?"
+                raise SerializationError(f"compiled constraint array {label!r}: {error}") from None
+            self._entries[name] = (dtype, tuple(shape), codec == "zlib", position, length, size)
+            position += length
+        if position != end:
+            raise SerializationError("compiled constraint has bytes after its last array")
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        dtype, shape, packed, position, length, size = self._entries[name]
+        if packed:
+            try:
+                raw: Any = _inflate(self._data[position : position + length], size)
+            except (ValueError, zlib.error) as error:
+                raise SerializationError(f"compiled constraint array {name!r}: {error}") from None
+        else:
+            raw = self._data[position : position + size]
+        array = np.frombuffer(raw, dtype=dtype).reshape(shape)
+        return array.astype(dtype.newbyteorder("="), copy=True)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def _inflate(stored: memoryview, expected: int) -> bytes:
@@ -247,6 +294,8 @@ def _inflate(stored: memoryview, expected: int) -> bytes:
     length cannot make it allocate more)."""
     inflater = zlib.decompressobj()
     raw = inflater.decompress(stored, expected + 1)
+    if len(raw) != expected:
+        raise ValueError(f"{len(raw)} bytes inflated where its shape needs {expected}")
     if not inflater.eof or inflater.unconsumed_tail or inflater.unused_data:
         raise ValueError("its compressed bytes do not end where its length says")
     return raw

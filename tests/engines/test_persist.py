@@ -14,7 +14,7 @@ import pytest
 
 from structgen.engines.cfg import engine as engine_module
 from structgen.engines.cfg.engine import GrammarEngine
-from structgen.engines.cfg.persist import engine_from_payload, grammar_payload
+from structgen.engines.cfg.persist import DeferredAutomaton, engine_from_payload, grammar_payload
 from structgen.errors import ConfigurationError
 from structgen.grammar.loading import load_grammar
 from structgen.kernels import trie_walk
@@ -120,6 +120,73 @@ def test_restored_engine_needs_no_walk_for_saved_work(smollm2_vocab):
     again, _ = restored.mask(restored.initial)
     assert np.array_equal(words, again)
     assert len(restored._walks) == walks_before
+
+
+@pytest.mark.parametrize("name", ["many_keys", "schema", "json", "lark"])
+def test_restored_grammar_is_the_saved_one(name, smollm2_vocab):
+    grammar = _grammars()[name]
+    original = GrammarEngine(grammar, smollm2_vocab, lazy=True)
+    restored = engine_from_payload(*_copy(*grammar_payload(original)), smollm2_vocab)
+    assert restored.grammar == grammar  # rules in order, terminals, start, ignore
+    assert restored.grammar.fingerprint() == grammar.fingerprint()
+    assert restored.terminal_names == original.terminal_names
+    assert restored.earley.rules == original.earley.rules
+
+
+def _stored_automata(engine: GrammarEngine) -> list[DeferredAutomaton]:
+    terminals = engine.terminals
+    found = [terminals._built[i] for i in range(len(terminals)) if terminals.is_built(i)]
+    found += [t.automaton for t in engine.grammar.terminals.values() if t.automaton is not None]
+    return [a for a in found if isinstance(a, DeferredAutomaton)]
+
+
+def test_terminal_automata_are_rebuilt_only_when_decoding_needs_them(smollm2_vocab):
+    """The first mask of a restored engine reads the saved lexer rows and walks: no terminal
+    automaton is rebuilt; decoding further rebuilds those whose rows new lexer states need,
+    and the masks stay those of the original."""
+    grammar = _grammars()["many_keys"]
+    original = GrammarEngine(grammar, smollm2_vocab, lazy=True)
+    words, _ = original.mask(original.initial)
+    restored = engine_from_payload(*_copy(*grammar_payload(original)), smollm2_vocab)
+    stored = _stored_automata(restored)
+    assert stored and not any(a.is_built for a in stored)
+    again, _ = restored.mask(restored.initial)
+    assert np.array_equal(words, again)
+    assert not any(a.is_built for a in stored)
+    assert assert_same_masks(_wrap(original), _wrap(restored), walks=4, steps=25, seed=4) > 20
+    assert any(a.is_built for a in stored)
+
+
+def test_a_second_save_keeps_what_was_never_rebuilt(smollm2_vocab):
+    """Saving a restored engine stores its unused terminal automata as they were read: the
+    byte form is a fixed point, and the engine read back from it masks alike."""
+    original = GrammarEngine(_grammars()["many_keys"], smollm2_vocab, lazy=True)
+    original.mask(original.initial)
+    meta, arrays = _copy(*grammar_payload(original))
+    restored = engine_from_payload(meta, arrays, smollm2_vocab)
+    again_meta, again_arrays = _copy(*grammar_payload(restored))
+    assert again_meta == meta
+    assert sorted(again_arrays) == sorted(arrays)
+    assert all(np.array_equal(again_arrays[k], arrays[k]) for k in arrays)
+    third = engine_from_payload(again_meta, again_arrays, smollm2_vocab)
+    assert assert_same_masks(_wrap(original), _wrap(third), walks=4, steps=25, seed=9) > 20
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda m, a: a["grammar.rhs"].__setitem__(0, 10**6), "symbols it does not have"),
+        (lambda m, a: a["grammar.lhs"].__setitem__(0, -1), "symbols it does not have"),
+        (lambda m, a: a["grammar.rhs_counts"].__setitem__(0, 99), "do not add up"),
+        (lambda m, a: m["grammar"]["symbols"].append(m["grammar"]["symbols"][0]), "distinct"),
+    ],
+)
+def test_inconsistent_grammar_payloads_are_refused(edit, match, smollm2_vocab):
+    engine = GrammarEngine(_grammars()["lark"], smollm2_vocab, lazy=True)
+    meta, arrays = _copy(*grammar_payload(engine))
+    edit(meta, arrays)
+    with pytest.raises(ConfigurationError, match=match):
+        engine_from_payload(meta, arrays, smollm2_vocab)
 
 
 def test_payload_version_is_checked(smollm2_vocab):

@@ -266,3 +266,66 @@ def test_non_numeric_arrays_are_not_written(monkeypatch):
     )
     with pytest.raises(SerializationError, match="not a plain number type"):
         serialize.dump_automaton(automaton, {})
+
+
+# -- arrays decoded when read ---------------------------------------------------------------
+
+
+def _stored(arrays: dict[str, np.ndarray]) -> tuple[list, bytes]:
+    entries, sections = zip(*(serialize._encode(name, arrays[name]) for name in arrays))
+    return list(entries), b"".join(sections)
+
+
+def test_stored_arrays_decode_on_read_to_fresh_writable_copies():
+    arrays = {
+        "table": np.full((40, 256), -1, dtype=np.int32),  # compresses
+        "flags": np.array([True, False, True]),
+        "noise": np.frombuffer(np.random.default_rng(0).bytes(2400), dtype=np.int64).copy(),
+    }
+    entries, data = _stored(arrays)
+    assert [entry[3] for entry in entries] == ["zlib", "raw", "raw"]
+    stored = serialize.StoredArrays(memoryview(data), entries)
+    assert sorted(stored) == sorted(arrays) and len(stored) == 3
+    for name, array in arrays.items():
+        first, second = stored[name], stored[name]
+        assert first.dtype == array.dtype and np.array_equal(first, array)
+        assert first.flags.writeable and first is not second
+        first[...] = 0
+        assert np.array_equal(stored[name], array)  # a read never changes the stored bytes
+    with pytest.raises(KeyError):
+        stored["missing"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda e: e[0].__setitem__(1, "|O"), "not allowed"),
+        (lambda e: e[0].__setitem__(3, "gzip"), "not allowed"),
+        (lambda e: e[1].__setitem__(4, e[1][4] + 1), "run past|for shape"),
+        (lambda e: e[1].__setitem__(2, [2]), "for shape"),
+        (lambda e: e[1].__setitem__(2, [-3]), "bad shape"),
+        (lambda e: e[1].__setitem__(0, e[0][0]), "repeated"),
+        (lambda e: e.pop(), "bytes after its last array"),
+        (lambda e: e[0].pop(), "'table'"),
+    ],
+)
+def test_stored_array_entries_are_checked_at_once(edit, match):
+    entries, data = _stored({"table": np.zeros((8, 256), np.int32), "flags": np.ones(3, bool)})
+    edit(entries)
+    with pytest.raises(SerializationError, match=match):
+        serialize.StoredArrays(memoryview(data), entries)
+
+
+def test_a_compressed_array_of_the_wrong_length_is_refused_when_read():
+    entries, data = _stored({"table": np.zeros((8, 256), np.int32)})
+    entries[0][2] = [9, 256]  # the header claims more than the stream inflates to
+    stored = serialize.StoredArrays(memoryview(data), entries)
+    with pytest.raises(SerializationError, match="'table'.*inflated"):
+        stored["table"]
+
+
+def test_bytes_that_may_change_are_copied_before_loading(blob):
+    mutable = bytearray(blob)
+    restored = CompiledGrammar.from_bytes(mutable, VOCAB)
+    mutable[:] = bytes(len(mutable))  # the caller reuses its buffer
+    assert_same_masks(_compile(r"[a-z]{1,4}@\d+"), restored)

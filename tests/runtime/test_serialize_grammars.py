@@ -34,6 +34,7 @@ def _round_trip(compiled: CompiledGrammar, vocab=VOCAB, **walks) -> CompiledGram
     restored = CompiledGrammar.from_bytes(blob, vocab)
     assert restored.kind == compiled.kind and restored.source == compiled.source
     assert restored.warnings == compiled.warnings
+    assert restored.to_bytes() == blob  # a fixed point (stored terminals saved as they were read)
     assert assert_same_masks(compiled, restored, **walks) > 0
     return restored
 

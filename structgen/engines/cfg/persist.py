@@ -1,31 +1,41 @@
 """A grammar engine as plain data, and back: what the disk cache and ``to_bytes`` store.
 
-The payload holds the grammar (rules, terminals' regex text) and the work done so far —
-compiled terminal automata, product-lexer states and rows, trie walks — as a JSON-able ``meta``
-dict and named numpy arrays. Parser states (Earley sets, configurations) are not stored: they
-are rebuilt on demand and cheap next to the walks. A restored engine numbers its lexer states
-and walks exactly as the saved one did, so its masks are the same bit for bit, at once for
-everything computed before the save and lazily for the rest.
+The payload holds the grammar (a symbol table; rules as integer arrays; terminals' regex text)
+and the work done so far — compiled terminal automata, product-lexer states and rows, trie
+walks — as a JSON-able ``meta`` dict and named numpy arrays. Parser states (Earley sets,
+configurations) are not stored: they are rebuilt on demand and cheap next to the walks. A
+restored engine numbers its lexer states and walks exactly as the saved one did, so its masks
+are the same bit for bit, at once for everything computed before the save and lazily for the
+rest.
+
+Loading is cheap where the first mask does not look: a stored terminal automaton comes back as
+a :class:`DeferredAutomaton` that answers ``accepts`` for its saved states from stored flags
+(all the lexer's states need) and rebuilds the automaton from its arrays only when a row is
+first asked for (when decoding reaches a lexer state not saved).
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from structgen.engines.cfg.engine import GrammarEngine, TrieWalk
-from structgen.errors import ConfigurationError
+from structgen.errors import ConfigurationError, SerializationError
 from structgen.ir import Grammar, Rule, Terminal
-from structgen.regex.dfa import ByteDFA
+from structgen.regex.dfa import ByteAutomaton, ByteDFA
 
 if TYPE_CHECKING:
     from structgen.vocab import Vocabulary
 
-__all__ = ["PAYLOAD_VERSION", "engine_from_payload", "grammar_payload"]
+__all__ = ["PAYLOAD_VERSION", "DeferredAutomaton", "engine_from_payload", "grammar_payload"]
 
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2  # 2: a symbol table and rule arrays; terminals' accepting flags
+_TABLE = "table"  # the class of a terminal stored as a ByteDFA's transitions and accepting
+
+Arrays = Mapping[str, np.ndarray]
 
 
 def grammar_payload(engine: GrammarEngine) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -33,7 +43,7 @@ def grammar_payload(engine: GrammarEngine) -> tuple[dict[str, Any], dict[str, np
     arrays: dict[str, np.ndarray] = {}
     meta: dict[str, Any] = {
         "payload_version": PAYLOAD_VERSION,
-        "grammar": _grammar_meta(engine.grammar),
+        "grammar": _grammar_meta(engine.grammar, arrays),
         "limits": dict(engine.limits),
         "terminals": _terminals(engine, arrays),
         "lexer": _lexer(engine, arrays),
@@ -43,9 +53,7 @@ def grammar_payload(engine: GrammarEngine) -> tuple[dict[str, Any], dict[str, np
     return meta, arrays
 
 
-def engine_from_payload(
-    meta: dict[str, Any], arrays: dict[str, np.ndarray], vocab: Vocabulary
-) -> GrammarEngine:
+def engine_from_payload(meta: dict[str, Any], arrays: Arrays, vocab: Vocabulary) -> GrammarEngine:
     """The engine ``meta``/``arrays`` describe, bound to ``vocab`` (whose fingerprint the
     caller has checked)."""
     if meta.get("payload_version") != PAYLOAD_VERSION:
@@ -53,10 +61,18 @@ def engine_from_payload(
             f"grammar payload version {meta.get('payload_version')!r} is not "
             f"{PAYLOAD_VERSION} (saved by another structgen)"
         )
-    grammar = _grammar_from_meta(meta["grammar"], meta["terminals"], arrays)
+    entries = meta["terminals"]
+    flags = _Flags(arrays)
+    stored = {
+        index: DeferredAutomaton(entry, arrays, f"terminal{index}", flags)
+        for index, entry in enumerate(entries)
+        if entry.get("class")
+    }
+    given = {entries[i]["name"]: a for i, a in stored.items() if not entries[i].get("built")}
+    grammar = _grammar_from_meta(meta["grammar"], given, arrays)
 
     def restore(engine: GrammarEngine) -> None:
-        _restore_terminals(engine, meta["terminals"], arrays)
+        _restore_terminals(engine, entries, stored)
         _restore_lexer(engine, meta["lexer"], arrays)
         _restore_walks(engine, arrays)
         engine.walk_events = int(meta["walk_events"])
@@ -65,36 +81,62 @@ def engine_from_payload(
 
 
 # -- the grammar -------------------------------------------------------------------------------
-def _grammar_meta(grammar: Grammar) -> dict[str, Any]:
+def _grammar_meta(grammar: Grammar, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Symbols numbered (terminals first, in the grammar's order), rules as three arrays:
+    left-hand sides, right-hand side lengths, right-hand sides back to back."""
+    numbers: dict[str, int] = {name: index for index, name in enumerate(grammar.terminals)}
+    for rule in grammar.rules:
+        numbers.setdefault(rule.lhs, len(numbers))
+        for symbol in rule.rhs:
+            numbers.setdefault(symbol, len(numbers))
+    rules = grammar.rules
+    arrays["grammar.lhs"] = np.array([numbers[rule.lhs] for rule in rules], dtype=np.int32)
+    arrays["grammar.rhs_counts"] = np.array([len(rule.rhs) for rule in rules], dtype=np.int32)
+    arrays["grammar.rhs"] = np.array(
+        [numbers[symbol] for rule in rules for symbol in rule.rhs], dtype=np.int32
+    )
     return {
         "start": grammar.start,
         "ignore": list(grammar.ignore),
         "source_name": grammar.source_name,
-        "rules": [[rule.lhs, list(rule.rhs)] for rule in grammar.rules],
+        "symbols": list(numbers),
         "terminals": [
-            [t.name, t.pattern, t.literal, t.leftmost, t.automaton is not None]
+            [t.pattern, t.literal, t.leftmost, t.automaton is not None]
             for t in grammar.terminals.values()
         ],
     }
 
 
 def _grammar_from_meta(
-    data: dict[str, Any], terminal_meta: list[dict[str, Any]], arrays: dict[str, np.ndarray]
+    data: dict[str, Any], given: dict[str, DeferredAutomaton], arrays: Arrays
 ) -> Grammar:
-    lazy = {
-        entry["name"]: _lazy_automaton(entry, arrays, f"terminal{index}")
-        for index, entry in enumerate(terminal_meta)
-        if entry.get("class") and not entry.get("built")
-    }
+    """The grammar; ``given`` holds the automata its terminals carry, by name."""
+    symbols: list[str] = data["symbols"]
+    if not all(isinstance(name, str) for name in symbols) or len(set(symbols)) != len(symbols):
+        raise ConfigurationError("the payload's symbols must be distinct names")
     terminals = {}
-    for name, pattern, literal, leftmost, has_automaton in data["terminals"]:
-        automaton = lazy.get(name) if has_automaton else None
+    for name, (pattern, literal, leftmost, has_automaton) in zip(symbols, data["terminals"]):
+        automaton = given.get(name) if has_automaton else None
         if has_automaton and automaton is None:
             raise ConfigurationError(f"terminal {name}: its automaton is missing from the payload")
         terminals[name] = Terminal(name, pattern, literal, leftmost=leftmost, automaton=automaton)
+    if len(terminals) != len(data["terminals"]):
+        raise ConfigurationError("the payload has more terminals than symbols")
+    heads, counts, body = arrays["grammar.lhs"], arrays["grammar.rhs_counts"], arrays["grammar.rhs"]
+    for numbers in (heads, body):
+        if len(numbers) and not (0 <= int(numbers.min()) and int(numbers.max()) < len(symbols)):
+            raise ConfigurationError("the payload's rules name symbols it does not have")
+    if len(counts) != len(heads) or (counts < 0).any() or int(counts.sum()) != len(body):
+        raise ConfigurationError("the payload's rule lengths do not add up")
+    names = [symbols[number] for number in body.tolist()]
+    rules = []
+    start = 0
+    for head, end in zip(heads.tolist(), np.cumsum(counts).tolist()):
+        rules.append(Rule(symbols[head], tuple(names[start:end])))
+        start = end
     return Grammar(
         terminals=terminals,
-        rules=tuple(Rule(lhs, tuple(rhs)) for lhs, rhs in data["rules"]),
+        rules=tuple(rules),
         start=data["start"],
         ignore=tuple(data["ignore"]),
         source_name=data["source_name"],
@@ -102,34 +144,95 @@ def _grammar_from_meta(
 
 
 # -- terminals ---------------------------------------------------------------------------------
-def _terminals(engine: GrammarEngine, arrays: dict[str, np.ndarray]) -> list[dict[str, Any]]:
-    """One entry per engine terminal: its automaton's arrays when built (a table), or the
-    class and payload of a lazy automaton (always stored: its states may be in use)."""
-    out = []
-    terminals = engine.terminals
-    for index, name in enumerate(terminals.names):
-        entry: dict[str, Any] = {"name": name}
-        prefix = f"terminal{index}"
-        automaton = engine.grammar.terminals[name].automaton if index < terminals.num_real else None
-        if automaton is None and terminals.is_built(index):
-            automaton = terminals[index]
-            entry["built"] = True
-        if isinstance(automaton, ByteDFA):
-            arrays[f"{prefix}.transitions"] = automaton.transitions
-            arrays[f"{prefix}.accepting"] = automaton.accepting
-        elif automaton is not None:  # a lazy automaton: its class and its own payload
-            inner_meta, inner_arrays = automaton.payload()  # type: ignore[attr-defined]
-            cls = type(automaton)
-            entry["class"] = f"{cls.__module__}:{cls.__qualname__}"
-            entry["meta"] = inner_meta
-            entry["arrays"] = sorted(inner_arrays)
-            for key, value in inner_arrays.items():
-                arrays[f"{prefix}.{key}"] = value
-        out.append(entry)
-    return out
+class _Flags:
+    """Every stored terminal's accepting flags (of the states numbered at the save), decoded
+    once for all of them when a terminal first needs its own."""
+
+    __slots__ = ("_arrays", "_lists")
+
+    def __init__(self, arrays: Arrays) -> None:
+        self._arrays = arrays
+        self._lists: list[list[bool]] | None = None
+
+    def __getitem__(self, number: int) -> list[bool]:
+        if self._lists is None:
+            flat = self._arrays["terminals.accepts"].tolist()
+            ends = np.cumsum(self._arrays["terminals.accept_counts"]).tolist()
+            if (ends[-1] if ends else 0) != len(flat):
+                raise SerializationError("the stored terminals' accepting flags do not add up")
+            self._lists = [flat[start:end] for start, end in zip([0, *ends], ends)]
+        return self._lists[number]
 
 
-def _lazy_automaton(entry: dict[str, Any], arrays: dict[str, np.ndarray], prefix: str) -> Any:
+class DeferredAutomaton:
+    """A stored terminal automaton (a :class:`~structgen.regex.dfa.ByteAutomaton`), rebuilt
+    from its arrays on the first ``row`` (or ``accepts`` of a state numbered after the save);
+    until then ``accepts`` reads the stored flags of the states saved."""
+
+    __slots__ = ("_entry", "_arrays", "_prefix", "_all_flags", "_flags", "_built")
+
+    def __init__(self, entry: dict[str, Any], arrays: Arrays, prefix: str, flags: _Flags) -> None:
+        self._entry = entry
+        self._arrays = arrays
+        self._prefix = prefix
+        self._all_flags = flags
+        self._flags: list[bool] | None = None
+        self._built: ByteAutomaton | None = None
+
+    def accepts(self, state: int) -> bool:
+        if self._built is None:
+            if state < len(self.flags()):
+                return self.flags()[state]
+        return self.automaton().accepts(state)
+
+    def row(self, state: int) -> np.ndarray:
+        built = self._built
+        return (built if built is not None else self.automaton()).row(state)
+
+    def flags(self) -> list[bool]:
+        """Whether each state numbered at the save accepts."""
+        if self._flags is None:
+            number = self._entry.get("flags")
+            if type(number) is not int:
+                raise SerializationError(f"terminal {self._entry.get('name')!r} has no flags")
+            self._flags = self._all_flags[number]
+        return self._flags
+
+    @property
+    def is_built(self) -> bool:
+        """Whether the automaton has been rebuilt from its arrays."""
+        return self._built is not None
+
+    def automaton(self) -> ByteAutomaton:
+        """The automaton itself (rebuilt now if it was not yet)."""
+        if self._built is None:
+            try:
+                self._built = _rebuild(self._entry, self._arrays, self._prefix)
+            except (ValueError, KeyError, IndexError, TypeError) as error:
+                raise SerializationError(
+                    f"the stored automaton of terminal {self._entry.get('name')!r} cannot be "
+                    f"rebuilt: {error}"
+                ) from error
+        return self._built
+
+    def stored(self, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        """Its entry as saved, its arrays copied into ``arrays`` under ``prefix`` (a second
+        save of an automaton never rebuilt)."""
+        if self._entry["class"] == _TABLE:
+            keys = ["transitions", "accepting"]
+        else:
+            keys = list(self._entry["arrays"])
+        for key in keys:
+            arrays[f"{prefix}.{key}"] = self._arrays[f"{self._prefix}.{key}"]
+        return dict(self._entry)
+
+
+def _rebuild(entry: dict[str, Any], arrays: Arrays, prefix: str) -> ByteAutomaton:
+    if entry["class"] == _TABLE:
+        return ByteDFA(
+            transitions=arrays[f"{prefix}.transitions"].astype(np.int32, copy=False),
+            accepting=arrays[f"{prefix}.accepting"].astype(bool, copy=False),
+        )
     module_name, _, qualname = entry["class"].partition(":")
     if not module_name.startswith("structgen."):
         raise ConfigurationError(f"terminal automaton class {entry['class']!r} is not structgen's")
@@ -140,22 +243,75 @@ def _lazy_automaton(entry: dict[str, Any], arrays: dict[str, np.ndarray], prefix
     return cls.from_payload(entry["meta"], inner)
 
 
+def _terminals(engine: GrammarEngine, arrays: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """One entry per engine terminal: its automaton when built (a table, or the class and
+    payload of a lazy automaton), or the lazy automaton the grammar gives it (always stored:
+    its states may be in use)."""
+    out = []
+    flags: list[list[bool]] = []
+    terminals = engine.terminals
+    for index, name in enumerate(terminals.names):
+        entry: dict[str, Any] = {"name": name}
+        automaton = engine.grammar.terminals[name].automaton if index < terminals.num_real else None
+        if automaton is None and terminals.is_built(index):
+            automaton = terminals[index]
+            entry["built"] = True
+        if automaton is not None:
+            entry.update(_describe(automaton, f"terminal{index}", arrays))
+            entry["flags"] = len(flags)
+            flags.append(_accepting_flags(automaton))
+        out.append(entry)
+    arrays["terminals.accepts"] = np.array([f for part in flags for f in part], dtype=bool)
+    arrays["terminals.accept_counts"] = np.array([len(part) for part in flags], dtype=np.int64)
+    return out
+
+
+def _accepting_flags(automaton: Any) -> list[bool]:
+    """Whether each state the automaton has numbered so far accepts."""
+    if isinstance(automaton, DeferredAutomaton) and not automaton.is_built:
+        return automaton.flags()
+    if isinstance(automaton, DeferredAutomaton):
+        automaton = automaton.automaton()
+    if isinstance(automaton, ByteDFA):
+        return automaton.accepting.tolist()
+    return [automaton.accepts(state) for state in range(automaton.num_states)]
+
+
+def _describe(automaton: Any, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The ``class`` (and ``meta``, ``arrays``) of a terminal automaton's entry; its arrays
+    go into ``arrays`` under ``prefix``."""
+    if isinstance(automaton, DeferredAutomaton):
+        if not automaton.is_built:
+            stored = automaton.stored(prefix, arrays)
+            return {key: stored[key] for key in ("class", "meta", "arrays") if key in stored}
+        automaton = automaton.automaton()
+    if isinstance(automaton, ByteDFA):
+        arrays[f"{prefix}.transitions"] = automaton.transitions
+        arrays[f"{prefix}.accepting"] = automaton.accepting
+        return {"class": _TABLE}
+    inner_meta, inner_arrays = automaton.payload()
+    for key, value in inner_arrays.items():
+        arrays[f"{prefix}.{key}"] = value
+    cls = type(automaton)
+    return {
+        "class": f"{cls.__module__}:{cls.__qualname__}",
+        "meta": inner_meta,
+        "arrays": sorted(inner_arrays),
+    }
+
+
 def _restore_terminals(
-    engine: GrammarEngine, entries: list[dict[str, Any]], arrays: dict[str, np.ndarray]
+    engine: GrammarEngine, entries: list[dict[str, Any]], stored: dict[int, DeferredAutomaton]
 ) -> None:
     terminals = engine.terminals
     if [entry["name"] for entry in entries] != terminals.names:
         raise ConfigurationError("the payload's terminals do not match its grammar")
     for index, entry in enumerate(entries):
-        prefix = f"terminal{index}"
-        if entry.get("built") and entry.get("class"):
-            terminals.set_built(index, _lazy_automaton(entry, arrays, prefix))
-        elif entry.get("built"):
-            dfa = ByteDFA(
-                transitions=arrays[f"{prefix}.transitions"].astype(np.int32, copy=False),
-                accepting=arrays[f"{prefix}.accepting"].astype(bool, copy=False),
-            )
-            terminals.set_built(index, dfa)
+        if entry.get("built"):
+            automaton = stored.get(index)
+            if automaton is None:
+                raise ConfigurationError(f"terminal {entry['name']}: built but not stored")
+            terminals.set_built(index, automaton)
 
 
 # -- the product lexer -------------------------------------------------------------------------
@@ -174,9 +330,7 @@ def _lexer(engine: GrammarEngine, arrays: dict[str, np.ndarray]) -> dict[str, An
     return {"states": count, "starts": starts, "groups": groups}
 
 
-def _restore_lexer(
-    engine: GrammarEngine, data: dict[str, Any], arrays: dict[str, np.ndarray]
-) -> None:
+def _restore_lexer(engine: GrammarEngine, data: dict[str, Any], arrays: Arrays) -> None:
     lexer = engine.lexer
     for expected, terminals in enumerate(data["groups"]):  # walks name groups by number
         if lexer.group_of(tuple(terminals)) != expected:
@@ -190,8 +344,9 @@ def _restore_lexer(
         if lexer._intern(members) != expected:
             raise ConfigurationError("the payload's lexer states repeat or are out of order")
     count = data["states"]
-    lexer.transitions[:count] = arrays["lexer.transitions"]
-    lexer.live_bytes[:count] = arrays["lexer.transitions"] >= 0
+    transitions = arrays["lexer.transitions"]
+    lexer.transitions[:count] = transitions
+    lexer.live_bytes[:count] = transitions >= 0
     lexer.ready[:count] = arrays["lexer.ready"]
     for terminals, state in data["starts"]:
         lexer._starts[frozenset(terminals)] = state
@@ -229,7 +384,7 @@ def _walks(engine: GrammarEngine, arrays: dict[str, np.ndarray]) -> None:
     arrays["walks.nodes"] = _concat(nodes, np.int32)
 
 
-def _restore_walks(engine: GrammarEngine, arrays: dict[str, np.ndarray]) -> None:
+def _restore_walks(engine: GrammarEngine, arrays: Arrays) -> None:
     keys = arrays["walks.keys"].tolist()
     word_ends = np.cumsum(arrays["walks.word_counts"]).tolist()
     group_ends = np.cumsum(arrays["walks.group_counts"]).tolist()
