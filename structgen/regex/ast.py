@@ -23,15 +23,21 @@ class CharSet:
 
     @staticmethod
     def of(ranges: list[tuple[int, int]] | tuple[tuple[int, int], ...]) -> CharSet:
-        merged: list[list[int]] = []
+        merged: list[tuple[int, int]] = []
+        start = end = -2  # the range being merged (none yet)
         for low, high in sorted(ranges):
             if low > high:
                 continue
-            if merged and low <= merged[-1][1] + 1:
-                merged[-1][1] = max(merged[-1][1], high)
-            else:
-                merged.append([low, high])
-        return CharSet(tuple((low, high) for low, high in merged))
+            if low <= end + 1:
+                if high > end:
+                    end = high
+                continue
+            if end >= 0:
+                merged.append((start, end))
+            start, end = low, high
+        if end >= 0:
+            merged.append((start, end))
+        return CharSet(tuple(merged))
 
     @staticmethod
     def chars(text: str) -> CharSet:

@@ -38,6 +38,7 @@ _PRINTABLE_ASCII = CharSet.of(
 )  # json.dumps writes these as is
 
 
+@lru_cache(maxsize=512)
 def _hex_digit_set(low: int, high: int) -> CharSet:
     ranges = []
     if low <= 9:
@@ -80,6 +81,7 @@ def _split_fixed(low: int, high: int, width: int, base: int) -> list[list[tuple[
     return out + tail
 
 
+@lru_cache(maxsize=4096)
 def hex_range(low: int, high: int, width: int = 4) -> Node:
     """``width`` hex digits (either case) whose value lies in ``low..high``."""
     return alt(
@@ -126,6 +128,9 @@ def encode_charset(charset: CharSet, canonical: bool = False) -> Node:
     charset = charset.without_surrogates()
     if not charset.ranges:
         return charset
+    low, high = charset.ranges[0]
+    if low == high and low <= 0xFFFF and len(charset.ranges) == 1:
+        return _encode_code_point(charset, low, canonical)
     options: list[Node] = []
     literal_chars = _difference(charset, _NOT_LITERAL)
     if literal_chars.ranges:
@@ -140,6 +145,26 @@ def encode_charset(charset: CharSet, canonical: bool = False) -> Node:
         options.append(concat(backslash_u, alt(*(hex_range(low, high) for low, high in bmp))))
     astral = [(max(low, 0x10000), high) for low, high in escapable.ranges if high >= 0x10000]
     options.extend(_surrogate_pairs(low, high) for low, high in astral)
+    return alt(*options)
+
+
+_BACKSLASH_U = literal("\\u")
+_HEX_DIGITS = tuple(_hex_digit_set(d, d) for d in range(16))
+
+
+def _encode_code_point(charset: CharSet, code_point: int, canonical: bool) -> Node:
+    """:func:`encode_charset` of one code point of the BMP (the same tree, built directly):
+    itself unless it must be escaped, its short escape, and ``\\u`` with its four hex digits
+    in either case (unless ``canonical`` and printable ASCII)."""
+    options: list[Node] = []
+    if not (code_point <= 0x1F or code_point == 0x22 or code_point == 0x5C):
+        options.append(charset)
+    short = _SHORT_ESCAPES.get(code_point)
+    if short is not None:
+        options.append(concat(_BACKSLASH, char(short)))
+    if not (canonical and code_point in _PRINTABLE_ASCII):
+        digits = [_HEX_DIGITS[(code_point >> shift) & 0xF] for shift in (12, 8, 4, 0)]
+        options.append(concat(_BACKSLASH_U, *digits))
     return alt(*options)
 
 
