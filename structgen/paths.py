@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
-
 __all__ = ["cache_dir"]
 
 
@@ -21,4 +19,8 @@ def cache_dir(*parts: str) -> Path:
     explicit = os.environ.get("STRUCTGEN_CACHE_DIR")
     if explicit:
         return Path(explicit).expanduser().joinpath(*parts)
+    # Imported here: platformdirs (with tempfile and shutil) is ~5 ms of a fresh process's
+    # start, which a process with $STRUCTGEN_CACHE_DIR set (servers, the benchmarks) never needs.
+    import platformdirs
+
     return Path(platformdirs.user_cache_dir("structgen", appauthor=False)).joinpath(*parts)

@@ -5,6 +5,7 @@ packages. Each check runs in a new interpreter, since this one has imported ever
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,13 +30,16 @@ SCHEMA = {
 # Modules a cache hit, or a plain schema's compile, has no use for.
 SCHEMA_COMPILER = "structgen.schema.compiler"
 JSONSCHEMA = ("jsonschema", "rfc3986_validator", "isoduration", "webcolors", "uri_template")
+# Modules a plain schema's compile has no use for: $ref resolution, the user cache directory
+# (the tests set $STRUCTGEN_CACHE_DIR), numpy's masked arrays.
+REFERENCING = ("referencing", "jsonschema_specifications", "attrs", "platformdirs")
 
 
-def _loaded(code: str) -> list[str]:
+def _loaded(code: str, env: dict[str, str] | None = None) -> list[str]:
     """The top modules of interest that ``code`` (run in a new process) leaves imported."""
     probe = (
         "\nimport sys, json\n"
-        f"names = {[SCHEMA_COMPILER, *JSONSCHEMA, 'numba']!r}\n"
+        f"names = {[SCHEMA_COMPILER, *JSONSCHEMA, *REFERENCING, 'numba']!r}\n"
         "print(json.dumps([n for n in names if n in sys.modules]))\n"
     )
     done = subprocess.run(
@@ -44,6 +48,7 @@ def _loaded(code: str) -> list[str]:
         text=True,
         cwd=REPO,
         check=True,
+        env=env,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -68,6 +73,25 @@ def test_a_cached_schema_compile_loads_neither_the_schema_compiler_nor_jsonschem
     first = _loaded(compile_it)
     assert SCHEMA_COMPILER in first  # a miss compiles
     assert _loaded(compile_it) == []  # a hit only reads the entry
+
+
+def test_checking_a_plain_schema_loads_no_reference_resolver(tmp_path: Path) -> None:
+    """No ``$ref`` and patterns that compile: the schema check needs no ``referencing``; with
+    a ``$ref`` it resolves it as before. With ``$STRUCTGEN_CACHE_DIR`` set, a compile never
+    asks platformdirs for the user cache directory."""
+    check = "from structgen.validation.schema_check import check_schema\n"
+    with_ref = {"$defs": {"n": {"type": "integer"}}, "properties": {"a": {"$ref": "#/$defs/n"}}}
+    assert (
+        set(_loaded(check + f"assert check_schema({SCHEMA!r}) == []\n")) & set(REFERENCING) == set()
+    )
+    assert "referencing" in _loaded(check + f"assert check_schema({with_ref!r}) == []\n")
+    compile_it = (
+        VOCAB + "import structgen\n"
+        f"c = structgen.compile_json_schema({SCHEMA!r}, vocab)\n"
+        "c.matcher().fill_next_token_bitmask(structgen.allocate_token_bitmask(1, len(tokens)))\n"
+    )
+    env = {**os.environ, "STRUCTGEN_CACHE_DIR": str(tmp_path)}
+    assert "platformdirs" not in _loaded(compile_it, env)
 
 
 def test_compiling_a_plain_schema_loads_no_jsonschema(tmp_path: Path) -> None:

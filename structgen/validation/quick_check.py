@@ -9,7 +9,8 @@ answers ``True`` only when every step is certain. Anything it cannot decide exac
 it does not know, a float where an integer is asked, a ``$schema`` or ``$ref`` it cannot vouch
 for, a ``pattern`` — answers ``False``, and jsonschema decides (and words the issues): the
 verdict is a shortcut for :func:`structgen.validation.schema_check.check_schema`, never a
-second opinion.
+second opinion. The metaschemas are read from their files
+(:mod:`~structgen.validation.metaschemas`), so neither jsonschema nor ``referencing`` loads.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin
 
-from jsonschema_specifications import REGISTRY as METASCHEMAS
-
+from structgen.validation.metaschemas import metaschemas
 from structgen.validation.patterns import PatternError, compile_pattern
 
 __all__ = ["METASCHEMA_URIS", "metaschema_accepts"]
@@ -40,6 +40,7 @@ _ANNOTATIONS = frozenset(
     }
 )  # fmt: skip
 # ``uri``s known to be URIs: the dialects (with and without an empty fragment).
+METASCHEMAS = metaschemas()
 _KNOWN_URIS = frozenset(METASCHEMAS) | {uri + "#" for uri in METASCHEMAS}
 # A ``uri-reference`` made of "#" and these characters is one (RFC 3986: fragment, pchar).
 _FRAGMENT_CHARACTERS = frozenset(
@@ -61,7 +62,7 @@ def metaschema_accepts(schema: Any, draft: str) -> bool:
     if uri is None:
         return False
     try:
-        return _Walk(uri).valid(schema, METASCHEMAS.contents(uri), uri)
+        return _Walk(uri).valid(schema, METASCHEMAS[uri], uri)
     except RecursionError:
         return False
 
@@ -158,7 +159,7 @@ class _Walk:
         target, fragment = urldefrag(urljoin(base, ref))
         if target not in METASCHEMAS or (fragment and not fragment.startswith("/")):
             return False  # another document, or an anchor: not in a metaschema we read
-        node: Any = METASCHEMAS.contents(target)
+        node: Any = METASCHEMAS[target]
         for token in fragment.split("/")[1:]:
             token = unquote(token).replace("~1", "/").replace("~0", "~")
             if not isinstance(node, dict) or token not in node:
