@@ -35,6 +35,7 @@ looser than the schema; JSON texts from ``json.dumps`` never repeat a key).
 from __future__ import annotations
 
 import itertools
+import re
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -51,6 +52,15 @@ from structgen.schema.strings import StringLanguage, all_strings_except
 __all__ = ["ObjectPlan", "build_object", "plan_object"]
 
 _MAX_PATTERN_REGIONS = 6
+# A pattern that matches one key only, ``^name$`` (protobuf's JSON Schemas list each field's
+# original name this way): its regions need no automaton.
+_LITERAL_PATTERN = re.compile(r"\^([A-Za-z0-9_]+)\$")
+
+
+def _literal_of(pattern: str) -> str | None:
+    """The one key that ``pattern`` matches (ECMA-262, unanchored search), if it is that plain."""
+    found = _LITERAL_PATTERN.fullmatch(pattern)
+    return None if found is None else found.group(1)
 
 
 @dataclass
@@ -104,6 +114,12 @@ def plan_object(builder: SchemaBuilder, spec: ObjectSpec) -> ObjectPlan | None:
             patterns[index][0], patterns[index][2].pointer, complement=complement
         )
 
+    literals = [_literal_of(pattern) for pattern, _, _, _ in patterns]
+
+    def matches(index: int, name: str) -> bool:
+        key = literals[index]
+        return name == key if key is not None else dfa_of(index).accepts(name)
+
     forbid_unlisted = not options.additional_properties_default and spec.closed_by_default()
     # propertyNames: named keys checked exactly; regions intersected with its string language.
     names_language = _property_names_language(builder, spec)
@@ -119,14 +135,14 @@ def plan_object(builder: SchemaBuilder, spec: ObjectSpec) -> ObjectPlan | None:
                 continue
             matched = False
             for index, (_, _, location, pattern_owner) in enumerate(patterns):
-                if pattern_owner is owner and dfa_of(index).accepts(name):
+                if pattern_owner is owner and matches(index, name):
                     items.append((location, True))
                     matched = True
             if not matched and owner.additional is not None:
                 items.append((owner.additional, True))
         # Patterns of owners that list the name still apply to it.
         for index, (_, _, location, pattern_owner) in enumerate(patterns):
-            if name in pattern_owner.properties and dfa_of(index).accepts(name):
+            if name in pattern_owner.properties and matches(index, name):
                 items.append((location, True))
         if spec.property_names and not all(
             document.is_valid(name, loc) for loc in spec.property_names
@@ -142,7 +158,9 @@ def plan_object(builder: SchemaBuilder, spec: ObjectSpec) -> ObjectPlan | None:
         if name in forbidden:
             builder.unsatisfiable(f"{spec.pointer}: required property {name!r} is forbidden")
             return None
-    regions = _regions(builder, spec, names, patterns, dfa_of, names_language, forbid_unlisted)
+    regions = _regions(
+        builder, spec, names, patterns, dfa_of, names_language, forbid_unlisted, literals
+    )
     return ObjectPlan(
         named=named,
         regions=regions,
@@ -217,7 +235,14 @@ def _schema_as_string_language(builder: SchemaBuilder, location) -> CodePointDFA
 
 
 def _regions(
-    builder: SchemaBuilder, spec, names, patterns, dfa_of, names_language, forbid_unlisted
+    builder: SchemaBuilder,
+    spec,
+    names,
+    patterns,
+    dfa_of,
+    names_language,
+    forbid_unlisted,
+    literals: list[str | None],
 ) -> list[tuple[str, str]]:
     """(key symbol, value symbol) for the keys no schema lists, split by the patterns they match."""
     options = builder.options
@@ -234,6 +259,24 @@ def _regions(
         )
         return []
     out: list[tuple[str, str]] = []
+    # The keys matching every chosen pattern, per subset (None: no key does), built from the
+    # subset without its last pattern: a region whose chosen patterns already exclude each
+    # other (``^a$`` and ``^b$``) is empty, and so is every larger one holding them.
+    together: dict[tuple[int, ...], CodePointDFA | None] = {}
+
+    def matching_all(subset: tuple[int, ...]) -> CodePointDFA | None:
+        if subset in together:
+            return together[subset]
+        result: CodePointDFA | None = dfa_of(subset[-1])
+        if len(subset) > 1:
+            before = matching_all(subset[:-1])
+            result = None if before is None else before.intersect(result, max_states=max_states)
+        if result is not None and not result.accepting.any():
+            result = None
+        together[subset] = result
+        return result
+
+    literal_keys = bool(patterns) and names_language is None and None not in literals
     for size in range(len(patterns) + 1):
         for subset in itertools.combinations(range(len(patterns)), size):
             chosen = set(subset)
@@ -247,6 +290,13 @@ def _regions(
             node = make_node(items)
             if flatten(builder.document, node).false_at is not None:
                 continue
+            if literal_keys:
+                region = _literal_region(builder, subset, names, literals)
+                if region is not None:
+                    out.append((region, builder.symbol(items)))
+                continue
+            if size > 1 and matching_all(subset) is None:
+                continue  # no key matches all the chosen patterns
             # The key language of this region.
             if not patterns and names_language is None:
                 key_node = all_strings_except(names)
@@ -283,6 +333,25 @@ def _regions(
                 )
             out.append((key_symbol, builder.symbol(items)))
     return out
+
+
+def _literal_region(
+    builder: SchemaBuilder, subset: tuple[int, ...], names: list[str], literals: list[str | None]
+) -> str | None:
+    """The key symbol of the region of ``subset`` when every pattern is a literal key (None:
+    no key is in it): the keys matching exactly the chosen patterns and no listed name."""
+    close = concat(char('"'), builder.ws, char(":"), builder.ws)
+    if not subset:  # keys that match no pattern and are not listed
+        excluded = list(dict.fromkeys([*names, *(key for key in literals if key is not None)]))
+        return builder.key_terminal(all_strings_except(excluded), canonical=True)
+    chosen = {literals[i] for i in subset}
+    key = literals[subset[0]]
+    if len(chosen) > 1 or key is None or key in names:
+        return None  # two different keys at once, or a listed name (not in a region)
+    if any(literals[i] == key for i in range(len(literals)) if i not in subset):
+        return None  # an unchosen pattern matches it too: it belongs to a larger subset
+    language = StringLanguage(node=literal(key))
+    return builder.string_from_language(language, close=close, name="key", canonical=True)
 
 
 # -- the member state machine ----------------------------------------------------------------------
@@ -480,11 +549,13 @@ def _machine(
                     out.append((move, (len(named), following)))
         return out
 
+    bound = max(limit, 4 * len(moves) + 16)
+    if mode == "set" and not counting:
+        return _set_machine(moves, move_bits, plan.pointer, limit, bound, is_final, maximum, derived)
     start = (0, 0)
     transitions: dict[tuple, list] = {}
     queue = deque([start])
     seen_states = {start}
-    bound = max(limit, 4 * len(moves) + 16)
     while queue:
         state = queue.popleft()
         transitions[state] = edges = successors(state)
@@ -499,6 +570,49 @@ def _machine(
                 queue.append(target)
     final = {s for s in transitions if is_final(s)}
     return _Machine(start, transitions, final)
+
+
+def _set_machine(
+    moves: list[_Move],
+    move_bits: list[int],
+    pointer: str,
+    limit: int,
+    bound: int,
+    is_final,
+    maximum: int | None,
+    derived: bool,
+) -> _Machine:
+    """The set-mode machine without a member count: a state is the bit set of the tracked keys
+    seen (the same states, edges and breadth-first order as the general case, as plain ints)."""
+    pairs = list(zip(moves, move_bits))
+    capped = derived and maximum is not None
+    transitions: dict[int, list[tuple[_Move, int]]] = {}
+    queue = deque([0])
+    known = {0}
+    while queue:
+        seen = queue.popleft()
+        edges: list[tuple[_Move, int]] = []
+        transitions[seen] = edges
+        if capped and seen.bit_count() >= maximum:  # type: ignore[operator]
+            continue
+        for move, move_bit in pairs:
+            if not move_bit:
+                edges.append((move, seen))
+                continue
+            if seen & move_bit:
+                continue
+            target = seen | move_bit
+            edges.append((move, target))
+            if target not in known:
+                known.add(target)
+                if len(known) > bound:
+                    raise LimitExceededError(
+                        f"the member states of the object at {pointer}", limit,
+                        hint="raise max_object_states, or use property_order='schema'",
+                    )  # fmt: skip
+                queue.append(target)
+    final = {state for state in transitions if is_final((state, 0))}
+    return _Machine(0, transitions, final)  # type: ignore[arg-type]
 
 
 def _emit(builder: SchemaBuilder, machine: _Machine) -> str:
