@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 MAGIC = b"\x89SGC\r\n\x1a\n"
-FORMAT_VERSION = 2  # 2: array entries as lists, the grammar engine's payload 2
+FORMAT_VERSION = 3  # 2: array entries as lists, grammar payload 2; 3: grammar payload 3
 _PREFIX = struct.Struct("<8sHHQI")  # magic, format, reserved, total length, header length
 _CHECKSUM = 32
 _COMPRESS_LEVEL = 1  # measured: inflating level-1 DFA tables and mask rows is ~2x faster than 6

@@ -219,3 +219,19 @@ def test_engines_share_the_root_walks_of_common_terminals(smollm2_vocab, monkeyp
     lonely.precompute()
     engine_module._shared_walks.clear()
     assert assert_same_masks(_wrap(lonely), _wrap(lazy), walks=4, steps=20, seed=6) > 20
+
+
+def test_packed_arrays_round_trip_and_refuse_damage():
+    from structgen.engines.cfg.persist import pack, unpack
+
+    arrays = {"t": np.arange(12, dtype=np.int32).reshape(3, 4), "a": np.array([True, False])}
+    meta = {"parts": 2, "lazy": {"1": [1, 2]}}
+    packed = pack(meta, arrays)
+    assert packed.dtype == np.uint8 and packed.ndim == 1
+    got_meta, got = unpack(packed)
+    assert got_meta == meta and sorted(got) == ["a", "t"]
+    assert all(np.array_equal(got[k], arrays[k]) and got[k].dtype == arrays[k].dtype for k in got)
+    assert got["t"].flags.writeable
+    for damaged in (packed[:-1], np.concatenate([packed, packed[:1]]), packed[:3]):
+        with pytest.raises(ValueError):
+            unpack(damaged)

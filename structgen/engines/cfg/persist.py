@@ -10,13 +10,17 @@ rest.
 
 Loading is cheap where the first mask does not look: a stored terminal automaton comes back as
 a :class:`DeferredAutomaton` that answers ``accepts`` for its saved states from stored flags
-(all the lexer's states need) and rebuilds the automaton from its arrays only when a row is
-first asked for (when decoding reaches a lexer state not saved).
+(all the lexer's states need) and rebuilds the automaton only when a row is first asked for
+(when decoding reaches a lexer state not saved). Each stored automaton is one array
+(``terminal{i}``: its payload's meta and arrays packed, see :func:`pack`), so the byte form's
+header and the load do not grow with the arrays of its parts.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import struct
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -30,9 +34,17 @@ from structgen.regex.dfa import ByteAutomaton, ByteDFA
 if TYPE_CHECKING:
     from structgen.vocab import Vocabulary
 
-__all__ = ["PAYLOAD_VERSION", "DeferredAutomaton", "engine_from_payload", "grammar_payload"]
+__all__ = [
+    "PAYLOAD_VERSION",
+    "DeferredAutomaton",
+    "engine_from_payload",
+    "grammar_payload",
+    "pack",
+    "unpack",
+]
 
-PAYLOAD_VERSION = 2  # 2: a symbol table and rule arrays; terminals' accepting flags
+# 2: a symbol table, rule arrays, accepting flags; 3: one packed array per stored terminal
+PAYLOAD_VERSION = 3
 _TABLE = "table"  # the class of a terminal stored as a ByteDFA's transitions and accepting
 
 Arrays = Mapping[str, np.ndarray]
@@ -215,23 +227,19 @@ class DeferredAutomaton:
                 ) from error
         return self._built
 
-    def stored(self, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-        """Its entry as saved, its arrays copied into ``arrays`` under ``prefix`` (a second
-        save of an automaton never rebuilt)."""
-        if self._entry["class"] == _TABLE:
-            keys = ["transitions", "accepting"]
-        else:
-            keys = list(self._entry["arrays"])
-        for key in keys:
-            arrays[f"{prefix}.{key}"] = self._arrays[f"{self._prefix}.{key}"]
-        return dict(self._entry)
+    def stored(self, name: str, arrays: dict[str, np.ndarray]) -> str:
+        """Its class; its packed array copied into ``arrays`` as ``name`` (a second save of
+        an automaton never rebuilt)."""
+        arrays[name] = self._arrays[self._prefix]
+        return str(self._entry["class"])
 
 
-def _rebuild(entry: dict[str, Any], arrays: Arrays, prefix: str) -> ByteAutomaton:
+def _rebuild(entry: dict[str, Any], arrays: Arrays, name: str) -> ByteAutomaton:
+    meta, inner = unpack(arrays[name])
     if entry["class"] == _TABLE:
         return ByteDFA(
-            transitions=arrays[f"{prefix}.transitions"].astype(np.int32, copy=False),
-            accepting=arrays[f"{prefix}.accepting"].astype(bool, copy=False),
+            transitions=inner["transitions"].astype(np.int32, copy=False),
+            accepting=inner["accepting"].astype(bool, copy=False),
         )
     module_name, _, qualname = entry["class"].partition(":")
     if not module_name.startswith("structgen."):
@@ -239,8 +247,65 @@ def _rebuild(entry: dict[str, Any], arrays: Arrays, prefix: str) -> ByteAutomato
     cls: Any = importlib.import_module(module_name)
     for part in qualname.split("."):
         cls = getattr(cls, part)
-    inner = {key: arrays[f"{prefix}.{key}"] for key in entry["arrays"]}
-    return cls.from_payload(entry["meta"], inner)
+    return cls.from_payload(meta, inner)
+
+
+_HEADER = struct.Struct("<I")
+_PLAIN = frozenset(
+    np.dtype(t).newbyteorder("<").str
+    for t in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+    + ("float32", "float64")
+)
+
+
+def pack(meta: Any, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+    """``meta`` (JSON-able) and ``arrays`` (plain numbers) as one uint8 array: a u32 length,
+    a JSON header (meta, and each array's name, little-endian dtype and shape), the arrays'
+    bytes back to back; :func:`unpack` reads it."""
+    index, parts = [], []
+    for key in sorted(arrays):
+        array = np.asarray(arrays[key])
+        dtype = array.dtype.newbyteorder("<") if array.dtype.byteorder != "|" else array.dtype
+        if dtype.str not in _PLAIN:
+            raise SerializationError(
+                f"array {key!r} has dtype {array.dtype}, not a plain number type"
+            )
+        index.append([key, dtype.str, list(array.shape)])
+        parts.append(np.ascontiguousarray(array, dtype=dtype).tobytes())
+    header = json.dumps({"meta": meta, "arrays": index}, separators=(",", ":")).encode()
+    packed = b"".join([_HEADER.pack(len(header)), header, *parts])
+    return np.frombuffer(packed, dtype=np.uint8).copy()
+
+
+def unpack(packed: np.ndarray) -> tuple[Any, dict[str, np.ndarray]]:
+    """The ``(meta, arrays)`` :func:`pack` stored (arrays native and writable); ValueError
+    when the bytes do not describe them exactly."""
+    data = np.ascontiguousarray(packed, dtype=np.uint8).tobytes()
+    if len(data) < _HEADER.size:
+        raise ValueError("packed arrays: too short")
+    (length,) = _HEADER.unpack_from(data)
+    position = _HEADER.size + length
+    if position > len(data):
+        raise ValueError("packed arrays: the header runs past the data")
+    header = json.loads(data[_HEADER.size : position].decode("utf-8"))
+    if not isinstance(header, dict) or not isinstance(header.get("arrays"), list):
+        raise ValueError("packed arrays: not an object with an array list")
+    arrays: dict[str, np.ndarray] = {}
+    for key, dtype_str, shape in header["arrays"]:
+        if dtype_str not in _PLAIN or not isinstance(key, str) or key in arrays:
+            raise ValueError(f"packed array {key!r}: bad name or dtype {dtype_str!r}")
+        if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
+            raise ValueError(f"packed array {key!r}: bad shape")
+        dtype = np.dtype(dtype_str)
+        size = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+        if position + size > len(data):
+            raise ValueError(f"packed array {key!r}: its bytes run past the data")
+        flat = np.frombuffer(data, dtype=dtype, count=size // dtype.itemsize, offset=position)
+        arrays[key] = flat.reshape(shape).astype(dtype.newbyteorder("="), copy=True)
+        position += size
+    if position != len(data):
+        raise ValueError("packed arrays: bytes after the last array")
+    return header.get("meta"), arrays
 
 
 def _terminals(engine: GrammarEngine, arrays: dict[str, np.ndarray]) -> list[dict[str, Any]]:
@@ -277,27 +342,21 @@ def _accepting_flags(automaton: Any) -> list[bool]:
     return [automaton.accepts(state) for state in range(automaton.num_states)]
 
 
-def _describe(automaton: Any, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    """The ``class`` (and ``meta``, ``arrays``) of a terminal automaton's entry; its arrays
-    go into ``arrays`` under ``prefix``."""
+def _describe(automaton: Any, name: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The ``class`` of a terminal automaton's entry; its payload goes into ``arrays`` packed
+    as ``name``."""
     if isinstance(automaton, DeferredAutomaton):
         if not automaton.is_built:
-            stored = automaton.stored(prefix, arrays)
-            return {key: stored[key] for key in ("class", "meta", "arrays") if key in stored}
+            return {"class": automaton.stored(name, arrays)}
         automaton = automaton.automaton()
     if isinstance(automaton, ByteDFA):
-        arrays[f"{prefix}.transitions"] = automaton.transitions
-        arrays[f"{prefix}.accepting"] = automaton.accepting
+        table = {"transitions": automaton.transitions, "accepting": automaton.accepting}
+        arrays[name] = pack(None, table)
         return {"class": _TABLE}
     inner_meta, inner_arrays = automaton.payload()
-    for key, value in inner_arrays.items():
-        arrays[f"{prefix}.{key}"] = value
+    arrays[name] = pack(inner_meta, inner_arrays)
     cls = type(automaton)
-    return {
-        "class": f"{cls.__module__}:{cls.__qualname__}",
-        "meta": inner_meta,
-        "arrays": sorted(inner_arrays),
-    }
+    return {"class": f"{cls.__module__}:{cls.__qualname__}"}
 
 
 def _restore_terminals(
