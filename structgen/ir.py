@@ -95,11 +95,13 @@ def derivable(rules: Sequence[Rule], base: Iterable[str]) -> frozenset[str]:
     return _derive(rules, base)[0]
 
 
-def derivable_rules(rules: Sequence[Rule], base: Iterable[str]) -> list[Rule]:
-    """The rules whose every symbol is in ``base`` or :func:`derivable` (with the terminals as
-    ``base``: the productive rules), in their order; their left sides are derivable too."""
-    waiting = _derive(rules, base)[1]
-    return [rule for rule, left in zip(rules, waiting) if not left]
+def derivable_rules(
+    rules: Sequence[Rule], base: Iterable[str]
+) -> tuple[frozenset[str], list[Rule]]:
+    """:func:`derivable`, and the rules whose every symbol is in ``base`` or derivable (with
+    the terminals as ``base``: the productive rules), in their order."""
+    found, waiting = _derive(rules, base)
+    return found, [rule for rule, left in zip(rules, waiting) if not left]
 
 
 def _derive(rules: Sequence[Rule], base: Iterable[str]) -> tuple[frozenset[str], list[int]]:

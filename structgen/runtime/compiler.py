@@ -239,9 +239,8 @@ def compile_json_schema(
     value = load_schema(schema)
     _check_vocabulary(vocab)
     limits = {"max_lexer_states": max_lexer_states, "max_items": max_items}
-    lookup = _Lookup.open(
-        "schema", _canonical_json(value), {**asdict(resolved), **limits}, vocab, cache, cache_dir
-    )
+    text = _canonical_json(value) if cache else None  # no key is needed without the cache
+    lookup = _Lookup.open("schema", text, {**asdict(resolved), **limits}, vocab, cache, cache_dir)
     hit = lookup.get("json schema", started)
     if hit is not None:
         _warn_again(hit.warnings)

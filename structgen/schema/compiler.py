@@ -293,25 +293,28 @@ class SchemaCompiler:
         )
 
     def _prune(self, start: str) -> list[Rule]:
-        productive_rules = derivable_rules(self.rules, self.terminals)
-        productive = {rule.lhs for rule in productive_rules}
+        productive, kept = derivable_rules(self.rules, self.terminals)
         if start not in productive:
             reasons = (
                 "; ".join(dict.fromkeys(self.unsat_reasons)) or "no value satisfies every keyword"
             )
             raise UnsatisfiableSchemaError(f"the schema is unsatisfiable: {reasons}", pointer="#")
-        kept = productive_rules  # a rule is productive when all its symbols are
         for symbol, description in self.branch_symbols.items():
             if symbol not in productive:
                 self.warn(f"{description} is unsatisfiable: dropped")
-        by_lhs: dict[str, list[Rule]] = {}
+        by_lhs: dict[str, list[tuple[str, ...]]] = {}
         for rule in kept:
-            by_lhs.setdefault(rule.lhs, []).append(rule)
+            found = by_lhs.get(rule.lhs)
+            if found is None:
+                by_lhs[rule.lhs] = [rule.rhs]
+            else:
+                found.append(rule.rhs)
+        terminals = self.terminals
         reachable, stack = {start}, [start]
         while stack:
-            for rule in by_lhs.get(stack.pop(), ()):
-                for s in rule.rhs:
-                    if s not in self.terminals and s not in reachable:
+            for rhs in by_lhs.get(stack.pop(), ()):
+                for s in rhs:
+                    if s not in reachable and s not in terminals:
                         reachable.add(s)
                         stack.append(s)
         return [r for r in kept if r.lhs in reachable]
