@@ -329,3 +329,19 @@ def test_bytes_that_may_change_are_copied_before_loading(blob):
     restored = CompiledGrammar.from_bytes(mutable, VOCAB)
     mutable[:] = bytes(len(mutable))  # the caller reuses its buffer
     assert_same_masks(_compile(r"[a-z]{1,4}@\d+"), restored)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_loading_leaves_the_garbage_collector_as_it_was(blob, enabled):
+    import gc
+
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        CompiledGrammar.from_bytes(blob, VOCAB)
+        assert gc.isenabled() is enabled
+        with pytest.raises(SerializationError):
+            CompiledGrammar.from_bytes(blob[:-1], VOCAB)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

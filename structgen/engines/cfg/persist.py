@@ -141,14 +141,12 @@ def _grammar_from_meta(
     if len(counts) != len(heads) or (counts < 0).any() or int(counts.sum()) != len(body):
         raise ConfigurationError("the payload's rule lengths do not add up")
     names = [symbols[number] for number in body.tolist()]
-    rules = []
-    start = 0
-    for head, end in zip(heads.tolist(), np.cumsum(counts).tolist()):
-        rules.append(Rule(symbols[head], tuple(names[start:end])))
-        start = end
+    ends = np.cumsum(counts).tolist()
+    bodies = [tuple(names[start:end]) for start, end in zip([0, *ends], ends)]
+    rules = tuple(map(Rule, [symbols[head] for head in heads.tolist()], bodies))
     return Grammar(
         terminals=terminals,
-        rules=tuple(rules),
+        rules=rules,
         start=data["start"],
         ignore=tuple(data["ignore"]),
         source_name=data["source_name"],
