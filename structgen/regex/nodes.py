@@ -31,13 +31,13 @@ def literal(text: str) -> Node:
 def concat(*parts: Node) -> Node:
     flat: list[Node] = []
     for part in parts:
-        if is_nothing(part):
-            return NOTHING
-        if isinstance(part, Empty):
-            continue
-        if isinstance(part, Concat):
+        if isinstance(part, CharSet):
+            if not part.ranges:
+                return NOTHING
+            flat.append(part)
+        elif isinstance(part, Concat):
             flat.extend(part.parts)
-        else:
+        elif not isinstance(part, Empty):
             flat.append(part)
     if not flat:
         return EMPTY
@@ -51,10 +51,9 @@ def alt(*options: Node) -> Node:
     has_empty = False
     for option in options:
         for item in option.options if isinstance(option, Alt) else (option,):
-            if is_nothing(item):
-                continue
             if isinstance(item, CharSet):
-                chars = item if chars is None else chars.union(item)
+                if item.ranges:
+                    chars = item if chars is None else chars.union(item)
                 continue
             if isinstance(item, Empty):
                 if not has_empty:

@@ -169,22 +169,28 @@ def _encode_code_point(charset: CharSet, code_point: int, canonical: bool) -> No
 
 
 def _difference(left: CharSet, right: CharSet) -> CharSet:
+    """``left`` without ``right``: one merge of the two sorted range lists."""
     kept: list[tuple[int, int]] = []
+    cuts = right.ranges
+    count = len(cuts)
+    first = 0
     for low, high in left.ranges:
-        pieces = [(low, high)]
-        for r_low, r_high in right.ranges:
-            next_pieces = []
-            for p_low, p_high in pieces:
-                if r_high < p_low or r_low > p_high:
-                    next_pieces.append((p_low, p_high))
-                    continue
-                if p_low < r_low:
-                    next_pieces.append((p_low, r_low - 1))
-                if p_high > r_high:
-                    next_pieces.append((r_high + 1, p_high))
-            pieces = next_pieces
-        kept.extend(pieces)
-    return CharSet.of(kept)
+        while first < count and cuts[first][1] < low:
+            first += 1
+        start = low
+        index = first
+        while index < count and cuts[index][0] <= high:
+            cut_low, cut_high = cuts[index]
+            if cut_low > start:
+                kept.append((start, cut_low - 1))
+            if cut_high + 1 > start:
+                start = cut_high + 1
+            if start > high:
+                break
+            index += 1
+        if start <= high:
+            kept.append((start, high))
+    return CharSet(tuple(kept))  # pieces of disjoint, non-adjacent ranges stay so
 
 
 ANY_ENCODED_CHAR = encode_charset(ANY_CHAR)
