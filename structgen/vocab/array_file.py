@@ -1,10 +1,11 @@
 """A digest-checked file of named numpy arrays: the disk format of the vocabulary's caches.
 
-Layout: the magic ``SGARRAYS2\\n``, a uint32 header length, a JSON header (``names``,
-``dtypes``, ``shapes`` and the SHA-256 of the payload), then the payload: the arrays' bytes,
+Layout: the magic ``SGARRAYS3\\n``, a uint32 header length, a JSON header (``names``,
+``dtypes``, ``shapes`` and a CRC-32 of them and of the payload: it finds damage, and is
+~5x faster than a SHA-256 on a 4 MB trie), then the payload: the arrays' bytes,
 each starting at a multiple of 64 bytes (zero padding between), so that the arrays read back
 are aligned (numba compiles other code for unaligned arrays).
-No pickle: reading a file only ever yields plain numeric arrays. A file that is short, altered
+No pickle: reading a file only ever yields plain numeric arrays. A file that is short, damaged
 or of another format reads as ``None`` (a cache miss), never as wrong data; writes go to a
 temporary file renamed into place, so a reader never sees half a file.
 """
@@ -16,9 +17,11 @@ import json
 import os
 import struct
 import tempfile
+import zlib
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +29,7 @@ from structgen.version import __version__
 
 __all__ = ["code_digest", "read_arrays", "write_arrays"]
 
-_MAGIC = b"SGARRAYS2\n"
+_MAGIC = b"SGARRAYS3\n"  # 3: a CRC-32 of the payload (2: a SHA-256)
 _LENGTH = struct.Struct("<I")
 _ALIGN = 64  # every array starts at a multiple of this from the start of the file
 
@@ -44,6 +47,12 @@ def code_digest(*sources: str) -> str:
     return digest.hexdigest()
 
 
+def _crc32(names: list, dtypes: list, shapes: list, payload: Any) -> int:
+    """The CRC-32 of what the header says (names, dtypes, shapes) and of the payload."""
+    described = json.dumps([names, dtypes, shapes], separators=(",", ":")).encode()
+    return zlib.crc32(payload, zlib.crc32(described))
+
+
 def _aligned(offset: int) -> int:
     return -(-offset // _ALIGN) * _ALIGN
 
@@ -51,6 +60,7 @@ def _aligned(offset: int) -> int:
 def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> bool:
     """Write ``arrays`` to ``path`` atomically; False when the folder is not writable."""
     parts = [np.ascontiguousarray(a) for a in arrays.values()]
+    shapes = [list(part.shape) for part in parts]
     payload = bytearray()
     for part in parts:
         payload.extend(bytes(_aligned(len(payload)) - len(payload)))
@@ -59,8 +69,8 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> bool:
         {
             "names": list(arrays),
             "dtypes": [part.dtype.str for part in parts],
-            "shapes": [list(part.shape) for part in parts],
-            "sha256": hashlib.sha256(payload).hexdigest(),
+            "shapes": shapes,
+            "crc32": _crc32(list(arrays), [p.dtype.str for p in parts], shapes, payload),
         }
     ).encode()
     head = _MAGIC + _LENGTH.pack(len(header)) + header
@@ -101,11 +111,11 @@ def read_arrays(path: Path) -> dict[str, np.ndarray] | None:
     try:
         header = json.loads(data[start : start + length].tobytes())
         names, dtypes, shapes = header["names"], header["dtypes"], header["shapes"]
-        expected = header["sha256"]
+        expected = header["crc32"]
     except (ValueError, KeyError, TypeError):
         return None
     payload = data[_aligned(start + length) :]
-    if hashlib.sha256(payload).hexdigest() != expected:
+    if _crc32(names, dtypes, shapes, payload) != expected:
         return None
     out: dict[str, np.ndarray] = {}
     offset = 0
