@@ -201,27 +201,78 @@ def walk_trie_events(
     every token reached with some state alive. Records an *event* ``(node, state)``, once per
     distinct pair, wherever ``state`` accepts some terminal and the trie continues: there a
     lexeme may end inside a token, which only the parser can judge. Returns the number of
-    events, or ``-1`` when the event arrays are too small.
+    events, or ``-1`` when the event arrays are too small. Every row the walk reads must be
+    filled (:func:`walk_trie_events_lazy` is the walk for a lexer whose rows are not).
     """
+    none = np.zeros(0, dtype=np.int32)
+    return walk_trie_events_lazy(
+        transitions, has_accepting, start_state, start_nodes, node_byte, node_depth,
+        subtree_end, token_ptr, token_ids, out, event_node, event_state,
+        _NEVER_UNEXPLORED, np.zeros(0, dtype=np.bool_), none, none,
+    )  # fmt: skip
+
+
+_NEVER_UNEXPLORED = -(1 << 30)  # a row marker no lexer uses: every row counts as filled
+
+
+@_jit(nogil=True)
+def walk_trie_events_lazy(
+    transitions: np.ndarray,
+    has_accepting: np.ndarray,
+    start_state: int,
+    start_nodes: np.ndarray,
+    node_byte: np.ndarray,
+    node_depth: np.ndarray,
+    subtree_end: np.ndarray,
+    token_ptr: np.ndarray,
+    token_ids: np.ndarray,
+    out: np.ndarray,
+    event_node: np.ndarray,
+    event_state: np.ndarray,
+    unexplored: int,
+    seen: np.ndarray,
+    missing: np.ndarray,
+    missing_count: np.ndarray,
+) -> int:
+    """:func:`walk_trie_events` over a lexer whose rows may not be filled yet
+    (``transitions[state, 0] == unexplored``). A state the walk would step from (at a node with
+    children) whose row is missing is not followed: it is written once to ``missing`` (``seen``
+    marks it; all False on entry) and counted in ``missing_count[0]`` (which may exceed
+    ``missing``'s length: the rest are found on the next call). Returns ``-2`` when some row was
+    missing (the walk is then incomplete: fill those rows and walk again), else what
+    :func:`walk_trie_events` returns. One pass does both jobs: when every row is there (the
+    common case), finding that out costs nothing more than the walk."""
     capacity = event_node.shape[0]
+    missing_capacity = missing.shape[0]
+    found = 0
     events = 0
     starts = start_nodes.shape[0]
     max_depth = int(node_depth.max()) + 2 if node_depth.shape[0] else 2
     # sets[d, :sizes[d]]: the distinct lexer states alive at the current node of depth d.
     sets = np.empty((max_depth, max_depth), dtype=np.int32)
     sizes = np.zeros(max_depth, dtype=np.int32)
+    start_missing = transitions[start_state, 0] == unexplored
     next_start = 0
     while next_start < starts:
         root = start_nodes[next_start]
         next_start += 1
         root_depth = node_depth[root]
-        sets[root_depth, 0] = start_state
-        sizes[root_depth] = 1
+        if start_missing:
+            if subtree_end[root] > root + 1 and not seen[start_state]:
+                seen[start_state] = True
+                if found < missing_capacity:
+                    missing[found] = start_state
+                found += 1
+            sizes[root_depth] = 0
+        else:
+            sets[root_depth, 0] = start_state
+            sizes[root_depth] = 1
         index = root + 1
         end = subtree_end[root]
         while index < end:
             depth = node_depth[index]
             byte = node_byte[index]
+            inner = subtree_end[index] > index + 1
             size = 0
             for j in range(sizes[depth - 1]):
                 state = transitions[sets[depth - 1, j], byte]
@@ -239,25 +290,42 @@ def walk_trie_events(
                 for position in range(token_ptr[index], token_ptr[index + 1]):
                     token = token_ids[position]
                     out[token >> 5] |= np.int32(1) << np.int32(token & 31)
-                if subtree_end[index] > index + 1:
+                if inner:
+                    kept = 0
                     for m in range(size):
                         state = sets[depth, m]
+                        if transitions[state, 0] == unexplored:
+                            if not seen[state]:
+                                seen[state] = True
+                                if found < missing_capacity:
+                                    missing[found] = state
+                                found += 1
+                            continue
+                        sets[depth, kept] = state
+                        kept += 1
                         if has_accepting[state]:
                             if events >= capacity:
                                 return -1
                             event_node[events] = index
                             event_state[events] = state
                             events += 1
+                    size = kept
             if next_start < starts and start_nodes[next_start] == index:
                 next_start += 1
-                fresh = True
-                for m in range(size):
-                    if sets[depth, m] == start_state:
-                        fresh = False
-                        break
-                if fresh:
-                    sets[depth, size] = start_state
-                    size += 1
+                if not start_missing:
+                    fresh = True
+                    for m in range(size):
+                        if sets[depth, m] == start_state:
+                            fresh = False
+                            break
+                    if fresh:
+                        sets[depth, size] = start_state
+                        size += 1
+                elif inner and not seen[start_state]:
+                    seen[start_state] = True
+                    if found < missing_capacity:
+                        missing[found] = start_state
+                    found += 1
             sizes[depth] = size
             if size > 0:
                 index += 1
@@ -272,97 +340,116 @@ def walk_trie_events(
                 index = target
             else:
                 index = skip
-    return events
+    if missing_count.shape[0]:
+        missing_count[0] = found
+    return -2 if found else events
+
 
 
 @_jit(nogil=True)
-def find_unexplored(
+def walk_trie_difference(
     transitions: np.ndarray,
+    has_accepting: np.ndarray,
     start_state: int,
-    start_nodes: np.ndarray,
+    reference_state: int,
     node_byte: np.ndarray,
     node_depth: np.ndarray,
     subtree_end: np.ndarray,
+    token_ptr: np.ndarray,
+    token_ids: np.ndarray,
+    out: np.ndarray,
+    event_node: np.ndarray,
+    event_state: np.ndarray,
+    same_roots: np.ndarray,
     unexplored: int,
     seen: np.ndarray,
     missing: np.ndarray,
+    counts: np.ndarray,
 ) -> int:
-    """The lexer states a walk like :func:`walk_trie_events` would step from (at a node with
-    children) whose row is not filled yet (``transitions[state, 0] == unexplored``): each
-    written once to ``missing`` (``seen`` marks them; all False on entry, left marked), not
-    walked past. Returns how many; ``-1`` when ``missing`` is full. The caller fills those rows
-    and asks again until none is missing."""
-    capacity = missing.shape[0]
+    """The root walk from ``start_state`` as a difference from the (known) root walk from
+    ``reference_state``: both are stepped together down the trie, and below a node where they
+    reach the same lexer state the subtree is the reference's, so it is skipped.
+
+    On entry ``out`` holds the reference walk's tokens; on return, this walk's. Writes this
+    walk's events where the two differ (the reference's events count only inside the subtrees
+    whose roots are written, in preorder, to ``same_roots``, ``counts[1]`` of them: the caller
+    merges them) and returns their number; ``-1`` when ``event_node`` or ``same_roots`` is full;
+    ``-2`` when a row the walk needs is not filled (``missing`` and ``counts[0]`` as
+    :func:`walk_trie_events_lazy` writes them and its ``missing_count``). Where the walks meet
+    soon — a string's state before and after a character usually do — this visits a few nodes
+    instead of the whole trie."""
+    capacity = event_node.shape[0]
+    same_capacity = same_roots.shape[0]
+    missing_capacity = missing.shape[0]
     found = 0
-    starts = start_nodes.shape[0]
-    max_depth = int(node_depth.max()) + 2 if node_depth.shape[0] else 2
-    sets = np.empty((max_depth, max_depth), dtype=np.int32)
-    sizes = np.zeros(max_depth, dtype=np.int32)
-    next_start = 0
-    while next_start < starts:
-        root = start_nodes[next_start]
-        next_start += 1
-        root_depth = node_depth[root]
-        size = 0
-        if transitions[start_state, 0] == unexplored:
-            if subtree_end[root] > root + 1 and not seen[start_state]:
-                if found >= capacity:
+    events = 0
+    same = 0
+    count = node_byte.shape[0]
+    depth_limit = int(node_depth.max()) + 2 if count else 2
+    mine = np.empty(depth_limit, dtype=np.int32)
+    theirs = np.empty(depth_limit, dtype=np.int32)
+    for state in (start_state, reference_state):
+        if transitions[state, 0] == unexplored and not seen[state]:
+            seen[state] = True
+            if found < missing_capacity:
+                missing[found] = state
+            found += 1
+    counts[0] = found
+    counts[1] = 0
+    if found:
+        return -2
+    mine[0] = start_state
+    theirs[0] = reference_state
+    index = 1
+    while index < count:
+        depth = node_depth[index]
+        byte = node_byte[index]
+        end = subtree_end[index]
+        parent = mine[depth - 1]
+        state = transitions[parent, byte] if parent >= 0 else -1
+        other = theirs[depth - 1]
+        reference = transitions[other, byte] if other >= 0 else -1
+        if state == reference:
+            if state >= 0:
+                if same >= same_capacity:
                     return -1
-                seen[start_state] = True
-                missing[found] = start_state
-                found += 1
-        else:
-            sets[root_depth, 0] = start_state
-            size = 1
-        sizes[root_depth] = size
-        index = root + 1
-        end = subtree_end[root]
-        while index < end:
-            depth = node_depth[index]
-            byte = node_byte[index]
-            inner = subtree_end[index] > index + 1
-            size = 0
-            for j in range(sizes[depth - 1]):
-                state = transitions[sets[depth - 1, j], byte]
-                if state < 0:
-                    continue
-                if transitions[state, 0] == unexplored:
-                    if inner and not seen[state]:
-                        if found >= capacity:
-                            return -1
-                        seen[state] = True
-                        missing[found] = state
+                same_roots[same] = index
+                same += 1
+            index = end
+            continue
+        if state < 0:
+            # Dead here, alive in the reference: none of the subtree's tokens is allowed.
+            for node in range(index, end):
+                for position in range(token_ptr[node], token_ptr[node + 1]):
+                    token = token_ids[position]
+                    out[token >> 5] &= ~(np.int32(1) << np.int32(token & 31))
+            index = end
+            continue
+        for position in range(token_ptr[index], token_ptr[index + 1]):
+            token = token_ids[position]
+            out[token >> 5] |= np.int32(1) << np.int32(token & 31)
+        if end > index + 1:
+            stop = False
+            for candidate in (state, reference):
+                if candidate >= 0 and transitions[candidate, 0] == unexplored:
+                    stop = True
+                    if not seen[candidate]:
+                        seen[candidate] = True
+                        if found < missing_capacity:
+                            missing[found] = candidate
                         found += 1
-                    continue
-                fresh = True
-                for m in range(size):
-                    if sets[depth, m] == state:
-                        fresh = False
-                        break
-                if fresh:
-                    sets[depth, size] = state
-                    size += 1
-            if next_start < starts and start_nodes[next_start] == index:
-                next_start += 1
-                if transitions[start_state, 0] != unexplored:
-                    fresh = True
-                    for m in range(size):
-                        if sets[depth, m] == start_state:
-                            fresh = False
-                            break
-                    if fresh:
-                        sets[depth, size] = start_state
-                        size += 1
-            sizes[depth] = size
-            if size > 0:
-                index += 1
+            if stop:
+                index = end
                 continue
-            skip = subtree_end[index]
-            if next_start < starts and start_nodes[next_start] < skip:
-                target = start_nodes[next_start]
-                for d in range(depth + 1, node_depth[target]):
-                    sizes[d] = 0
-                index = target
-            else:
-                index = skip
-    return found
+            if has_accepting[state]:
+                if events >= capacity:
+                    return -1
+                event_node[events] = index
+                event_state[events] = state
+                events += 1
+            mine[depth] = state
+            theirs[depth] = reference
+        index += 1
+    counts[0] = found
+    counts[1] = same
+    return -2 if found else events

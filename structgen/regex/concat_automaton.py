@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from structgen.regex.dfa import DEAD, ByteAutomaton, ByteDFA, StateMap
+from structgen.regex.dfa import DEAD, ByteAutomaton, ByteDFA, StateMap, distinct_columns
 from structgen.regex.lazy_dfa import LazySubsetDFA
 
 __all__ = ["ConcatAutomaton"]
@@ -141,7 +141,7 @@ class ConcatAutomaton:
         live = np.flatnonzero((rows >= 0).any(axis=0))
         if not len(live):
             return row
-        columns, inverse = np.unique(rows[:, live].T, axis=0, return_inverse=True)
+        columns, inverse = distinct_columns(rows[:, live])
         owners = [i for i, _ in members]
         ids = np.empty(len(columns), dtype=np.int32)
         for position, column in enumerate(columns.tolist()):

@@ -37,6 +37,7 @@ __all__ = [
     "StateMap",
     "byte_nfa",
     "compile_byte_dfa",
+    "distinct_columns",
     "minimize",
     "regex_to_dfa",
     "shortest_common_string",
@@ -68,24 +69,49 @@ class ByteAutomaton(Protocol):
 class StateMap:
     """Ids for one automaton's states in a bigger one, numbered on first sight: ``translate``
     maps a row of that automaton's next states to ids, calling ``number(state)`` once per new
-    state (the lexer and lazy concatenations renumber one-member rows this way)."""
+    state (the lexer and lazy concatenations renumber one-member rows this way). A row whose
+    states all have ids already (the common case) costs one gather."""
+
+    _UNSEEN = -2  # no id yet (DEAD rows map to DEAD through slot 0)
 
     def __init__(self, number: Callable[[int], int]) -> None:
         self._number = number
-        self._ids = np.full(16, DEAD, dtype=np.int64)
+        # _ids[state + 1]: the id of ``state``; _ids[0] = DEAD, so DEAD maps to itself.
+        self._ids = np.full(17, self._UNSEEN, dtype=np.int32)
+        self._ids[0] = DEAD
 
     def translate(self, targets: np.ndarray) -> np.ndarray:
-        top = int(targets.max())
+        slots = targets.astype(np.int64) + 1
+        top = int(slots.max())
         if len(self._ids) <= top:
-            grown = np.full(2 * top + 2, DEAD, dtype=np.int64)
+            grown = np.full(2 * top + 2, self._UNSEEN, dtype=np.int32)
             grown[: len(self._ids)] = self._ids
             self._ids = grown
-        ids = self._ids
-        live = targets >= 0
-        safe = np.where(live, targets, 0)
-        for state in np.unique(targets[live & (ids[safe] < 0)]).tolist():
-            ids[state] = self._number(state)
-        return np.where(live, ids[safe], DEAD).astype(np.int32)
+        mapped = self._ids[slots]
+        unseen = mapped == self._UNSEEN
+        if unseen.any():
+            ids = self._ids
+            for state in np.unique(targets[unseen]).tolist():
+                ids[state + 1] = self._number(state)
+            mapped = ids[slots]
+        return mapped
+
+
+def distinct_columns(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct columns of an int ``[k, n]`` array of states (``DEAD`` allowed), in
+    lexicographic order as the rows of a ``[m, k]`` array, and for each column its index there
+    (what ``np.unique(rows.T, axis=0, return_inverse=True)`` gives, without its cost: columns
+    are packed into one int64 each when they fit)."""
+    count = rows.shape[0]
+    base = int(rows.max(initial=DEAD)) + 2
+    if base**count >= 1 << 62:
+        columns, inverse = np.unique(rows.T, axis=0, return_inverse=True)
+        return columns, inverse.reshape(-1)
+    keys = rows[0].astype(np.int64) + 1
+    for row in rows[1:]:
+        keys = keys * base + (row.astype(np.int64) + 1)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return rows[:, first].T, inverse.reshape(-1)
 
 
 @dataclass(frozen=True)

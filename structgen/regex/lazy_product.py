@@ -126,6 +126,8 @@ class JsonStringAutomaton:
         self._range_classes: dict[tuple[tuple[int, int], ...], np.ndarray] = {}
         self._uniform_class: dict[tuple[int, int], int] = {}  # -1: the range spans classes
         self._point_class: dict[int, int] = {}
+        # Row templates of body states, by (q, kind, a, b, c, closes, good): see _compute_row.
+        self._templates: dict[tuple, tuple[list, np.ndarray] | None] = {}
         self._escapable: Ranges = [(0, 0x10FFFF)]
         if canonical:
             for span in _PRINTABLE:
@@ -290,6 +292,59 @@ class JsonStringAutomaton:
             self._tail_row(row, q, n, kind, a)
             return row
         following, good, count = self._next_states(q, n)
+        # The row depends on the count only through ``good``, whether the string may close
+        # here, and the counts its targets carry (``n`` for a character still being read,
+        # ``count`` after it): rows that agree on the rest share one template.
+        closes = (
+            kind == _BOUNDARY and bool(self.dfa.accepting[q]) and self.window.clamp(n) >= self.low
+        )
+        template_key = (q, kind, a, b, c, closes, good.tobytes()) if count != n else None
+        if template_key is not None:
+            template = self._templates.get(template_key)
+            if template is not None:
+                return self._instantiate(template, n, count)
+        self._fill_body_row(row, key, following, good, count)
+        if template_key is not None:
+            self._templates[template_key] = self._template(row, n, count)
+        return row
+
+    def _template(self, row: np.ndarray, n: int, count: int) -> tuple[list, np.ndarray] | None:
+        """``row`` with each target's count written as a slot (0: ``n``, 1: ``count``); None
+        when some target carries another count (then the row is not shared)."""
+        targets, inverse = np.unique(row, return_inverse=True)
+        patterns: list[tuple[int, ...] | None] = []
+        for target in targets.tolist():
+            if target < 0:
+                patterns.append(None)
+                continue
+            key = self._keys[target]
+            if key[0] != _BODY:
+                patterns.append((-1, *key))
+            elif key[2] == n:
+                patterns.append((0, *key))
+            elif key[2] == count:
+                patterns.append((1, *key))
+            else:
+                return None
+        return patterns, inverse.reshape(-1).astype(np.intp)
+
+    def _instantiate(self, template: tuple[list, np.ndarray], n: int, count: int) -> np.ndarray:
+        patterns, inverse = template
+        ids = np.empty(len(patterns), dtype=np.int32)
+        for index, pattern in enumerate(patterns):
+            if pattern is None:
+                ids[index] = DEAD
+            elif pattern[0] < 0:
+                ids[index] = self._number(pattern[1:])
+            else:
+                key = list(pattern[1:])
+                key[2] = n if pattern[0] == 0 else count
+                ids[index] = self._number(tuple(key))
+        return ids[inverse]
+
+    def _fill_body_row(self, row, key: tuple[int, ...], following, good, count) -> None:
+        """The row of a body state at a character boundary or inside one (not a tail)."""
+        _, q, n, kind, a, b, c = key
         if kind == _BOUNDARY:
             self._boundary_row(row, q, n, following, good, count)
         elif kind == _ESCAPE:
@@ -307,7 +362,6 @@ class JsonStringAutomaton:
             self._low_hex_row(row, q, n, following, good, count, high_unit=a, digits=b, value=c)
         elif kind == _UTF8:
             self._utf8_row(row, q, n, following, good, count, remaining=a, prefix=b, length=c)
-        return row
 
     def _tail_row(self, row, q: int, n: int, kind: int, left: int) -> None:
         """``left`` more bytes (continuations, hex digits, or the stages of ``\\uDC``), then

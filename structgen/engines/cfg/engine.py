@@ -428,17 +428,13 @@ class GrammarEngine:
 
     def _new_walk(self, key: tuple[int, int, int], nodes: np.ndarray, *, dense: bool) -> int:
         """Walk the trie below ``nodes`` from lexer state ``key[2]``; walks are cached."""
-        words = np.zeros(self.num_words, dtype=np.int32)
-        event_nodes, event_states = self._walk(words, key[2], nodes)
-        grouped: dict[int, np.ndarray] = {}
-        if len(event_nodes):
-            # Group boundaries by the terminals they complete: that is all the parser sees.
-            # A node is kept once per group (several lexer states there may complete the same
-            # terminals), so a child walk starts from distinct nodes.
-            event_groups = self.lexer.accepting_group[event_states]
-            for group in np.unique(event_groups).tolist():
-                grouped[group] = np.unique(event_nodes[event_groups == group])
-        self.walk_events += len(event_nodes)
+        reference = self._reference_for(key[2]) if key[0] < 0 else None
+        if reference is not None:
+            words, grouped = self._difference_walk(key[2], reference)
+        else:
+            words = np.zeros(self.num_words, dtype=np.int32)
+            event_nodes, event_states = self._walk(words, key[2], nodes)
+            grouped = self._group_events(event_nodes, event_states)
         if dense:
             walk = TrieWalk(words, None, None, grouped)
         else:
@@ -449,25 +445,145 @@ class GrammarEngine:
         self._walk_ids[key] = walk_id
         return walk_id
 
+    def _group_events(
+        self, event_nodes: np.ndarray, event_states: np.ndarray
+    ) -> dict[int, np.ndarray]:
+        """Boundaries grouped by the terminals they complete: that is all the parser sees. A
+        node is kept once per group (several lexer states there may complete the same
+        terminals), so a child walk starts from distinct nodes."""
+        grouped: dict[int, np.ndarray] = {}
+        if len(event_nodes):
+            event_groups = self.lexer.accepting_group[event_states]
+            for group in np.unique(event_groups).tolist():
+                grouped[group] = np.unique(event_nodes[event_groups == group])
+        self.walk_events += len(event_nodes)
+        return grouped
+
+    def _reference_for(self, state: int) -> int | None:
+        """A lexer state whose root walk the root walk from ``state`` is best computed against
+        (:meth:`_difference_walk`), or None for a plain walk. The reference is the state most
+        bytes lead to from ``state`` when that state mostly loops on itself — inside a string,
+        a key that may be any string, a number: the walks then meet one byte down on most of
+        the trie. Only with numba loaded (the difference walk is a numba kernel)."""
+        if not numba_walk_ready():
+            return None
+        lexer = self.lexer
+        lexer.ensure_row(state)
+        target = _majority_target(lexer.transitions[state])
+        if target is None or target == state:
+            return None
+        lexer.ensure_row(target)
+        if _majority_target(lexer.transitions[target]) != target:
+            return None
+        return target
+
+    def _difference_walk(self, state: int, reference: int) -> tuple[np.ndarray, dict]:
+        """The root walk from ``state`` (tokens, grouped boundaries) computed from the root walk
+        from ``reference``: the trie is visited only where the two walks differ."""
+        # numba is loaded already (_reference_for checked): importing its kernels costs nothing.
+        from structgen.kernels.numba_cpu import walk_trie_difference
+
+        base = self._walks[self._root_walk_id(reference)]
+        trie, lexer = self.trie, self.lexer
+        capacity = max(1, min(len(trie.node_byte), self.max_walk_events))
+        missing = np.empty(1024, dtype=np.int32)
+        counts = np.zeros(2, dtype=np.int64)
+        while True:
+            words = base.dense.copy()
+            event_node = np.empty(capacity, dtype=np.int32)
+            event_state = np.empty(capacity, dtype=np.int32)
+            same_roots = np.empty(len(trie.node_byte), dtype=np.int32)
+            seen = np.zeros(lexer.transitions.shape[0], dtype=np.bool_)
+            count = walk_trie_difference(
+                lexer.transitions, lexer.has_accepting, state, reference,
+                trie.node_byte, trie.node_depth, trie.subtree_end, trie.token_ptr,
+                trie.token_ids, words, event_node, event_state, same_roots,
+                UNEXPLORED, seen, missing, counts,
+            )  # fmt: skip
+            if count == -2:
+                for missing_state in missing[: min(int(counts[0]), len(missing))].tolist():
+                    lexer.explore_around(missing_state, 8, max_rows=8)
+                    lexer.ensure_row(missing_state)
+                continue
+            if count >= 0:
+                break
+            if capacity >= self.max_walk_events:
+                raise LimitExceededError(
+                    "the number of lexeme boundaries inside tokens in one trie walk",
+                    self.max_walk_events,
+                    hint="many terminals can end at the same trie nodes; raise max_walk_events "
+                    "or make the grammar's terminals less ambiguous",
+                )
+            capacity = min(capacity * 4, self.max_walk_events)
+        grouped = self._group_events(event_node[:count], event_state[:count])
+        roots = same_roots[: int(counts[1])]
+        ends = trie.subtree_end[roots]
+        for group, nodes in base.event_nodes.items() if len(roots) else ():
+            # The reference's boundaries count where the walks met (inside those subtrees).
+            position = np.searchsorted(roots, nodes, side="right") - 1
+            inside = (position >= 0) & (nodes < ends[np.maximum(position, 0)])
+            kept = nodes[inside]
+            if len(kept):
+                own = grouped.get(group)
+                grouped[group] = kept if own is None else np.union1d(own, kept)
+        return words, grouped
+
     def _walk(
         self, words: np.ndarray, state: int, nodes: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Distinct ``(node, lexer state)`` events of one trie walk (see ``walk_trie_events``).
 
-        The event arrays start at the number of nodes below ``nodes`` (one event per node is
-        the common case) and grow up to ``max_walk_events``; past it, a LimitExceededError."""
+        Lexer rows are filled only where the walk goes: with numba loaded, the walk itself
+        reports the rows it missed (they are filled and the walk repeated, each round reaching
+        one more stretch of newly discovered states); before, a bounded ball of rows around
+        ``state``, else a numpy pass over the trie one depth at a time. The event arrays start
+        at the number of nodes below ``nodes`` (one event per node is the common case) and grow
+        up to ``max_walk_events``; past it, a LimitExceededError."""
         trie, lexer = self.trie, self.lexer
-        self._explore_for_walk(state, nodes)
+        root = len(nodes) == 1 and nodes[0] == 0
+        lazy_walk = None
+        # A finished root walk from ``state`` filled the rows every token prefix reads; a
+        # child walk reads token suffixes, which may need others.
+        if lexer.ready[state] < self.walk_radius and not (root and state in self._trie_ready):
+            if numba_walk_ready():
+                # numba is loaded already (numba_walk_ready): importing its kernels costs nothing.
+                from structgen.kernels.numba_cpu import walk_trie_events_lazy as lazy_walk
+            # Without numba, most states (inside a string, a number) reach few others: fill
+            # them all. Only where that would be many rows (a key set, a long counted
+            # product) follow the trie in numpy instead.
+            elif not lexer.explore_around(state, self.walk_radius, max_rows=_BALL_ROWS):
+                self._explore_with_numpy(state, nodes)
         capacity = max(1, min(_nodes_below(trie.subtree_end, nodes), self.max_walk_events))
+        missing = np.empty(1024, dtype=np.int32)
+        missing_count = np.zeros(1, dtype=np.int64)
         while True:
             event_node = np.empty(capacity, dtype=np.int32)
             event_state = np.empty(capacity, dtype=np.int32)
-            count = walk_trie_events(
-                lexer.transitions, lexer.has_accepting, state, nodes,
-                trie.node_byte, trie.node_depth, trie.subtree_end, trie.token_ptr, trie.token_ids,
-                words, event_node, event_state,
-            )  # fmt: skip
+            if lazy_walk is None:
+                count = walk_trie_events(
+                    lexer.transitions, lexer.has_accepting, state, nodes,
+                    trie.node_byte, trie.node_depth, trie.subtree_end, trie.token_ptr,
+                    trie.token_ids, words, event_node, event_state,
+                )  # fmt: skip
+            else:
+                seen = np.zeros(lexer.transitions.shape[0], dtype=np.bool_)
+                count = lazy_walk(
+                    lexer.transitions, lexer.has_accepting, state, nodes,
+                    trie.node_byte, trie.node_depth, trie.subtree_end, trie.token_ptr,
+                    trie.token_ids, words, event_node, event_state,
+                    UNEXPLORED, seen, missing, missing_count,
+                )  # fmt: skip
+                if count == -2:
+                    found = min(int(missing_count[0]), len(missing))
+                    for missing_state in missing[:found].tolist():
+                        # A few rows beyond it too: fewer rounds on long lexemes, little waste.
+                        lexer.explore_around(missing_state, 8, max_rows=8)
+                        lexer.ensure_row(missing_state)
+                    words[:] = 0
+                    continue
             if count >= 0:
+                if root:
+                    self._trie_ready.add(state)
                 return event_node[:count], event_state[:count]
             if capacity >= self.max_walk_events:
                 raise LimitExceededError(
@@ -477,50 +593,6 @@ class GrammarEngine:
                     "or make the grammar's terminals less ambiguous",
                 )
             capacity = min(capacity * 4, self.max_walk_events)
-
-    def _explore_for_walk(self, state: int, nodes: np.ndarray) -> None:
-        """Fill the lexer rows a walk from ``state`` below ``nodes`` will read, and only those:
-        the trie is stepped one depth at a time over live (node, lexer state) pairs, and a row
-        is filled when a pair at an inner node first needs it — the few states the tokens can
-        reach, not every state within the longest token's length."""
-        lexer = self.lexer
-        if lexer.ready[state] >= self.walk_radius or (state in self._trie_ready):
-            return
-        if numba_walk_ready():
-            self._explore_with_numba(state, nodes)
-        # Without numba, most states (inside a string, a number) reach few others: fill them
-        # all. Only where that would be many rows (a key set, a long counted product) follow
-        # the trie in numpy instead.
-        elif not lexer.explore_around(state, self.walk_radius, max_rows=_BALL_ROWS):
-            self._explore_with_numpy(state, nodes)
-        if len(nodes) == 1 and nodes[0] == 0:
-            self._trie_ready.add(state)
-
-    def _explore_with_numba(self, state: int, nodes: np.ndarray) -> None:
-        """Ask the numba kernel which unfilled rows the walk would need, fill them, repeat
-        (each round reaches one more byte of newly discovered states)."""
-        # numba is loaded already (numba_walk_ready): importing its kernels here costs nothing.
-        from structgen.kernels.numba_cpu import find_unexplored
-
-        lexer, trie = self.lexer, self.trie
-        start_nodes = np.asarray(nodes, dtype=np.int32)
-        capacity = 1024
-        while True:
-            seen = np.zeros(lexer.transitions.shape[0], dtype=np.bool_)
-            missing = np.empty(capacity, dtype=np.int32)
-            found = find_unexplored(
-                lexer.transitions, state, start_nodes, trie.node_byte, trie.node_depth,
-                trie.subtree_end, UNEXPLORED, seen, missing,
-            )  # fmt: skip
-            if found == 0:
-                return
-            if found < 0:
-                capacity *= 4
-                continue
-            for missing_state in missing[:found].tolist():
-                # A few rows beyond it too: fewer rounds on long lexemes, little waste.
-                lexer.explore_around(missing_state, 8, max_rows=8)
-                lexer.ensure_row(missing_state)
 
     def _explore_with_numpy(self, state: int, nodes: np.ndarray) -> None:
         """The same, one trie depth at a time in numpy (before numba is loaded)."""
@@ -582,6 +654,16 @@ def _nodes_below(subtree_end: np.ndarray, nodes: np.ndarray) -> int:
     reach = np.maximum.accumulate(ends)
     outermost = np.r_[True, nodes[1:] >= reach[:-1]]
     return int((ends[outermost] - nodes[outermost] - 1).sum())
+
+
+def _majority_target(row: np.ndarray) -> int | None:
+    """The state most bytes of ``row`` lead to, if at least 64 do (else None)."""
+    live = row[row >= 0]
+    if len(live) < 64:
+        return None
+    values, counts = np.unique(live, return_counts=True)
+    best = int(np.argmax(counts))
+    return int(values[best]) if counts[best] >= 64 else None
 
 
 def _thread_key(thread: Thread) -> tuple[int, int, int]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from structgen.errors import LimitExceededError
-from structgen.regex.dfa import DEAD, ByteAutomaton, StateMap
+from structgen.regex.dfa import DEAD, ByteAutomaton, StateMap, distinct_columns
 
 _GROWTH = 256
 UNEXPLORED = -3  # the row of a state whose transitions are not computed yet
@@ -110,9 +110,14 @@ class ProductLexer:
         if state >= self.transitions.shape[0]:
             self._grow()
         self._ids[members] = state
-        ordered = tuple(sorted(members))
+        if len(members) == 1:
+            ordered = tuple(members)
+            terminal, inner = ordered[0]
+            accepting = (terminal,) if self.dfas[terminal].accepts(inner) else ()
+        else:
+            ordered = tuple(sorted(members))
+            accepting = tuple(sorted({t for t, q in ordered if self.dfas[t].accepts(q)}))
         self.members.append(ordered)
-        accepting = tuple(sorted({t for t, q in ordered if self.dfas[t].accepts(q)}))
         self.accepting_terminals.append(accepting)
         self.has_accepting[state] = bool(accepting)
         if accepting:
@@ -165,7 +170,7 @@ class ProductLexer:
         if len(live):
             # Bytes whose column (each member's next state) is the same lead to the same state:
             # one frozenset per distinct column, not per byte.
-            columns, inverse = np.unique(rows[:, live].T, axis=0, return_inverse=True)
+            columns, inverse = distinct_columns(rows[:, live])
             targets = np.empty(len(columns), dtype=np.int32)
             for index, column in enumerate(columns.tolist()):
                 target = frozenset((t, q) for t, q in zip(terminals, column) if q >= 0)

@@ -1,0 +1,98 @@
+"""Token masks of the lazy grammar engine do not depend on what was computed before them.
+
+Lexer rows are filled only where walks go, walks are cached, and a root walk may be computed
+as a difference from another state's walk. Oracles: an eager engine (every row reachable from
+the start states filled ahead of time, every walk plain) along documents whose tokens cross
+lexeme boundaries inside strings (quotes, braces, backslashes, non-ASCII); and, state by state,
+the plain trie walk against the difference walk.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from structgen.bitmask import allocate_token_bitmask
+from structgen.engines.cfg import engine as engine_module
+from structgen.engines.cfg.engine import GrammarEngine
+from structgen.kernels import trie_walk
+from structgen.schema.to_grammar import schema_to_grammar
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "chargePointVendor": {"type": "string", "maxLength": 40},
+        "chargePointModel": {"type": "string"},
+        "firmware": {"type": "object", "properties": {"version": {"type": "string"}}},
+        "count": {"type": "integer"},
+    },
+    "required": ["chargePointVendor"],
+}
+
+DOCUMENTS = [
+    {"chargePointVendor": '{"vendor": "x"}', "chargePointModel": 'say "hi" \\ {}'},
+    {"chargePointModel": "déjà vu — 東京", "chargePointVendor": "a", "count": 12},
+    {"chargePointVendor": "", "other key": '{"k": ["v"]}', "firmware": {"version": '"1.0"'}},
+    {"chargePointVendor": "\"quoted\"", "chargePoint": "almost a key", "count": -3},
+]
+
+
+@pytest.fixture(autouse=True)
+def numba_walks():
+    """Difference walks and lazy row discovery run in numba (loaded before the test)."""
+    trie_walk._wait_for_numba()
+
+
+def _masks(engine: GrammarEngine, documents: list, *, fresh_caches: bool = False) -> list:
+    out = []
+    for document in documents:
+        matcher = engine.matcher()
+        bitmask = allocate_token_bitmask(1, engine.vocab.size)
+        text = json.dumps(document, ensure_ascii=False).encode()
+        for token in engine.trie.greedy_tokenize(text):
+            matcher.fill_next_token_bitmask(bitmask)
+            out.append(bitmask[0].copy())
+            assert matcher.advance(token), f"{text!r}: token {token} refused"
+    return out
+
+
+def test_lazy_masks_equal_eager_masks_whatever_was_walked_first(llama3_vocab, monkeypatch):
+    # No walk shared with other engines of this process: every walk is computed here.
+    monkeypatch.setattr(engine_module, "_shared_walks", type(engine_module._shared_walks)())
+    grammar = schema_to_grammar(SCHEMA)
+    eager = GrammarEngine(grammar, llama3_vocab)
+    eager.precompute()
+    expected = _masks(eager, DOCUMENTS)
+    lazy = GrammarEngine(grammar, llama3_vocab, lazy=True)
+    forward = _masks(lazy, DOCUMENTS)
+    reverse = _masks(GrammarEngine(grammar, llama3_vocab, lazy=True), DOCUMENTS[::-1])
+    assert len(expected) == len(forward) > 60
+    for step, (want, got) in enumerate(zip(expected, forward)):
+        np.testing.assert_array_equal(got, want, err_msg=f"mask {step}")
+    flipped = _masks(eager, DOCUMENTS[::-1])
+    for step, (want, got) in enumerate(zip(flipped, reverse)):
+        np.testing.assert_array_equal(got, want, err_msg=f"mask {step} (documents reversed)")
+
+
+def test_difference_walks_equal_plain_walks(llama3_vocab, monkeypatch):
+    monkeypatch.setattr(engine_module, "_shared_walks", type(engine_module._shared_walks)())
+    engine = GrammarEngine(schema_to_grammar(SCHEMA), llama3_vocab, lazy=True)
+    _masks(engine, DOCUMENTS)
+    lexer = engine.lexer
+    compared = 0
+    for state in range(lexer.num_states):
+        reference = engine._reference_for(state)
+        if reference is None:
+            continue
+        words, grouped = engine._difference_walk(state, reference)
+        plain_words = np.zeros(engine.num_words, dtype=np.int32)
+        nodes, states = engine._walk(plain_words, state, np.array([0], dtype=np.int32))
+        plain_grouped = engine._group_events(nodes, states)
+        np.testing.assert_array_equal(words, plain_words, err_msg=f"tokens from state {state}")
+        assert sorted(grouped) == sorted(plain_grouped), f"boundary groups from state {state}"
+        for group, group_nodes in plain_grouped.items():
+            np.testing.assert_array_equal(grouped[group], group_nodes)
+        compared += 1
+    assert compared >= 10  # keys that may be any string, string bodies, their prefixes
