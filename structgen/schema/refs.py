@@ -112,6 +112,7 @@ class SchemaDocument:
         self._validators: dict[tuple, Any] = {}
         self._pointers: dict[int, str] | None = None
         self._resolved: dict[tuple[str, str, str], Location] = {}
+        self._children: dict[tuple, tuple[Location, Any]] = {}
 
     def specification(self, draft: str):
         return self._specs.specification_with(_SPEC_URIS[draft])
@@ -121,7 +122,16 @@ class SchemaDocument:
         return Location(self.root_schema, resolver, self.draft, "#")
 
     def child(self, parent: Location, *path: str | int) -> Location:
-        """The subschema at ``path`` below ``parent`` (entering embedded resources on the way)."""
+        """The subschema at ``path`` below ``parent`` (entering embedded resources on the way;
+        one :class:`Location` per place, however often the compiler asks)."""
+        memo_key = (parent.key, parent.pointer, path)
+        found = self._children.get(memo_key)
+        if found is None:
+            # the parent's value is kept with its child: its id() stays its own while memoised
+            found = self._children[memo_key] = (self._child(parent, path), parent.schema)
+        return found[0]
+
+    def _child(self, parent: Location, path: tuple[str | int, ...]) -> Location:
         value = parent.schema
         for token in path:
             value = value[token]
