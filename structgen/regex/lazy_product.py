@@ -128,6 +128,8 @@ class JsonStringAutomaton:
         self._point_class: dict[int, int] = {}
         # Row templates of body states, by (q, kind, a, b, c, closes, good): see _compute_row.
         self._templates: dict[tuple, tuple[list, np.ndarray] | None] = {}
+        self._twin: JsonStringAutomaton | None = None
+        self._finish: int | None = None
         self._escapable: Ranges = [(0, 0x10FFFF)]
         if canonical:
             for span in _PRINTABLE:
@@ -158,6 +160,48 @@ class JsonStringAutomaton:
             found = self._rows[state] = self._compute_row(self._keys[state])
             found.flags.writeable = False
         return found
+
+    # -- walks without the count ------------------------------------------------------------------
+    def free_twin(self, state: int, horizon: int) -> tuple[JsonStringAutomaton, int] | None:
+        """The same string's automaton without length bounds, and its state standing for
+        ``state``, when no reading of at most ``horizon`` characters from ``state`` can tell the
+        two apart; else None.
+
+        That holds for a body state whose count ``n`` is past ``low`` and at least ``horizon``
+        plus the longest shortest way to acceptance (``D``, over the DFA's live states) below
+        ``high``: every state ``horizon`` characters on can then still finish within bounds
+        exactly when it can finish at all, and may close exactly when the unbounded one may. A
+        trie walk reads at most its longest token (``horizon`` bytes, so characters), so the
+        walk from ``state`` is the twin's — shared by every count of that stretch."""
+        if self.high is None:
+            return None  # counts past ``low`` are clamped to one state already
+        key = self._keys[state]
+        if key[0] != _BODY or key[2] < self.low:
+            return None
+        if self.high - key[2] < horizon + self._finish_distance():
+            return None
+        twin = self._twin
+        if twin is None:
+            twin = self._twin = JsonStringAutomaton(
+                self.dfa, 0, None, self.close, canonical=self.canonical, max_cells=self.max_cells
+            )
+        return twin, twin._number((key[0], key[1], 0, *key[3:]))
+
+    def _finish_distance(self) -> int:
+        """The most characters any live DFA state needs to reach acceptance (its shortest way)."""
+        if self._finish is None:
+            transitions, accepting = self.dfa.transitions, self.dfa.accepting
+            distance = np.where(accepting, 0, -1).astype(np.int64)
+            frontier = accepting.copy()
+            steps = 0
+            while frontier.any():
+                steps += 1
+                reaches = (transitions >= 0) & frontier[np.maximum(transitions, 0)]
+                fresh = reaches.any(axis=1) & (distance < 0)
+                distance[fresh] = steps
+                frontier = fresh
+            self._finish = int(distance.max(initial=0))
+        return self._finish
 
     # -- serialisation -----------------------------------------------------------------------------
     def payload(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -1,10 +1,11 @@
 """Token masks of the lazy grammar engine do not depend on what was computed before them.
 
-Lexer rows are filled only where walks go, walks are cached, and a root walk may be computed
-as a difference from another state's walk. Oracles: an eager engine (every row reachable from
-the start states filled ahead of time, every walk plain) along documents whose tokens cross
-lexeme boundaries inside strings (quotes, braces, backslashes, non-ASCII); and, state by state,
-the plain trie walk against the difference walk.
+Lexer rows are filled only where walks go, walks are cached, a root walk may be computed as a
+difference from another state's walk, and a bounded string far from its bounds walks like its
+unbounded twin. Oracles: an eager engine (every row reachable from the start states filled ahead
+of time, every walk plain and its own) along documents whose tokens cross lexeme boundaries
+inside strings (quotes, braces, backslashes, non-ASCII, long runs); and, state by state, the
+plain trie walk against the difference walk.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ SCHEMA = {
     "properties": {
         "chargePointVendor": {"type": "string", "maxLength": 40},
         "chargePointModel": {"type": "string"},
+        "notes": {"type": "string", "minLength": 2, "maxLength": 400},
+        "code": {"type": "string", "pattern": "^(ab|cd)+x?$", "minLength": 3, "maxLength": 600},
         "firmware": {"type": "object", "properties": {"version": {"type": "string"}}},
         "count": {"type": "integer"},
     },
@@ -36,6 +39,8 @@ DOCUMENTS = [
     {"chargePointModel": "déjà vu — 東京", "chargePointVendor": "a", "count": 12},
     {"chargePointVendor": "", "other key": '{"k": ["v"]}', "firmware": {"version": '"1.0"'}},
     {"chargePointVendor": "\"quoted\"", "chargePoint": "almost a key", "count": -3},
+    {"chargePointVendor": "v", "notes": "x" * 150 + " " * 70 + "y" * 170 + "z" * 7},
+    {"chargePointVendor": "v", "code": "abcd" * 149 + "ab", "notes": "{\"a\": 1}" * 30},
 ]
 
 
@@ -45,7 +50,14 @@ def numba_walks():
     trie_walk._wait_for_numba()
 
 
-def _masks(engine: GrammarEngine, documents: list, *, fresh_caches: bool = False) -> list:
+def _plain(engine: GrammarEngine) -> GrammarEngine:
+    """``engine`` computing every walk itself: no difference walks, no twins."""
+    engine._reference_for = lambda state: None
+    engine._twin_of = lambda automaton, state: None
+    return engine
+
+
+def _masks(engine: GrammarEngine, documents: list) -> list:
     out = []
     for document in documents:
         matcher = engine.matcher()
@@ -62,13 +74,19 @@ def test_lazy_masks_equal_eager_masks_whatever_was_walked_first(llama3_vocab, mo
     # No walk shared with other engines of this process: every walk is computed here.
     monkeypatch.setattr(engine_module, "_shared_walks", type(engine_module._shared_walks)())
     grammar = schema_to_grammar(SCHEMA)
-    eager = GrammarEngine(grammar, llama3_vocab)
+    eager = _plain(GrammarEngine(grammar, llama3_vocab))
     eager.precompute()
     expected = _masks(eager, DOCUMENTS)
+    twins: list[int] = []
+    real_twin_walk = GrammarEngine._twin_walk
+    monkeypatch.setattr(
+        GrammarEngine, "_twin_walk", lambda self, *a: twins.append(1) or real_twin_walk(self, *a)
+    )
     lazy = GrammarEngine(grammar, llama3_vocab, lazy=True)
     forward = _masks(lazy, DOCUMENTS)
+    assert len(twins) > 20  # the long strings' middles walked as their unbounded twins
     reverse = _masks(GrammarEngine(grammar, llama3_vocab, lazy=True), DOCUMENTS[::-1])
-    assert len(expected) == len(forward) > 60
+    assert len(expected) == len(forward) > 150
     for step, (want, got) in enumerate(zip(expected, forward)):
         np.testing.assert_array_equal(got, want, err_msg=f"mask {step}")
     flipped = _masks(eager, DOCUMENTS[::-1])

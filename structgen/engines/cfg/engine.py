@@ -23,6 +23,7 @@ makes equal configurations identical.
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
@@ -51,6 +52,8 @@ with a 128k vocabulary)."""
 _shared_walks: OrderedDict[tuple[int, int, int], tuple[Any, Any, np.ndarray, np.ndarray]] = (
     OrderedDict()
 )
+_twin_lexers: weakref.WeakKeyDictionary[Any, ProductLexer] = weakref.WeakKeyDictionary()
+"""One-terminal lexers of the twin automata walked in place of bounded strings' states."""
 _BALL_ROWS = 32  # lexer rows a walk may fill around its state before following the trie
 
 
@@ -142,7 +145,6 @@ class GrammarEngine:
         self._configs: dict[tuple, Config] = {}
         self._pending: dict[tuple[EarleySet, int], Thread | None] = {}
         self._walks: list[TrieWalk] = []
-        self._trie_ready: set[int] = set()  # lexer states whose root walk's rows are filled
         self._walk_ids: dict[tuple[int, int, int], int] = {}
         self._completion_cache: dict[tuple[Thread, int], tuple[Thread, ...]] = {}  # (thread, group)
         self._masks: OrderedDict[Config, tuple[np.ndarray, bool]] = OrderedDict()
@@ -399,24 +401,56 @@ class GrammarEngine:
         # terminals are memoised by regex text: strings, numbers, keys) shares the walk.
         terminal, state = members[0]
         automaton = self.terminals[terminal]
+        twin = self._twin_of(automaton, state)
+        if twin is not None:  # a bounded string far from its bounds walks like the unbounded one
+            return self._install_walk(key, terminal, *self._twin_walk(*twin))
         shared_key = (id(automaton), state, id(self.trie))
         found = _shared_walks.get(shared_key)
         if found is not None and found[0] is automaton and found[1] is self.trie:
             _shared_walks.move_to_end(shared_key)
-            words, nodes = found[2], found[3]
-            group = self.lexer.group_of((terminal,))
-            walk = TrieWalk(words, None, None, {group: nodes} if len(nodes) else {})
-            walk_id = len(self._walks)
-            self._walks.append(walk)
-            self._walk_ids[key] = walk_id
-            return walk_id
+            return self._install_walk(key, terminal, found[2], found[3])
         walk_id = self._new_walk(key, np.array([0], dtype=np.int32), dense=True)
         walk = self._walks[walk_id]
         nodes = np.concatenate([np.zeros(0, dtype=np.int32), *walk.event_nodes.values()])
-        _shared_walks[shared_key] = (automaton, self.trie, walk.dense, nodes)
-        if len(_shared_walks) > SHARED_WALKS:
-            _shared_walks.popitem(last=False)
+        _share_walk(shared_key, automaton, self.trie, walk.dense, nodes)
         return walk_id
+
+    def _twin_of(self, automaton: Any, state: int) -> tuple[Any, int] | None:
+        """(twin automaton, state) whose root walk equals the one from ``state`` of
+        ``automaton`` (see ``JsonStringAutomaton.free_twin``), or None."""
+        free_twin = getattr(automaton, "free_twin", None)
+        return None if free_twin is None else free_twin(state, self.walk_radius)
+
+    def _install_walk(
+        self, key: tuple[int, int, int], terminal: int, words: np.ndarray, nodes: np.ndarray
+    ) -> int:
+        """A one-terminal root walk known as (tokens, boundary nodes) cached as ``key``."""
+        group = self.lexer.group_of((terminal,))
+        walk = TrieWalk(words, None, None, {group: nodes} if len(nodes) else {})
+        walk_id = len(self._walks)
+        self._walks.append(walk)
+        self._walk_ids[key] = walk_id
+        return walk_id
+
+    def _twin_walk(self, automaton: Any, state: int) -> tuple[np.ndarray, np.ndarray]:
+        """(tokens, boundary nodes) of the root walk from ``state`` of ``automaton``, a terminal
+        automaton that is not this engine's (a bounded string's unbounded twin): walked over a
+        lexer of that one terminal, kept per process, and shared like every one-terminal walk."""
+        shared_key = (id(automaton), state, id(self.trie))
+        found = _shared_walks.get(shared_key)
+        if found is not None and found[0] is automaton and found[1] is self.trie:
+            _shared_walks.move_to_end(shared_key)
+            return found[2], found[3]
+        lexer = _twin_lexers.get(automaton)
+        if lexer is None:
+            lexer = _twin_lexers[automaton] = ProductLexer([automaton])
+        words = np.zeros(self.num_words, dtype=np.int32)
+        event_nodes, _ = self._walk(
+            words, lexer.state_of(0, state), np.array([0], dtype=np.int32), lexer
+        )
+        nodes = np.unique(event_nodes)
+        _share_walk(shared_key, automaton, self.trie, words, nodes)
+        return words, nodes
 
     def _child_walk_id(self, parent: int, group: int, lexer_state: int) -> int:
         key = (parent, group, lexer_state)
@@ -529,7 +563,7 @@ class GrammarEngine:
         return words, grouped
 
     def _walk(
-        self, words: np.ndarray, state: int, nodes: np.ndarray
+        self, words: np.ndarray, state: int, nodes: np.ndarray, lexer: ProductLexer | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Distinct ``(node, lexer state)`` events of one trie walk (see ``walk_trie_events``).
 
@@ -538,13 +572,15 @@ class GrammarEngine:
         one more stretch of newly discovered states); before, a bounded ball of rows around
         ``state``, else a numpy pass over the trie one depth at a time. The event arrays start
         at the number of nodes below ``nodes`` (one event per node is the common case) and grow
-        up to ``max_walk_events``; past it, a LimitExceededError."""
-        trie, lexer = self.trie, self.lexer
+        up to ``max_walk_events``; past it, a LimitExceededError. ``lexer`` is this engine's
+        unless given (a twin's, see :meth:`_twin_walk`)."""
+        trie = self.trie
+        lexer = self.lexer if lexer is None else lexer
         root = len(nodes) == 1 and nodes[0] == 0
         lazy_walk = None
         # A finished root walk from ``state`` filled the rows every token prefix reads; a
         # child walk reads token suffixes, which may need others.
-        if lexer.ready[state] < self.walk_radius and not (root and state in self._trie_ready):
+        if lexer.ready[state] < self.walk_radius and not (root and state in lexer.walked):
             if numba_walk_ready():
                 # numba is loaded already (numba_walk_ready): importing its kernels costs nothing.
                 from structgen.kernels.numba_cpu import walk_trie_events_lazy as lazy_walk
@@ -552,7 +588,7 @@ class GrammarEngine:
             # them all. Only where that would be many rows (a key set, a long counted
             # product) follow the trie in numpy instead.
             elif not lexer.explore_around(state, self.walk_radius, max_rows=_BALL_ROWS):
-                self._explore_with_numpy(state, nodes)
+                self._explore_with_numpy(lexer, state, nodes)
         capacity = max(1, min(_nodes_below(trie.subtree_end, nodes), self.max_walk_events))
         missing = np.empty(1024, dtype=np.int32)
         missing_count = np.zeros(1, dtype=np.int64)
@@ -583,7 +619,7 @@ class GrammarEngine:
                     continue
             if count >= 0:
                 if root:
-                    self._trie_ready.add(state)
+                    lexer.walked.add(state)
                 return event_node[:count], event_state[:count]
             if capacity >= self.max_walk_events:
                 raise LimitExceededError(
@@ -594,9 +630,8 @@ class GrammarEngine:
                 )
             capacity = min(capacity * 4, self.max_walk_events)
 
-    def _explore_with_numpy(self, state: int, nodes: np.ndarray) -> None:
+    def _explore_with_numpy(self, lexer: ProductLexer, state: int, nodes: np.ndarray) -> None:
         """The same, one trie depth at a time in numpy (before numba is loaded)."""
-        lexer = self.lexer
         levels = trie_levels(
             self.trie.node_byte, self.trie.node_depth, self.trie.subtree_end, self.trie.token_ptr
         )
@@ -654,6 +689,14 @@ def _nodes_below(subtree_end: np.ndarray, nodes: np.ndarray) -> int:
     reach = np.maximum.accumulate(ends)
     outermost = np.r_[True, nodes[1:] >= reach[:-1]]
     return int((ends[outermost] - nodes[outermost] - 1).sum())
+
+
+def _share_walk(
+    key: tuple, automaton: Any, trie: Any, words: np.ndarray, nodes: np.ndarray
+) -> None:
+    _shared_walks[key] = (automaton, trie, words, nodes)
+    if len(_shared_walks) > SHARED_WALKS:
+        _shared_walks.popitem(last=False)
 
 
 def _majority_target(row: np.ndarray) -> int | None:

@@ -40,6 +40,8 @@ class ProductLexer:
         self._starts: dict[frozenset[int], int] = {}
         # _singles[t]: terminal t's states as the lexer states {(t, q)}, for one-member rows.
         self._singles: dict[int, StateMap] = {}
+        self.walked: set[int] = set()
+        """States whose root trie walk has run: every row a token prefix reads is filled."""
 
     @property
     def num_states(self) -> int:
@@ -56,6 +58,10 @@ class ProductLexer:
         state = self._intern(frozenset((t, 0) for t in terminals))
         self._starts[terminals] = state
         return state
+
+    def state_of(self, terminal: int, state: int) -> int:
+        """The lexer state where only ``terminal`` is in progress, in its ``state``."""
+        return self._intern(frozenset(((terminal, state),)))
 
     def explore(self, state: int) -> None:
         """Fill the rows of every state reachable from ``state`` (the whole closure)."""
