@@ -19,7 +19,11 @@ is never read back compiled. structgen has two rows: its disk cache empty (the f
 ever on the machine: whatever is kept per vocabulary is built too), and (:data:`PRIMED`) a copy
 of the cache one untimed process left after compiling another schema (the priming schema):
 what every later process, CLI call or worker finds. numba's compiled kernels come from numba's
-own cache in both, as after installation. The first mask is checked to allow some tokens but
+own cache in both, as after installation; so does Python's bytecode: the children write it to
+one directory of the measurement (``PYTHONPYCACHEPREFIX``, even where the machine sets
+``PYTHONDONTWRITEBYTECODE``), and one untimed run per engine fills it first — what ``pip
+install`` leaves (it compiles every module), not what an editable checkout without bytecode
+pays. The first mask is checked to allow some tokens but
 not all. Reported: the median of each figure over the runs, and each run's (d).
 """
 
@@ -45,16 +49,20 @@ PRIMED = "structgen, vocabulary cached"  # the row of runs whose disk cache was 
 _FIGURES = ("import_ms", "tokenizer_ms", "compile_first_mask_ms", "total_ms")
 
 
-def _one_run(engine: str, path: str, key: str, timeout_s: float, *, seed: Path | None = None,
-             keep: Path | None = None, prime: bool = False) -> dict[str, Any]:  # fmt: skip
+def _one_run(engine: str, path: str, key: str, timeout_s: float, *, bytecode: Path,
+             seed: Path | None = None, keep: Path | None = None,
+             prime: bool = False) -> dict[str, Any]:  # fmt: skip
     """A child process's answer (``error`` when it failed). Its disk cache is a new directory:
     a copy of ``seed`` when given, else empty; ``keep`` receives the directory afterwards;
-    ``prime`` compiles :data:`PRIMING_SCHEMA` instead of :data:`SMALL_SCHEMA`."""
+    ``prime`` compiles :data:`PRIMING_SCHEMA` instead of :data:`SMALL_SCHEMA`; Python's bytecode
+    is read from (and written to) ``bytecode``."""
     with tempfile.TemporaryDirectory(prefix="structgen-bench-fresh-") as scratch:
         cache = Path(scratch) / "cache"
         if seed is not None:
             shutil.copytree(seed, cache)
-        env = {**os.environ, BENCH_CACHE_ENV: str(cache_root()), CACHE_ENV: str(cache)}
+        env = {**os.environ, BENCH_CACHE_ENV: str(cache_root()), CACHE_ENV: str(cache),
+               "PYTHONPYCACHEPREFIX": str(bytecode)}  # fmt: skip
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         command = [sys.executable, "-m", "structgen_bench.fresh_start_child", engine, path, key]
         try:
             done = subprocess.run(
@@ -102,22 +110,28 @@ def measure_fresh_start(engines: list[str], gguf_path: str, key: str, *, runs: i
     docstring), each run's total, and the first mask's allowed-token counts."""
     results: dict[str, Any] = {"schema": SMALL_SCHEMA, "priming_schema": PRIMING_SCHEMA,
                                "runs": runs, "engines": {}}  # fmt: skip
-    for engine in engines:
-        if engine not in FRESH_START_ENGINES:
-            continue
-        answers = [_one_run(engine, gguf_path, key, timeout_s) for _ in range(runs)]
-        results["engines"][engine] = _summary(answers, vocab_size)
-        if engine != "structgen":
-            continue
-        with tempfile.TemporaryDirectory(prefix="structgen-bench-primed-") as primed:
-            seed = Path(primed) / "cache"
-            priming = _one_run(engine, gguf_path, key, timeout_s, keep=seed, prime=True)
-            if "error" in priming:
-                answers = [priming]
-            else:
-                answers = [_one_run(engine, gguf_path, key, timeout_s, seed=seed if seed.is_dir()
-                                    else None) for _ in range(runs)]  # fmt: skip
-        results["engines"][PRIMED] = _summary(answers, vocab_size)
+    with tempfile.TemporaryDirectory(prefix="structgen-bench-bytecode-") as bytecode_dir:
+        bytecode = Path(bytecode_dir)
+        for engine in engines:
+            if engine not in FRESH_START_ENGINES:
+                continue
+            _one_run(engine, gguf_path, key, timeout_s, bytecode=bytecode)  # writes bytecode
+            answers = [_one_run(engine, gguf_path, key, timeout_s, bytecode=bytecode)
+                       for _ in range(runs)]  # fmt: skip
+            results["engines"][engine] = _summary(answers, vocab_size)
+            if engine != "structgen":
+                continue
+            with tempfile.TemporaryDirectory(prefix="structgen-bench-primed-") as primed:
+                seed = Path(primed) / "cache"
+                priming = _one_run(engine, gguf_path, key, timeout_s, bytecode=bytecode,
+                                   keep=seed, prime=True)  # fmt: skip
+                if "error" in priming:
+                    answers = [priming]
+                else:
+                    answers = [_one_run(engine, gguf_path, key, timeout_s, bytecode=bytecode,
+                                        seed=seed if seed.is_dir() else None)
+                               for _ in range(runs)]  # fmt: skip
+            results["engines"][PRIMED] = _summary(answers, vocab_size)
     return results
 
 
