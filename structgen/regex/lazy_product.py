@@ -162,30 +162,32 @@ class JsonStringAutomaton:
         return found
 
     # -- walks without the count ------------------------------------------------------------------
-    def free_twin(self, state: int, horizon: int) -> tuple[JsonStringAutomaton, int] | None:
-        """The same string's automaton without length bounds, and its state standing for
-        ``state``, when no reading of at most ``horizon`` characters from ``state`` can tell the
-        two apart; else None.
+    def free_twin(self, state: int) -> tuple[JsonStringAutomaton, int, int] | None:
+        """``(twin, twin state, slack)``: the same string's automaton without length bounds, its
+        state standing for ``state``, and how many characters from ``state`` the two cannot
+        tell apart; None for a state the twin does not stand for.
 
-        That holds for a body state whose count ``n`` is past ``low`` and at least ``horizon``
-        plus the longest shortest way to acceptance (``D``, over the DFA's live states) below
-        ``high``: every state ``horizon`` characters on can then still finish within bounds
-        exactly when it can finish at all, and may close exactly when the unbounded one may. A
-        trie walk reads at most its longest token (``horizon`` bytes, so characters), so the
-        walk from ``state`` is the twin's — shared by every count of that stretch."""
+        A body state whose count ``n`` is past ``low`` has ``slack = high − n − D``, where ``D``
+        is the longest shortest way to acceptance over the DFA's live states: every state at
+        most ``slack`` characters on can then still finish within bounds exactly when it can
+        finish at all, and may close exactly when the unbounded one may. So a trie walk from
+        ``state`` whose allowed tokens and lexeme ends all lie within ``slack`` bytes of the
+        root (bytes bound characters) is the twin's walk — shared by every count of that
+        stretch."""
         if self.high is None:
             return None  # counts past ``low`` are clamped to one state already
         key = self._keys[state]
         if key[0] != _BODY or key[2] < self.low:
             return None
-        if self.high - key[2] < horizon + self._finish_distance():
+        slack = self.high - key[2] - self._finish_distance()
+        if slack <= 0:
             return None
         twin = self._twin
         if twin is None:
             twin = self._twin = JsonStringAutomaton(
                 self.dfa, 0, None, self.close, canonical=self.canonical, max_cells=self.max_cells
             )
-        return twin, twin._number((key[0], key[1], 0, *key[3:]))
+        return twin, twin._number((key[0], key[1], 0, *key[3:])), slack
 
     def _finish_distance(self) -> int:
         """The most characters any live DFA state needs to reach acceptance (its shortest way)."""

@@ -27,7 +27,9 @@ SCHEMA = {
         "chargePointVendor": {"type": "string", "maxLength": 40},
         "chargePointModel": {"type": "string"},
         "notes": {"type": "string", "minLength": 2, "maxLength": 400},
-        "code": {"type": "string", "pattern": "^(ab|cd)+x?$", "minLength": 3, "maxLength": 600},
+        "code": {
+            "type": "string", "pattern": "^[a-z]+( [a-z]+)*$", "minLength": 3, "maxLength": 600
+        },
         "firmware": {"type": "object", "properties": {"version": {"type": "string"}}},
         "count": {"type": "integer"},
     },
@@ -40,7 +42,11 @@ DOCUMENTS = [
     {"chargePointVendor": "", "other key": '{"k": ["v"]}', "firmware": {"version": '"1.0"'}},
     {"chargePointVendor": "\"quoted\"", "chargePoint": "almost a key", "count": -3},
     {"chargePointVendor": "v", "notes": "x" * 150 + " " * 70 + "y" * 170 + "z" * 7},
-    {"chargePointVendor": "v", "code": "abcd" * 149 + "ab", "notes": "{\"a\": 1}" * 30},
+    {
+        "chargePointVendor": "v",
+        "code": ("international lorem ipsum dolor sit amet " * 15)[:597].strip(),
+        "notes": '{"a": 1}' * 30,
+    },
 ]
 
 

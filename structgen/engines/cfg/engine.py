@@ -54,6 +54,8 @@ _shared_walks: OrderedDict[tuple[int, int, int], tuple[Any, Any, np.ndarray, np.
 )
 _twin_lexers: weakref.WeakKeyDictionary[Any, ProductLexer] = weakref.WeakKeyDictionary()
 """One-terminal lexers of the twin automata walked in place of bounded strings' states."""
+_twin_reach: dict[tuple[int, int, int], tuple[int]] = {}
+"""How deep (bytes) each shared twin walk reaches: its allowed tokens and lexeme ends."""
 _BALL_ROWS = 32  # lexer rows a walk may fill around its state before following the trie
 
 
@@ -146,6 +148,7 @@ class GrammarEngine:
         self._pending: dict[tuple[EarleySet, int], Thread | None] = {}
         self._walks: list[TrieWalk] = []
         self._walk_ids: dict[tuple[int, int, int], int] = {}
+        self._lengths: np.ndarray | None = None  # token lengths, when a twin walk needs them
         self._completion_cache: dict[tuple[Thread, int], tuple[Thread, ...]] = {}  # (thread, group)
         self._masks: OrderedDict[Config, tuple[np.ndarray, bool]] = OrderedDict()
         self._mask_cache_size = mask_cache_size
@@ -403,7 +406,10 @@ class GrammarEngine:
         automaton = self.terminals[terminal]
         twin = self._twin_of(automaton, state)
         if twin is not None:  # a bounded string far from its bounds walks like the unbounded one
-            return self._install_walk(key, terminal, *self._twin_walk(*twin))
+            twin_automaton, twin_state, slack = twin
+            words, nodes, reach = self._twin_walk(twin_automaton, twin_state)
+            if reach <= slack:
+                return self._install_walk(key, terminal, words, nodes)
         shared_key = (id(automaton), state, id(self.trie))
         found = _shared_walks.get(shared_key)
         if found is not None and found[0] is automaton and found[1] is self.trie:
@@ -415,11 +421,22 @@ class GrammarEngine:
         _share_walk(shared_key, automaton, self.trie, walk.dense, nodes)
         return walk_id
 
-    def _twin_of(self, automaton: Any, state: int) -> tuple[Any, int] | None:
-        """(twin automaton, state) whose root walk equals the one from ``state`` of
-        ``automaton`` (see ``JsonStringAutomaton.free_twin``), or None."""
+    def _twin_of(self, automaton: Any, state: int) -> tuple[Any, int, int] | None:
+        """(twin automaton, state, slack): the root walk from ``state`` of ``automaton`` is the
+        twin's when the twin's reaches no deeper than ``slack`` bytes (see
+        ``JsonStringAutomaton.free_twin``); None when there is no twin."""
         free_twin = getattr(automaton, "free_twin", None)
-        return None if free_twin is None else free_twin(state, self.walk_radius)
+        return None if free_twin is None else free_twin(state)
+
+    def _token_lengths(self) -> np.ndarray:
+        """Each token's length in bytes (its trie node's depth; 0 for tokens not in the trie)."""
+        if self._lengths is None:
+            trie = self.trie
+            lengths = np.zeros(self.num_words * 32, dtype=np.int32)
+            counts = np.diff(trie.token_ptr)
+            lengths[trie.token_ids] = np.repeat(trie.node_depth, counts)
+            self._lengths = lengths
+        return self._lengths
 
     def _install_walk(
         self, key: tuple[int, int, int], terminal: int, words: np.ndarray, nodes: np.ndarray
@@ -432,15 +449,17 @@ class GrammarEngine:
         self._walk_ids[key] = walk_id
         return walk_id
 
-    def _twin_walk(self, automaton: Any, state: int) -> tuple[np.ndarray, np.ndarray]:
-        """(tokens, boundary nodes) of the root walk from ``state`` of ``automaton``, a terminal
-        automaton that is not this engine's (a bounded string's unbounded twin): walked over a
-        lexer of that one terminal, kept per process, and shared like every one-terminal walk."""
+    def _twin_walk(self, automaton: Any, state: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """(tokens, boundary nodes, reach) of the root walk from ``state`` of ``automaton``, a
+        terminal automaton that is not this engine's (a bounded string's unbounded twin): walked
+        over a lexer of that one terminal, kept per process, and shared like every one-terminal
+        walk. ``reach``: the depth of its deepest allowed token or boundary, in bytes."""
         shared_key = (id(automaton), state, id(self.trie))
         found = _shared_walks.get(shared_key)
-        if found is not None and found[0] is automaton and found[1] is self.trie:
+        reach = _twin_reach.get(shared_key)
+        if found is not None and found[0] is automaton and found[1] is self.trie and reach:
             _shared_walks.move_to_end(shared_key)
-            return found[2], found[3]
+            return found[2], found[3], reach[0]
         lexer = _twin_lexers.get(automaton)
         if lexer is None:
             lexer = _twin_lexers[automaton] = ProductLexer([automaton])
@@ -450,7 +469,16 @@ class GrammarEngine:
         )
         nodes = np.unique(event_nodes)
         _share_walk(shared_key, automaton, self.trie, words, nodes)
-        return words, nodes
+        lengths = self._token_lengths()
+        allowed = np.flatnonzero(
+            np.unpackbits(words.view(np.uint8), bitorder="little")[: len(lengths)]
+        )
+        depth = int(lengths[allowed].max(initial=0))
+        reach = max(depth, int(self.trie.node_depth[nodes].max(initial=0)))
+        _twin_reach[shared_key] = (reach,)
+        if len(_twin_reach) > SHARED_WALKS:
+            _twin_reach.pop(next(iter(_twin_reach)))
+        return words, nodes, reach
 
     def _child_walk_id(self, parent: int, group: int, lexer_state: int) -> int:
         key = (parent, group, lexer_state)
