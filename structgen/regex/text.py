@@ -67,7 +67,9 @@ class _Writer:
     def _compound(self, node: Node, top: bool) -> str:
         text, group = self.text, self.group
         if isinstance(node, Concat):
-            return "".join(group(part) if isinstance(part, Alt) else text(part) for part in node.parts)
+            return "".join(
+                group(part) if isinstance(part, Alt) else text(part) for part in node.parts
+            )
         if isinstance(node, Alt):
             return "|".join(text(option, top=True) for option in node.options)
         if isinstance(node, Repeat):

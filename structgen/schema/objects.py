@@ -551,7 +551,9 @@ def _machine(
 
     bound = max(limit, 4 * len(moves) + 16)
     if mode == "set" and not counting:
-        return _set_machine(moves, move_bits, plan.pointer, limit, bound, is_final, maximum, derived)
+        return _set_machine(
+            moves, move_bits, plan.pointer, limit, bound, is_final, maximum, derived
+        )
     start = (0, 0)
     transitions: dict[tuple, list] = {}
     queue = deque([start])
