@@ -411,10 +411,9 @@ class GrammarEngine:
             if reach <= slack:
                 return self._install_walk(key, terminal, words, nodes)
         shared_key = (id(automaton), state, id(self.trie))
-        found = _shared_walks.get(shared_key)
-        if found is not None and found[0] is automaton and found[1] is self.trie:
-            _shared_walks.move_to_end(shared_key)
-            return self._install_walk(key, terminal, found[2], found[3])
+        found = _shared_walk(shared_key, automaton, self.trie)
+        if found is not None:
+            return self._install_walk(key, terminal, *found)
         walk_id = self._new_walk(key, np.array([0], dtype=np.int32), dense=True)
         walk = self._walks[walk_id]
         nodes = np.concatenate([np.zeros(0, dtype=np.int32), *walk.event_nodes.values()])
@@ -455,11 +454,10 @@ class GrammarEngine:
         over a lexer of that one terminal, kept per process, and shared like every one-terminal
         walk. ``reach``: the depth of its deepest allowed token or boundary, in bytes."""
         shared_key = (id(automaton), state, id(self.trie))
-        found = _shared_walks.get(shared_key)
+        found = _shared_walk(shared_key, automaton, self.trie)
         reach = _twin_reach.get(shared_key)
-        if found is not None and found[0] is automaton and found[1] is self.trie and reach:
-            _shared_walks.move_to_end(shared_key)
-            return found[2], found[3], reach[0]
+        if found is not None and reach:
+            return found[0], found[1], reach[0]
         lexer = _twin_lexers.get(automaton)
         if lexer is None:
             lexer = _twin_lexers[automaton] = ProductLexer([automaton])
@@ -563,20 +561,11 @@ class GrammarEngine:
                 UNEXPLORED, seen, missing, counts,
             )  # fmt: skip
             if count == -2:
-                for missing_state in missing[: min(int(counts[0]), len(missing))].tolist():
-                    lexer.explore_around(missing_state, 8, max_rows=8)
-                    lexer.ensure_row(missing_state)
+                _fill_missing_rows(lexer, missing, int(counts[0]))
                 continue
             if count >= 0:
                 break
-            if capacity >= self.max_walk_events:
-                raise LimitExceededError(
-                    "the number of lexeme boundaries inside tokens in one trie walk",
-                    self.max_walk_events,
-                    hint="many terminals can end at the same trie nodes; raise max_walk_events "
-                    "or make the grammar's terminals less ambiguous",
-                )
-            capacity = min(capacity * 4, self.max_walk_events)
+            capacity = self._more_events(capacity)
         grouped = self._group_events(event_node[:count], event_state[:count])
         roots = same_roots[: int(counts[1])]
         ends = trie.subtree_end[roots]
@@ -638,25 +627,25 @@ class GrammarEngine:
                     UNEXPLORED, seen, missing, missing_count,
                 )  # fmt: skip
                 if count == -2:
-                    found = min(int(missing_count[0]), len(missing))
-                    for missing_state in missing[:found].tolist():
-                        # A few rows beyond it too: fewer rounds on long lexemes, little waste.
-                        lexer.explore_around(missing_state, 8, max_rows=8)
-                        lexer.ensure_row(missing_state)
+                    _fill_missing_rows(lexer, missing, int(missing_count[0]))
                     words[:] = 0
                     continue
             if count >= 0:
                 if root:
                     lexer.walked.add(state)
                 return event_node[:count], event_state[:count]
-            if capacity >= self.max_walk_events:
-                raise LimitExceededError(
-                    "the number of lexeme boundaries inside tokens in one trie walk",
-                    self.max_walk_events,
-                    hint="many terminals can end at the same trie nodes; raise max_walk_events "
-                    "or make the grammar's terminals less ambiguous",
-                )
-            capacity = min(capacity * 4, self.max_walk_events)
+            capacity = self._more_events(capacity)
+
+    def _more_events(self, capacity: int) -> int:
+        """The next size of a walk's event arrays, up to ``max_walk_events`` (then an error)."""
+        if capacity >= self.max_walk_events:
+            raise LimitExceededError(
+                "the number of lexeme boundaries inside tokens in one trie walk",
+                self.max_walk_events,
+                hint="many terminals can end at the same trie nodes; raise max_walk_events "
+                "or make the grammar's terminals less ambiguous",
+            )
+        return min(capacity * 4, self.max_walk_events)
 
     def _explore_with_numpy(self, lexer: ProductLexer, state: int, nodes: np.ndarray) -> None:
         """The same, one trie depth at a time in numpy (before numba is loaded)."""
@@ -717,6 +706,24 @@ def _nodes_below(subtree_end: np.ndarray, nodes: np.ndarray) -> int:
     reach = np.maximum.accumulate(ends)
     outermost = np.r_[True, nodes[1:] >= reach[:-1]]
     return int((ends[outermost] - nodes[outermost] - 1).sum())
+
+
+def _shared_walk(key: tuple, automaton: Any, trie: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """(tokens, boundary nodes) of the shared walk ``key`` names, if it is still kept and was
+    made for this very automaton and trie (ids are reused once objects are gone)."""
+    found = _shared_walks.get(key)
+    if found is None or found[0] is not automaton or found[1] is not trie:
+        return None
+    _shared_walks.move_to_end(key)
+    return found[2], found[3]
+
+
+def _fill_missing_rows(lexer: ProductLexer, missing: np.ndarray, count: int) -> None:
+    """Fill the rows a walk reported missing (``count`` of them, at most ``missing``'s length
+    written), and a few beyond each: fewer rounds on long lexemes, little waste."""
+    for state in missing[: min(count, len(missing))].tolist():
+        lexer.explore_around(state, 8, max_rows=8)
+        lexer.ensure_row(state)
 
 
 def _share_walk(

@@ -161,12 +161,11 @@ class ProductLexer:
             singles = self._singles.get(terminal)
             if singles is None:
                 singles = self._singles[terminal] = StateMap(
-                    lambda q, t=terminal: self._intern(frozenset(((t, q),)))
+                    lambda q, t=terminal: self.state_of(t, q)
                 )
             row = singles.translate(self.dfas[terminal].row(state))
-            live = row >= 0
             self.transitions[current] = row
-            self.live_bytes[current] = live
+            self.live_bytes[current] = row >= 0
             return
         rows = np.stack([self.dfas[t].row(q) for t, q in members])  # [k, 256]
         terminals = [t for t, _ in members]
