@@ -7,18 +7,22 @@ is alike and ``minItems`` is reached — emitted as *left-recursive* rules ``N[q
 which Earley parses in constant work per item however long the array.
 
 ``contains`` is exact without a complement: an item may be read as "item ∧ contains" (counting
-towards ``minContains``) or as a plain item. ``maxContains`` and ``uniqueItems`` (unless
-``maxItems ≤ 1``) cannot be expressed and are reported.
+towards ``minContains``) or as a plain item. ``maxContains`` cannot be expressed and is
+reported. ``uniqueItems`` (unless ``maxItems ≤ 1``) is exact where every item has finitely many
+values (:mod:`structgen.schema.unique_items`: the values used so far are the state) and reported
+otherwise: over an infinite item domain "all items differ" is not context-free.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from structgen.errors import LimitExceededError
 from structgen.schema.builder import SchemaBuilder
 from structgen.schema.errors import Unsupported
 from structgen.schema.normalize import ArraySpec, flatten, make_node
+from structgen.schema.unique_items import build_unique_array, finite_domain
 
 __all__ = ["build_array"]
 
@@ -50,10 +54,7 @@ def build_array(builder: SchemaBuilder, spec: ArraySpec) -> str | None:
             f"{spec.pointer}: minItems {minimum} exceeds what maxItems/items allow ({maximum})"
         )
         return None
-    if spec.unique is not None and (maximum is None or maximum > 1):
-        builder.report(
-            [Unsupported("uniqueItems", spec.unique, "no grammar can require all items to differ")]
-        )
+    unique = spec.unique is not None and (maximum is None or maximum > 1)
     contains = _distinct_contains(spec.contains)
     if len(contains) > 1:
         builder.report(
@@ -70,6 +71,12 @@ def build_array(builder: SchemaBuilder, spec: ArraySpec) -> str | None:
     if maximum is not None and needed > maximum:
         builder.unsatisfiable(f"{spec.pointer}: minContains {needed} exceeds maxItems {maximum}")
         return None
+    domain = _finite_domains(builder, spec, items_at, prefix_length, maximum) if unique else None
+    if domain is not None:
+        return build_unique_array(
+            builder, spec, domain, minimum=minimum, maximum=maximum,
+            contains=contains_location, needed=needed,
+        )  # fmt: skip
     limit = options.max_array_expansion
     horizon = max(prefix_length, minimum, 1)  # positions beyond are alike and need no count
     if maximum is not None and maximum > limit and horizon <= limit and options.lenient:
@@ -134,6 +141,37 @@ def build_array(builder: SchemaBuilder, spec: ArraySpec) -> str | None:
         if state != start:
             builder.rule(array, lbracket, names[state], rbracket)
     return array
+
+
+def _finite_domains(
+    builder: SchemaBuilder,
+    spec: ArraySpec,
+    items_at: Callable[[int], list],
+    prefix_length: int,
+    maximum: int | None,
+) -> Callable[[int], list] | None:
+    """The finite values of each position, for ``uniqueItems``
+    (:mod:`structgen.schema.unique_items`); ``None``, reported as unsupported, when a position
+    admits infinitely many."""
+    domains: dict[int, list] = {}
+    last = prefix_length if maximum is None else min(prefix_length, maximum - 1)
+    for position in range(last + 1):
+        values = finite_domain(builder, items_at(position))
+        if values is None:
+            builder.report(
+                [
+                    Unsupported(
+                        "uniqueItems",
+                        spec.unique or spec.pointer,
+                        "all items must differ, which a grammar can require only when each "
+                        "item has finitely many values (an enum, const, booleans or null); "
+                        f"item {position} does not",
+                    )
+                ]
+            )
+            return None
+        domains[position] = values
+    return lambda position: domains.get(min(position, prefix_length), [])
 
 
 def _distinct_contains(contains: list) -> list:

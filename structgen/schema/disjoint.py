@@ -8,16 +8,18 @@
   (``jsonschema`` decides, against the other branch's own subschemas: the schema around the
   ``oneOf`` holds the ``oneOf`` itself, which a shared value fails);
 - numbers: ranges that do not meet; strings: languages whose automata do not intersect;
-- objects: a key required by one branch that the other forbids, or required by both with
-  disjoint values (a discriminator); ranges of ``minProperties``/``maxProperties`` apart;
+- objects: a key required by one branch that the other forbids or allows only with values
+  disjoint from the first branch's (a discriminator); ranges of ``minProperties``/
+  ``maxProperties`` apart;
 - arrays: length ranges apart, or a position both require with disjoint items.
 
 Branches are compared together with the schema around the ``oneOf`` (its siblings), which can
 only make them more disjoint. Two branches that may overlap are compared again per JSON type:
 on null, booleans, numbers and strings the compiler then builds exactly-one as a language
-(:mod:`structgen.schema.exactly_one`); on objects when which branch holds depends only on the
-key set (:mod:`structgen.schema.key_sets`); on objects and arrays when two branches take every
-value of that type (then none holds exactly one branch); any other overlap is refused. A
+(:mod:`structgen.schema.exactly_one`); on objects per connected group of branches that may
+overlap, when within the group which branch holds depends only on the key set
+(:mod:`structgen.schema.key_sets`); on objects and arrays when two branches take every value of
+that type (then none holds exactly one branch); any other overlap is refused. A
 ``oneOf`` whose branches only require keys is not a union at all: objects enforce "exactly one
 branch holds" on the keys seen (:mod:`structgen.schema.objects`).
 """
@@ -25,6 +27,7 @@ branch holds" on the keys seen (:mod:`structgen.schema.objects`).
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,12 +63,13 @@ class OneOfCheck:
     """What compiling a ``oneOf`` as a union needs: ``problem`` (why it cannot, or ``None``) and,
     per branch index, values of finite sibling branches it also matches, to exclude from it;
     ``language_kinds``: the JSON types on which branches overlap, where exactly-one is computed
-    as a language instead (:mod:`structgen.schema.exactly_one`): scalars, and objects or arrays
-    that two branches take all of (so none holds exactly one branch)."""
+    as a language instead (:mod:`structgen.schema.exactly_one`): scalars (``None``), objects or
+    arrays that two branches take all of (``None``: none holds exactly one branch), and objects
+    as alternatives, each a conjunction of subschemas (see :func:`_objects_exactly_one`)."""
 
     problem: str | None = None
     exclusions: dict[int, list[Any]] = field(default_factory=dict)
-    language_kinds: dict[str, Location | None] = field(default_factory=dict)
+    language_kinds: dict[str, Any] = field(default_factory=dict)
     overlap: str = ""  # the first two branches that may both match, for messages
 
 
@@ -80,6 +84,7 @@ def check_one_of(builder: SchemaBuilder, plain: list, group: Group) -> OneOfChec
     nodes = [make_node(plain + [(branch, True)]) for branch in group.branches]
     finite = [_finite_values(builder, node) for node in nodes]
     check = OneOfCheck()
+    object_pairs: list[tuple[int, int]] = []  # branches that may both match as objects
     for (i, a), (j, b) in itertools.combinations(enumerate(nodes), 2):
         if finite[i] is None and finite[j] is None:
             if disjoint(builder, a, b, 0):
@@ -95,17 +100,11 @@ def check_one_of(builder: SchemaBuilder, plain: list, group: Group) -> OneOfChec
                 if kind in kinds - set(SCALAR_KINDS)
                 and sum(_takes_all(builder, branch, kind) for branch in group.branches) < 2
             ]
-            found: dict[str, Location | None] = dict.fromkeys(kinds)
+            found: dict[str, Any] = dict.fromkeys(kinds)
             if structured == ["object"]:
-                objects = key_set_schema(builder, [loc for loc, _ in plain], group.branches)
-                if isinstance(objects, str):
-                    check.problem = (
-                        f"branches {i} and {j} may both match as objects, and exactly-one on "
-                        f"their key sets is not exact: {objects}; make them disjoint "
-                        "(different consts, required keys) or use anyOf"
-                    )
-                    return check
-                found["object"], structured = objects, []
+                object_pairs.append((i, j))
+                found.pop("object")  # built from every such pair below
+                structured = []
             if structured or not kinds:
                 what = f" as {structured[0]}s" if structured else ""
                 check.problem = (
@@ -133,7 +132,79 @@ def check_one_of(builder: SchemaBuilder, plain: list, group: Group) -> OneOfChec
                 return check
             if shared:
                 check.exclusions.setdefault(index, []).extend(shared)
+    if object_pairs:
+        objects = _objects_exactly_one(builder, plain, group, nodes, object_pairs)
+        if isinstance(objects, str):
+            check.problem = objects
+            return check
+        check.language_kinds["object"] = objects
     return check
+
+
+def _objects_exactly_one(
+    builder: SchemaBuilder,
+    plain: list,
+    group: Group,
+    nodes: list[SchemaNode],
+    pairs: list[tuple[int, int]],
+) -> list[list[tuple[Location, bool]]] | str:
+    """The objects exactly one branch of ``group`` holds, as alternatives (each a conjunction to
+    add to ``plain``), or why that is not exact.
+
+    Branches that may both match an object are joined; every other two are disjoint on objects,
+    so the branches an object matches all lie in one connected part, and exactly-one is the
+    union over the parts of exactly-one within the part: a part of one branch is that branch (as
+    an object), a larger part one key-set schema (:mod:`structgen.schema.key_sets`).
+    """
+    parent = list(range(len(nodes)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in pairs:
+        parent[root(i)] = root(j)
+    parts: dict[int, list[int]] = {}
+    for index in range(len(nodes)):
+        parts.setdefault(root(index), []).append(index)
+    siblings = [loc for loc, _ in plain]
+    alternatives: list[list[tuple[Location, bool]]] = []
+    for members in parts.values():
+        if len(members) == 1:
+            (index,) = members
+            if _may_be_object(builder, nodes[index]):
+                owner = group.branches[index]
+                objects = kind_location(builder, owner, {"type": "object"})
+                alternatives.append([(group.branches[index], True), (objects, True)])
+            continue
+        schema = key_set_schema(builder, siblings, [group.branches[k] for k in members])
+        if isinstance(schema, str):
+            i, j = next((a, b) for a, b in pairs if a in members)
+            found = re.match(r"branch (\d+):", schema)
+            if found is not None:  # numbered within the part: name the oneOf's own index
+                schema = f"branch {members[int(found.group(1))]}:{schema[found.end():]}"
+            return (
+                f"branches {i} and {j} may both match as objects, and exactly-one on "
+                f"their key sets is not exact: {schema}; make them disjoint "
+                "(different consts, required keys) or use anyOf"
+            )
+        alternatives.append([(schema, True)])
+    return alternatives
+
+
+def _may_be_object(builder: SchemaBuilder, node: SchemaNode) -> bool:
+    """Whether some object may satisfy ``node`` (``False`` only when none can)."""
+    flat = flatten(builder.document, _of_kind(builder, node, "object"))
+    if flat.false_at is not None:
+        return False
+    if flat.groups or flat.enum_location() is not None:
+        return True
+    analysis = analyze(
+        builder.document, flat.plain, formats=builder.options.formats != "annotation"
+    )
+    return "object" in analysis.types
 
 
 def _of_kind(builder: SchemaBuilder, node: SchemaNode, kind: str) -> SchemaNode:
@@ -355,10 +426,12 @@ def _objects_disjoint(builder: SchemaBuilder, a: Analysis, b: Analysis, depth: i
         for name in spec.required:
             if _key_node(builder, second, name) is None:
                 return True
-    for name in set(x.required) & set(y.required):
-        node_a, node_b = _key_node(builder, a, name), _key_node(builder, b, name)
-        if node_a is None or node_b is None or disjoint(builder, node_a, node_b, depth + 1):
-            return True
+    # A key one branch requires must hold a value both branches allow under it.
+    for first, second, spec in ((a, b, x), (b, a, y)):
+        for name in spec.required:
+            own, other = _key_node(builder, first, name), _key_node(builder, second, name)
+            if own is None or other is None or disjoint(builder, own, other, depth + 1):
+                return True
     return False
 
 

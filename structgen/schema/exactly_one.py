@@ -100,14 +100,15 @@ def kind_location(
 
 
 def enforce_exactly_one(
-    builder: SchemaBuilder, name: str, node: SchemaNode, kinds: dict[str, Location | None]
+    builder: SchemaBuilder, name: str, node: SchemaNode, kinds: dict[str, Any]
 ) -> tuple[str | None, Location | None]:
     """Add to ``name`` the values of the scalar ``kinds`` that ``node`` (with its ``oneOf`` s)
     holds, computed exactly; return ``(None, L)`` where ``L`` (``not: {type: kinds}``) keeps
     the branch-by-branch alternatives off those kinds, or ``(why, None)`` with nothing added.
     An object or array kind in ``kinds`` is one that no value holds exactly one branch of
     (two branches take all of it): it is only kept off; or, for objects, one whose exactly-one
-    is the object schema ``kinds["object"]`` (key sets, :mod:`structgen.schema.key_sets`)."""
+    is the union of the conjunctions listed in ``kinds["object"]`` (a branch disjoint from the
+    others on objects, or a key-set schema: :mod:`structgen.schema.key_sets`)."""
     try:
         result = _language(builder, node, 0)
     except Inexact as error:
@@ -132,7 +133,8 @@ def enforce_exactly_one(
         if len(flat.groups) > 1:
             return "exactly-one on key sets next to another anyOf/oneOf is not supported", None
         plain = [(location, False) for location in flat.plain]
-        builder.rule(name, builder.symbol([*plain, (objects, True)]))
+        for alternative in objects:
+            builder.rule(name, builder.symbol([*plain, *alternative]))
     kept = [k for k in (*SCALAR_KINDS, "object", "array") if k in kinds]
     return None, kind_location(builder, owner, {"not": {"type": kept}, "$comment": _MARK})
 

@@ -74,6 +74,7 @@ class SchemaOptions:
     default_draft: Literal["2020-12", "2019-09", "7", "6", "4"] = "2020-12"
     validate_schema: bool = True
     max_object_states: int = 4096
+    max_unique_states: int = 4096
     max_array_expansion: int = 1024
     max_length_expansion: int = 1024
     max_string_length: int = 1_000_000
