@@ -43,7 +43,7 @@ def test_unsupported_keywords_are_listed_with_pointers():
         "type": "object",
         "properties": {
             "tags": {"type": "array", "uniqueItems": True},
-            "n": {"not": {"properties": {"a": {"type": "string"}}}},
+            "n": {"not": {"minProperties": 2}},
             "s": {"type": "string", "pattern": "(?=x)y"},
         },
         "if": {"required": ["a"]},

@@ -106,7 +106,7 @@ def _shape(builder: SchemaBuilder, branch: Location) -> tuple | str | None:
     if (
         spec.min_properties or spec.max_properties is not None or spec.property_names
         or spec.dependent_required or spec.forbidden_together or spec.exactly_one
-        or len(spec.owners) > 1
+        or spec.conditions or len(spec.owners) > 1
     ):  # fmt: skip
         return "it bounds or conditions its properties beyond properties/required"
     properties: dict[str, Any] = {}

@@ -16,11 +16,14 @@ from decimal import Decimal
 from typing import Any
 
 from structgen.schema.errors import SchemaError, Unsupported
+from structgen.schema.keywords import ALL_TYPES, ANNOTATIONS, SCALAR_TYPES, schema_types
+from structgen.schema.negation import ObjectCondition, ScalarChange, negate_scalar, off_objects
 from structgen.schema.numbers import Bound, to_decimal
 from structgen.schema.refs import Location, SchemaDocument
 
 __all__ = [
     "ALL_TYPES",
+    "ANNOTATIONS",
     "Analysis",
     "ArrayOwner",
     "ArraySpec",
@@ -31,12 +34,15 @@ __all__ = [
     "ObjectSpec",
     "SchemaNode",
     "StringSpec",
+    "ObjectCondition",
     "analyze",
     "flatten",
     "make_node",
+    "off_objects",
+    "presence_branches",
+    "schema_types",
 ]
 
-ALL_TYPES = frozenset({"null", "boolean", "object", "array", "string", "number", "integer"})
 
 Item = tuple  # (Location, full: bool)
 
@@ -196,6 +202,7 @@ class ObjectSpec:
     dependent_required: dict[str, list[str]] = field(default_factory=dict)
     forbidden_together: list[list[str]] = field(default_factory=list)  # ``not: {required: [...]}``
     exactly_one: list[list[Presence]] = field(default_factory=list)  # ``oneOf`` of ``required``s
+    conditions: list[ObjectCondition] = field(default_factory=list)
     pointer: str = "#"
 
     def has_explicit_additional(self) -> bool:
@@ -239,14 +246,6 @@ class Analysis:
     booleans: frozenset[bool] = frozenset({True, False})  # ``not: {const: true}`` removes one
 
 
-def _types(value: Any) -> frozenset[str]:
-    names = [value] if isinstance(value, str) else list(value) if isinstance(value, list) else []
-    out: set[str] = set()
-    for name in names:
-        out |= {"number", "integer"} if name == "number" else {name}
-    return frozenset(out & ALL_TYPES)
-
-
 def _count(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -271,7 +270,7 @@ def analyze(document: SchemaDocument, locations: list[Location], *, formats: boo
             unsupported.append(Unsupported(keyword, f"{at}/{keyword}", reason))  # noqa: B023
 
         if "type" in schema:
-            types = types & _types(schema["type"])
+            types = types & schema_types(schema["type"])
             if not types:
                 reasons.append(f"{at}/type: no JSON type left")
         # -- strings
@@ -303,14 +302,10 @@ def analyze(document: SchemaDocument, locations: list[Location], *, formats: boo
             obj.exactly_one.append(presence)
         if "not" in schema:
             negation = _Negation(types, string, number, obj, booleans)
-            _not(loc, negation, unsupported_keyword, reasons)
+            _not(document, loc, negation, unsupported_keyword, reasons)
             types, booleans = negation.types, negation.booleans
         if "if" in schema and ("then" in schema or "else" in schema):
             unsupported_keyword("if", "if/then/else needs the complement of the 'if' schema")
-        if schema.get("dependentSchemas"):
-            unsupported_keyword(
-                "dependentSchemas", "a schema that depends on a property's presence"
-            )
         for keyword in ("unevaluatedProperties", "unevaluatedItems"):
             if keyword in schema and schema[keyword] not in (True, {}):
                 unsupported_keyword(keyword, "depends on what the other subschemas evaluated")
@@ -405,7 +400,13 @@ def _object_keywords(
             if isinstance(value, list):
                 dependent[name] = value
             elif value not in (True, {}):
-                unsupported_keyword("dependencies", f"schema dependency of property {name!r}")
+                where = document.child(loc, "dependencies", name)
+                obj.conditions.append(ObjectCondition(where, when=name))
+    if loc.draft in ("2019-09", "2020-12") and isinstance(schema.get("dependentSchemas"), dict):
+        for name, value in schema["dependentSchemas"].items():
+            if value not in (True, {}):
+                where = document.child(loc, "dependentSchemas", name)
+                obj.conditions.append(ObjectCondition(where, when=name))
     for name, needed in dependent.items():
         if isinstance(needed, list) and needed:
             merged = obj.dependent_required.setdefault(name, [])
@@ -513,14 +514,22 @@ def _required_list(schema: Any) -> list[str] | None:
     return None
 
 
-def _not(loc: Location, negation: _Negation, unsupported_keyword, reasons: list[str]) -> None:
+def _not(
+    document: SchemaDocument,
+    loc: Location,
+    negation: _Negation,
+    unsupported_keyword,
+    reasons: list[str],
+) -> None:
     """``not`` where its complement is expressible, exactly; else an unsupported keyword.
 
     A keyword that only constrains one JSON type holds vacuously for the others, so its negation
     also *requires* that type: ``not: {pattern: p}`` means "a string with no match of p",
     ``not: {required: [a]}`` "an object without a". Handled: ``true``/``false``/``{}``, ``type``,
-    ``enum``/``const`` (values removed from strings, numbers, booleans, null), ``required``,
-    ``pattern``, and ``anyOf``/``allOf`` of ``required``.
+    ``enum``/``const`` (values removed from strings, numbers, booleans, null; other keywords
+    beside them filter the values), one scalar keyword (``pattern``, lengths, bounds; with or
+    without ``type``), ``required`` and ``anyOf``/``allOf`` of ``required``, and any schema of
+    object keywords (an :class:`ObjectCondition` on objects, see :mod:`.conditions`).
     """
     negated = loc.schema["not"]
     at = f"{loc.pointer}/not"
@@ -531,8 +540,18 @@ def _not(loc: Location, negation: _Negation, unsupported_keyword, reasons: list[
         reasons.append(f"{at}: excludes everything")
         negation.types = frozenset()
         return
+    where = document.child(loc, "not")
+    if keys is not None and ("enum" in keys or ("const" in keys and loc.draft != "4")):
+        values = negated["enum"] if "enum" in negated else [negated["const"]]
+        if not isinstance(values, list):
+            unsupported_keyword("not", "malformed enum")
+            return
+        if keys - {"enum", "const"}:  # the values that every keyword beside them holds
+            values = [v for v in values if document.is_valid(v, where)]
+        _exclude_values(values, negation, unsupported_keyword)
+        return
     if keys == {"type"}:
-        excluded = _types(negated["type"])
+        excluded = schema_types(negated["type"])
         remaining = negation.types - excluded
         if "number" in excluded:
             remaining -= {"number", "integer"}
@@ -547,31 +566,12 @@ def _not(loc: Location, negation: _Negation, unsupported_keyword, reasons: list[
             reasons.append(f"{at}: no JSON type left")
         negation.types = frozenset(remaining)
         return
-    if keys == {"enum"} or (keys == {"const"} and loc.draft != "4"):
-        values = negated["enum"] if "enum" in negated else [negated["const"]]
-        if not isinstance(values, list):
-            unsupported_keyword("not", "malformed enum")
+    if keys is not None and len(keys - {"type"}) == 1:
+        (keyword,) = keys - {"type"}
+        change = negate_scalar(keyword, negated[keyword], loc.draft)
+        if change is not None:
+            _negate_scalar(negated, at, keyword, change, negation, unsupported_keyword)
             return
-        for value in values:
-            if value is None:
-                negation.types = negation.types - {"null"}
-            elif isinstance(value, bool):
-                negation.booleans = negation.booleans - {value}
-            elif isinstance(value, (int, float, Decimal)):
-                negation.number.excluded.append(to_decimal(value))
-            elif isinstance(value, str):
-                negation.string.excluded_values.append(value)
-            else:
-                kind = "array" if isinstance(value, list) else "object"
-                if kind in negation.types:
-                    unsupported_keyword(
-                        "not", f"excluding one {kind} value from {kind}s is not supported"
-                    )
-        return
-    if keys == {"pattern"} and isinstance(negated["pattern"], str):
-        negation.types = negation.types & {"string"}
-        negation.string.excluded_patterns.append((negated["pattern"], f"{at}/pattern"))
-        return
     required = _required_list(negated)
     branches = (
         negated.get("anyOf")
@@ -598,7 +598,74 @@ def _not(loc: Location, negation: _Negation, unsupported_keyword, reasons: list[
         else:
             negation.object.forbidden_together.append(required)
         return
+    holds = off_objects(document, where)
+    if holds is not None:
+        # Its complement: the other types where it fails, and objects where it fails.
+        negation.types = negation.types & ((SCALAR_TYPES - holds) | {"object"})
+        if "object" in negation.types:
+            negation.object.conditions.append(ObjectCondition(where, negated=True))
+        return
     unsupported_keyword("not", "the complement of a schema is not context-free in general")
 
 
-_NOT_IGNORED = frozenset({"title", "description", "$comment", "examples", "default"})
+def _exclude_values(values: list, negation: _Negation, unsupported_keyword) -> None:
+    """Remove the scalar ``values`` from what ``negation`` allows."""
+    for value in values:
+        if value is None:
+            negation.types = negation.types - {"null"}
+        elif isinstance(value, bool):
+            negation.booleans = negation.booleans - {value}
+        elif isinstance(value, (int, float, Decimal)):
+            negation.number.excluded.append(to_decimal(value))
+        elif isinstance(value, str):
+            negation.string.excluded_values.append(value)
+        else:
+            kind = "array" if isinstance(value, list) else "object"
+            if kind in negation.types:
+                unsupported_keyword(
+                    "not", f"excluding one {kind} value from {kind}s is not supported"
+                )
+
+
+_FAMILIES = {"string": frozenset({"string"}), "number": frozenset({"number", "integer"})}
+
+
+def _negate_scalar(
+    negated: dict,
+    at: str,
+    keyword: str,
+    change: ScalarChange,
+    negation: _Negation,
+    unsupported_keyword,
+) -> None:
+    """``not: {[type: T,] keyword: v}``: the types outside ``T`` stay whole; within ``T`` only the
+    keyword's family stays, narrowed to the values that fail the keyword."""
+    family = _FAMILIES[change.family]
+    listed = schema_types(negated["type"]) if "type" in negated else ALL_TYPES
+    if family & listed and not family <= listed:  # ``type: integer`` beside a number keyword
+        if "number" in negation.types:
+            unsupported_keyword(
+                "not", "'type: integer' beside a number keyword leaves two kinds of numbers"
+            )
+            return
+        listed = listed | family  # only integers are left, and T holds them all
+    if not family & listed:
+        negation.types = negation.types - listed  # the keyword holds on every value of T
+        return
+    negation.types = (negation.types - listed) | (negation.types & family)
+    if change.field is None:
+        negation.types = negation.types - family
+    elif change.field == "excluded_patterns":
+        negation.string.excluded_patterns.append((change.value, f"{at}/{keyword}"))
+    elif change.field == "max_length":
+        current = negation.string.max_length
+        negation.string.max_length = change.value if current is None else min(current, change.value)
+    elif change.field == "min_length":
+        negation.string.min_length = max(negation.string.min_length, change.value)
+    elif change.field == "low":
+        negation.number.low = _tighter_low(negation.number.low, change.value)
+    else:
+        negation.number.high = _tighter_high(negation.number.high, change.value)
+
+
+_NOT_IGNORED = ANNOTATIONS

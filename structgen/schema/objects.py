@@ -45,8 +45,15 @@ from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.ecma import PatternUnsupported
 from structgen.regex.nodes import NOTHING, char, concat, literal
 from structgen.schema.builder import SchemaBuilder
+from structgen.schema.conditions import evaluator
 from structgen.schema.errors import Unsupported
 from structgen.schema.normalize import ObjectSpec, analyze, flatten, make_node
+from structgen.schema.object_conditions import (
+    ObjectConditions,
+    key_in,
+    plan_conditions,
+    value_classes,
+)
 from structgen.schema.strings import StringLanguage, all_strings_except
 
 __all__ = ["ObjectPlan", "build_object", "plan_object"]
@@ -65,7 +72,10 @@ def _literal_of(pattern: str) -> str | None:
 
 @dataclass
 class ObjectPlan:
-    """``named``: (key, value symbol) in schema order; ``regions``: (key symbol, value symbol)."""
+    """``named``: (key, value symbol) in schema order (a key once per value class when
+    ``conditions`` split its values); ``regions``: (key symbol, value symbol); ``named_marks``
+    and ``region_marks`` (parallel to them, or empty): the atoms of ``conditions`` that each
+    member sets."""
 
     named: list[tuple[str, str]]
     regions: list[tuple[str, str]]
@@ -76,6 +86,9 @@ class ObjectPlan:
     forbidden_together: list[list[str]] = field(default_factory=list)
     exactly_one: list[list[tuple]] = field(default_factory=list)
     pointer: str = "#"
+    conditions: ObjectConditions = field(default_factory=ObjectConditions)
+    named_marks: list[frozenset[int]] = field(default_factory=list)
+    region_marks: list[frozenset[int]] = field(default_factory=list)
 
 
 def plan_object(builder: SchemaBuilder, spec: ObjectSpec) -> ObjectPlan | None:
@@ -96,6 +109,13 @@ def plan_object(builder: SchemaBuilder, spec: ObjectSpec) -> ObjectPlan | None:
             names.extend(
                 n for n in [*required, *(m for f in forbidden_sets for m in f)] if n not in names
             )
+    conditions = plan_conditions(
+        builder, spec, lambda location: _schema_as_string_language(builder, location)
+    )
+    if conditions.formula is False:
+        builder.unsatisfiable(f"{spec.pointer}: its conditions on keys never hold")
+        return None
+    names.extend(n for n in conditions.names if n not in names)
     # Pattern languages (decoded strings that contain a match).
     patterns: list[tuple[str, Node, object, object]] = []  # (pattern, language, location, owner)
     for owner in owners:
@@ -124,6 +144,7 @@ def plan_object(builder: SchemaBuilder, spec: ObjectSpec) -> ObjectPlan | None:
     # propertyNames: named keys checked exactly; regions intersected with its string language.
     names_language = _property_names_language(builder, spec)
     named: list[tuple[str, str]] = []
+    named_marks: list[frozenset[int]] = []
     forbidden: set[str] = {group[0] for group in spec.forbidden_together if len(set(group)) == 1}
     for name in names:
         if name in forbidden:
@@ -153,14 +174,40 @@ def plan_object(builder: SchemaBuilder, spec: ObjectSpec) -> ObjectPlan | None:
         if flatten(document, node).false_at is not None:
             forbidden.add(name)
             continue
-        named.append((name, builder.symbol(items)))
+        if not conditions:
+            named.append((name, builder.symbol(items)))
+            continue
+        atoms = [(i, a) for i, a in enumerate(conditions.atoms) if key_in(builder, a.keys, name)]
+        for class_items, marks in value_classes(builder, items, atoms, spec.pointer):
+            named.append((name, builder.symbol(class_items)))
+            named_marks.append(marks)
     for name in spec.required:
         if name in forbidden:
             builder.unsatisfiable(f"{spec.pointer}: required property {name!r} is forbidden")
             return None
-    regions = _regions(
-        builder, spec, names, patterns, dfa_of, names_language, forbid_unlisted, literals
-    )
+    splitters = [(None, None, None, None)] * len(conditions.splitters)
+    split_dfas = [automaton for _, automaton in conditions.splitters]
+
+    def region_dfa(index: int, complement: bool = False) -> CodePointDFA:
+        if index < len(patterns):
+            return dfa_of(index, complement)
+        automaton = split_dfas[index - len(patterns)]
+        return automaton.complement().minimized() if complement else automaton
+
+    regions: list[tuple[str, str]] = []
+    region_marks: list[frozenset[int]] = []
+    for key_symbol, items, chosen in _regions(
+        builder, spec, names, patterns + splitters, region_dfa, names_language,
+        forbid_unlisted, literals + [None] * len(splitters),
+    ):  # fmt: skip
+        if not conditions:
+            regions.append((key_symbol, builder.symbol(items)))
+            continue
+        inside = {conditions.splitters[i - len(patterns)][0] for i in chosen if i >= len(patterns)}
+        atoms = [(i, a) for i, a in enumerate(conditions.atoms) if a.keys in inside]
+        for class_items, marks in value_classes(builder, items, atoms, spec.pointer):
+            regions.append((key_symbol, builder.symbol(class_items)))
+            region_marks.append(marks)
     return ObjectPlan(
         named=named,
         regions=regions,
@@ -176,6 +223,9 @@ def plan_object(builder: SchemaBuilder, spec: ObjectSpec) -> ObjectPlan | None:
         ],
         exactly_one=spec.exactly_one,
         pointer=spec.pointer,
+        conditions=conditions,
+        named_marks=named_marks,
+        region_marks=region_marks,
     )
 
 
@@ -243,8 +293,9 @@ def _regions(
     names_language,
     forbid_unlisted,
     literals: list[str | None],
-) -> list[tuple[str, str]]:
-    """(key symbol, value symbol) for the keys no schema lists, split by the patterns they match."""
+) -> list[tuple[str, list, tuple[int, ...]]]:
+    """(key symbol, value items, chosen patterns) for the keys no schema lists, split by the
+    patterns they match (an entry without an owner only splits: a condition's key language)."""
     options = builder.options
     max_states = options.max_regex_states
     if len(patterns) > _MAX_PATTERN_REGIONS:
@@ -258,7 +309,7 @@ def _regions(
             ]
         )
         return []
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, list, tuple[int, ...]]] = []
     # The keys matching every chosen pattern, per subset (None: no key does), built from the
     # subset without its last pattern: a region whose chosen patterns already exclude each
     # other (``^a$`` and ``^b$``) is empty, and so is every larger one holding them.
@@ -280,12 +331,12 @@ def _regions(
     for size in range(len(patterns) + 1):
         for subset in itertools.combinations(range(len(patterns)), size):
             chosen = set(subset)
-            items = [(patterns[i][2], True) for i in chosen]
+            items = [(patterns[i][2], True) for i in chosen if patterns[i][3] is not None]
             for owner in spec.owners:
                 owner_patterns = {i for i, p in enumerate(patterns) if p[3] is owner}
                 if not (owner_patterns & chosen) and owner.additional is not None:
                     items.append((owner.additional, True))
-            if not chosen and forbid_unlisted:
+            if forbid_unlisted and all(patterns[i][3] is None for i in chosen):
                 continue
             node = make_node(items)
             if flatten(builder.document, node).false_at is not None:
@@ -293,7 +344,7 @@ def _regions(
             if literal_keys:
                 region = _literal_region(builder, subset, names, literals)
                 if region is not None:
-                    out.append((region, builder.symbol(items)))
+                    out.append((region, items, subset))
                 continue
             if size > 1 and matching_all(subset) is None:
                 continue  # no key matches all the chosen patterns
@@ -321,7 +372,10 @@ def _regions(
                 automaton = automaton.minimized()
                 if not automaton.accepting.any():
                     continue
-                if size == 1 and not relevant and names_language is None and len(patterns) == 1:
+                if (
+                    size == 1 and not relevant and names_language is None and len(patterns) == 1
+                    and patterns[0][1] is not None
+                ):  # fmt: skip
                     language = StringLanguage(node=patterns[subset[0]][1])
                 else:
                     language = StringLanguage(dfa=automaton)
@@ -331,7 +385,7 @@ def _regions(
                     name="key",
                     canonical=True,
                 )
-            out.append((key_symbol, builder.symbol(items)))
+            out.append((key_symbol, items, subset))
     return out
 
 
@@ -359,19 +413,22 @@ def _literal_region(
 class _Move:
     pair: str  # the PAIR symbol
     key: str | None  # a named key, or None for a region
+    atoms: frozenset[int] = frozenset()  # the condition atoms it sets
 
 
 def build_object(builder: SchemaBuilder, plan: ObjectPlan) -> str:
     """The nonterminal of objects following ``plan``."""
     pairs: list[_Move] = []
-    for name, value in plan.named:
+    for index, (name, value) in enumerate(plan.named):
         pair = builder.fresh("pair")
         builder.rule(pair, builder.key_terminal(literal(name)), value)
-        pairs.append(_Move(pair, name))
-    for key_symbol, value in plan.regions:
+        marks = plan.named_marks[index] if plan.named_marks else frozenset()
+        pairs.append(_Move(pair, name, marks))
+    for index, (key_symbol, value) in enumerate(plan.regions):
         pair = builder.fresh("pair")
         builder.rule(pair, key_symbol, value)
-        pairs.append(_Move(pair, None))
+        marks = plan.region_marks[index] if plan.region_marks else frozenset()
+        pairs.append(_Move(pair, None, marks))
     available = {m.key for m in pairs if m.key is not None}
     required = [n for n in plan.required if n in available]
     if len(required) < len(plan.required):
@@ -393,7 +450,17 @@ def _machine(
 ) -> _Machine:
     options = builder.options
     limit = options.max_object_states
-    named = [m.key for m in moves if m.key is not None]
+    named = list(dict.fromkeys(m.key for m in moves if m.key is not None))
+    condition = plan.conditions
+    atoms = condition.atoms if condition else []
+    # An atom "key k is present" is k's bit; every other atom has a flag bit of its own.
+    presence_atoms = {
+        i: a.keys.name
+        for i, a in enumerate(atoms)
+        if a.keys.kind == "name" and a.value is None
+    }
+    flag_atoms = [i for i in range(len(atoms)) if i not in presence_atoms]
+    flags = 1 << len(flag_atoms)
     dependent = {
         k: [n for n in v if n in named] for k, v in plan.dependent_required.items() if k in named
     }
@@ -427,18 +494,26 @@ def _machine(
     }
     dependent_keys = set(dependent) | {n for v in dependent.values() for n in v}
     dependent_keys |= {n for group in together for n in group} | presence_keys
+    dependent_keys |= {a.keys.name for a in atoms if a.keys.kind == "name"}
     # Conditions on which keys are present need the set of keys seen; schema order does not
     # track it, so such objects take the any-order machine (a superset of schema order).
-    presence_conditions = bool(dependent or together or exactly_one)
+    presence_conditions = bool(dependent or together or exactly_one or condition)
     if options.property_order == "schema" and not presence_conditions:
         mode = "schema"
         tracked: list[str] = []
-    elif (1 << len(named)) * counts(True) <= limit:
+    elif (1 << len(named)) * flags * counts(True) <= limit:
         mode, tracked = "set", named
     else:
         tracked = [n for n in named if n in set(required) | dependent_keys]
-        if (1 << len(tracked)) * counts(False) <= limit:
+        if (1 << len(tracked)) * flags * counts(False) <= limit:
             mode = "set"
+        elif condition:
+            raise LimitExceededError(
+                f"the member states of the object at {plan.pointer} (its keys "
+                f"{', '.join(map(repr, tracked[:8]))} and {len(flag_atoms)} conditions tracked)",
+                limit,
+                hint="raise max_object_states",
+            )
         else:
             mode = "ordered"
             required = sorted(
@@ -461,12 +536,15 @@ def _machine(
             ]
         )
     # With every key tracked and no regions, the member count is the size of the set.
-    derived = mode == "set" and tracked == named and not has_regions
+    derived = mode == "set" and tracked == named and not has_regions and not flag_atoms
     counting = not derived and needs_count(mode == "set" and tracked == named)
     required_set = set(required)
     index_of = {name: i for i, name in enumerate(named)}
     # Set mode: the keys seen are a bit set over ``tracked`` (bit i: tracked[i] was seen).
     bit = {name: 1 << i for i, name in enumerate(tracked)}
+    atom_bit = {i: bit.get(name, 0) for i, name in presence_atoms.items()}
+    atom_bit.update({i: 1 << (len(tracked) + j) for j, i in enumerate(flag_atoms)})
+    holds = evaluator(condition.formula, lambda atom: atom_bit[atoms.index(atom)])
 
     def bits(names) -> int:
         out = 0
@@ -508,14 +586,19 @@ def _machine(
                 )
                 if holding != 1:
                     return False
+            if not holds(seen):
+                return False
             return all(not (seen & k) or v & ~seen == 0 for k, v in dependent_bits)
         if mode == "ordered":
             return seen >= len(required)
         # schema order: no required key left at or after the position
         return all(index_of[n] < seen for n in required)
 
-    # Set mode: each move's bit (0: the move keeps the set as it is).
+    # Set mode: each move's bit (0: the move keeps the set as it is), and the flags it sets.
     move_bits = [bit.get(move.key, 0) if move.key is not None else 0 for move in moves]
+    move_flags = [
+        sum(atom_bit[i] for i in move.atoms if i not in presence_atoms) for move in moves
+    ]
 
     def successors(state: tuple) -> list[tuple[_Move, tuple]]:
         seen, count = state[0], state[1]
@@ -524,13 +607,10 @@ def _machine(
             return []
         out = []
         if mode == "set":
-            for move, move_bit in zip(moves, move_bits):
-                if move_bit:
-                    if seen & move_bit:
-                        continue
-                    out.append((move, (seen | move_bit, following)))
-                else:
-                    out.append((move, (seen, following)))
+            for move, move_bit, flag in zip(moves, move_bits, move_flags):
+                if move_bit & seen:
+                    continue
+                out.append((move, (seen | move_bit | flag, following)))
             return out
         for move in moves:
             if mode == "ordered":
@@ -552,7 +632,7 @@ def _machine(
     bound = max(limit, 4 * len(moves) + 16)
     if mode == "set" and not counting:
         return _set_machine(
-            moves, move_bits, plan.pointer, limit, bound, is_final, maximum, derived
+            moves, move_bits, move_flags, plan.pointer, limit, bound, is_final, maximum, derived
         )
     start = (0, 0)
     transitions: dict[tuple, list] = {}
@@ -577,6 +657,7 @@ def _machine(
 def _set_machine(
     moves: list[_Move],
     move_bits: list[int],
+    move_flags: list[int],
     pointer: str,
     limit: int,
     bound: int,
@@ -586,7 +667,7 @@ def _set_machine(
 ) -> _Machine:
     """The set-mode machine without a member count: a state is the bit set of the tracked keys
     seen (the same states, edges and breadth-first order as the general case, as plain ints)."""
-    pairs = list(zip(moves, move_bits))
+    pairs = list(zip(moves, move_bits, move_flags))
     capped = derived and maximum is not None
     transitions: dict[int, list[tuple[_Move, int]]] = {}
     queue = deque([0])
@@ -597,13 +678,13 @@ def _set_machine(
         transitions[seen] = edges
         if capped and seen.bit_count() >= maximum:  # type: ignore[operator]
             continue
-        for move, move_bit in pairs:
-            if not move_bit:
-                edges.append((move, seen))
-                continue
+        for move, move_bit, flag in pairs:
             if seen & move_bit:
                 continue
-            target = seen | move_bit
+            target = seen | move_bit | flag
+            if target == seen:
+                edges.append((move, seen))
+                continue
             edges.append((move, target))
             if target not in known:
                 known.add(target)
