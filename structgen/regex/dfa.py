@@ -91,7 +91,7 @@ class StateMap:
         unseen = mapped == self._UNSEEN
         if unseen.any():
             ids = self._ids
-            for state in np.unique(targets[unseen]).tolist():
+            for state in sorted(set(targets[unseen].tolist())):  # (np.unique costs more here)
                 ids[state + 1] = self._number(state)
             mapped = ids[slots]
         return mapped

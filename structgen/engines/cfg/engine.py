@@ -609,6 +609,7 @@ class GrammarEngine:
         capacity = max(1, min(_nodes_below(trie.subtree_end, nodes), self.max_walk_events))
         missing = np.empty(1024, dtype=np.int32)
         missing_count = np.zeros(1, dtype=np.int64)
+        rounds = 0
         while True:
             event_node = np.empty(capacity, dtype=np.int32)
             event_state = np.empty(capacity, dtype=np.int32)
@@ -627,7 +628,13 @@ class GrammarEngine:
                     UNEXPLORED, seen, missing, missing_count,
                 )  # fmt: skip
                 if count == -2:
-                    _fill_missing_rows(lexer, missing, int(missing_count[0]))
+                    rounds += 1
+                    if rounds < 2:
+                        _fill_missing_rows(lexer, missing, int(missing_count[0]))
+                    else:
+                        # Each round reaches one more stretch of new states (a long lexeme
+                        # counts its characters): fill the rest of the walk's rows at once.
+                        self._explore_with_numpy(lexer, state, nodes)
                     words[:] = 0
                     continue
             if count >= 0:
