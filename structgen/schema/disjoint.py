@@ -85,6 +85,7 @@ def check_one_of(builder: SchemaBuilder, plain: list, group: Group) -> OneOfChec
     finite = [_finite_values(builder, node) for node in nodes]
     check = OneOfCheck()
     object_pairs: list[tuple[int, int]] = []  # branches that may both match as objects
+    arrays_meet = False  # two branches may both match an array (the empty one only)
     for (i, a), (j, b) in itertools.combinations(enumerate(nodes), 2):
         if finite[i] is None and finite[j] is None:
             if disjoint(builder, a, b, 0):
@@ -101,10 +102,14 @@ def check_one_of(builder: SchemaBuilder, plain: list, group: Group) -> OneOfChec
                 and sum(_takes_all(builder, branch, kind) for branch in group.branches) < 2
             ]
             found: dict[str, Any] = dict.fromkeys(kinds)
-            if structured == ["object"]:
+            if "object" in structured:
                 object_pairs.append((i, j))
                 found.pop("object")  # built from every such pair below
-                structured = []
+                structured.remove("object")
+            if "array" in structured and _meet_only_empty(builder, a, b):
+                arrays_meet = True
+                found.pop("array")  # built below
+                structured.remove("array")
             if structured or not kinds:
                 what = f" as {structured[0]}s" if structured else ""
                 check.problem = (
@@ -138,7 +143,41 @@ def check_one_of(builder: SchemaBuilder, plain: list, group: Group) -> OneOfChec
             check.problem = objects
             return check
         check.language_kinds["object"] = objects
+    if arrays_meet:
+        check.language_kinds["array"] = _arrays_exactly_one(builder, group, nodes)
     return check
+
+
+def _meet_only_empty(builder: SchemaBuilder, a: SchemaNode, b: SchemaNode) -> bool:
+    """Whether no array of one item or more satisfies both ``a`` and ``b``."""
+    owner = a.items[0][0]
+    non_empty = kind_location(builder, owner, {"type": "array", "minItems": 1})
+    return disjoint(
+        builder,
+        make_node([*a.items, (non_empty, True)]),
+        make_node([*b.items, (non_empty, True)]),
+        0,
+    )
+
+
+def _arrays_exactly_one(
+    builder: SchemaBuilder, group: Group, nodes: list[SchemaNode]
+) -> list[list[tuple[Location, bool]]]:
+    """The arrays exactly one branch of ``group`` holds, when any two branches share at most
+    the empty array: every branch's non-empty arrays, and ``[]`` with the one branch that
+    holds it, if only one does (``jsonschema`` decides on each branch)."""
+    alternatives: list[list[tuple[Location, bool]]] = []
+    empty_in = [k for k, branch in enumerate(group.branches)
+                if builder.document.is_valid([], branch)]  # fmt: skip
+    for index, branch in enumerate(group.branches):
+        if not _may_be(builder, nodes[index], "array"):
+            continue
+        non_empty = kind_location(builder, branch, {"type": "array", "minItems": 1})
+        alternatives.append([(branch, True), (non_empty, True)])
+    if len(empty_in) == 1:
+        branch = group.branches[empty_in[0]]
+        alternatives.append([(branch, True), (kind_location(builder, branch, {"const": []}), True)])
+    return alternatives
 
 
 def _objects_exactly_one(
@@ -174,7 +213,7 @@ def _objects_exactly_one(
     for members in parts.values():
         if len(members) == 1:
             (index,) = members
-            if _may_be_object(builder, nodes[index]):
+            if _may_be(builder, nodes[index], "object"):
                 owner = group.branches[index]
                 objects = kind_location(builder, owner, {"type": "object"})
                 alternatives.append([(group.branches[index], True), (objects, True)])
@@ -184,7 +223,7 @@ def _objects_exactly_one(
             i, j = next((a, b) for a, b in pairs if a in members)
             found = re.match(r"branch (\d+):", schema)
             if found is not None:  # numbered within the part: name the oneOf's own index
-                schema = f"branch {members[int(found.group(1))]}:{schema[found.end():]}"
+                schema = f"branch {members[int(found.group(1))]}:{schema[found.end() :]}"
             return (
                 f"branches {i} and {j} may both match as objects, and exactly-one on "
                 f"their key sets is not exact: {schema}; make them disjoint "
@@ -194,9 +233,10 @@ def _objects_exactly_one(
     return alternatives
 
 
-def _may_be_object(builder: SchemaBuilder, node: SchemaNode) -> bool:
-    """Whether some object may satisfy ``node`` (``False`` only when none can)."""
-    flat = flatten(builder.document, _of_kind(builder, node, "object"))
+def _may_be(builder: SchemaBuilder, node: SchemaNode, kind: str) -> bool:
+    """Whether some value of the JSON type ``kind`` may satisfy ``node`` (``False`` only when
+    none can)."""
+    flat = flatten(builder.document, _of_kind(builder, node, kind))
     if flat.false_at is not None:
         return False
     if flat.groups or flat.enum_location() is not None:
@@ -204,7 +244,7 @@ def _may_be_object(builder: SchemaBuilder, node: SchemaNode) -> bool:
     analysis = analyze(
         builder.document, flat.plain, formats=builder.options.formats != "annotation"
     )
-    return "object" in analysis.types
+    return kind in analysis.types
 
 
 def _of_kind(builder: SchemaBuilder, node: SchemaNode, kind: str) -> SchemaNode:

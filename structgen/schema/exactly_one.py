@@ -106,9 +106,10 @@ def enforce_exactly_one(
     holds, computed exactly; return ``(None, L)`` where ``L`` (``not: {type: kinds}``) keeps
     the branch-by-branch alternatives off those kinds, or ``(why, None)`` with nothing added.
     An object or array kind in ``kinds`` is one that no value holds exactly one branch of
-    (two branches take all of it): it is only kept off; or, for objects, one whose exactly-one
-    is the union of the conjunctions listed in ``kinds["object"]`` (a branch disjoint from the
-    others on objects, or a key-set schema: :mod:`structgen.schema.key_sets`)."""
+    (two branches take all of it): it is only kept off; or one whose exactly-one is the union
+    of the conjunctions listed in ``kinds[kind]`` (objects: a branch disjoint from the others
+    on objects, or a key-set schema, :mod:`structgen.schema.key_sets`; arrays: each branch's
+    non-empty arrays, and ``[]`` with the one branch holding it)."""
     try:
         result = _language(builder, node, 0)
     except Inexact as error:
@@ -127,14 +128,18 @@ def enforce_exactly_one(
     if "string" in kinds and not result.strings.is_empty():
         language = StringLanguage(dfa=result.strings.minimized())
         builder.rule(name, builder.string_from_language(language, close=char('"'), name="str"))
-    objects = kinds.get("object")
-    if objects is not None:
+    structured = [kinds[k] for k in ("object", "array") if kinds.get(k) is not None]
+    if structured:
         flat = flatten(builder.document, node)
         if len(flat.groups) > 1:
-            return "exactly-one on key sets next to another anyOf/oneOf is not supported", None
+            return (
+                "exactly-one on objects or arrays next to another anyOf/oneOf is not supported",
+                None,
+            )
         plain = [(location, False) for location in flat.plain]
-        for alternative in objects:
-            builder.rule(name, builder.symbol([*plain, *alternative]))
+        for alternatives in structured:
+            for alternative in alternatives:
+                builder.rule(name, builder.symbol([*plain, *alternative]))
     kept = [k for k in (*SCALAR_KINDS, "object", "array") if k in kinds]
     return None, kind_location(builder, owner, {"not": {"type": kept}, "$comment": _MARK})
 
@@ -201,8 +206,9 @@ def _language(builder: SchemaBuilder, node: SchemaNode, depth: int) -> _Language
     numbers: list[NumberPiece] = []
     if types & {"number", "integer"}:
         spec = analysis.number
-        if spec.multiples:
-            raise Inexact(f"multipleOf at {spec.multiples[0][1]} in an overlapping number range")
+        if spec.multiples or spec.not_multiples:
+            where = (spec.multiples or spec.not_multiples)[0][1]
+            raise Inexact(f"multipleOf at {where} in an overlapping number range")
         numbers = _split(NumberPiece(spec.low, spec.high, "number" not in types), spec.excluded)
     strings = CodePointDFA.from_node(NOTHING)
     if "string" in types:

@@ -120,8 +120,7 @@ def build_unique_array(
     final = [s for s in transitions if s[0] >= minimum and s[2] >= needed]
     if not final:
         builder.unsatisfiable(
-            f"{spec.pointer}: no array of distinct items meets minItems/contains "
-            f"({spec.unique})"
+            f"{spec.pointer}: no array of distinct items meets minItems/contains ({spec.unique})"
         )
         return None
     array = builder.fresh("arr")

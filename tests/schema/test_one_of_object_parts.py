@@ -36,9 +36,11 @@ PAYPAL = {
     "oneOf": [
         {"type": "object", "properties": _CARD, "required": ["number", "expire_year"]},
         {"type": "object", "properties": _CARD, "required": ["id", "number", "expire_year"]},
-        {"type": "object",
-         "properties": {"credit_card_id": {"type": "string"}, "expire_year": {"type": "number"}},
-         "required": ["credit_card_id"]},
+        {
+            "type": "object",
+            "properties": {"credit_card_id": {"type": "string"}, "expire_year": {"type": "number"}},
+            "required": ["credit_card_id"],
+        },
     ]
 }
 
@@ -79,8 +81,15 @@ def test_inside_items_and_beside_siblings() -> None:
     compiled = _compile(schema)
     validator = Draft202012Validator(schema)
     card = {"number": "1", "expire_year": "2"}
-    for items in itertools.product([card, {**card, "id": "x"}, {"credit_card_id": "c"},
-                                    {"credit_card_id": "c", "expire_year": "2"}], repeat=2):
+    for items in itertools.product(
+        [
+            card,
+            {**card, "id": "x"},
+            {"credit_card_id": "c"},
+            {"credit_card_id": "c", "expire_year": "2"},
+        ],
+        repeat=2,
+    ):
         value = list(items)
         assert _accepts(compiled, json.dumps(value)) == validator.is_valid(value), value
 
@@ -89,24 +98,35 @@ def test_inside_items_and_beside_siblings() -> None:
     "schema",
     [
         # a discriminator only one branch requires: the other allows it only as a number
-        {"oneOf": [
-            {"type": "object", "properties": {"k": {"type": "string"}}, "required": ["k"]},
-            {"type": "object", "properties": {"k": {"type": "number"}}, "required": ["m"]},
-        ]},
+        {
+            "oneOf": [
+                {"type": "object", "properties": {"k": {"type": "string"}}, "required": ["k"]},
+                {"type": "object", "properties": {"k": {"type": "number"}}, "required": ["m"]},
+            ]
+        },
         # three parts: {0, 1} meet on key sets, 2 alone, 3 never an object
-        {"type": ["object", "string"], "oneOf": [
-            {"properties": {"a": {"type": "string"}}, "required": ["a"]},
-            {"properties": {"a": {"type": "string"}}, "required": ["b"]},
-            {"properties": {"a": {"type": "integer"}}, "required": ["a", "c"]},
-            {"type": "string"},
-        ]},
+        {
+            "type": ["object", "string"],
+            "oneOf": [
+                {"properties": {"a": {"type": "string"}}, "required": ["a"]},
+                {"properties": {"a": {"type": "string"}}, "required": ["b"]},
+                {"properties": {"a": {"type": "integer"}}, "required": ["a", "c"]},
+                {"type": "string"},
+            ],
+        },
         # closed branches in one part, an open one apart
-        {"oneOf": [
-            {"type": "object", "properties": {"a": {}, "b": {}}, "additionalProperties": False},
-            {"type": "object", "properties": {"a": {}}, "additionalProperties": False,
-             "required": ["a"]},
-            {"type": "object", "properties": {"c": {"const": 7}}, "required": ["c"]},
-        ]},
+        {
+            "oneOf": [
+                {"type": "object", "properties": {"a": {}, "b": {}}, "additionalProperties": False},
+                {
+                    "type": "object",
+                    "properties": {"a": {}},
+                    "additionalProperties": False,
+                    "required": ["a"],
+                },
+                {"type": "object", "properties": {"c": {"const": 7}}, "required": ["c"]},
+            ]
+        },
     ],
 )
 def test_parts_agree_with_jsonschema(schema) -> None:
@@ -114,9 +134,11 @@ def test_parts_agree_with_jsonschema(schema) -> None:
 
 
 def test_a_value_deciding_overlap_is_still_refused() -> None:
-    schema = {"oneOf": [
-        {"type": "object", "properties": {"a": {"type": "string"}}},
-        {"type": "object", "properties": {"a": {"enum": ["x", 1]}}},
-    ]}
+    schema = {
+        "oneOf": [
+            {"type": "object", "properties": {"a": {"type": "string"}}},
+            {"type": "object", "properties": {"a": {"enum": ["x", 1]}}},
+        ]
+    }
     with pytest.raises(UnsupportedSchemaError, match=r"oneOf at #/oneOf: branches 0 and 1"):
         _compile(schema)

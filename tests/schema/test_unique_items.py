@@ -46,22 +46,53 @@ def _texts(value) -> list[str]:
     "schema",
     [
         # JsonSchemaStore/bxci.schema-2.x.json, #/properties/services: a 7-value enum.
-        {"type": "array", "uniqueItems": True,
-         "items": {"enum": ["Postgres", "Postgis", "Redis", "Mssql", "Mysql", "Mongodb",
-                            "Elasticsearch"]}},
-        {"type": "array", "uniqueItems": True,
-         "items": {"enum": ["a", "b", 1, 1.0, True, None, {"x": 1}, [1]]}},
+        {
+            "type": "array",
+            "uniqueItems": True,
+            "items": {
+                "enum": [
+                    "Postgres",
+                    "Postgis",
+                    "Redis",
+                    "Mssql",
+                    "Mysql",
+                    "Mongodb",
+                    "Elasticsearch",
+                ]
+            },
+        },
+        {
+            "type": "array",
+            "uniqueItems": True,
+            "items": {"enum": ["a", "b", 1, 1.0, True, None, {"x": 1}, [1]]},
+        },
         {"type": "array", "uniqueItems": True, "minItems": 1, "items": {"type": "boolean"}},
-        {"type": "array", "uniqueItems": True, "items": {"type": ["boolean", "null"]},
-         "maxItems": 2},
-        {"type": "array", "uniqueItems": True, "prefixItems": [{"const": 1}],
-         "items": {"enum": [1, 2, "a"]}, "contains": {"const": "a"}},
-        {"type": "array", "uniqueItems": True, "items": {"enum": [1, 2, "a", "b"]},
-         "contains": {"type": "string"}, "minContains": 2},
-        {"type": "array", "uniqueItems": True, "items": {"enum": ["a", "b", 2],
-                                                         "not": {"const": "b"}}},
-        {"type": "array", "uniqueItems": True, "prefixItems": [{"type": "string"}],
-         "maxItems": 1},
+        {
+            "type": "array",
+            "uniqueItems": True,
+            "items": {"type": ["boolean", "null"]},
+            "maxItems": 2,
+        },
+        {
+            "type": "array",
+            "uniqueItems": True,
+            "prefixItems": [{"const": 1}],
+            "items": {"enum": [1, 2, "a"]},
+            "contains": {"const": "a"},
+        },
+        {
+            "type": "array",
+            "uniqueItems": True,
+            "items": {"enum": [1, 2, "a", "b"]},
+            "contains": {"type": "string"},
+            "minContains": 2,
+        },
+        {
+            "type": "array",
+            "uniqueItems": True,
+            "items": {"enum": ["a", "b", 2], "not": {"const": "b"}},
+        },
+        {"type": "array", "uniqueItems": True, "prefixItems": [{"type": "string"}], "maxItems": 1},
     ],
 )
 def test_unique_items_agrees_with_jsonschema(schema) -> None:
@@ -79,11 +110,18 @@ def test_unique_items_agrees_with_jsonschema(schema) -> None:
     "schema",
     [
         # JsonSchemaStore/bxci.schema-2.x.json, #/properties/jenkinsEnvironment
-        {"type": "array", "uniqueItems": True,
-         "items": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}},
+        {
+            "type": "array",
+            "uniqueItems": True,
+            "items": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        },
         {"type": "array", "uniqueItems": True},
-        {"type": "array", "uniqueItems": True, "prefixItems": [{"const": 1}],
-         "items": {"type": "integer"}},
+        {
+            "type": "array",
+            "uniqueItems": True,
+            "prefixItems": [{"const": 1}],
+            "items": {"type": "integer"},
+        },
     ],
 )
 def test_infinite_domain_is_refused(schema) -> None:
