@@ -62,6 +62,7 @@ from structgen.schema.normalize import (
     flatten,
     make_node,
 )
+from structgen.schema.number_sets import number_set_symbol
 from structgen.schema.numbers import (
     Bound,
     int_range,
@@ -490,6 +491,13 @@ class SchemaCompiler:
         key = ("number", spec.key())
         if key in self._terminal_ids:
             return self._terminal_ids[key]
+        if spec.not_multiples:  # ``not: {multipleOf}`` (schema.number_sets)
+            symbol = number_set_symbol(self, spec, pointer=analysis.pointer)
+            if symbol is None:
+                self.unsat_reasons.append(f"{analysis.pointer}: no number passes (not) multipleOf")
+                return None
+            self._terminal_ids[key] = symbol
+            return symbol
         modulus = integer_modulus([m for m, _ in spec.multiples])
         step = common_multiple([m for m, _ in spec.multiples])
         integral = spec.integer or (step is not None and step.denominator == 1)

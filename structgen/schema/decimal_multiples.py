@@ -23,7 +23,6 @@ literals are read exactly and have no length limit. The range is intersected as
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 from fractions import Fraction
 from functools import cache
@@ -50,6 +49,7 @@ from structgen.schema.numbers import (
     JSON_INTEGER,
     MINUS_CLASS,
     TEXT_CLASSES,
+    common_multiple,
     number_text_dfa,
 )
 
@@ -65,20 +65,6 @@ __all__ = [
 # A text with a fraction keeps at most this many significant digits (and integer digits):
 # every decimal of at most 15 significant digits survives a trip through a double.
 READ_DIGITS = 15
-
-
-def common_multiple(steps: list[Decimal]) -> Fraction | None:
-    """The least positive number that is a multiple of every step (``None``: no steps)."""
-    result: Fraction | None = None
-    for step in steps:
-        fraction = Fraction(step)
-        if result is None:
-            result = fraction
-            continue
-        numerator = math.lcm(result.numerator, fraction.numerator)
-        denominator = math.gcd(result.denominator, fraction.denominator)
-        result = Fraction(numerator, denominator)
-    return result
 
 
 def decimal_step(step: Fraction) -> tuple[int, int]:

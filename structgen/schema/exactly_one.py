@@ -206,8 +206,9 @@ def _language(builder: SchemaBuilder, node: SchemaNode, depth: int) -> _Language
     numbers: list[NumberPiece] = []
     if types & {"number", "integer"}:
         spec = analysis.number
-        if spec.multiples:
-            raise Inexact(f"multipleOf at {spec.multiples[0][1]} in an overlapping number range")
+        if spec.multiples or spec.not_multiples:
+            where = (spec.multiples or spec.not_multiples)[0][1]
+            raise Inexact(f"multipleOf at {where} in an overlapping number range")
         numbers = _split(NumberPiece(spec.low, spec.high, "number" not in types), spec.excluded)
     strings = CodePointDFA.from_node(NOTHING)
     if "string" in types:

@@ -83,6 +83,8 @@ def negate_scalar(keyword: str, value: Any, draft: str) -> ScalarChange | None:
     if not _number(value):
         return None
     bound = to_decimal(value)
+    if keyword == "multipleOf":
+        return ScalarChange("number", "not_multiples", bound) if bound > 0 else None
     if keyword == "minimum":
         return ScalarChange("number", "high", Bound(bound, True))
     if keyword == "maximum":

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from structgen.schema.errors import SchemaError, Unsupported
 from structgen.schema.keywords import ALL_TYPES, ANNOTATIONS, SCALAR_TYPES, schema_types
 from structgen.schema.negation import ObjectCondition, ScalarChange, negate_scalar, off_objects
-from structgen.schema.numbers import Bound, to_decimal
+from structgen.schema.numbers import Bound, common_multiple, exact_decimal, to_decimal
 from structgen.schema.refs import Location, SchemaDocument
 
 __all__ = [
@@ -176,10 +177,14 @@ class NumberSpec:
     high: Bound | None = None
     multiples: list[tuple[Decimal, str]] = field(default_factory=list)
     excluded: list[Decimal] = field(default_factory=list)  # from ``not: {enum}``
+    # From ``not: {multipleOf}``: no value is a multiple of any of these steps.
+    not_multiples: list[tuple[Decimal, str]] = field(default_factory=list)
 
     def key(self) -> tuple:
         multiples = tuple(sorted({m for m, _ in self.multiples}))
-        return (self.integer, self.low, self.high, multiples, tuple(sorted(set(self.excluded))))
+        not_multiples = tuple(sorted({m for m, _ in self.not_multiples}))
+        excluded = tuple(sorted(set(self.excluded)))
+        return (self.integer, self.low, self.high, multiples, excluded, not_multiples)
 
 
 @dataclass
@@ -581,6 +586,10 @@ def _not(
         else None
     )
     if required is None and isinstance(branches, list):
+        steps = [_multiple_step(branch) for branch in branches]
+        if steps and all(step is not None for step in steps):
+            _exclude_multiples(negation, at, keys == {"anyOf"}, steps)  # type: ignore[arg-type]
+            return
         lists = [_required_list(branch) for branch in branches]
         if all(names is not None for names in lists):
             if keys == {"allOf"}:
@@ -606,6 +615,30 @@ def _not(
             negation.object.conditions.append(ObjectCondition(where, negated=True))
         return
     unsupported_keyword("not", "the complement of a schema is not context-free in general")
+
+
+def _multiple_step(schema: Any) -> Decimal | None:
+    """The step of a schema that is exactly ``{"multipleOf": m}`` (annotations aside)."""
+    if not isinstance(schema, dict) or set(schema) - _NOT_IGNORED != {"multipleOf"}:
+        return None
+    value = schema["multipleOf"]
+    if not _is_number(value) or value <= 0:
+        return None
+    return to_decimal(value)
+
+
+def _exclude_multiples(negation: _Negation, at: str, any_of: bool, steps: list[Decimal]) -> None:
+    """``not: {anyOf: [multipleOf…]}`` (a multiple of none of the steps) or ``not: {allOf:
+    [multipleOf…]}`` (not a multiple of their least common multiple): numbers only, since the
+    keyword holds on every other type."""
+    negation.types = negation.types & _FAMILIES["number"]
+    kind = "anyOf" if any_of else "allOf"
+    if any_of:
+        for index, step in enumerate(steps):
+            negation.number.not_multiples.append((step, f"{at}/anyOf/{index}/multipleOf"))
+        return
+    step = exact_decimal(common_multiple(steps) or Fraction(1))
+    negation.number.not_multiples.append((step, f"{at}/{kind}"))
 
 
 def _exclude_values(values: list, negation: _Negation, unsupported_keyword) -> None:
@@ -662,6 +695,8 @@ def _negate_scalar(
         negation.string.max_length = change.value if current is None else min(current, change.value)
     elif change.field == "min_length":
         negation.string.min_length = max(negation.string.min_length, change.value)
+    elif change.field == "not_multiples":
+        negation.number.not_multiples.append((change.value, f"{at}/{keyword}"))
     elif change.field == "low":
         negation.number.low = _tighter_low(negation.number.low, change.value)
     else:

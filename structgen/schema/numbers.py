@@ -54,7 +54,9 @@ __all__ = [
     "MINUS_CLASS",
     "TEXT_CLASSES",
     "Bound",
+    "common_multiple",
     "divisibility_dfa",
+    "exact_decimal",
     "int_range",
     "integer_modulus",
     "integer_node",
@@ -457,6 +459,28 @@ def multiples_node(base: Node, modulus: int, *, max_states: int, max_size: int) 
         remainder_automaton(modulus), max_states=max_states
     )
     return automaton.to_node(max_size=max_size)
+
+
+def common_multiple(steps: list[Decimal]) -> Fraction | None:
+    """The least positive number that is a multiple of every step (``None``: no steps)."""
+    result: Fraction | None = None
+    for step in steps:
+        fraction = Fraction(step)
+        if result is None:
+            result = fraction
+            continue
+        numerator = math.lcm(result.numerator, fraction.numerator)
+        denominator = math.gcd(result.denominator, fraction.denominator)
+        result = Fraction(numerator, denominator)
+    return result
+
+
+def exact_decimal(value: Fraction) -> Decimal:
+    """``value`` (a finite decimal fraction) as an exact :class:`Decimal`."""
+    exponent = 0
+    while (value * 10**exponent).denominator != 1:
+        exponent += 1
+    return Decimal(int(value * 10**exponent)).scaleb(-exponent)
 
 
 def divisibility_dfa(modulus: int, *, max_states: int) -> CodePointDFA:

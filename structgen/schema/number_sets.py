@@ -1,0 +1,228 @@
+"""Numbers with ``not: {multipleOf}``: multiples of one step that are multiples of none of some
+others, within bounds, without some points — exact.
+
+Number texts form a regular language and "is a multiple of ``m``" is regular over the digits
+(:func:`~structgen.schema.numbers.remainder_automaton`, decimal steps by
+:func:`~structgen.schema.decimal_multiples.multiple_dfa`), so is its complement and any
+intersection with bounds. Two constructions give the same language; the smaller is taken:
+
+* **enumeration**, when the bounds leave at most :data:`ENUMERATED` multiples of the required
+  step (``multipleOf: 8721`` between −100000 and −10000 leaves ten): the values that pass every
+  test are listed and their texts form a trie. A product of remainder automata would need one
+  state per remainder modulo the least common multiple of all the steps (``8721·2·13·5·7·11·37``
+  for ``Handwritten/num4``), far past any limit, where the list has one entry;
+* **products**: the texts in range, times the remainder automaton of the required step, minus
+  the remainder automaton of each excluded step, minimised after each step (at most
+  ``max_regex_states`` states, else a :class:`LimitExceededError` naming the keyword).
+
+What is written follows the other ``multipleOf`` paths: with an integral step (or ``type:
+integer``) integer literals and zero fractions (``12.0``, on integers of at most 15 digits);
+otherwise plain decimals readable as doubles
+(:func:`~structgen.schema.decimal_multiples.readable_texts`), never an exponent (whether
+``d.ddde±E`` is a multiple compares two unbounded counts). Zero is a multiple of every step, so
+``not: {multipleOf}`` always removes it.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+from structgen.errors import LimitExceededError
+from structgen.regex.ast import Node
+from structgen.regex.codepoint_dfa import CodePointDFA
+from structgen.regex.nodes import EMPTY, NOTHING, alt, char, concat, optional, repeat, star
+from structgen.schema.builder import SchemaBuilder
+from structgen.schema.decimal_multiples import (
+    READ_DIGITS,
+    common_multiple,
+    decimal_step,
+    multiple_dfa,
+    readable_texts,
+)
+from structgen.schema.float_bounds import float_safe_bounds
+from structgen.schema.multiples import dfa_symbol
+from structgen.schema.normalize import NumberSpec
+from structgen.schema.numbers import (
+    FLOAT_EXACT_INTEGER,
+    divisibility_dfa,
+    exact_decimal,
+    int_range,
+    integer_bounds,
+    integer_modulus,
+    integer_node,
+    number_node,
+)
+
+__all__ = ["ENUMERATED", "number_set_dfa", "number_set_symbol"]
+
+# The bounds leave at most this many multiples of the required step: list them.
+ENUMERATED = 4096
+
+_ZEROS = concat(char("."), repeat(char("0"), 1, None))
+
+
+def number_set_symbol(builder: SchemaBuilder, spec: NumberSpec, *, pointer: str) -> str | None:
+    """A symbol for the number texts that ``spec`` allows (``None``: there are none)."""
+    dfa = number_set_dfa(spec, max_states=builder.options.max_regex_states, pointer=pointer)
+    integral = _integral(spec)
+    return dfa_symbol(builder, dfa, name="int" if integral else "num")
+
+
+def number_set_dfa(spec: NumberSpec, *, max_states: int, pointer: str) -> CodePointDFA:
+    """The texts of the numbers ``spec`` allows (see the module doc), as a minimal DFA."""
+    where = spec.not_multiples[0][1] if spec.not_multiples else pointer
+    integral = _integral(spec)
+    step = _required_step(spec, integral)
+    excluded = [Fraction(q) for q, _ in spec.not_multiples]
+    if any(_is_multiple(step, q) for q in excluded):
+        return CodePointDFA.from_node(NOTHING)
+    values = _candidates(spec, step)
+    if values is not None:
+        try:
+            return _enumerated(spec, values, step, excluded, max_states)
+        except LimitExceededError:
+            pass  # too many texts for a trie: the product may still be small
+    try:
+        return _product(spec, step, excluded, integral, max_states)
+    except LimitExceededError:
+        raise LimitExceededError(
+            f"the automaton of the numbers allowed by multipleOf and not multipleOf at {where} "
+            "(DFA states)",
+            max_states,
+            hint="raise max_regex_states, or bound the range more tightly",
+        ) from None
+
+
+# -- the arithmetic -------------------------------------------------------------------------------
+def _integral(spec: NumberSpec) -> bool:
+    step = common_multiple([m for m, _ in spec.multiples])
+    return spec.integer or (step is not None and step.denominator == 1)
+
+
+def _required_step(spec: NumberSpec, integral: bool) -> Fraction | None:
+    """The least positive number every allowed value is a multiple of (``None``: any decimal)."""
+    multiples = [m for m, _ in spec.multiples]
+    if integral:
+        return Fraction(integer_modulus(multiples))
+    return common_multiple(multiples)
+
+
+def _is_multiple(step: Fraction | None, q: Fraction) -> bool:
+    """Whether every multiple of ``step`` is a multiple of ``q``."""
+    return step is not None and (step / q).denominator == 1
+
+
+def _candidates(spec: NumberSpec, step: Fraction | None) -> range | None:
+    """The ``t`` with ``t · step`` within the bounds, when they are few (else ``None``)."""
+    if step is None or spec.low is None or spec.high is None:
+        return None
+    low, high = Fraction(spec.low.value) / step, Fraction(spec.high.value) / step
+    first, last = math.ceil(low), math.floor(high)
+    if spec.low.exclusive and first == low:
+        first += 1
+    if spec.high.exclusive and last == high:
+        last -= 1
+    if last - first + 1 > ENUMERATED:
+        return None
+    return range(first, last + 1)
+
+
+# -- enumeration ----------------------------------------------------------------------------------
+def _enumerated(
+    spec: NumberSpec,
+    values: range,
+    step: Fraction,
+    excluded: list[Fraction],
+    max_states: int,
+) -> CodePointDFA:
+    points = {Fraction(v) for v in spec.excluded}
+    texts: list[tuple[str, Node]] = []
+    for t in values:
+        value = step * t
+        if value in points or any((value / q).denominator == 1 for q in excluded):
+            continue
+        texts.extend(_texts_of(value))
+    return CodePointDFA.from_node(_trie(texts), max_states=max_states).minimized()
+
+
+def _texts_of(value: Fraction) -> list[tuple[str, Node]]:
+    """The plain texts of ``value`` as (canonical text, what may follow it)."""
+    negative = value < 0
+    magnitude = -value if negative else value
+    signs = ["", "-"] if value == 0 else ["-" if negative else ""]
+    if magnitude.denominator == 1:
+        digits = str(magnitude.numerator)
+        tail = optional(_ZEROS) if magnitude <= FLOAT_EXACT_INTEGER else EMPTY
+        return [(sign + digits, tail) for sign in signs]
+    text = format(exact_decimal(magnitude), "f")
+    integer, _, fraction = text.partition(".")
+    significant = len((integer + fraction).lstrip("0"))
+    if len(integer) > READ_DIGITS or significant > READ_DIGITS:
+        return []  # not read back exactly by a float reader: not written (see the module doc)
+    return [(sign + text, star(char("0"))) for sign in signs]
+
+
+def _trie(texts: list[tuple[str, Node]]) -> Node:
+    """The texts, each followed by its tail, with common prefixes shared."""
+    root: dict = {}
+    for text, tail in texts:
+        node = root
+        for c in text:
+            node = node.setdefault(c, {})
+        node.setdefault(None, []).append(tail)
+
+    def build(node: dict) -> Node:
+        options = [concat(char(c), build(child)) for c, child in node.items() if c is not None]
+        return alt(*options, *node.get(None, []))
+
+    return build(root)
+
+
+# -- products -------------------------------------------------------------------------------------
+def _product(
+    spec: NumberSpec,
+    step: Fraction | None,
+    excluded: list[Fraction],
+    integral: bool,
+    max_states: int,
+) -> CodePointDFA:
+    if integral:
+        low, high = integer_bounds(spec.low, spec.high)
+        dfa = CodePointDFA.from_node(
+            integer_node(low, high, float_exact=True), max_states=max_states
+        )
+        if step is not None and step > 1:
+            dfa = _meet(dfa, divisibility_dfa(int(step), max_states=max_states), max_states)
+        for q in excluded:
+            modulus = integer_modulus([exact_decimal(q)])
+            dfa = _remove(dfa, divisibility_dfa(modulus, max_states=max_states), max_states)
+        points = [Fraction(v) for v in spec.excluded if Fraction(v).denominator == 1]
+    else:
+        low_int, high_int = integer_bounds(spec.low, spec.high)
+        texts = alt(
+            number_node(*float_safe_bounds(spec.low, spec.high)), int_range(low_int, high_int)
+        )
+        dfa = _meet(
+            CodePointDFA.from_node(texts, max_states=max_states),
+            CodePointDFA.from_node(readable_texts(), max_states=max_states),
+            max_states,
+        )
+        if step is not None:
+            dfa = _meet(dfa, multiple_dfa(*decimal_step(step), max_states=max_states), max_states)
+        for q in excluded:
+            dfa = _remove(dfa, multiple_dfa(*decimal_step(q), max_states=max_states), max_states)
+        points = [Fraction(v) for v in spec.excluded]
+    texts_of_points = [item for point in points for item in _texts_of(point)]
+    if texts_of_points:
+        listed = CodePointDFA.from_node(_trie(texts_of_points), max_states=max_states)
+        dfa = _remove(dfa, listed, max_states)
+    return dfa
+
+
+def _meet(left: CodePointDFA, right: CodePointDFA, max_states: int) -> CodePointDFA:
+    return left.intersect(right, max_states=max_states).minimized()
+
+
+def _remove(left: CodePointDFA, right: CodePointDFA, max_states: int) -> CodePointDFA:
+    return left.difference(right, max_states=max_states).minimized()
