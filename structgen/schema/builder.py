@@ -53,9 +53,16 @@ class SchemaBuilder(Protocol):
         ...
 
     def automaton_terminal(
-        self, automaton: ByteAutomaton, description: str, *, key: Any, name: str = "t"
+        self,
+        automaton: ByteAutomaton,
+        description: str,
+        *,
+        key: Any,
+        name: str = "t",
+        node: Node | None = None,
     ) -> str:
-        """The terminal read through a (lazy) byte automaton, one per ``key``."""
+        """The terminal read through a (lazy) byte automaton, one per ``key`` (``node``: its
+        regex, when there is a small one)."""
         ...
 
     def punct(self, text: str) -> str:

@@ -20,6 +20,7 @@ removed — a dropped ``anyOf``/``oneOf`` branch gets a warning, an unsatisfiabl
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -51,6 +52,7 @@ from structgen.schema.errors import (
 from structgen.schema.exactly_one import enforce_exactly_one, restricts
 from structgen.schema.float_bounds import float_safe_bounds
 from structgen.schema.json_strings import quoted
+from structgen.schema.literal_keys import KeyTail, literal_key, literal_name
 from structgen.schema.multiples import integer_multiples
 from structgen.schema.normalize import (
     Analysis,
@@ -74,9 +76,10 @@ from structgen.schema.numbers import (
 )
 from structgen.schema.objects import ObjectPlan, build_object, plan_object
 from structgen.schema.options import SchemaOptions
+from structgen.schema.other_keys import other_keys_dfa
 from structgen.schema.refs import Location, SchemaDocument, canonical_json
 from structgen.schema.string_terminals import StringTerminals
-from structgen.schema.strings import StringLanguage
+from structgen.schema.strings import StringLanguage, excluded_names
 
 __all__ = ["SchemaCompiler"]
 
@@ -115,6 +118,7 @@ class SchemaCompiler:
         self.strings = StringTerminals(self)
         whitespace = options.whitespace_limit
         self.ws: Node = repeat(_WHITESPACE, 0, whitespace) if whitespace else concat()
+        self._key_tail = KeyTail(concat(self.ws, char(":"), self.ws))
 
     # -- IR plumbing -------------------------------------------------------------------------------
     def fresh(self, prefix: str) -> str:
@@ -136,21 +140,31 @@ class SchemaCompiler:
                 "the nesting depth of a terminal's regex", _MAX_DEPTH,
                 hint="a pattern, number bound or length is too intricate; simplify it",
             )  # fmt: skip
+        return self._add_terminal(node, to_regex_text(node), key, name, literal_text)
+
+    def _add_terminal(
+        self, node: Node, text: str, key: Any, name: str, literal_text: str | None = None
+    ) -> str:
         terminal_name = self.fresh(name.upper() + "_")
-        self.terminals[terminal_name] = Terminal(
-            terminal_name, to_regex_text(node), literal_text, node
-        )
+        self.terminals[terminal_name] = Terminal(terminal_name, text, literal_text, node)
         self._terminal_ids[key] = terminal_name
         return terminal_name
 
     def automaton_terminal(
-        self, automaton: ByteAutomaton, description: str, *, key: Any, name: str = "t"
+        self,
+        automaton: ByteAutomaton,
+        description: str,
+        *,
+        key: Any,
+        name: str = "t",
+        node: Node | None = None,
     ) -> str:
-        """The terminal read through ``automaton``, one per ``key``."""
+        """The terminal read through ``automaton``, one per ``key`` (``node``: its regex, for
+        readers of the grammar that want one, when there is a small one)."""
         found = self._terminal_ids.get(key)
         if found is None:
             found = self._terminal_ids[key] = self.fresh(name.upper() + "_")
-            self.terminals[found] = Terminal(found, description, automaton=automaton)
+            self.terminals[found] = Terminal(found, description, node=node, automaton=automaton)
         return found
 
     def punct(self, text: str) -> str:
@@ -178,8 +192,34 @@ class SchemaCompiler:
     def key_terminal(self, decoded: Node, *, canonical: bool | None = None) -> str:
         """A property name from ``decoded`` (a decoded-string language), quoted, then ``:``."""
         canonical = self.canonical if canonical is None else canonical
+        name = literal_name(decoded)
+        if name is not None:  # a listed name: its node and text from per-character pieces
+            key = ("key", name, canonical)
+            found = self._terminal_ids.get(key)
+            if found is not None:
+                return found
+            built = literal_key(name, canonical, self._key_tail)
+            if built is not None:
+                return self._add_terminal(*built, key, "key")
+        key = ("key", decoded, canonical)
+        found = self._terminal_ids.get(key)
+        if found is not None:
+            return found
+        names = excluded_names(decoded) if canonical else None
+        if names is not None:
+            close = concat(char('"'), self.ws, char(":"), self.ws)
+            automaton = other_keys_dfa(names, close)
+            if automaton is not None:  # the names' trie over a shared DFA (schema.other_keys)
+                description = (
+                    f"<JSON key: any string but {json.dumps(sorted(set(names)))}, "
+                    f"canonical, then {to_regex_text(close)}>"
+                )
+                node = concat(quoted(decoded, canonical=True), self.ws, char(":"), self.ws)
+                return self.automaton_terminal(
+                    automaton, description, key=key, name="key", node=node
+                )
         node = concat(quoted(decoded, canonical=canonical), self.ws, char(":"), self.ws)
-        return self.terminal(node, key=("key", decoded, canonical), name="key")
+        return self.terminal(node, key=key, name="key")
 
     # -- strings (see structgen.schema.string_terminals) -------------------------------------------
     def pattern_node(self, pattern: str, pointer: str) -> Node:

@@ -10,6 +10,7 @@ into that repetition's count.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from structgen.errors import LimitExceededError
@@ -32,6 +33,9 @@ from structgen.schema.errors import SchemaError, Unsupported
 from structgen.schema.json_strings import _difference
 from structgen.validation.formats import format_node
 
+# The names behind the latest nodes of all_strings_except, by the node's identity.
+_EXCEPT_NAMES: OrderedDict[int, tuple[Node, tuple[str, ...]]] = OrderedDict()
+_EXCEPT_NAMES_KEPT = 256
 # A length bound whose product with a pattern/format passes this many states is counted lazily:
 # a larger automaton would become a per-character grammar (one nonterminal per state).
 _EAGER_LENGTH_STATES = 1_000
@@ -39,6 +43,7 @@ _EAGER_LENGTH_STATES = 1_000
 __all__ = [
     "StringLanguage",
     "all_strings_except",
+    "excluded_names",
     "fixed_length",
     "length_range",
     "pattern_language",
@@ -369,6 +374,13 @@ def _bounded(
     return automaton.intersect(lengths, max_states=max_states)
 
 
+def excluded_names(node: Node) -> tuple[str, ...] | None:
+    """The names of :func:`all_strings_except` when ``node`` is what it returned (recently),
+    else None: the key terminal then builds its automaton from the names directly."""
+    found = _EXCEPT_NAMES.get(id(node))
+    return found[1] if found is not None and found[0] is node else None
+
+
 def all_strings_except(names: list[str]) -> Node:
     """Every string except those in ``names``, as a regex linear in their total length.
 
@@ -397,7 +409,11 @@ def all_strings_except(names: list[str]) -> Node:
 
     leave_elsewhere = concat(walk(trie, stop_names=False), _difference(ANY_CHAR, alphabet))
     anything = star(ANY_CHAR)
-    return alt(
+    node = alt(
         walk(trie, stop_names=True),
         concat(alt(leave_elsewhere, leave_by_name_character(trie)), anything),
     )
+    _EXCEPT_NAMES[id(node)] = (node, tuple(names))  # the node is kept: its id stays its own
+    if len(_EXCEPT_NAMES) > _EXCEPT_NAMES_KEPT:
+        _EXCEPT_NAMES.popitem(last=False)
+    return node
