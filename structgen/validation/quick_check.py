@@ -156,16 +156,32 @@ class _Walk:
     def _ref(self, instance: Any, ref: Any, base: str) -> bool:
         if not isinstance(ref, str):
             return False
-        target, fragment = urldefrag(urljoin(base, ref))
-        if target not in METASCHEMAS or (fragment and not fragment.startswith("/")):
-            return False  # another document, or an anchor: not in a metaschema we read
-        node: Any = METASCHEMAS[target]
-        for token in fragment.split("/")[1:]:
-            token = unquote(token).replace("~1", "/").replace("~0", "~")
-            if not isinstance(node, dict) or token not in node:
-                return False
-            node = node[token]
-        return self.valid(instance, node, target)
+        key = (base, ref)
+        found = _RESOLVED.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            found = _RESOLVED[key] = _resolve(base, ref)
+        if found is None:
+            return False
+        return self.valid(instance, found[0], found[1])
+
+
+_UNSEEN = object()
+# (base, $ref) → (subschema, its document) in the metaschemas, or None: they never change, so
+# each reference is resolved once per process (URL parsing was a third of the walk's time).
+_RESOLVED: dict[tuple[str, str], Any] = {}
+
+
+def _resolve(base: str, ref: str) -> tuple[Any, str] | None:
+    target, fragment = urldefrag(urljoin(base, ref))
+    if target not in METASCHEMAS or (fragment and not fragment.startswith("/")):
+        return None  # another document, or an anchor: not in a metaschema we read
+    node: Any = METASCHEMAS[target]
+    for token in fragment.split("/")[1:]:
+        token = unquote(token).replace("~1", "/").replace("~0", "~")
+        if not isinstance(node, dict) or token not in node:
+            return None
+        node = node[token]
+    return node, target
 
 
 def _has_type(instance: Any, expected: Any) -> bool:
