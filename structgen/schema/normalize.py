@@ -265,6 +265,7 @@ def analyze(document: SchemaDocument, locations: list[Location], *, formats: boo
     warnings: list[str] = []
     reasons: list[str] = []
     booleans = frozenset({True, False})
+    negations: list[Location] = []
     if locations:
         obj.pointer = array.pointer = locations[0].pointer
     for loc in locations:
@@ -306,14 +307,23 @@ def analyze(document: SchemaDocument, locations: list[Location], *, formats: boo
             types = types & {"object"}
             obj.exactly_one.append(presence)
         if "not" in schema:
-            negation = _Negation(types, string, number, obj, booleans)
-            _not(document, loc, negation, unsupported_keyword, reasons)
-            types, booleans = negation.types, negation.booleans
+            negations.append(loc)
         if "if" in schema and ("then" in schema or "else" in schema):
             unsupported_keyword("if", "if/then/else needs the complement of the 'if' schema")
         for keyword in ("unevaluatedProperties", "unevaluatedItems"):
             if keyword in schema and schema[keyword] not in (True, {}):
                 unsupported_keyword(keyword, "depends on what the other subschemas evaluated")
+    # ``not`` last: what its complement leaves depends on the types every location allows
+    # (``not: {type: integer}`` beside ``type: [integer, string]`` leaves strings), whatever
+    # order the locations come in.
+    for loc in negations:
+
+        def refuse(keyword: str, reason: str, at: str = loc.pointer) -> None:
+            unsupported.append(Unsupported(keyword, f"{at}/{keyword}", reason))
+
+        negation = _Negation(types, string, number, obj, booleans)
+        _not(document, loc, negation, refuse, reasons)
+        types, booleans = negation.types, negation.booleans
     if "number" not in types and "integer" in types:
         number.integer = True
     pointer = locations[0].pointer if locations else "#"

@@ -20,7 +20,11 @@ with moves that keep the state folded into a left-recursive loop so long objects
 Conditions on which keys are present are checked on the final states of that machine:
 ``required``, ``dependentRequired`` (and array-valued ``dependencies``), ``not: {required: […]}``
 ("not all of these") and ``oneOf`` whose branches only require keys ("exactly one of these key
-sets"). They need their keys tracked, so past ``max_object_states`` they are unsupported.
+sets"). They need their keys tracked; when the set of tracked keys is past
+``max_object_states`` (and no member count is needed), the machine is a product of minimal
+machines, one per group of keys the conditions tie together
+(:mod:`structgen.schema.presence_classes`), in which a key asked only "present or not" may
+come twice; past that too they are unsupported.
 
 Keys of unlisted properties (regions) accept printable ASCII only as itself, the way
 ``json.dumps`` writes it, not as a ``\\u`` escape: the automaton that tells them apart from the
@@ -45,7 +49,7 @@ from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.ecma import PatternUnsupported
 from structgen.regex.nodes import NOTHING, char, concat, literal
 from structgen.schema.builder import SchemaBuilder
-from structgen.schema.conditions import evaluator
+from structgen.schema.conditions import All, Formula, atoms_of, evaluator
 from structgen.schema.errors import Unsupported
 from structgen.schema.normalize import ObjectSpec, analyze, flatten, make_node
 from structgen.schema.object_conditions import (
@@ -54,6 +58,7 @@ from structgen.schema.object_conditions import (
     plan_conditions,
     value_classes,
 )
+from structgen.schema.presence_classes import Conjunct, class_machine
 from structgen.schema.strings import StringLanguage, all_strings_except
 
 __all__ = ["ObjectPlan", "build_object", "plan_object"]
@@ -507,6 +512,8 @@ def _machine(
         tracked = [n for n in named if n in set(required) | dependent_keys]
         if (1 << len(tracked)) * flags * counts(False) <= limit:
             mode = "set"
+        elif presence_conditions and not needs_count(False):
+            mode = "classes"  # minimal machines per group of keys (schema.presence_classes)
         elif condition:
             raise LimitExceededError(
                 f"the member states of the object at {plan.pointer} (its keys "
@@ -524,7 +531,8 @@ def _machine(
                 "to track in any order "
                 f"(max_object_states={limit}); they must come in the order of 'properties'"
             )
-    if mode != "set" and (dependent or together or exactly_one):
+    keyed = mode in ("set", "classes")  # the state holds the set of tracked keys seen
+    if not keyed and (dependent or together or exactly_one):
         keyword = "dependentRequired" if dependent else "not" if together else "oneOf"
         builder.report(
             [
@@ -552,16 +560,14 @@ def _machine(
             out |= bit[name]
         return out
 
-    required_bits = bits(required) if mode == "set" else 0
-    together_bits = [bits(group) for group in together] if mode == "set" else []
+    required_bits = bits(required) if keyed else 0
+    together_bits = [bits(group) for group in together] if keyed else []
     exactly_one_bits = (
         [[(bits(r), [bits(f) for f in fs]) for r, fs in branches] for branches in exactly_one]
-        if mode == "set"
+        if keyed
         else []
     )
-    dependent_bits = (
-        [(bit[k], bits(v)) for k, v in dependent.items()] if mode == "set" else []
-    )
+    dependent_bits = [(bit[k], bits(v)) for k, v in dependent.items()] if keyed else []
 
     def bump(count: int) -> int | None:
         if not counting:
@@ -629,6 +635,26 @@ def _machine(
                     out.append((move, (len(named), following)))
         return out
 
+    if mode == "classes":
+        conjuncts = _conjuncts(
+            [bit[n] for n in required],
+            together_bits,
+            exactly_one_bits,
+            dependent_bits,
+            condition.formula,
+            lambda atom: atom_bit[atoms.index(atom)],
+        )
+        strict_keys = {m.key for m, f in zip(moves, move_flags) if f and m.key is not None}
+        letters = [
+            (move_bit | flag, move_bit if move.key in strict_keys else 0)
+            for move, move_bit, flag in zip(moves, move_bits, move_flags)
+        ]
+        found = class_machine(conjuncts, letters, limit=limit, pointer=plan.pointer)
+        transitions = {
+            state: [(moves[i], target) for i, target in edges]
+            for state, edges in found.transitions.items()
+        }
+        return _Machine(found.start, transitions, found.final)
     bound = max(limit, 4 * len(moves) + 16)
     if mode == "set" and not counting:
         return _set_machine(
@@ -652,6 +678,47 @@ def _machine(
                 queue.append(target)
     final = {s for s in transitions if is_final(s)}
     return _Machine(start, transitions, final)
+
+
+def _conjuncts(
+    required: list[int],
+    together: list[int],
+    exactly_one: list[list[tuple[int, list[int]]]],
+    dependent: list[tuple[int, int]],
+    formula: Formula,
+    bit_of,
+) -> list[Conjunct]:
+    """The final test of a set-mode machine as conjuncts, each with the bits it reads."""
+    out = [Conjunct(b, lambda seen, b=b: bool(seen & b)) for b in required]
+    out += [Conjunct(g, lambda seen, g=g: bool(g & ~seen)) for g in together]
+    for branches in exactly_one:
+        mask = 0
+        for r, fs in branches:
+            mask |= r
+            for f in fs:
+                mask |= f
+
+        def one(seen: int, branches=branches) -> bool:
+            holding = 0
+            for r, fs in branches:
+                if r & ~seen == 0 and not any(f & ~seen == 0 for f in fs):
+                    holding += 1
+            return holding == 1
+
+        out.append(Conjunct(mask, one))
+    out += [
+        Conjunct(k | v, lambda seen, k=k, v=v: not (seen & k) or v & ~seen == 0)
+        for k, v in dependent
+    ]
+    parts = formula.parts if isinstance(formula, All) else (formula,)
+    for part in parts:
+        if part is True:
+            continue
+        mask = 0
+        for atom in atoms_of(part):
+            mask |= bit_of(atom)
+        out.append(Conjunct(mask, evaluator(part, bit_of)))
+    return out
 
 
 def _set_machine(
