@@ -79,7 +79,7 @@ from structgen.schema.options import SchemaOptions
 from structgen.schema.other_keys import other_keys_dfa
 from structgen.schema.refs import Location, SchemaDocument, canonical_json
 from structgen.schema.string_terminals import StringTerminals
-from structgen.schema.strings import StringLanguage, excluded_names
+from structgen.schema.strings import StringLanguage, encoded_strings_except, excluded_names
 
 __all__ = ["SchemaCompiler"]
 
@@ -169,6 +169,9 @@ class SchemaCompiler:
 
     def punct(self, text: str) -> str:
         """``{`` ``}`` ``[`` ``]`` ``,`` with their whitespace."""
+        found = self._terminal_ids.get(("punct", text))
+        if found is not None:  # (asked for by every object and array: no node built again)
+            return found
         node = {
             "{": concat(char("{"), self.ws),
             "}": concat(self.ws, char("}")),
@@ -183,6 +186,9 @@ class SchemaCompiler:
         )
 
     def keyword(self, text: str) -> str:
+        found = self._terminal_ids.get(("lit", text))
+        if found is not None:
+            return found
         return self.terminal(literal(text), key=("lit", text), name=text, literal_text=text)
 
     @property
@@ -214,7 +220,8 @@ class SchemaCompiler:
                     f"<JSON key: any string but {json.dumps(sorted(set(names)))}, "
                     f"canonical, then {to_regex_text(close)}>"
                 )
-                node = concat(quoted(decoded, canonical=True), self.ws, char(":"), self.ws)
+                quote = char('"')
+                node = concat(quote, encoded_strings_except(names), close)
                 return self.automaton_terminal(
                     automaton, description, key=key, name="key", node=node
                 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 from structgen.errors import LimitExceededError
 from structgen.regex.ast import Alt, CharSet, Concat, Empty, Node, Repeat
@@ -30,7 +31,7 @@ from structgen.regex.nodes import (
     star,
 )
 from structgen.schema.errors import SchemaError, Unsupported
-from structgen.schema.json_strings import _difference
+from structgen.schema.json_strings import _difference, encode_charset
 from structgen.validation.formats import format_node
 
 # The names behind the latest nodes of all_strings_except, by the node's identity.
@@ -43,6 +44,7 @@ _EAGER_LENGTH_STATES = 1_000
 __all__ = [
     "StringLanguage",
     "all_strings_except",
+    "encoded_strings_except",
     "excluded_names",
     "fixed_length",
     "length_range",
@@ -388,7 +390,27 @@ def all_strings_except(names: list[str]) -> Node:
     the trie of names at some character, after which anything follows. Leaving by a character
     that occurs in no name is the same at every trie node, so it is written once
     (``prefixes · others · .*``); only the few name characters are distinguished per node.
+    Memoised (an object's unlisted keys are asked for again by each of its regions).
     """
+    key = tuple(names)
+    node = _strings_except(key, False)
+    _EXCEPT_NAMES[id(node)] = (node, key)  # the node is kept: its id stays its own
+    _EXCEPT_NAMES.move_to_end(id(node))
+    if len(_EXCEPT_NAMES) > _EXCEPT_NAMES_KEPT:
+        _EXCEPT_NAMES.popitem(last=False)
+    return node
+
+
+def encoded_strings_except(names: Sequence[str]) -> Node:
+    """The canonical JSON encodings (:func:`~structgen.schema.json_strings.encode`, canonical)
+    of :func:`all_strings_except`, built directly; every character of ``names`` must be
+    printable ASCII other than ``"`` ``/`` ``\\`` (which canonical JSON writes only as
+    itself), so only the two "any other character" sets need encoding."""
+    return _strings_except(tuple(names), True)
+
+
+@lru_cache(maxsize=256)
+def _strings_except(names: tuple[str, ...], encoded: bool) -> Node:
     trie: dict = {}
     for name in names:
         node = trie
@@ -396,24 +418,30 @@ def all_strings_except(names: list[str]) -> Node:
             node = node.setdefault(c, {})
         node[None] = True
     alphabet = CharSet.chars("".join(sorted({c for name in names for c in name})))
+    chars = {c: char(c) for c in {c for name in names for c in name}}
 
     def walk(node: dict, *, stop_names: bool) -> Node:
-        children = [c for c in node if c is not None]
         here = NOTHING if (stop_names and None in node) else EMPTY
-        return alt(here, *(concat(char(c), walk(node[c], stop_names=stop_names)) for c in children))
+        return alt(
+            here,
+            *(
+                concat(chars[c], walk(child, stop_names=stop_names))
+                for c, child in node.items()
+                if c is not None
+            ),
+        )
 
     def leave_by_name_character(node: dict) -> Node:
         children = [c for c in node if c is not None]
-        others = _difference(alphabet, CharSet.chars("".join(children)))
-        return alt(others, *(concat(char(c), leave_by_name_character(node[c])) for c in children))
+        others = _difference(alphabet, CharSet.chars("".join(children))) if children else alphabet
+        return alt(others, *(concat(chars[c], leave_by_name_character(node[c])) for c in children))
 
-    leave_elsewhere = concat(walk(trie, stop_names=False), _difference(ANY_CHAR, alphabet))
-    anything = star(ANY_CHAR)
-    node = alt(
+    rest: Node = _difference(ANY_CHAR, alphabet)
+    any_char: Node = ANY_CHAR
+    if encoded:
+        rest, any_char = encode_charset(rest, True), encode_charset(ANY_CHAR, True)  # type: ignore[arg-type]
+    leave_elsewhere = concat(walk(trie, stop_names=False), rest)
+    return alt(
         walk(trie, stop_names=True),
-        concat(alt(leave_elsewhere, leave_by_name_character(trie)), anything),
+        concat(alt(leave_elsewhere, leave_by_name_character(trie)), star(any_char)),
     )
-    _EXCEPT_NAMES[id(node)] = (node, tuple(names))  # the node is kept: its id stays its own
-    if len(_EXCEPT_NAMES) > _EXCEPT_NAMES_KEPT:
-        _EXCEPT_NAMES.popitem(last=False)
-    return node

@@ -20,9 +20,9 @@ from structgen.regex.dfa import ByteDFA, compile_byte_dfa
 from structgen.regex.nodes import char, concat, repeat
 from structgen.runtime.compiler import compile_json_schema
 from structgen.schema import schema_to_grammar
-from structgen.schema.json_strings import quoted
+from structgen.schema.json_strings import encode, quoted
 from structgen.schema.other_keys import PLAIN_NAME_CHARACTERS, free_dfa, other_keys_dfa
-from structgen.schema.strings import all_strings_except, excluded_names
+from structgen.schema.strings import all_strings_except, encoded_strings_except, excluded_names
 from tests.helpers.synthetic_vocab import random_tokenization, synthetic_vocabulary
 
 VOCAB = synthetic_vocabulary()
@@ -71,6 +71,13 @@ def test_the_trie_dfa_has_the_language_of_the_regex(names, limit):
     mine = other_keys_dfa(names, _close(limit))
     assert mine is not None
     assert _difference(mine, _regex_dfa(names, limit)) is None
+
+
+@given(names=st.lists(_NAME, max_size=6))
+def test_the_directly_encoded_complement_is_the_encoding_of_the_complement(names):
+    direct = compile_byte_dfa(encoded_strings_except(names))
+    walked = compile_byte_dfa(encode(all_strings_except(names), canonical=True))
+    assert _difference(direct, walked) is None
 
 
 @pytest.mark.parametrize(
