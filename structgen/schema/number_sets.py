@@ -52,12 +52,16 @@ from structgen.schema.numbers import (
     integer_modulus,
     integer_node,
     number_node,
+    residue_automaton,
 )
 
 __all__ = ["ENUMERATED", "number_set_dfa", "number_set_symbol"]
 
 # The bounds leave at most this many multiples of the required step: list them.
 ENUMERATED = 4096
+# Up to this modulus, the residues modulo the least common multiple of every integer step are
+# one automaton (one product, not one per step).
+_RESIDUE_STATES = 4096
 
 _ZEROS = concat(char("."), repeat(char("0"), 1, None))
 
@@ -192,11 +196,19 @@ def _product(
         dfa = CodePointDFA.from_node(
             integer_node(low, high, float_exact=True), max_states=max_states
         )
-        if step is not None and step > 1:
-            dfa = _meet(dfa, divisibility_dfa(int(step), max_states=max_states), max_states)
-        for q in excluded:
-            modulus = integer_modulus([exact_decimal(q)])
-            dfa = _remove(dfa, divisibility_dfa(modulus, max_states=max_states), max_states)
+        required = 1 if step is None else int(step)
+        moduli = [integer_modulus([exact_decimal(q)]) for q in excluded]
+        common = math.lcm(required, *moduli)
+        if common + 3 <= min(max_states, _RESIDUE_STATES):  # one automaton of the residues
+            residues = [
+                r for r in range(common) if r % required == 0 and all(r % d for d in moduli)
+            ]
+            dfa = _meet(dfa, residue_automaton(common, residues), max_states)
+        else:
+            if required > 1:
+                dfa = _meet(dfa, divisibility_dfa(required, max_states=max_states), max_states)
+            for modulus in moduli:
+                dfa = _remove(dfa, divisibility_dfa(modulus, max_states=max_states), max_states)
         points = [Fraction(v) for v in spec.excluded if Fraction(v).denominator == 1]
     else:
         low_int, high_int = integer_bounds(spec.low, spec.high)

@@ -63,6 +63,7 @@ __all__ = [
     "number_node",
     "number_text_dfa",
     "remainder_automaton",
+    "residue_automaton",
     "to_decimal",
     "uint_range",
 ]
@@ -539,17 +540,24 @@ def number_text_dfa(transitions: np.ndarray, accepting: np.ndarray, start: int) 
 def remainder_automaton(modulus: int) -> CodePointDFA:
     """``modulus + 3`` states: texts ``-?digits(.0+)?`` whose integer value is divisible by
     ``modulus``."""
+    return residue_automaton(modulus, [0])
+
+
+def residue_automaton(modulus: int, residues: list[int]) -> CodePointDFA:
+    """``modulus + 3`` states: texts ``-?digits(.0*)?`` whose integer value modulo ``modulus``
+    is one of ``residues`` (the sign ignored: ``-x`` counts as ``x``); intersect it with texts
+    that need a digit after the point."""
     start, signed, fraction = modulus, modulus + 1, modulus + 2
     transitions = np.full((modulus + 3, TEXT_CLASSES), -1, dtype=np.int32)
     for remainder in range(modulus):
         for digit in range(10):
             transitions[remainder, digit] = (remainder * 10 + digit) % modulus
-    transitions[0, DOT_CLASS] = fraction
-    transitions[fraction, 0] = fraction
     for origin in (start, signed):
         for digit in range(10):
             transitions[origin, digit] = digit % modulus
     transitions[start, MINUS_CLASS] = signed
     accepting = np.zeros(modulus + 3, dtype=bool)
-    accepting[0] = accepting[fraction] = True
+    accepting[residues] = accepting[fraction] = True
+    transitions[residues, DOT_CLASS] = fraction  # then zeros only ("12." is left to the caller)
+    transitions[fraction, 0] = fraction
     return number_text_dfa(transitions, accepting, start)

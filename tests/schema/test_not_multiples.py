@@ -157,11 +157,13 @@ _SPECS = [
 ]
 
 
-@pytest.mark.parametrize("enumerate_first", [True, False])
+@pytest.mark.parametrize("construction", ["enumeration", "residues", "one step at a time"])
 @pytest.mark.parametrize("spec", _SPECS)
-def test_both_constructions_match_arithmetic(spec, enumerate_first, monkeypatch):
-    if not enumerate_first:
+def test_every_construction_matches_arithmetic(spec, construction, monkeypatch):
+    if construction != "enumeration":
         monkeypatch.setattr(number_sets, "ENUMERATED", 0)
+    if construction == "one step at a time":
+        monkeypatch.setattr(number_sets, "_RESIDUE_STATES", 0)
     dfa = number_set_dfa_of(spec)
     for quarter in range(-70 * 4, 100 * 4):
         value = Fraction(quarter, 4)
@@ -169,6 +171,7 @@ def test_both_constructions_match_arithmetic(spec, enumerate_first, monkeypatch)
         assert dfa.accepts(text) == _allowed(spec, value), (spec, text)
         if value.denominator == 1 and value != 0:
             assert dfa.accepts(text + ".00") == _allowed(spec, value), (spec, text)
+            assert not dfa.accepts(text + "."), text
 
 
 def number_set_dfa_of(spec: NumberSpec):
