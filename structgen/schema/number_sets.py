@@ -11,9 +11,12 @@ intersection with bounds. Two constructions give the same language; the smaller 
   test are listed and their texts form a trie. A product of remainder automata would need one
   state per remainder modulo the least common multiple of all the steps (``8721·2·13·5·7·11·37``
   for ``Handwritten/num4``), far past any limit, where the list has one entry;
-* **products**: the texts in range, times the remainder automaton of the required step, minus
-  the remainder automaton of each excluded step, minimised after each step (at most
-  ``max_regex_states`` states, else a :class:`LimitExceededError` naming the keyword).
+* **products**: the texts in range times one automaton of the residues modulo the least common
+  multiple of every (integer) step, accepting the residues that are multiples of the required
+  step and of no excluded one; past :data:`_RESIDUE_STATES` residues, and for decimal steps,
+  the remainder automaton of the required step and minus that of each excluded step, minimised
+  after each (at most ``max_regex_states`` states, else a :class:`LimitExceededError` naming
+  the keyword).
 
 What is written follows the other ``multipleOf`` paths: with an integral step (or ``type:
 integer``) integer literals and zero fractions (``12.0``, on integers of at most 15 digits);

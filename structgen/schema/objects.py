@@ -451,8 +451,15 @@ class _Machine:
 
 
 def _machine(
-    builder: SchemaBuilder, plan: ObjectPlan, moves: list[_Move], required: list[str]
+    builder: SchemaBuilder,
+    plan: ObjectPlan,
+    moves: list[_Move],
+    required: list[str],
+    *,
+    classes: bool = True,
 ) -> _Machine:
+    """The member machine (``classes``: past the set machine's limit, try the product of
+    minimal per-group machines before giving up on tracking the keys seen)."""
     options = builder.options
     limit = options.max_object_states
     named = list(dict.fromkeys(m.key for m in moves if m.key is not None))
@@ -460,9 +467,7 @@ def _machine(
     atoms = condition.atoms if condition else []
     # An atom "key k is present" is k's bit; every other atom has a flag bit of its own.
     presence_atoms = {
-        i: a.keys.name
-        for i, a in enumerate(atoms)
-        if a.keys.kind == "name" and a.value is None
+        i: a.keys.name for i, a in enumerate(atoms) if a.keys.kind == "name" and a.value is None
     }
     flag_atoms = [i for i in range(len(atoms)) if i not in presence_atoms]
     flags = 1 << len(flag_atoms)
@@ -512,7 +517,7 @@ def _machine(
         tracked = [n for n in named if n in set(required) | dependent_keys]
         if (1 << len(tracked)) * flags * counts(False) <= limit:
             mode = "set"
-        elif presence_conditions and not needs_count(False):
+        elif classes and presence_conditions and not needs_count(False):
             mode = "classes"  # minimal machines per group of keys (schema.presence_classes)
         elif condition:
             raise LimitExceededError(
@@ -602,9 +607,7 @@ def _machine(
 
     # Set mode: each move's bit (0: the move keeps the set as it is), and the flags it sets.
     move_bits = [bit.get(move.key, 0) if move.key is not None else 0 for move in moves]
-    move_flags = [
-        sum(atom_bit[i] for i in move.atoms if i not in presence_atoms) for move in moves
-    ]
+    move_flags = [sum(atom_bit[i] for i in move.atoms if i not in presence_atoms) for move in moves]
 
     def successors(state: tuple) -> list[tuple[_Move, tuple]]:
         seen, count = state[0], state[1]
@@ -649,7 +652,14 @@ def _machine(
             (move_bit | flag, move_bit if move.key in strict_keys else 0)
             for move, move_bit, flag in zip(moves, move_bits, move_flags)
         ]
-        found = class_machine(conjuncts, letters, limit=limit, pointer=plan.pointer)
+        try:
+            found = class_machine(conjuncts, letters, limit=limit, pointer=plan.pointer)
+        except LimitExceededError:
+            if condition:
+                raise
+            # Only dependentRequired / not-required / oneOf-of-required: the keys in schema
+            # order, reported as before.
+            return _machine(builder, plan, moves, required, classes=False)
         transitions = {
             state: [(moves[i], target) for i, target in edges]
             for state, edges in found.transitions.items()

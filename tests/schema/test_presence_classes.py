@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft7Validator, validators
 
 from structgen.errors import LimitExceededError
+from structgen.schema import SchemaWarning, UnsupportedSchemaError, schema_to_grammar
 from structgen.schema.presence_classes import Conjunct, class_machine
 from tests.test_schema_grammar import accepts, compiled
 
@@ -205,3 +206,18 @@ def test_independent_groups_stay_small():
     assert len(machine.transitions) == 3**6
     with pytest.raises(LimitExceededError, match="#/here"):
         class_machine(conjuncts, moves, limit=100, pointer="#/here")
+
+
+def test_one_group_past_the_limit_falls_back_as_before():
+    """dependentRequired tying fourteen keys in one group: unsupported (lenient: a warning and
+    the keys in schema order), as before the product machines."""
+    names = [f"p{i}" for i in range(14)]
+    schema = {
+        "type": "object",
+        "properties": {name: {"type": "integer"} for name in names},
+        "dependentRequired": {names[i]: [names[i + 1]] for i in range(13)},
+    }
+    with pytest.raises(UnsupportedSchemaError, match="dependentRequired"):
+        schema_to_grammar(schema)
+    with pytest.warns(SchemaWarning):
+        schema_to_grammar(schema, lenient=True)
