@@ -24,7 +24,13 @@ from structgen.schema.builder import SchemaBuilder
 from structgen.schema.errors import Unsupported
 from structgen.schema.json_strings import encode, encode_charset
 from structgen.schema.normalize import Analysis, StringSpec
-from structgen.schema.strings import StringLanguage, pattern_language, string_language
+from structgen.schema.strings import (
+    StringLanguage,
+    minimal_dfa,
+    minimized,
+    pattern_language,
+    string_language,
+)
 
 __all__ = ["StringTerminals"]
 
@@ -179,9 +185,7 @@ class StringTerminals:
             encoded = concat(quote, encode(node, canonical=canonical), close)
             if tree_size(encoded) <= _MAX_TERMINAL_SIZE and depth(encoded) <= _MAX_DEPTH:
                 return self.builder.terminal(encoded, name=name)
-        dfa = language.dfa or CodePointDFA.from_node(
-            node, max_states=self.builder.options.max_regex_states
-        )
+        dfa = language.dfa or minimal_dfa(node, self.builder.options.max_regex_states)
         return self._dfa_string(dfa, close, canonical=canonical)
 
     def _lazy_string(self, language: StringLanguage, close: Node, canonical: bool) -> str:
@@ -238,7 +242,7 @@ class StringTerminals:
     def _dfa_string(self, dfa, close: Node, *, canonical: bool = False) -> str:
         """One terminal per character: a right-linear grammar with one nonterminal per DFA state."""
         builder = self.builder
-        dfa = dfa.minimized()
+        dfa = minimized(dfa)
         charsets = dfa.class_charsets()
         open_quote = builder.terminal(char('"'), key=("lit", '"'), name="quote", literal_text='"')
         states = [builder.fresh("q") for _ in range(dfa.num_states)]

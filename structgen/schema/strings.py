@@ -10,6 +10,7 @@ into that repetition's count.
 from __future__ import annotations
 
 import math
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -31,9 +32,17 @@ from structgen.regex.nodes import (
     star,
 )
 from structgen.schema.errors import SchemaError, Unsupported
+from structgen.schema.format_automata import load_format_dfa, store_format_dfa
 from structgen.schema.json_strings import _difference, encode_charset
 from structgen.validation.formats import format_node
 
+# Minimal automata of slow nodes (minimal_dfa), and those automata by identity (minimized).
+_MINIMAL: OrderedDict[int, tuple[Node, int, CodePointDFA]] = OrderedDict()
+_KNOWN_MINIMAL: dict[int, CodePointDFA] = {}
+_MINIMAL_KEPT = 64
+# The format each format node stands for (format_node gives one node per format), by identity.
+_FORMAT_NAMES: dict[int, tuple[Node, str]] = {}
+_MEMO_AFTER_SECONDS = 0.005
 # The names behind the latest nodes of all_strings_except, by the node's identity.
 _EXCEPT_NAMES: OrderedDict[int, tuple[Node, tuple[str, ...]]] = OrderedDict()
 _EXCEPT_NAMES_KEPT = 256
@@ -48,6 +57,8 @@ __all__ = [
     "excluded_names",
     "fixed_length",
     "length_range",
+    "minimal_dfa",
+    "minimized",
     "pattern_language",
     "string_language",
 ]
@@ -248,7 +259,9 @@ def string_language(
         if node is not None:
             components.append(node)
     for name, pointer in formats:
-        node = format_node(name)
+        node = format_node(name)  # one node per format and process
+        if node is not None:
+            _FORMAT_NAMES[id(node)] = (node, name)  # for minimal_dfa's disk cache
         if node is None:
             if strict_formats:
                 unsupported.append(Unsupported("format", pointer, f"format {name!r} is not known"))
@@ -324,7 +337,7 @@ def _with_lengths(
     core: CodePointDFA, min_length: int, max_length: int | None, max_states: int, *, lazy_only: bool
 ) -> StringLanguage:
     """``core`` within the length bounds: one automaton if it fits, else the lazy form."""
-    core = core.minimized()
+    core = minimized(core)
     if min_length == 0 and max_length is None:
         return StringLanguage(dfa=core)
     if _is_universal(core):  # e.g. an unanchored pattern that matches the empty string
@@ -359,11 +372,43 @@ def _is_universal(dfa: CodePointDFA) -> bool:
 def _intersection(components: list[Node], max_states: int) -> CodePointDFA:
     """The automaton of strings in every component."""
     unique = list(dict.fromkeys(components))
-    automaton = CodePointDFA.from_node(unique[0], max_states=max_states)
+    automaton = minimal_dfa(unique[0], max_states)
     for node in unique[1:]:
-        following = CodePointDFA.from_node(node, max_states=max_states)
+        following = minimal_dfa(node, max_states)
         automaton = automaton.intersect(following, max_states=max_states)
     return automaton
+
+
+def minimal_dfa(node: Node, max_states: int) -> CodePointDFA:
+    """``CodePointDFA.from_node(node).minimized()``, memoised per process by the node's
+    identity when it took long: :func:`~structgen.validation.formats.format_node` gives one
+    node per format, and an email, hostname or URI automaton costs 50–300 ms to build and
+    minimise, again in every schema that uses the format (issue 11)."""
+    found = _MINIMAL.get(id(node))
+    if found is not None and found[0] is node and found[1] == max_states:
+        _MINIMAL.move_to_end(id(node))
+        return found[2]
+    named = _FORMAT_NAMES.get(id(node))
+    name = named[1] if named is not None and named[0] is node else None
+    automaton = load_format_dfa(name, max_states) if name is not None else None
+    if automaton is None:
+        started = time.perf_counter()
+        automaton = CodePointDFA.from_node(node, max_states=max_states).minimized()
+        if time.perf_counter() - started <= _MEMO_AFTER_SECONDS:
+            return automaton
+        if name is not None:
+            store_format_dfa(name, max_states, automaton)
+    _MINIMAL[id(node)] = (node, max_states, automaton)  # the node is kept: its id stays its own
+    _KNOWN_MINIMAL[id(automaton)] = automaton
+    if len(_MINIMAL) > _MINIMAL_KEPT:
+        _, _, dropped = _MINIMAL.popitem(last=False)[1]
+        _KNOWN_MINIMAL.pop(id(dropped), None)
+    return automaton
+
+
+def minimized(automaton: CodePointDFA) -> CodePointDFA:
+    """``automaton.minimized()``, or ``automaton`` itself when :func:`minimal_dfa` made it."""
+    return automaton if _KNOWN_MINIMAL.get(id(automaton)) is automaton else automaton.minimized()
 
 
 def _bounded(

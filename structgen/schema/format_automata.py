@@ -1,0 +1,79 @@
+"""The minimal automata of string formats, kept on disk between processes.
+
+A format's decoded-string language (:func:`~structgen.validation.formats.format_node`) does not
+depend on the schema or the vocabulary, yet an email, hostname or URI automaton costs 50–300
+ms to build and minimise: :func:`~structgen.schema.strings.minimal_dfa` keeps it per process,
+and this module keeps it on disk for the next one (issue 11: the first schema of a process that
+uses the format), keyed by the format's name, the state limit and the digest of the sources
+that define and build it (``STRUCTGEN_NO_TERMINAL_CACHE`` turns it off, as for terminals).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from structgen.paths import cache_dir
+from structgen.regex.codepoint_dfa import CodePointDFA
+from structgen.vocab.array_file import code_digest, read_arrays, write_arrays
+
+__all__ = ["load_format_dfa", "store_format_dfa"]
+
+_PACKAGE = Path(__file__).parents[1]
+_SOURCES = (
+    "regex/codepoint_dfa.py", "regex/automaton.py", "regex/ast.py", "regex/nodes.py",
+    "regex/parser.py", "validation/formats.py", "schema/strings.py", "schema/format_automata.py",
+)  # fmt: skip
+_FIELDS = {"cuts", "interval_class", "transitions", "accepting"}
+
+
+def _entry(name: str, max_states: int) -> Path:
+    digest = code_digest(*(str(_PACKAGE / source) for source in _SOURCES))
+    key = json.dumps(["format automaton", name, max_states, digest])
+    return cache_dir("formats") / f"{hashlib.sha256(key.encode()).hexdigest()}.sga"
+
+
+def load_format_dfa(name: str, max_states: int) -> CodePointDFA | None:
+    """The minimal automaton of format ``name`` an earlier process stored, or None."""
+    if os.environ.get("STRUCTGEN_NO_TERMINAL_CACHE"):
+        return None
+    arrays = read_arrays(_entry(name, max_states))
+    if arrays is None or set(arrays) != _FIELDS:
+        return None
+    cuts, classes = arrays["cuts"], arrays["interval_class"]
+    transitions, accepting = arrays["transitions"], arrays["accepting"]
+    states = len(accepting)
+    if (
+        transitions.dtype != np.int32
+        or accepting.dtype != np.bool_
+        or transitions.ndim != 2
+        or transitions.shape[0] != states
+        or not states
+        or cuts.shape != classes.shape
+        or not len(classes)
+        or classes.min() < 0
+        or classes.max() >= transitions.shape[1]
+        or transitions.min() < -1
+        or transitions.max() >= states
+    ):
+        return None
+    return CodePointDFA(cuts, classes, transitions, accepting)
+
+
+def store_format_dfa(name: str, max_states: int, automaton: CodePointDFA) -> None:
+    """Keep the minimal automaton of format ``name`` for the next process."""
+    if os.environ.get("STRUCTGEN_NO_TERMINAL_CACHE"):
+        return
+    write_arrays(
+        _entry(name, max_states),
+        {
+            "cuts": automaton.cuts,
+            "interval_class": automaton.interval_class,
+            "transitions": automaton.transitions,
+            "accepting": automaton.accepting,
+        },
+    )
