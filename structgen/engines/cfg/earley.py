@@ -32,22 +32,50 @@ SELF = _Self()
 Item = tuple  # (rule_id, dot, origin: EarleySet | SELF)
 
 
-class EarleySet:
-    """An immutable, interned Earley set; ``expected`` holds the terminal ids it can scan."""
+class Predictions:
+    """The items a set predicts (origin ``SELF``), shared by every set predicting the same ones:
+    ``by_next`` and ``expected`` are computed once per distinct prediction, not per set."""
 
-    __slots__ = ("items", "by_next", "expected", "accepting", "_scans", "__weakref__")
+    __slots__ = ("items", "by_next", "expected")
+
+    def __init__(self, items: frozenset, by_next: dict[int, list], expected: frozenset[int]):
+        self.items = items
+        self.by_next = by_next
+        self.expected = expected
+
+
+class EarleySet:
+    """An immutable, interned Earley set; ``expected`` holds the terminal ids it can scan.
+
+    Its pending items are ``own`` (from scanning and completion: items whose rule started at
+    another set) and ``predicted.items``; ``by_next`` indexes both by the symbol after the dot.
+    """
+
+    __slots__ = ("own", "predicted", "by_next", "expected", "accepting", "_scans", "__weakref__")
 
     def __init__(
-        self, items: frozenset, by_next: dict[int, list], expected: frozenset[int], accepting: bool
+        self,
+        own: frozenset,
+        predicted: Predictions,
+        by_next: dict[int, list],
+        expected: frozenset[int],
+        accepting: bool,
     ):
-        self.items = items
+        self.own = own
+        self.predicted = predicted
         self.by_next = by_next
         self.expected = expected
         self.accepting = accepting
         self._scans: dict[int, EarleySet] = {}
 
+    @property
+    def items(self) -> frozenset:
+        """Every pending item (own and predicted)."""
+        return self.own | self.predicted.items
+
     def __repr__(self) -> str:
-        return f"EarleySet({len(self.items)} items, expects {sorted(self.expected)})"
+        size = len(self.own) + len(self.predicted.items)
+        return f"EarleySet({size} items, expects {sorted(self.expected)})"
 
 
 class EarleyGrammar:
@@ -86,7 +114,10 @@ class EarleyGrammar:
         self.rule_length = [len(rhs) for _, rhs in self.rules]
         self._predictions: dict[int, frozenset] = {}
         self.max_items = max_items
-        self._interned: dict[tuple[frozenset, bool], EarleySet] = {}
+        self._interned: dict[tuple[frozenset, Predictions, bool], EarleySet] = {}
+        # Predictions by the symbols predicted, and by their items (one object per item set).
+        self._predictions_of: dict[frozenset[int], Predictions] = {}
+        self._prediction_ids: dict[frozenset, Predictions] = {}
         self.sets_made = 0  # sets built since construction (interned or not): a work counter
         self.interned_items = 0  # items held by the intern table: what forget() frees
         self.items_built = 0  # items built by closures so far (complete ones too): a work counter
@@ -146,6 +177,8 @@ class EarleyGrammar:
         for earley_set in self._interned.values():
             earley_set._scans.clear()
         self._interned.clear()
+        self._predictions_of.clear()
+        self._prediction_ids.clear()
         self.initial._scans.clear()
         self.interned_items = 0
 
@@ -190,6 +223,8 @@ class EarleyGrammar:
         predicted_here: set[int] = set()
         # Items with origin SELF need no agenda work: what they predict and advance over is in
         # _predicted(), and a complete SELF item is an ε-derivation, handled by nullable advance.
+        # So only the symbols predicted here are collected; their items join at the end, as one
+        # shared Predictions object.
         while agenda:
             rule, dot, origin = agenda.pop()
             lhs, rhs = rules[rule]
@@ -197,9 +232,7 @@ class EarleyGrammar:
                 following = rhs[dot]
                 if following < num_terminals:
                     continue
-                if following not in predicted_here:
-                    predicted_here.add(following)
-                    items |= self._predictions.get(following) or self._predicted(following)
+                predicted_here.add(following)
                 if following in nullable:  # (only kernel items here may have origin SELF)
                     item = (rule, dot + 1, origin)
                     if item not in items:
@@ -216,19 +249,53 @@ class EarleyGrammar:
                         items.add(item)
                         agenda.append(item)
             if len(items) > self.max_items:
-                raise LimitExceededError(
-                    "the number of Earley items in one parser state",
-                    self.max_items,
-                    hint="the grammar is highly ambiguous here; raise max_items or simplify it",
-                )
-        self.items_built += len(items)
+                self._too_many_items()
+        predicted = self._predictions_for(frozenset(predicted_here))
+        if len(items) + len(predicted.items) > self.max_items:
+            self._too_many_items()
+        self.items_built += len(items) + len(predicted.items)
+        # A complete item of the start rule: the text so far is a sentence. (Predicted items
+        # are never that one: nothing predicts the augmented start.)
         accepting = (0, 1, SELF if initial else self.initial) in items
         # Complete items have done all they can (their completions are in the closure above):
         # the future of a set depends only on its items still waiting for a symbol. Interning on
         # those alone makes sets at different positions, with the same pending work, one object.
         rule_length = self.rule_length
-        key = frozenset(item for item in items if item[1] < rule_length[item[0]])
-        return self._intern(key, accepting)
+        own = frozenset(item for item in items if item[1] < rule_length[item[0]])
+        return self._intern(own, predicted, accepting)
+
+    def _too_many_items(self) -> None:
+        raise LimitExceededError(
+            "the number of Earley items in one parser state",
+            self.max_items,
+            hint="the grammar is highly ambiguous here; raise max_items or simplify it",
+        )
+
+    def _predictions_for(self, symbols: frozenset[int]) -> Predictions:
+        """The shared Predictions of a set predicting ``symbols`` (closed under prediction)."""
+        found = self._predictions_of.get(symbols)
+        if found is None:
+            items = frozenset().union(*(self._predicted(symbol) for symbol in symbols))
+            found = self._predictions_of[symbols] = self._prediction(items)
+        return found
+
+    def _prediction(self, items: frozenset) -> Predictions:
+        """The one Predictions object of these predicted items."""
+        found = self._prediction_ids.get(items)
+        if found is None:
+            by_next = self._index(items)
+            expected = frozenset(s for s in by_next if s < self.num_terminals)
+            found = self._prediction_ids[items] = Predictions(items, by_next, expected)
+            self.interned_items += len(items)
+        return found
+
+    def _index(self, items) -> dict[int, list]:
+        """``items`` by the symbol after their dot."""
+        rules = self.rules
+        by_next: dict[int, list] = {}
+        for item in items:
+            by_next.setdefault(rules[item[0]][1][item[1]], []).append(item)
+        return by_next
 
     def union(self, sets: list[EarleySet]) -> EarleySet:
         """One set for several reached at the same input position (the Earley chart there).
@@ -241,19 +308,31 @@ class EarleyGrammar:
         distinct = list(dict.fromkeys(sets))
         if len(distinct) == 1:
             return distinct[0]
-        key = frozenset().union(*(s.items for s in distinct))
-        return self._intern(key, any(s.accepting for s in distinct))
+        own = frozenset().union(*(s.own for s in distinct))
+        predictions = list(dict.fromkeys(s.predicted for s in distinct))
+        predicted = (
+            predictions[0]
+            if len(predictions) == 1
+            else self._prediction(frozenset().union(*(p.items for p in predictions)))
+        )
+        return self._intern(own, predicted, any(s.accepting for s in distinct))
 
-    def _intern(self, key: frozenset, accepting: bool) -> EarleySet:
-        interned = self._interned.get((key, accepting))
+    def _intern(self, own: frozenset, predicted: Predictions, accepting: bool) -> EarleySet:
+        key = (own, predicted, accepting)
+        interned = self._interned.get(key)
         if interned is not None:
             return interned
-        rules, num_terminals = self.rules, self.num_terminals
-        by_next: dict[int, list] = {}
-        for item in key:
-            by_next.setdefault(rules[item[0]][1][item[1]], []).append(item)
-        expected = frozenset(s for s in by_next if s < num_terminals)
-        result = EarleySet(key, by_next, expected, accepting)  # by_next: read-only lists
-        self._interned[(key, accepting)] = result
-        self.interned_items += len(key)
+        if own:
+            by_next = dict(predicted.by_next)
+            waiting_for = self._index(own)
+            for symbol, waiting in waiting_for.items():
+                shared = by_next.get(symbol)
+                by_next[symbol] = waiting if shared is None else shared + waiting
+            num_terminals = self.num_terminals
+            expected = predicted.expected | {s for s in waiting_for if s < num_terminals}
+        else:
+            by_next, expected = predicted.by_next, predicted.expected
+        result = EarleySet(own, predicted, by_next, expected, accepting)  # read-only lists
+        self._interned[key] = result
+        self.interned_items += len(own)
         return result
