@@ -148,6 +148,10 @@ class GrammarEngine:
         self._pending: dict[tuple[EarleySet, int], Thread | None] = {}
         self._walks: list[TrieWalk] = []
         self._walk_ids: dict[tuple[int, int, int], int] = {}
+        # Reused by every walk (each result is read before the next walk): event arrays, and
+        # zeroed token words for sparse (child) walks.
+        self._event_buffers = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
+        self._sparse_words: np.ndarray | None = None
         self._lengths: np.ndarray | None = None  # token lengths, when a twin walk needs them
         self._completion_cache: dict[tuple[Thread, int], tuple[Thread, ...]] = {}  # (thread, group)
         self._masks: OrderedDict[Config, tuple[np.ndarray, bool]] = OrderedDict()
@@ -491,15 +495,25 @@ class GrammarEngine:
         reference = self._reference_for(key[2]) if key[0] < 0 else None
         if reference is not None:
             words, grouped = self._difference_walk(key[2], reference)
-        else:
+        elif dense:
             words = np.zeros(self.num_words, dtype=np.int32)
             event_nodes, event_states = self._walk(words, key[2], nodes)
             grouped = self._group_events(event_nodes, event_states)
+        else:  # a child walk reaches few tokens: kept sparse, walked into zeroed scratch words
+            words = self._sparse_words
+            if words is None:
+                words = self._sparse_words = np.zeros(self.num_words, dtype=np.int32)
+            try:
+                event_nodes, event_states = self._walk(words, key[2], nodes)
+                grouped = self._group_events(event_nodes, event_states)
+            finally:
+                index = np.flatnonzero(words).astype(np.int32)
+                bits = words[index]
+                words[index] = 0
         if dense:
             walk = TrieWalk(words, None, None, grouped)
         else:
-            index = np.flatnonzero(words).astype(np.int32)
-            walk = TrieWalk(None, index, words[index], grouped)
+            walk = TrieWalk(None, index, bits, grouped)
         walk_id = len(self._walks)
         self._walks.append(walk)
         self._walk_ids[key] = walk_id
@@ -512,10 +526,21 @@ class GrammarEngine:
         node is kept once per group (several lexer states there may complete the same
         terminals), so a child walk starts from distinct nodes."""
         grouped: dict[int, np.ndarray] = {}
-        if len(event_nodes):
+        if 0 < len(event_nodes) <= 32:  # (numpy's per-call cost dominates few events)
+            buckets: dict[int, set[int]] = {}
+            groups = self.lexer.accepting_group[event_states].tolist()
+            for node, group in zip(event_nodes.tolist(), groups):
+                buckets.setdefault(group, set()).add(node)
+            for group in sorted(buckets):
+                grouped[group] = np.array(sorted(buckets[group]), dtype=np.int32)
+        elif len(event_nodes):
             event_groups = self.lexer.accepting_group[event_states]
-            for group in np.unique(event_groups).tolist():
-                grouped[group] = np.unique(event_nodes[event_groups == group])
+            if not (event_nodes[1:] >= event_nodes[:-1]).all():  # walks write them in preorder
+                order = np.argsort(event_nodes, kind="stable")
+                event_nodes, event_groups = event_nodes[order], event_groups[order]
+            for group in np.flatnonzero(np.bincount(event_groups)).tolist():
+                nodes = event_nodes[event_groups == group]
+                grouped[group] = nodes[np.r_[True, nodes[1:] != nodes[:-1]]]
         self.walk_events += len(event_nodes)
         return grouped
 
@@ -545,14 +570,13 @@ class GrammarEngine:
 
         base = self._walks[self._root_walk_id(reference)]
         trie, lexer = self.trie, self.lexer
-        capacity = max(1, min(len(trie.node_byte), self.max_walk_events))
         missing = np.empty(1024, dtype=np.int32)
         counts = np.zeros(2, dtype=np.int64)
+        rounds = 0
+        event_node, event_state = self._events(min(len(trie.node_byte), self.max_walk_events))
+        same_roots = np.empty(len(trie.node_byte), dtype=np.int32)
         while True:
             words = base.dense.copy()
-            event_node = np.empty(capacity, dtype=np.int32)
-            event_state = np.empty(capacity, dtype=np.int32)
-            same_roots = np.empty(len(trie.node_byte), dtype=np.int32)
             seen = np.zeros(lexer.transitions.shape[0], dtype=np.bool_)
             count = walk_trie_difference(
                 lexer.transitions, lexer.has_accepting, state, reference,
@@ -561,11 +585,15 @@ class GrammarEngine:
                 UNEXPLORED, seen, missing, counts,
             )  # fmt: skip
             if count == -2:
-                _fill_missing_rows(lexer, missing, int(counts[0]))
+                rounds += 1
+                if rounds < 3:
+                    _fill_missing_rows(lexer, missing, int(counts[0]))
+                else:  # a long lexeme: fill the rest of this state's walk at once
+                    self._explore_with_numpy(lexer, state, np.array([0], dtype=np.int32))
                 continue
             if count >= 0:
                 break
-            capacity = self._more_events(capacity)
+            event_node, event_state = self._events(self._more_events(len(event_node)))
         grouped = self._group_events(event_node[:count], event_state[:count])
         roots = same_roots[: int(counts[1])]
         ends = trie.subtree_end[roots]
@@ -606,13 +634,11 @@ class GrammarEngine:
             # product) follow the trie in numpy instead.
             elif not lexer.explore_around(state, self.walk_radius, max_rows=_BALL_ROWS):
                 self._explore_with_numpy(lexer, state, nodes)
-        capacity = max(1, min(_nodes_below(trie.subtree_end, nodes), self.max_walk_events))
         missing = np.empty(1024, dtype=np.int32)
         missing_count = np.zeros(1, dtype=np.int64)
         rounds = 0
+        event_node, event_state = self._events(min(len(trie.node_byte), self.max_walk_events))
         while True:
-            event_node = np.empty(capacity, dtype=np.int32)
-            event_state = np.empty(capacity, dtype=np.int32)
             if lazy_walk is None:
                 count = walk_trie_events(
                     lexer.transitions, lexer.has_accepting, state, nodes,
@@ -641,7 +667,17 @@ class GrammarEngine:
                 if root:
                     lexer.walked.add(state)
                 return event_node[:count], event_state[:count]
-            capacity = self._more_events(capacity)
+            event_node, event_state = self._events(self._more_events(len(event_node)))
+
+    def _events(self, capacity: int) -> tuple[np.ndarray, np.ndarray]:
+        """The reused event arrays, grown to hold at least ``capacity`` events (at least one).
+        What a walk returns are views of them: read them before the next walk."""
+        nodes, states = self._event_buffers
+        if len(nodes) < capacity:
+            size = max(1, capacity)
+            nodes, states = np.empty(size, dtype=np.int32), np.empty(size, dtype=np.int32)
+            self._event_buffers = (nodes, states)
+        return nodes, states
 
     def _more_events(self, capacity: int) -> int:
         """The next size of a walk's event arrays, up to ``max_walk_events`` (then an error)."""
@@ -703,16 +739,6 @@ class TrieWalk:
     def nbytes(self) -> int:
         arrays = [self.dense, self.word_index, self.word_bits, *self.event_nodes.values()]
         return sum(a.nbytes for a in arrays if a is not None)
-
-
-def _nodes_below(subtree_end: np.ndarray, nodes: np.ndarray) -> int:
-    """How many trie nodes lie strictly below the sorted, distinct ``nodes`` (nested ones once)."""
-    if not len(nodes):
-        return 0
-    ends = subtree_end[nodes].astype(np.int64)
-    reach = np.maximum.accumulate(ends)
-    outermost = np.r_[True, nodes[1:] >= reach[:-1]]
-    return int((ends[outermost] - nodes[outermost] - 1).sum())
 
 
 def _shared_walk(key: tuple, automaton: Any, trie: Any) -> tuple[np.ndarray, np.ndarray] | None:
