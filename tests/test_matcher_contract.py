@@ -274,6 +274,32 @@ def test_fill_says_whether_applying_the_mask_changes_anything(case):
 
 
 @case_param
+@PROPERTY
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_fill_writes_the_row_asked_for_whatever_was_filled_before(case, data, seed):
+    """Along a walk, filling rows of two reused bitmasks (the matcher keeps the last row's
+    view) writes exactly the requested row, equal to a fill of a new bitmask."""
+    rng = np.random.default_rng(seed)
+    matcher = case.compiled.matcher()
+    bitmasks = [structgen.allocate_token_bitmask(3, case.vocab.size) for _ in range(2)]
+    eos = set(case.vocab.eos_ids)
+    for _ in range(data.draw(st.integers(1, 6))):
+        expected = structgen.allocate_token_bitmask(1, case.vocab.size)
+        matcher.fill_next_token_bitmask(expected)
+        for _ in range(3):
+            bitmask, row = bitmasks[int(rng.integers(2))], int(rng.integers(3))
+            bitmask[:] = 0
+            matcher.fill_next_token_bitmask(bitmask, row)
+            assert (bitmask[row] == expected[0]).all()
+            assert not bitmask[np.arange(3) != row].any(), "only the requested row is written"
+        choices = sorted(allowed_of(matcher, case.vocab) - eos)
+        if not choices or not matcher.advance(data.draw(st.sampled_from(choices))):
+            break
+    with pytest.raises(ConfigurationError, match=r"row index in \[0, 3\).*got 3"):
+        matcher.fill_next_token_bitmask(bitmasks[0], 3)
+
+
+@case_param
 def test_misuse_is_a_named_error(case):
     matcher = case.compiled.matcher()
     size = case.vocab.size

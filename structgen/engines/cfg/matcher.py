@@ -32,7 +32,7 @@ class ParsingAutomaton(Protocol):
 class GrammarMatcher(Matcher):
     """Walks interned parser configurations; history is shared on fork (O(1))."""
 
-    __slots__ = ("_engine", "_eos", "_forced_limit", "_history", "vocab_size")
+    __slots__ = ("_engine", "_eos", "_forced_limit", "_history", "_view", "vocab_size")
 
     def __init__(
         self,
@@ -46,6 +46,8 @@ class GrammarMatcher(Matcher):
         self._eos = frozenset(engine.eos_ids)
         self._history: History[Any] = History(engine.initial) if history is None else history
         self._forced_limit = forced_limit
+        # (bitmask, row, writable view of that row): decoding fills the same row every step.
+        self._view: tuple[Any, int, np.ndarray] | None = None
 
     @property
     def num_steps(self) -> int:
@@ -58,7 +60,13 @@ class GrammarMatcher(Matcher):
 
     def fill_next_token_bitmask(self, bitmask: Any, row: int = 0) -> bool:
         engine = self._engine
-        words = bitmask_row_view(bitmask, engine.num_words, row)
+        view = self._view
+        if view is not None and bitmask is view[0] and type(row) is int and row == view[1]:
+            words = view[2]
+        else:
+            words = bitmask_row_view(bitmask, engine.num_words, row)
+            # Only a numpy bitmask's view is kept: a tensor may be resized in place.
+            self._view = (bitmask, row, words) if type(bitmask) is np.ndarray else None
         config = self._history.state
         if config is _TERMINATED:
             words[:] = engine.eos_words
