@@ -48,6 +48,7 @@ from structgen.schema.numbers import (
     DOT_CLASS,
     JSON_INTEGER,
     MINUS_CLASS,
+    READ_DIGITS,
     TEXT_CLASSES,
     common_multiple,
     number_text_dfa,
@@ -62,9 +63,6 @@ __all__ = [
     "readable_texts",
 ]
 
-# A text with a fraction keeps at most this many significant digits (and integer digits):
-# every decimal of at most 15 significant digits survives a trip through a double.
-READ_DIGITS = 15
 
 
 def decimal_step(step: Fraction) -> tuple[int, int]:

@@ -8,16 +8,22 @@ one nonterminal per state, one terminal per digit class — which costs linear i
 
 Zero fractions (``1024.0``) are kept to integers of at most 15 digits, which a float64 reading
 keeps exact; that branch costs about ``16·k`` states, and past :data:`FRACTION_STATES` it is
-left out with a warning (the integer texts themselves are always complete).
+left out with a warning (the integer texts themselves are always complete). When the product
+is past ``max_regex_states`` but bounded ranges hold few multiples (``multipleOf: 8721``
+between −100000 and −10000), the multiples are listed instead
+(:mod:`structgen.schema.number_lists`).
 """
 
 from __future__ import annotations
+
+from fractions import Fraction
 
 from structgen.errors import LimitExceededError
 from structgen.regex.ast import Node
 from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.nodes import alt, char, concat, repeat, tree_size
 from structgen.schema.builder import SchemaBuilder
+from structgen.schema.number_lists import MAX_LISTED, listed_numbers
 from structgen.schema.numbers import FLOAT_EXACT_INTEGER, divisibility_dfa, int_range
 
 __all__ = [
@@ -25,6 +31,7 @@ __all__ = [
     "INLINE_SIZE",
     "INLINE_STATES",
     "dfa_symbol",
+    "small_with_fraction",
     "integer_multiples",
 ]
 
@@ -50,11 +57,14 @@ def integer_multiples(
         remainder = divisibility_dfa(modulus, max_states=max_states)
         dfa = _product(integers, remainder, max_states)
     except LimitExceededError as error:
+        listed = _listed(ranges, modulus, max_states)
+        if listed is not None:  # few multiples in bounded ranges: their texts, listed
+            return dfa_symbol(builder, listed, name="int")
         raise LimitExceededError(
             f"{error.what} at {pointer}", max_states,
             hint="raise max_regex_states",
         ) from None  # fmt: skip
-    fractions = alt(*(_small_with_fraction(a, b) for a, b in ranges))
+    fractions = alt(*(small_with_fraction(a, b) for a, b in ranges))
     try:
         with_fraction = _product(fractions, remainder, FRACTION_STATES)
         dfa = dfa.union(with_fraction, max_states=max_states).minimized()
@@ -64,6 +74,25 @@ def integer_multiples(
             f"(12.0) are not generated (more than {FRACTION_STATES} automaton states)"
         )
     return dfa_symbol(builder, dfa, name="int")
+
+
+def _listed(
+    ranges: list[tuple[int | None, int | None]], modulus: int, max_states: int
+) -> CodePointDFA | None:
+    """The automaton of the multiples of ``modulus`` in ``ranges`` when the ranges are bounded
+    and hold at most :data:`~structgen.schema.number_lists.MAX_LISTED` of them."""
+    spans: list[range] = []
+    for low, high in ranges:
+        if low is None or high is None:
+            return None
+        spans.append(range(-(-low // modulus), high // modulus + 1))
+    if sum(len(span) for span in spans) > MAX_LISTED:
+        return None
+    values = [Fraction(t * modulus) for span in spans for t in span]
+    try:
+        return listed_numbers(values, max_states=max_states)
+    except LimitExceededError:
+        return None
 
 
 def dfa_symbol(builder: SchemaBuilder, dfa: CodePointDFA, *, name: str) -> str | None:
@@ -82,7 +111,8 @@ def dfa_symbol(builder: SchemaBuilder, dfa: CodePointDFA, *, name: str) -> str |
     return _rules(builder, dfa)
 
 
-def _small_with_fraction(low: int | None, high: int | None) -> Node:
+def small_with_fraction(low: int | None, high: int | None) -> Node:
+    """Integers in ``low..high`` of at most 15 digits written with a zero fraction (``12.0``)."""
     small_low = -FLOAT_EXACT_INTEGER if low is None else max(low, -FLOAT_EXACT_INTEGER)
     small_high = FLOAT_EXACT_INTEGER if high is None else min(high, FLOAT_EXACT_INTEGER)
     return concat(int_range(small_low, small_high), char("."), repeat(char("0"), 1, None))

@@ -29,31 +29,29 @@ otherwise plain decimals readable as doubles
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 
 from structgen.errors import LimitExceededError
-from structgen.regex.ast import Node
 from structgen.regex.codepoint_dfa import CodePointDFA
-from structgen.regex.nodes import EMPTY, NOTHING, alt, char, concat, optional, repeat, star
+from structgen.regex.nodes import NOTHING, alt, char, concat, repeat
 from structgen.schema.builder import SchemaBuilder
 from structgen.schema.decimal_multiples import (
-    READ_DIGITS,
     common_multiple,
     decimal_step,
     multiple_dfa,
     readable_texts,
 )
 from structgen.schema.float_bounds import float_safe_bounds
-from structgen.schema.multiples import dfa_symbol
+from structgen.schema.multiples import FRACTION_STATES, dfa_symbol, small_with_fraction
 from structgen.schema.normalize import NumberSpec
+from structgen.schema.number_lists import MAX_LISTED, listed_numbers
 from structgen.schema.numbers import (
-    FLOAT_EXACT_INTEGER,
     divisibility_dfa,
     exact_decimal,
     int_range,
     integer_bounds,
     integer_modulus,
-    integer_node,
     number_node,
     residue_automaton,
 )
@@ -61,23 +59,36 @@ from structgen.schema.numbers import (
 __all__ = ["ENUMERATED", "number_set_dfa", "number_set_symbol"]
 
 # The bounds leave at most this many multiples of the required step: list them.
-ENUMERATED = 4096
-# Up to this modulus, the residues modulo the least common multiple of every integer step are
-# one automaton (one product, not one per step).
-_RESIDUE_STATES = 4096
+ENUMERATED = MAX_LISTED
+# Up to this modulus (and max_regex_states), the residues modulo the least common multiple of
+# every integer step are one automaton (one product, not one per step).
+_RESIDUE_STATES = 1 << 16
 
 _ZEROS = concat(char("."), repeat(char("0"), 1, None))
 
 
+def _ignore(message: str) -> None:
+    return None
+
+
 def number_set_symbol(builder: SchemaBuilder, spec: NumberSpec, *, pointer: str) -> str | None:
     """A symbol for the number texts that ``spec`` allows (``None``: there are none)."""
-    dfa = number_set_dfa(spec, max_states=builder.options.max_regex_states, pointer=pointer)
+    dfa = number_set_dfa(
+        spec, max_states=builder.options.max_regex_states, pointer=pointer, warn=builder.warn
+    )
     integral = _integral(spec)
     return dfa_symbol(builder, dfa, name="int" if integral else "num")
 
 
-def number_set_dfa(spec: NumberSpec, *, max_states: int, pointer: str) -> CodePointDFA:
-    """The texts of the numbers ``spec`` allows (see the module doc), as a minimal DFA."""
+def number_set_dfa(
+    spec: NumberSpec,
+    *,
+    max_states: int,
+    pointer: str,
+    warn: Callable[[str], None] = _ignore,
+) -> CodePointDFA:
+    """The texts of the numbers ``spec`` allows (see the module doc), as a minimal DFA
+    (``warn``: told of texts left out)."""
     where = spec.not_multiples[0][1] if spec.not_multiples else pointer
     integral = _integral(spec)
     step = _required_step(spec, integral)
@@ -91,7 +102,7 @@ def number_set_dfa(spec: NumberSpec, *, max_states: int, pointer: str) -> CodePo
         except LimitExceededError:
             pass  # too many texts for a trie: the product may still be small
     try:
-        return _product(spec, step, excluded, integral, max_states)
+        return _product(spec, step, excluded, integral, max_states, where, warn)
     except LimitExceededError:
         raise LimitExceededError(
             f"the automaton of the numbers allowed by multipleOf and not multipleOf at {where} "
@@ -144,46 +155,15 @@ def _enumerated(
     max_states: int,
 ) -> CodePointDFA:
     points = {Fraction(v) for v in spec.excluded}
-    texts: list[tuple[str, Node]] = []
-    for t in values:
-        value = step * t
-        if value in points or any((value / q).denominator == 1 for q in excluded):
-            continue
-        texts.extend(_texts_of(value))
-    return CodePointDFA.from_node(_trie(texts), max_states=max_states).minimized()
-
-
-def _texts_of(value: Fraction) -> list[tuple[str, Node]]:
-    """The plain texts of ``value`` as (canonical text, what may follow it)."""
-    negative = value < 0
-    magnitude = -value if negative else value
-    signs = ["", "-"] if value == 0 else ["-" if negative else ""]
-    if magnitude.denominator == 1:
-        digits = str(magnitude.numerator)
-        tail = optional(_ZEROS) if magnitude <= FLOAT_EXACT_INTEGER else EMPTY
-        return [(sign + digits, tail) for sign in signs]
-    text = format(exact_decimal(magnitude), "f")
-    integer, _, fraction = text.partition(".")
-    significant = len((integer + fraction).lstrip("0"))
-    if len(integer) > READ_DIGITS or significant > READ_DIGITS:
-        return []  # not read back exactly by a float reader: not written (see the module doc)
-    return [(sign + text, star(char("0"))) for sign in signs]
-
-
-def _trie(texts: list[tuple[str, Node]]) -> Node:
-    """The texts, each followed by its tail, with common prefixes shared."""
-    root: dict = {}
-    for text, tail in texts:
-        node = root
-        for c in text:
-            node = node.setdefault(c, {})
-        node.setdefault(None, []).append(tail)
-
-    def build(node: dict) -> Node:
-        options = [concat(char(c), build(child)) for c, child in node.items() if c is not None]
-        return alt(*options, *node.get(None, []))
-
-    return build(root)
+    kept = (step * t for t in values)
+    return listed_numbers(
+        (
+            value
+            for value in kept
+            if value not in points and all((value / q).denominator != 1 for q in excluded)
+        ),
+        max_states=max_states,
+    )
 
 
 # -- products -------------------------------------------------------------------------------------
@@ -193,25 +173,26 @@ def _product(
     excluded: list[Fraction],
     integral: bool,
     max_states: int,
+    where: str,
+    warn: Callable[[str], None],
 ) -> CodePointDFA:
     if integral:
         low, high = integer_bounds(spec.low, spec.high)
-        dfa = CodePointDFA.from_node(
-            integer_node(low, high, float_exact=True), max_states=max_states
-        )
         required = 1 if step is None else int(step)
         moduli = [integer_modulus([exact_decimal(q)]) for q in excluded]
-        common = math.lcm(required, *moduli)
-        if common + 3 <= min(max_states, _RESIDUE_STATES):  # one automaton of the residues
-            residues = [
-                r for r in range(common) if r % required == 0 and all(r % d for d in moduli)
-            ]
-            dfa = _meet(dfa, residue_automaton(common, residues), max_states)
-        else:
-            if required > 1:
-                dfa = _meet(dfa, divisibility_dfa(required, max_states=max_states), max_states)
-            for modulus in moduli:
-                dfa = _remove(dfa, divisibility_dfa(modulus, max_states=max_states), max_states)
+        literals = CodePointDFA.from_node(int_range(low, high), max_states=max_states)
+        dfa = _divisible(literals, required, moduli, max_states)
+        # Zero fractions (``12.0``) count up to 15 digits: about 16 times the states, so they
+        # are built within FRACTION_STATES, and left out past it with a warning.
+        try:
+            fractions = CodePointDFA.from_node(small_with_fraction(low, high))
+            fractions = _divisible(fractions, required, moduli, FRACTION_STATES)
+            dfa = dfa.union(fractions, max_states=max_states).minimized()
+        except LimitExceededError:
+            warn(
+                f"not multipleOf at {where}: integers written with a zero fraction (12.0) are "
+                f"not generated (more than {FRACTION_STATES} automaton states)"
+            )
         points = [Fraction(v) for v in spec.excluded if Fraction(v).denominator == 1]
     else:
         low_int, high_int = integer_bounds(spec.low, spec.high)
@@ -228,10 +209,24 @@ def _product(
         for q in excluded:
             dfa = _remove(dfa, multiple_dfa(*decimal_step(q), max_states=max_states), max_states)
         points = [Fraction(v) for v in spec.excluded]
-    texts_of_points = [item for point in points for item in _texts_of(point)]
-    if texts_of_points:
-        listed = CodePointDFA.from_node(_trie(texts_of_points), max_states=max_states)
-        dfa = _remove(dfa, listed, max_states)
+    if points:
+        dfa = _remove(dfa, listed_numbers(points, max_states=max_states), max_states)
+    return dfa
+
+
+def _divisible(
+    dfa: CodePointDFA, required: int, moduli: list[int], max_states: int
+) -> CodePointDFA:
+    """``dfa`` (integer texts) without the values not divisible by ``required`` or divisible
+    by one of ``moduli``."""
+    common = math.lcm(required, *moduli)
+    if common + 3 <= min(max_states, _RESIDUE_STATES):  # one automaton of the residues
+        residues = [r for r in range(common) if r % required == 0 and all(r % d for d in moduli)]
+        return _meet(dfa, residue_automaton(common, residues), max_states)
+    if required > 1:
+        dfa = _meet(dfa, divisibility_dfa(required, max_states=max_states), max_states)
+    for modulus in moduli:
+        dfa = _remove(dfa, divisibility_dfa(modulus, max_states=max_states), max_states)
     return dfa
 
 

@@ -52,6 +52,7 @@ __all__ = [
     "JSON_INTEGER",
     "JSON_NUMBER",
     "MINUS_CLASS",
+    "READ_DIGITS",
     "TEXT_CLASSES",
     "Bound",
     "common_multiple",
@@ -177,6 +178,9 @@ _ZERO_FRACTION = optional(concat(_DOT, repeat(_ZERO, 1, None)))
 
 # A text with a fraction is read as a double; below 10**15 every integer is one exactly.
 FLOAT_EXACT_INTEGER = 10**15 - 1
+# A text with a fraction keeps at most this many significant digits (and integer digits):
+# every decimal of at most 15 significant digits survives a trip through a double.
+READ_DIGITS = 15
 
 
 def integer_node(low: int | None, high: int | None, *, float_exact: bool = False) -> Node:
