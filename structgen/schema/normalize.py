@@ -546,8 +546,9 @@ def _not(
     without ``type``), ``required`` and ``anyOf``/``allOf`` of ``required``, and any schema of
     object keywords (an :class:`ObjectCondition` on objects, see :mod:`.conditions`).
     """
-    negated = loc.schema["not"]
-    at = f"{loc.pointer}/not"
+    where = _sole_branch(document, document.child(loc, "not"))
+    negated = where.schema
+    at = where.pointer
     keys = set(negated) - _NOT_IGNORED if isinstance(negated, dict) else None
     if negated is False:
         return
@@ -555,7 +556,6 @@ def _not(
         reasons.append(f"{at}: excludes everything")
         negation.types = frozenset()
         return
-    where = document.child(loc, "not")
     if keys is not None and ("enum" in keys or ("const" in keys and loc.draft != "4")):
         values = negated["enum"] if "enum" in negated else [negated["const"]]
         if not isinstance(values, list):
@@ -625,6 +625,40 @@ def _not(
             negation.object.conditions.append(ObjectCondition(where, negated=True))
         return
     unsupported_keyword("not", "the complement of a schema is not context-free in general")
+
+
+def _never(schema: Any) -> bool:
+    """Whether ``schema`` holds on no value: ``false`` or ``not: {}``/``not: true``."""
+    if schema is False:
+        return True
+    if not isinstance(schema, dict) or set(schema) - _NOT_IGNORED != {"not"}:
+        return False
+    inner = schema["not"]
+    return inner is True or (isinstance(inner, dict) and not set(inner) - _NOT_IGNORED)
+
+
+def _sole_branch(document: SchemaDocument, location: Location) -> Location:
+    """``location``, or the one branch of its ``anyOf``/``oneOf`` that can hold when the others
+    never do (``oneOf: [{not: {}}, {enum: [false]}]`` is ``enum: [false]``)."""
+    for _ in range(_MAX_SOLE_DEPTH):
+        schema = location.schema
+        if not isinstance(schema, dict):
+            return location
+        keys = set(schema) - _NOT_IGNORED
+        if len(keys) != 1 or not keys <= {"anyOf", "oneOf"}:
+            return location
+        (kind,) = keys
+        branches = schema[kind]
+        if not isinstance(branches, list):
+            return location
+        possible = [i for i, branch in enumerate(branches) if not _never(branch)]
+        if len(possible) != 1:
+            return location
+        location = document.child(location, kind, possible[0])
+    return location
+
+
+_MAX_SOLE_DEPTH = 8
 
 
 def _multiple_step(schema: Any) -> Decimal | None:

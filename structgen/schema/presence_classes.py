@@ -18,9 +18,11 @@ set is not needed:
   value would stay set.
 
 So ``pattern → not aql`` and ``aql → not all of [pattern, exclusions, …]`` keep four classes of
-nine keys (which of ``pattern``/``aql`` is there), not 512. The product is explored from the
-start; it and the subsets of each component are bounded by the caller's limit
-(``max_object_states``).
+nine keys (which of ``pattern``/``aql`` is there), not 512. A component of more sets than the
+caller's limit (``max_object_states``) is one minimal machine per conjunct instead (they share
+bits, which is sound: each reads the same moves), and the product is then minimised as a
+whole (``Github_hard/o38435``: thirteen keys and flags in one group, 1038 states). The product
+is explored from the start and bounded by the same limit.
 """
 
 from __future__ import annotations
@@ -70,16 +72,25 @@ def class_machine(
     *,
     limit: int,
     pointer: str,
+    max_subsets: int | None = None,
 ) -> ClassMachine:
     """The machine whose paths are the move sequences whose final set satisfies every conjunct.
 
-    ``moves[i]``: (bits the move adds, its strict bits: not allowed when already seen).
+    ``moves[i]``: (bits the move adds, its strict bits: not allowed when already seen). A group
+    of more than ``max_subsets`` (default ``limit``) sets is one machine per conjunct, and the
+    product is then minimised.
     """
+    max_subsets = limit if max_subsets is None else max_subsets
     # A strict bit goes with what its move adds (its flags): one component sees both.
     links = [Conjunct(adds | strict, _always) for adds, strict in moves if strict]
-    components = [
-        _minimal(mask, parts, moves, limit, pointer) for mask, parts in _split(conjuncts + links)
-    ]
+    components: list[_Component] = []
+    split = False
+    for mask, parts in _split(conjuncts + links):
+        if 1 << mask.bit_count() <= max_subsets:
+            components.append(_minimal(mask, parts, moves, limit, pointer))
+        else:  # too many sets to minimise at once: one machine per conjunct, in the product
+            split = True
+            components.extend(_minimal(p.mask, [p], moves, limit, pointer) for p in parts)
     start = tuple(c.start for c in components)
     if any(c.never for c in components):
         return ClassMachine(start, {start: []}, set())
@@ -114,7 +125,40 @@ def class_machine(
     final = {
         state for state in transitions if all(c.accepting[k] for c, k in zip(components, state))
     }
+    if split:  # machines of single conjuncts overlap: merge what they tell apart needlessly
+        return _minimised(ClassMachine(start, transitions, final), len(moves))
     return ClassMachine(start, transitions, final)
+
+
+def _minimised(machine: ClassMachine, moves: int) -> ClassMachine:
+    """``machine`` with states no continuation tells apart merged (Moore's refinement); a
+    state is named by its class, as a 1-tuple."""
+    states = list(machine.transitions)
+    number = {state: i for i, state in enumerate(states)}
+    table = [[-1] * moves for _ in states]
+    for state, edges in machine.transitions.items():
+        for move, target in edges:
+            table[number[state]][move] = number[target]
+    classes = [1 if state in machine.final else 0 for state in states]
+    count = len(set(classes))
+    while True:
+        signatures: dict[tuple, int] = {}
+        classes = [
+            signatures.setdefault(
+                (classes[i], *(-1 if t < 0 else classes[t] for t in row)), len(signatures)
+            )
+            for i, row in enumerate(table)
+        ]
+        if len(signatures) == count:
+            break
+        count = len(signatures)
+    transitions: dict[tuple, list[tuple[int, tuple]]] = {}
+    for i, row in enumerate(table):
+        source = (classes[i],)
+        if source not in transitions:
+            transitions[source] = [(move, (classes[t],)) for move, t in enumerate(row) if t >= 0]
+    final = {(classes[number[state]],) for state in machine.final}
+    return ClassMachine((classes[number[machine.start]],), transitions, final)
 
 
 def _always(seen: int) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft7Validator, validators
+from jsonschema import Draft4Validator, Draft7Validator, validators
 
 from structgen.errors import LimitExceededError
 from structgen.schema import SchemaWarning, UnsupportedSchemaError, schema_to_grammar
@@ -189,10 +189,13 @@ def _problems(draw):
     return conjuncts, moves
 
 
+@pytest.mark.parametrize("max_subsets", [4096, 4])
 @given(problem=_problems())
-def test_machine_matches_brute_force(problem):
+def test_machine_matches_brute_force(problem, max_subsets):
+    """Whole groups minimised, or (``max_subsets=4``) one machine per conjunct and the product
+    minimised."""
     conjuncts, moves = problem
-    machine = class_machine(conjuncts, moves, limit=4096, pointer="#")
+    machine = class_machine(conjuncts, moves, limit=4096, pointer="#", max_subsets=max_subsets)
     for length in range(0, 4):
         for sequence in itertools.product(range(len(moves)), repeat=length):
             assert _runs(machine, sequence) == _brute(conjuncts, moves, sequence), sequence
@@ -221,3 +224,47 @@ def test_one_group_past_the_limit_falls_back_as_before():
         schema_to_grammar(schema)
     with pytest.warns(SchemaWarning):
         schema_to_grammar(schema, lenient=True)
+
+
+_FMRIPREP_KEYS = {
+    "bids_dir": "d",
+    "output_dir": "o",
+    "analysis_level": "group",
+    "func_preproc_desc": "x",
+    "func_preproc_dirname": "x",
+    "read_from_derivatives": "r",
+    "older_fmriprep": st.booleans(),
+    "fmriprep_args": "a",
+    "fmriprep_workdir": "w",
+    "ignore_fieldmaps": st.booleans(),
+    "no_SDC": st.booleans(),
+    "n_cpus": 2,
+}
+
+
+@st.composite
+def _fmriprep_objects(draw):
+    keys = draw(st.sets(st.sampled_from(sorted(_FMRIPREP_KEYS))))
+    out = {}
+    for key in sorted(keys):
+        value = _FMRIPREP_KEYS[key]
+        out[key] = draw(value) if isinstance(value, st.SearchStrategy) else value
+    return out
+
+
+@settings(deadline=None)  # the first example compiles the schema
+@given(document=_fmriprep_objects())
+def test_one_group_of_many_keys_is_a_minimised_product(document):
+    """Github_hard/o38435: dependencies tie thirteen keys and flags in one group (8192 sets):
+    one machine per conjunct, their product minimised."""
+    schema = json.loads((DATA / "o38435.json").read_text(encoding="utf-8"))
+    constraint = _compiled(json.dumps(schema, sort_keys=True))
+    assert accepts(constraint, document) == Draft4Validator(schema).is_valid(document), document
+
+
+def test_a_branch_that_never_holds_is_dropped_inside_not():
+    schema = {"not": {"oneOf": [{"not": {}}, {"anyOf": [False, {"enum": [False, 3]}]}]}}
+    constraint = _compiled(json.dumps(schema, sort_keys=True))
+    oracle = validators.validator_for(schema)(schema)
+    for document in [False, True, 3, 4, "x", None, [], {}]:
+        assert accepts(constraint, document) == oracle.is_valid(document), document
