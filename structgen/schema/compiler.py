@@ -207,12 +207,13 @@ class SchemaCompiler:
             built = literal_key(name, canonical, self._key_tail)
             if built is not None:
                 return self._add_terminal(*built, key, "key")
-        key = ("key", decoded, canonical)
+        names = excluded_names(decoded)
+        # (the names key the terminal: hashing the complement's tree costs its size)
+        key = ("key", decoded, canonical) if names is None else ("except", names, canonical)
         found = self._terminal_ids.get(key)
         if found is not None:
             return found
-        names = excluded_names(decoded) if canonical else None
-        if names is not None:
+        if names is not None and canonical:
             close = concat(char('"'), self.ws, char(":"), self.ws)
             automaton = other_keys_dfa(names, close)
             if automaton is not None:  # the names' trie over a shared DFA (schema.other_keys)

@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,12 @@ _free_dfas: dict[str, ByteDFA] = {}
 def other_keys_dfa(names: Sequence[str], close: Node) -> ByteDFA | None:
     """The DFA of ``"`` + canonical encodings of any string not in ``names`` + ``close``
     (``close`` starts with the closing ``"``); ``None`` when a name has a character outside
-    :data:`PLAIN_NAME_CHARACTERS`."""
+    :data:`PLAIN_NAME_CHARACTERS`. Memoised (an object's regions ask for it again)."""
+    return _other_keys_dfa(tuple(names), close)
+
+
+@lru_cache(maxsize=256)
+def _other_keys_dfa(names: tuple[str, ...], close: Node) -> ByteDFA | None:
     if any(c not in PLAIN_NAME_CHARACTERS for name in names for c in name):
         return None
     free = free_dfa(close)

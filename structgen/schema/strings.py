@@ -456,6 +456,18 @@ def encoded_strings_except(names: Sequence[str]) -> Node:
 
 @lru_cache(maxsize=256)
 def _strings_except(names: tuple[str, ...], encoded: bool) -> Node:
+    prefixes, all_prefixes, leave_by_name_character, rest = _except_parts(names)
+    any_char: Node = ANY_CHAR
+    if encoded:  # the name characters encode as themselves: only these two sets change
+        rest, any_char = encode_charset(rest, True), encode_charset(ANY_CHAR, True)  # type: ignore[arg-type]
+    leave_elsewhere = concat(all_prefixes, rest)
+    return alt(prefixes, concat(alt(leave_elsewhere, leave_by_name_character), star(any_char)))
+
+
+@lru_cache(maxsize=256)
+def _except_parts(names: tuple[str, ...]) -> tuple[Node, Node, Node, CharSet]:
+    """The pieces of :func:`all_strings_except`: the proper prefixes that are no name, every
+    prefix, the strings leaving the names by a name character, and the other characters."""
     trie: dict = {}
     for name in names:
         node = trie
@@ -481,12 +493,9 @@ def _strings_except(names: tuple[str, ...], encoded: bool) -> Node:
         others = _difference(alphabet, CharSet.chars("".join(children))) if children else alphabet
         return alt(others, *(concat(chars[c], leave_by_name_character(node[c])) for c in children))
 
-    rest: Node = _difference(ANY_CHAR, alphabet)
-    any_char: Node = ANY_CHAR
-    if encoded:
-        rest, any_char = encode_charset(rest, True), encode_charset(ANY_CHAR, True)  # type: ignore[arg-type]
-    leave_elsewhere = concat(walk(trie, stop_names=False), rest)
-    return alt(
+    return (
         walk(trie, stop_names=True),
-        concat(alt(leave_elsewhere, leave_by_name_character(trie)), star(any_char)),
+        walk(trie, stop_names=False),
+        leave_by_name_character(trie),
+        _difference(ANY_CHAR, alphabet),
     )
