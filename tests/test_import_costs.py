@@ -76,15 +76,17 @@ def test_a_cached_schema_compile_loads_neither_the_schema_compiler_nor_jsonschem
 
 
 def test_checking_a_plain_schema_loads_no_reference_resolver(tmp_path: Path) -> None:
-    """No ``$ref`` and patterns that compile: the schema check needs no ``referencing``; with
-    a ``$ref`` it resolves it as before. With ``$STRUCTGEN_CACHE_DIR`` set, a compile never
-    asks platformdirs for the user cache directory."""
+    """No ``$ref`` but local JSON pointers, and patterns that compile: the schema check needs
+    no ``referencing``; with an anchor ``$ref`` it resolves it as before. With
+    ``$STRUCTGEN_CACHE_DIR`` set, a compile never asks platformdirs for the user cache
+    directory."""
     check = "from structgen.validation.schema_check import check_schema\n"
     with_ref = {"$defs": {"n": {"type": "integer"}}, "properties": {"a": {"$ref": "#/$defs/n"}}}
-    assert (
-        set(_loaded(check + f"assert check_schema({SCHEMA!r}) == []\n")) & set(REFERENCING) == set()
-    )
-    assert "referencing" in _loaded(check + f"assert check_schema({with_ref!r}) == []\n")
+    anchored = {"$defs": {"n": {"$anchor": "n"}}, "properties": {"a": {"$ref": "#n"}}}
+    for plain in (SCHEMA, with_ref):
+        loaded = _loaded(check + f"assert check_schema({plain!r}) == []\n")
+        assert set(loaded) & set(REFERENCING) == set()
+    assert "referencing" in _loaded(check + f"assert check_schema({anchored!r}) == []\n")
     compile_it = (
         VOCAB + "import structgen\n"
         f"c = structgen.compile_json_schema({SCHEMA!r}, vocab)\n"
