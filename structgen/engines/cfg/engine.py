@@ -572,7 +572,6 @@ class GrammarEngine:
         trie, lexer = self.trie, self.lexer
         missing = np.empty(1024, dtype=np.int32)
         counts = np.zeros(2, dtype=np.int64)
-        rounds = 0
         event_node, event_state = self._events(min(len(trie.node_byte), self.max_walk_events))
         same_roots = np.empty(len(trie.node_byte), dtype=np.int32)
         while True:
@@ -585,11 +584,7 @@ class GrammarEngine:
                 UNEXPLORED, seen, missing, counts,
             )  # fmt: skip
             if count == -2:
-                rounds += 1
-                if rounds < 3:
-                    _fill_missing_rows(lexer, missing, int(counts[0]))
-                else:  # a long lexeme: fill the rest of this state's walk at once
-                    self._explore_with_numpy(lexer, state, np.array([0], dtype=np.int32))
+                _fill_missing_rows(lexer, missing, int(counts[0]))
                 continue
             if count >= 0:
                 break
@@ -655,7 +650,7 @@ class GrammarEngine:
                 )  # fmt: skip
                 if count == -2:
                     rounds += 1
-                    if rounds < 2:
+                    if rounds < 4:
                         _fill_missing_rows(lexer, missing, int(missing_count[0]))
                     else:
                         # Each round reaches one more stretch of new states (a long lexeme
