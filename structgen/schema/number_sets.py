@@ -179,7 +179,7 @@ def _product(
     if integral:
         low, high = integer_bounds(spec.low, spec.high)
         required = 1 if step is None else int(step)
-        moduli = [integer_modulus([exact_decimal(q)]) for q in excluded]
+        moduli = _essential(required, [integer_modulus([exact_decimal(q)]) for q in excluded])
         literals = CodePointDFA.from_node(int_range(low, high), max_states=max_states)
         dfa = _divisible(literals, required, moduli, max_states)
         # Zero fractions (``12.0``) count up to 15 digits: about 16 times the states, so they
@@ -206,12 +206,33 @@ def _product(
         )
         if step is not None:
             dfa = _meet(dfa, multiple_dfa(*decimal_step(step), max_states=max_states), max_states)
-        for q in excluded:
+        for q in _essential(step, excluded):
             dfa = _remove(dfa, multiple_dfa(*decimal_step(q), max_states=max_states), max_states)
         points = [Fraction(v) for v in spec.excluded]
     if points:
         dfa = _remove(dfa, listed_numbers(points, max_states=max_states), max_states)
     return dfa
+
+
+def _essential(required: Fraction | int | None, steps: list) -> list:
+    """The excluded ``steps`` that matter beside the ``required`` one (``None``: none).
+
+    With ``x = required·t``, ``x`` is a multiple of ``q`` exactly when ``t`` is a multiple of
+    ``e``, the denominator of ``required/q``; a step whose ``e`` is a multiple of another's
+    excludes nothing more (``not 8`` beside ``multipleOf: 429`` and ``not 6``: every multiple
+    of 8 left is even), and leaving it out keeps the automata small. Without a required step
+    ``e`` is the step itself."""
+
+    def factor(q) -> Fraction:
+        if required is None:
+            return Fraction(q)
+        return Fraction((Fraction(required) / q).denominator)
+
+    kept: list = []
+    for q in sorted(set(steps), key=lambda q: (factor(q), q)):  # a divisor comes first
+        if not any((factor(q) / factor(p)).denominator == 1 for p in kept):
+            kept.append(q)
+    return sorted(kept)
 
 
 def _divisible(
