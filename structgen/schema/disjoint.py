@@ -268,7 +268,7 @@ def _takes_all(builder: SchemaBuilder, branch, kind: str) -> bool:
         return not (
             spec.owners or spec.required or spec.min_properties or spec.max_properties is not None
             or spec.property_names or spec.dependent_required or spec.forbidden_together
-            or spec.exactly_one
+            or spec.exactly_one or spec.conditions
         )  # fmt: skip
     array = analysis.array
     return not (

@@ -14,7 +14,7 @@ import random
 import warnings
 
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator, Draft202012Validator
 
 from structgen.runtime.compiler import compile_json_schema
 from structgen.schema import UnsupportedSchemaError
@@ -142,3 +142,36 @@ def test_a_value_deciding_overlap_is_still_refused() -> None:
     }
     with pytest.raises(UnsupportedSchemaError, match=r"oneOf at #/oneOf: branches 0 and 1"):
         _compile(schema)
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"not": {"required": ["a"]}},
+        {"not": {"patternProperties": {"^a": False}}},
+        {"dependencies": {"a": {"required": ["b"]}}},
+    ],
+)
+def test_a_branch_with_key_conditions_does_not_take_every_object(condition):
+    """A branch whose object keywords are only conditions on keys (``not``, dependencies) does
+    not accept every object: with another branch that does, objects are neither all dropped
+    (the schema was once called unsatisfiable) nor let through unchecked. Exact or refused."""
+    schema = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "oneOf": [{"type": "object"}, {"type": "object", **condition}],
+    }
+    try:
+        compiled = compile_json_schema(schema, VOCAB, cache=False)
+    except UnsupportedSchemaError as error:
+        assert "oneOf at #/oneOf" in str(error)
+        return
+    validator = Draft7Validator(schema)
+    rng = random.Random(0)
+    for keys in itertools.chain.from_iterable(
+        itertools.combinations(["a", "b", "ab"], n) for n in range(4)
+    ):
+        document = dict.fromkeys(keys, 1)
+        text = json.dumps(document)
+        matcher = compiled.matcher()
+        fed = all(matcher.advance(t) for t in random_tokenization(VOCAB, text.encode(), rng))
+        assert (fed and matcher.is_accepting()) == validator.is_valid(document), document
