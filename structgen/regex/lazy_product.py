@@ -22,6 +22,7 @@ within the length bounds (:class:`~structgen.regex.lengths.LengthWindow`), which
 from __future__ import annotations
 
 import hashlib
+import weakref
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,10 @@ _LITERAL_ASCII = np.array(
 )
 
 Ranges = list[tuple[int, int]]
+
+_twins: weakref.WeakValueDictionary[str, JsonStringAutomaton] = weakref.WeakValueDictionary()
+"""Unbounded twins by their language: bounded strings of one pattern (``maxLength`` 50, 100,
+255, …) share one twin, so its rows and walks are made once per process."""
 
 
 def _minus(ranges: Ranges, cut: tuple[int, int]) -> Ranges:
@@ -184,9 +189,10 @@ class JsonStringAutomaton:
             return None
         twin = self._twin
         if twin is None:
-            twin = self._twin = JsonStringAutomaton(
+            twin = JsonStringAutomaton(
                 self.dfa, 0, None, self.close, canonical=self.canonical, max_cells=self.max_cells
             )
+            twin = self._twin = _twins.setdefault(f"{twin.fingerprint()}:{self.max_cells}", twin)
         return twin, twin._number((key[0], key[1], 0, *key[3:])), slack
 
     def _finish_distance(self) -> int:

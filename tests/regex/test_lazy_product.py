@@ -276,3 +276,38 @@ def test_length_window_refuses_a_huge_table():
     dfa = _core(r"^(?:\S+\s+){0,49}\S+$")
     with pytest.raises(LimitExceededError, match="length table"):
         LengthWindow(dfa.transitions, dfa.accepting, 0, 10**6, max_cells=1 << 20)
+
+
+@pytest.mark.parametrize("pattern", PATTERNS[:3])
+def test_bounded_strings_of_one_pattern_share_one_twin_that_walks_like_them(pattern):
+    """``free_twin``: strings of one pattern with different bounds get the same unbounded twin
+    (its rows and walks are then made once); within the slack, the twin's state reads every
+    short text exactly as the bounded state does."""
+    first, second = _automaton(pattern, 0, 60), _automaton(pattern, 1, 90)
+    other_pattern = _automaton(r"^z+$", 0, 60)
+    body = _reach(first, b'"')
+    twin, twin_state, slack = first.free_twin(body)
+    assert second.free_twin(_reach(second, b'"a'))[0] is twin
+    assert other_pattern.free_twin(_reach(other_pattern, b'"'))[0] is not twin
+    rng = random.Random(0)
+    for _ in range(200):
+        text = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 6)))
+        data = json.dumps(text, ensure_ascii=False)[1:].encode()[: min(slack, 12)]
+        assert _reads(first, body, data) == _reads(twin, twin_state, data), (pattern, data)
+
+
+def _reach(automaton, data: bytes) -> int:
+    state = 0
+    for byte in data:
+        state = int(automaton.row(state)[byte])
+        assert state != DEAD
+    return state
+
+
+def _reads(automaton, state: int, data: bytes) -> tuple[bool, bool]:
+    """Whether ``data`` stays alive from ``state``, and whether it ends accepting."""
+    for byte in data:
+        state = int(automaton.row(state)[byte])
+        if state == DEAD:
+            return False, False
+    return True, automaton.accepts(state)
