@@ -233,7 +233,7 @@ def _sampler_choice(
                 f"sampler='greedy' decodes by argmax, so temperature={temperature!r} would be "
                 "ignored; drop it, or choose sampler='sample' or 'awrs'"
             )
-        return sampler, Processing(temperature=0.0)
+        return sampler, Processing(temperature=0.0, top_k=top_k, top_p=top_p)  # (checked)
     return sampler, Processing(
         temperature=1.0 if temperature is None else float(temperature), top_k=top_k, top_p=top_p
     )

@@ -207,3 +207,35 @@ def test_unknown_sampler_and_bad_options_are_refused():
         make_sampler("beam", Processing())
     with pytest.raises(ConfigurationError, match="max_rejections"):
         AWRSSampler(Processing(), max_rejections=-1)
+
+
+def test_deep_rejection_walks_stay_exact_on_a_larger_vocabulary():
+    """Allowed tokens hold ~7% of the mass and sit below most others: AWRS rejects many tokens
+    per step (stale cumulative tables, rebuilds, the lazy order past its first slice), and its
+    draws, weights and argmax still match the exact masked distribution."""
+    vocab = letters_vocab()
+    size = vocab.size
+    matcher = compiled(r"[0-9][A-I]", vocab).matcher()
+    allowed = allowed_by_accepts(matcher, size)
+    row = np.random.default_rng(8).normal(0.0, 1.0, size).astype(np.float32)
+    row[np.array(allowed)] -= 1.5
+    z, dist = exact_step(row, allowed)
+    sampler = AWRSSampler(Processing(temperature=1.0), max_rejections=size)
+    rng = make_rng(21)
+    n = 4000
+    choices = [sampler.choose(row, matcher, rng) for _ in range(n)]
+    assert all(c.masks == 0 for c in choices)
+    assert np.mean([c.checks for c in choices]) > 20
+    counts = np.bincount([c.token for c in choices], minlength=size)
+    expected = [n * p for p in dist]
+    assert all(counts[t] == 0 for t in range(size) if dist[t] == 0.0)
+    assert chi_square_pvalue(counts, expected) > 1e-3
+    weights = np.exp([c.log_weight for c in choices])
+    assert abs(weights.mean() - z) < 4 * weights.std() / math.sqrt(n)
+
+    tied = np.round(row * 2) / 2  # many equal scores, allowed ones deep in the order
+    best = max(float(tied[t]) for t in range(size) if allowed[t])
+    expected_argmax = min(t for t in range(size) if allowed[t] and float(tied[t]) == best)
+    lazy = AWRSSampler(Processing(temperature=0.0), max_rejections=size)
+    choice = lazy.choose(tied, matcher, rng)
+    assert choice.token == expected_argmax and choice.masks == 0 and choice.checks > 64
