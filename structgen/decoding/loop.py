@@ -71,7 +71,9 @@ def decode(
     finished = False
     while not finished and len(tokens) < max_new_tokens:
         budget = max_new_tokens - len(tokens)
+        started = time.perf_counter()
         draft = _draft(matcher, budget - 1) if jump_forward else []
+        stats.draft_seconds += time.perf_counter() - started
         started = time.perf_counter()
         rows = sequence.extend(pending + draft, num_logits=len(draft) + 1)
         stats.model_seconds += time.perf_counter() - started

@@ -50,10 +50,11 @@ SamplerName = Literal["greedy", "sample", "awrs"]
 class Choice:
     """One decided token and its cost.
 
-    ``log_weight``: the log of the local normaliser ``Z`` (or an unbiased estimate of ``Z``,
-    so ``exp(log_weight)`` is unbiased); ``-inf`` never happens here (a step without an allowed
-    token raises). ``checks``: single-token ``accepts`` calls; ``masks``: full masks filled;
-    ``evaluations``: constraint evaluations, a full mask counting one per vocabulary token.
+    ``log_weight``: the log of the local normaliser ``Z`` (or of an unbiased estimate of ``Z``:
+    ``exp(log_weight)`` is unbiased); ``-inf`` only when every allowed token has probability 0
+    even at the temperature alone (a step with no allowed token raises instead). ``checks``:
+    single-token ``accepts`` calls; ``masks``: full masks filled; ``evaluations``: constraint
+    evaluations, a full mask counting one per vocabulary token.
     """
 
     token: int

@@ -21,7 +21,8 @@ class DecodingStats:
     - ``checks`` / ``masks`` / ``constraint_evaluations``: single-token ``accepts`` calls, full
       masks, and both in one count (a full mask counts one per vocabulary token);
     - ``log_weight``: the sum of the sampler's log weights (the sequence's importance weight);
-    - ``model_seconds`` / ``sampling_seconds``: wall time in forward passes and in samplers.
+    - ``model_seconds`` / ``sampling_seconds`` / ``draft_seconds``: wall time in forward
+      passes, in samplers, and in asking the matcher for forced tokens.
     """
 
     prompt_tokens: int = 0
@@ -35,6 +36,7 @@ class DecodingStats:
     log_weight: float = 0.0
     model_seconds: float = 0.0
     sampling_seconds: float = 0.0
+    draft_seconds: float = 0.0
 
     def add(self, choice: Choice) -> None:
         """Count one sampler decision."""
