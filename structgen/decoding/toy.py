@@ -32,8 +32,8 @@ class ToyLM(LanguageModel):
 
     @classmethod
     def random(cls, vocab_size: int, *, seed: int = 0, order: int = 2) -> ToyLM:
-        """Logits drawn once per context of its last ``order`` tokens (a seeded hash of them), so
-        the distribution depends on what came before but stays fixed across calls."""
+        """Normal logits seeded by ``seed``, the context's last ``order`` tokens and its length
+        modulo 3: the distribution depends on what came before but is the same on every call."""
 
         def next_logits(context: tuple[int, ...]) -> np.ndarray:
             key = [seed, len(context) % 3, *context[-order:]] if order else [seed]
