@@ -115,7 +115,9 @@ class SchemaDocument:
         self._children: dict[tuple, tuple[Location, Any]] = {}
 
     def specification(self, draft: str):
-        return self._specs.specification_with(_SPEC_URIS[draft])
+        from structgen.validation.specifications import schemas_only  # (loads referencing)
+
+        return schemas_only(self._specs.specification_with(_SPEC_URIS[draft]))
 
     def root(self) -> Location:
         resolver = self.registry.resolver(base_uri=self.base_uri)

@@ -14,6 +14,7 @@ from referencing.jsonschema import DRAFT202012, Specification
 
 from structgen.validation.documents import json_pointer
 from structgen.validation.issues import Issue
+from structgen.validation.specifications import schemas_only
 
 __all__ = [
     "OFFLINE",
@@ -81,7 +82,7 @@ def subschemas(
     """Yield ``(path, contents, resolver)`` for every (sub)schema, keyword-aware, with base URIs;
     ``default`` is the draft of a schema without ``$schema``."""
     paths = _paths(schema)
-    root = referencing.Resource.from_contents(schema, default_specification=default)
+    root = schemas_only(default.detect(schema)).create_resource(schema)
     pending = [(root, OFFLINE.resolver_with_root(root))]
     while pending:
         resource, resolver = pending.pop()

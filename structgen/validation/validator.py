@@ -13,13 +13,19 @@ from typing import Any
 
 from jsonschema.protocols import Validator
 from jsonschema.validators import extend, validator_for
+from jsonschema_specifications import REGISTRY as METASCHEMAS
+from referencing import Specification
+from referencing.jsonschema import specification_with
 
 from structgen.validation.drafts import draft_class
 from structgen.validation.format_checks import format_checker
 from structgen.validation.keywords import ecma_keywords
 from structgen.validation.references import refusing_registry
+from structgen.validation.specifications import schemas_only
 
 __all__ = ["make_validator", "metaschema_validator", "validator_class"]
+
+OPAQUE = Specification.OPAQUE
 
 
 @cache
@@ -48,12 +54,20 @@ def make_validator(
     document. ``format_assertion``: whether ``format`` is checked.
     """
     cls = validator_class(draft_class(schema, source=source, draft=draft))
+    registry = refusing_registry() if registry is None else registry
     options: dict[str, Any] = {
-        "registry": refusing_registry() if registry is None else registry,
+        "registry": registry,
         "format_checker": cls.FORMAT_CHECKER if format_assertion else None,
     }
-    if resolver is not None:
-        options["_resolver"] = resolver  # jsonschema has no public way to start at a subschema
+    if resolver is None:
+        # The schema as a resource whose subresources are schemas only (what jsonschema would
+        # make itself, but for referencing's reading of a mixed draft-7 ``dependencies``).
+        dialect = specification_with(
+            cls.ID_OF(cls.META_SCHEMA) or "urn:unknown-dialect", default=OPAQUE
+        )
+        resource = schemas_only(dialect).create_resource(schema)
+        resolver = METASCHEMAS.combine(registry).resolver_with_root(resource)  # as jsonschema
+    options["_resolver"] = resolver  # jsonschema has no public way to start at a subschema
     return cls(schema, **options)
 
 
