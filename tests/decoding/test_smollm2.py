@@ -69,5 +69,5 @@ def test_awrs_json_is_valid_with_few_constraint_evaluations(smollm2):
     assert DocumentValidator(SCHEMA).is_valid(json.loads(result.text))
     stats = result.stats
     vocab_size = model.config.vocab_size
-    assert stats.evaluations_per_token < vocab_size / 10
+    assert stats.evaluations_per_token < vocab_size / 100  # measured: 13 (no full mask)
     assert stats.checks > 0 and stats.tokens == len(result.token_ids) + 1  # + EOS
