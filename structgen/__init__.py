@@ -27,7 +27,7 @@ from structgen.version import __version__
 if TYPE_CHECKING:
     from structgen.automaton import Automaton
     from structgen.bitmask import allocate_token_bitmask, apply_token_bitmask, bitmask_words
-    from structgen.generation import generate, generate_json
+    from structgen.generation import generate, generate_json, generate_result
     from structgen.matcher import Matcher
     from structgen.runtime.compiled import CompiledGrammar
     from structgen.runtime.compiler import compile_grammar, compile_json_schema, compile_regex
@@ -56,6 +56,7 @@ __all__ = [
     "compile_regex",
     "generate",
     "generate_json",
+    "generate_result",
 ]
 
 # Public names resolved on first use, so that importing the package stays cheap.
@@ -71,6 +72,7 @@ _LAZY = {
     "bitmask_words": "structgen.bitmask",
     "generate": "structgen.generation",
     "generate_json": "structgen.generation",
+    "generate_result": "structgen.generation",
     "compile_json_schema": "structgen.runtime.compiler",
 }
 
