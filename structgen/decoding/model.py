@@ -15,21 +15,28 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from structgen.errors import ConfigurationError
+
 __all__ = ["LanguageModel", "ModelSequence"]
 
 
 class ModelSequence(ABC):
-    """One token sequence held by a model: the tokens fed so far and their cached state."""
+    """One token sequence held by a model: the tokens fed so far and their cached state.
+
+    The arguments are checked here; a model implements :meth:`_feed` (one forward pass) and
+    :meth:`_drop` (forget cached positions)."""
+
+    def __init__(self) -> None:
+        self._tokens: list[int] = []
 
     @property
-    @abstractmethod
     def tokens(self) -> list[int]:
         """The tokens fed so far (a copy)."""
+        return list(self._tokens)
 
     def __len__(self) -> int:
-        return len(self.tokens)
+        return len(self._tokens)
 
-    @abstractmethod
     def extend(self, token_ids: Sequence[int], *, num_logits: int = 1) -> np.ndarray:
         """Feed ``token_ids`` in one forward pass; the next-token logits after each of the last
         ``num_logits`` of them, float32 ``[num_logits, vocab_size]`` on the CPU.
@@ -38,10 +45,34 @@ class ModelSequence(ABC):
         block ``[t, d1, …, dk]`` and ``num_logits = k + 1``, row 0 scores the position of
         ``d1`` and row ``k`` the position after ``dk``.
         """
+        ids = [int(t) for t in token_ids]
+        if not ids or not 1 <= num_logits <= len(ids):
+            raise ConfigurationError(
+                f"extend needs at least one token and 1 <= num_logits <= {len(ids)}, "
+                f"got {len(ids)} tokens and num_logits={num_logits}"
+            )
+        rows = self._feed(ids, num_logits)
+        self._tokens.extend(ids)
+        return rows
 
-    @abstractmethod
     def crop(self, length: int) -> None:
         """Keep only the first ``length`` tokens (and their cache): undo a speculated block."""
+        if not 0 <= length <= len(self._tokens):
+            raise ConfigurationError(
+                f"cannot crop to {length} tokens: the sequence has {len(self._tokens)}"
+            )
+        if length < len(self._tokens):
+            self._drop(len(self._tokens) - length)
+            del self._tokens[length:]
+
+    @abstractmethod
+    def _feed(self, ids: list[int], num_logits: int) -> np.ndarray:
+        """One forward pass over ``ids`` after the tokens so far (not yet appended to them):
+        the logits rows :meth:`extend` returns."""
+
+    @abstractmethod
+    def _drop(self, count: int) -> None:
+        """Forget the cached state of the last ``count`` tokens (at least one)."""
 
 
 class LanguageModel(ABC):

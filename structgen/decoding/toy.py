@@ -69,34 +69,16 @@ class ToySequence(ModelSequence):
     """A sequence of a :class:`ToyLM`: the tokens are the whole state."""
 
     def __init__(self, model: ToyLM) -> None:
+        super().__init__()
         self._model = model
-        self._tokens: list[int] = []
 
-    @property
-    def tokens(self) -> list[int]:
-        return list(self._tokens)
-
-    def __len__(self) -> int:
-        return len(self._tokens)
-
-    def extend(self, token_ids: Sequence[int], *, num_logits: int = 1) -> np.ndarray:
-        ids = [int(t) for t in token_ids]
-        if not ids or not 1 <= num_logits <= len(ids):
-            raise ConfigurationError(
-                f"extend needs at least one token and 1 <= num_logits <= {len(ids)}, "
-                f"got {len(ids)} tokens and num_logits={num_logits}"
-            )
+    def _feed(self, ids: list[int], num_logits: int) -> np.ndarray:
         if any(not 0 <= t < self._model.vocab_size for t in ids):
             raise ConfigurationError(f"token ids must be in [0, {self._model.vocab_size})")
         self._model._count_pass()
-        start = len(self._tokens) + len(ids) - num_logits
-        self._tokens.extend(ids)
-        rows = [self._model.logits(self._tokens[: start + i + 1]) for i in range(num_logits)]
-        return np.stack(rows)
+        tokens = self._tokens + ids
+        start = len(tokens) - num_logits
+        return np.stack([self._model.logits(tokens[: start + i + 1]) for i in range(num_logits)])
 
-    def crop(self, length: int) -> None:
-        if not 0 <= length <= len(self._tokens):
-            raise ConfigurationError(
-                f"cannot crop to {length} tokens: the sequence has {len(self._tokens)}"
-            )
-        del self._tokens[length:]
+    def _drop(self, count: int) -> None:
+        pass  # the tokens are the whole state

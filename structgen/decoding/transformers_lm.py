@@ -7,7 +7,6 @@ asked for come back to the host as float32). torch is imported when a sequence i
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -75,44 +74,23 @@ class TransformersSequence(ModelSequence):
     """One sequence of a :class:`TransformersLM`, with its own ``DynamicCache``."""
 
     def __init__(self, lm: TransformersLM) -> None:
+        super().__init__()
         self._lm = lm
-        self._tokens: list[int] = []
         self._cache: Any = None
 
-    @property
-    def tokens(self) -> list[int]:
-        return list(self._tokens)
-
-    def __len__(self) -> int:
-        return len(self._tokens)
-
-    def extend(self, token_ids: Sequence[int], *, num_logits: int = 1) -> np.ndarray:
+    def _feed(self, ids: list[int], num_logits: int) -> np.ndarray:
         import torch
         from transformers import DynamicCache
 
-        ids = [int(t) for t in token_ids]
-        if not ids or not 1 <= num_logits <= len(ids):
-            raise ConfigurationError(
-                f"extend needs at least one token and 1 <= num_logits <= {len(ids)}, "
-                f"got {len(ids)} tokens and num_logits={num_logits}"
-            )
         if self._cache is None:
             self._cache = DynamicCache()
         inputs = torch.tensor([ids], dtype=torch.long, device=self._lm.device)
         with torch.no_grad():
             output = self._lm._forward(inputs, self._cache, num_logits)
-        self._tokens.extend(ids)
         rows = output.logits[0, -num_logits:, :]
         return rows.to(dtype=torch.float32).cpu().numpy()
 
-    def crop(self, length: int) -> None:
-        if not 0 <= length <= len(self._tokens):
-            raise ConfigurationError(
-                f"cannot crop to {length} tokens: the sequence has {len(self._tokens)}"
-            )
-        remove = len(self._tokens) - length
-        if remove:
-            # A negative count removes that many positions (the form every recent transformers
-            # version accepts).
-            self._cache.crop(-remove)
-            del self._tokens[length:]
+    def _drop(self, count: int) -> None:
+        # A negative count removes that many positions (the form every recent transformers
+        # version accepts).
+        self._cache.crop(-count)
