@@ -20,22 +20,18 @@ other characters (rare) return ``None``: the caller compiles the regex as before
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from structgen.paths import cache_dir
 from structgen.regex.ast import Node
 from structgen.regex.dfa import DEAD, ByteDFA, compile_byte_dfa
 from structgen.regex.nodes import ANY_CHAR, concat, star
 from structgen.regex.text import to_regex_text
 from structgen.schema.json_strings import encode
-from structgen.vocab.array_file import code_digest, read_arrays, write_arrays
+from structgen.vocab.dfa_cache import load_byte_dfa, store_byte_dfa
 
 __all__ = ["PLAIN_NAME_CHARACTERS", "other_keys_dfa"]
 
@@ -116,41 +112,16 @@ def free_dfa(close: Node) -> ByteDFA:
     text = to_regex_text(close)
     found = _free_dfas.get(text)
     if found is None:
-        found = _stored(text)
+        key, sources = ["other-keys free DFA", text], _sources()
+        found = load_byte_dfa(key, sources)
         if found is None:
             found = compile_byte_dfa(concat(encode(star(ANY_CHAR), canonical=True), close))
-            _store(text, found)
+            store_byte_dfa(key, sources, found)
         _free_dfas[text] = found
     return found
 
 
-def _entry(text: str) -> Path:
+def _sources() -> list[str]:
+    """The files whose code builds the free DFA (their digest is part of its disk key)."""
     folder = Path(__file__).parents[1] / "regex"
-    digest = code_digest(__file__, *(str(folder / name) for name in _REGEX_SOURCES))
-    key = json.dumps(["other-keys free DFA", text, digest])
-    return cache_dir("terminals") / f"{hashlib.sha256(key.encode()).hexdigest()}.sga"
-
-
-def _stored(text: str) -> ByteDFA | None:
-    if os.environ.get("STRUCTGEN_NO_TERMINAL_CACHE"):
-        return None
-    arrays = read_arrays(_entry(text))
-    if arrays is None or set(arrays) != {"transitions", "accepting"}:
-        return None
-    transitions, accepting = arrays["transitions"], arrays["accepting"]
-    states = len(accepting)
-    if (
-        transitions.dtype != np.int32
-        or accepting.dtype != np.bool_
-        or transitions.shape != (states, 256)
-        or not states
-        or transitions.min(initial=DEAD) < DEAD
-        or transitions.max(initial=DEAD) >= states
-    ):
-        return None
-    return ByteDFA(transitions=transitions, accepting=accepting)
-
-
-def _store(text: str, dfa: ByteDFA) -> None:
-    if not os.environ.get("STRUCTGEN_NO_TERMINAL_CACHE"):
-        write_arrays(_entry(text), {"transitions": dfa.transitions, "accepting": dfa.accepting})
+    return [__file__, *(str(folder / name) for name in _REGEX_SOURCES)]

@@ -11,9 +11,6 @@ process.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -23,7 +20,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from structgen.errors import ConfigurationError, LimitExceededError, RegexError
-from structgen.paths import cache_dir
 from structgen.regex.ast import Concat
 from structgen.regex.concat_automaton import ConcatAutomaton
 from structgen.regex.dfa import (
@@ -40,7 +36,7 @@ from structgen.regex.lazy_dfa import LazySubsetDFA
 from structgen.regex.leftmost import leftmost_byte_dfa
 from structgen.regex.nodes import tree_size
 from structgen.regex.parser import parse_regex
-from structgen.vocab.array_file import code_digest, read_arrays, write_arrays
+from structgen.vocab.dfa_cache import load_byte_dfa, store_byte_dfa
 
 if TYPE_CHECKING:
     from structgen.ir import Grammar, Terminal
@@ -53,6 +49,7 @@ STORE_AFTER_SECONDS = 0.005
 """A terminal DFA that took longer than this to compile is also kept on disk (a format, a
 pattern): the next process reads it instead (``STRUCTGEN_NO_TERMINAL_CACHE`` turns it off)."""
 _REGEX_SOURCES = ("automaton.py", "dfa.py", "nfa.py", "leftmost.py", "parser.py", "ast.py")
+_SOURCES = tuple(str(Path(__file__).parents[2] / "regex" / name) for name in _REGEX_SOURCES)
 _memo: OrderedDict[tuple, ByteAutomaton] = OrderedDict()
 _part_memo: OrderedDict[tuple, ByteAutomaton] = OrderedDict()
 LAZY_PART_SIZE = 400
@@ -141,12 +138,12 @@ def terminal_automaton(
                 [_part(part, terminal, source_name, max_states) for part in terminal.node.parts]
             )
         else:
-            automaton = _stored(key)
+            automaton = load_byte_dfa(key, _SOURCES)
             if automaton is None:
                 started = time.perf_counter()
                 automaton = _compile(terminal, source_name, max_states)
                 if time.perf_counter() - started > STORE_AFTER_SECONDS:
-                    _store(key, automaton)
+                    store_byte_dfa(key, _SOURCES, automaton)
         empty = automaton.accepts(0)
         if not empty:
             _memo[key] = automaton
@@ -158,38 +155,6 @@ def terminal_automaton(
             f"({terminal.pattern!r}); terminals must consume at least one character"
         )
     return automaton
-
-
-def _entry(key: tuple) -> Path:
-    sources = [str(Path(__file__).parents[2] / "regex" / name) for name in _REGEX_SOURCES]
-    text = json.dumps([list(key), code_digest(*sources)])
-    return cache_dir("terminals") / f"{hashlib.sha256(text.encode()).hexdigest()}.sga"
-
-
-def _stored(key: tuple) -> ByteDFA | None:
-    """A terminal DFA an earlier process compiled (slow ones only), or None."""
-    if os.environ.get("STRUCTGEN_NO_TERMINAL_CACHE"):
-        return None
-    arrays = read_arrays(_entry(key))
-    if arrays is None or set(arrays) != {"transitions", "accepting"}:
-        return None
-    transitions, accepting = arrays["transitions"], arrays["accepting"]
-    states = len(accepting)
-    if (
-        transitions.dtype != np.int32
-        or accepting.dtype != np.bool_
-        or transitions.shape != (states, 256)
-        or not states
-        or transitions.min(initial=DEAD) < DEAD
-        or transitions.max(initial=DEAD) >= states
-    ):
-        return None
-    return ByteDFA(transitions=transitions, accepting=accepting)
-
-
-def _store(key: tuple, dfa: ByteDFA) -> None:
-    if not os.environ.get("STRUCTGEN_NO_TERMINAL_CACHE"):
-        write_arrays(_entry(key), {"transitions": dfa.transitions, "accepting": dfa.accepting})
 
 
 def _part(node: Node, terminal: Terminal, source_name: str, max_states: int) -> ByteAutomaton:
