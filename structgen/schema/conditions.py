@@ -95,33 +95,29 @@ Formula = Union[bool, Some, All, Either, Negation]
 
 
 def conjunction(parts) -> Formula:
-    kept: list = []
-    for part in parts:
-        if part is False:
-            return False
-        if part is True:
-            continue
-        for item in part.parts if isinstance(part, All) else (part,):
-            if item not in kept:
-                kept.append(item)
-    if not kept:
-        return True
-    return kept[0] if len(kept) == 1 else All(tuple(kept))
+    return _flattened(parts, All, absorbing=False)
 
 
 def disjunction(parts) -> Formula:
+    return _flattened(parts, Either, absorbing=True)
+
+
+def _flattened(parts, kind: type, *, absorbing: bool) -> Formula:
+    """``parts`` joined as ``kind`` (All or Either): nested ones of the same kind flattened,
+    repeats dropped, ``absorbing`` (False for All, True for Either) decides at once, its
+    opposite is left out; one part is itself, none the opposite of ``absorbing``."""
     kept: list = []
     for part in parts:
-        if part is True:
-            return True
-        if part is False:
+        if part is absorbing:
+            return absorbing
+        if part is (not absorbing):
             continue
-        for item in part.parts if isinstance(part, Either) else (part,):
+        for item in part.parts if isinstance(part, kind) else (part,):
             if item not in kept:
                 kept.append(item)
     if not kept:
-        return False
-    return kept[0] if len(kept) == 1 else Either(tuple(kept))
+        return not absorbing
+    return kept[0] if len(kept) == 1 else kind(tuple(kept))
 
 
 def negation(part: Formula) -> Formula:
