@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable
 
 from structgen.errors import LimitExceededError
-from structgen.schema.builder import SchemaBuilder
+from structgen.schema.builder import SchemaBuilder, list_machine
 from structgen.schema.errors import Unsupported
 from structgen.schema.normalize import ArraySpec, flatten, make_node
 from structgen.schema.unique_items import build_unique_array, finite_domain
@@ -126,21 +126,7 @@ def build_array(builder: SchemaBuilder, spec: ArraySpec) -> str | None:
         transitions[state] = edges
         stack.extend(target for _, target in edges)
     final = [s for s in transitions if s[0] >= minimum and s[1] >= needed]
-    array = builder.fresh("arr")
-    lbracket, rbracket, comma = builder.punct("["), builder.punct("]"), builder.punct(",")
-    names = {state: builder.fresh("n") for state in transitions if state != start}
-    if start in final:
-        builder.rule(array, lbracket, rbracket)
-    for state, edges in transitions.items():
-        for symbol, target in edges:
-            if state == start:
-                builder.rule(names[target], symbol)
-            else:
-                builder.rule(names[target], names[state], comma, symbol)
-    for state in final:
-        if state != start:
-            builder.rule(array, lbracket, names[state], rbracket)
-    return array
+    return list_machine(builder, transitions, start, final, "n")
 
 
 def _finite_domains(

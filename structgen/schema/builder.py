@@ -22,7 +22,7 @@ from structgen.schema.options import SchemaOptions
 from structgen.schema.refs import Location, SchemaDocument
 from structgen.schema.strings import StringLanguage
 
-__all__ = ["SchemaBuilder"]
+__all__ = ["SchemaBuilder", "list_machine"]
 
 
 class SchemaBuilder(Protocol):
@@ -108,3 +108,30 @@ class SchemaBuilder(Protocol):
     def unsatisfiable(self, reason: str) -> None:
         """Record why a subschema has no instance (said if the whole schema has none)."""
         ...
+
+
+def list_machine(
+    builder: SchemaBuilder,
+    transitions: dict[Any, list[tuple[str, Any]]],
+    start: Any,
+    final: list,
+    prefix: str,
+) -> str:
+    """The symbol of ``[`` items ``]`` whose items follow a state machine: ``transitions[state]``
+    lists ``(item symbol, next state)`` from ``start``; the list may close in a ``final`` state.
+    One nonterminal (named ``prefix`` + a number) per state reached: the items so far."""
+    array = builder.fresh("arr")
+    lbracket, rbracket, comma = builder.punct("["), builder.punct("]"), builder.punct(",")
+    names = {state: builder.fresh(prefix) for state in transitions if state != start}
+    if start in final:
+        builder.rule(array, lbracket, rbracket)
+    for state, edges in transitions.items():
+        for symbol, target in edges:
+            if state == start:
+                builder.rule(names[target], symbol)
+            else:
+                builder.rule(names[target], names[state], comma, symbol)
+    for state in final:
+        if state != start:
+            builder.rule(array, lbracket, names[state], rbracket)
+    return array

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from structgen.errors import LimitExceededError
-from structgen.schema.builder import SchemaBuilder
+from structgen.schema.builder import SchemaBuilder, list_machine
 from structgen.schema.exactly_one import kind_location
 from structgen.schema.normalize import ArraySpec, analyze, flatten, make_node
 from structgen.schema.refs import Location, canonical_json
@@ -123,18 +123,4 @@ def build_unique_array(
             f"{spec.pointer}: no array of distinct items meets minItems/contains ({spec.unique})"
         )
         return None
-    array = builder.fresh("arr")
-    lbracket, rbracket, comma = builder.punct("["), builder.punct("]"), builder.punct(",")
-    names = {state: builder.fresh("u") for state in transitions if state != start}
-    if start in final:
-        builder.rule(array, lbracket, rbracket)
-    for state, edges in transitions.items():
-        for symbol, target in edges:
-            if state == start:
-                builder.rule(names[target], symbol)
-            else:
-                builder.rule(names[target], names[state], comma, symbol)
-    for state in final:
-        if state != start:
-            builder.rule(array, lbracket, names[state], rbracket)
-    return array
+    return list_machine(builder, transitions, start, final, "u")
