@@ -6,7 +6,8 @@
 - :mod:`~structgen.decoding.processing`: temperature, top-k, top-p; the seeded generator.
 - :mod:`~structgen.decoding.samplers`: ``greedy`` / ``sample`` (full mask) and ``awrs``
   (adaptive weighted rejection sampling, with its unbiased weight).
-- :mod:`~structgen.decoding.loop`: :func:`decode`, with jump-forward over forced tokens.
+- :mod:`~structgen.decoding.loop`: :class:`Decoding` (one run, stepped) and :func:`decode`, with
+  jump-forward over forced tokens.
 
 See ``docs/decoding.md``. torch and transformers are imported only by ``transformers_lm``,
 when a sequence is first fed.
@@ -14,7 +15,7 @@ when a sequence is first fed.
 
 from __future__ import annotations
 
-from structgen.decoding.loop import Decoded, decode
+from structgen.decoding.loop import Decoded, Decoding, decode
 from structgen.decoding.model import LanguageModel, ModelSequence
 from structgen.decoding.processing import Processing, make_rng
 from structgen.decoding.samplers import (
@@ -35,6 +36,7 @@ __all__ = [
     "AWRSSampler",
     "Choice",
     "Decoded",
+    "Decoding",
     "DecodingStats",
     "LanguageModel",
     "MaskSampler",

@@ -17,7 +17,7 @@ from one-token passes in the last bits, which can only matter at an exact tie.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +28,7 @@ from structgen.decoding.stats import DecodingStats
 from structgen.errors import ConfigurationError, MatcherError
 from structgen.matcher import Matcher
 
-__all__ = ["Decoded", "decode"]
+__all__ = ["Decoded", "Decoding", "decode"]
 
 
 @dataclass(slots=True)
@@ -39,6 +39,94 @@ class Decoded:
     tokens: list[int]
     finished: bool
     stats: DecodingStats = field(default_factory=DecodingStats)
+
+
+class Decoding:
+    """One decoding run, stepped as an iterator: each item is the list of tokens one forward pass
+    decided (the draft tokens the sampler kept, then its own token), in order.
+
+    Iterating to the end runs the whole loop; :meth:`result` then says what was decided.
+    Streaming reads the items as they come; :func:`decode` just drains them. ``matcher``
+    (advanced in place) constrains every token; without one the model generates freely until an
+    ``eos_ids`` token. ``jump_forward`` feeds the matcher's forced tokens ahead (see the module
+    docstring: it saves forward passes and changes no choice).
+    """
+
+    def __init__(
+        self,
+        model: LanguageModel,
+        prompt_ids: Sequence[int],
+        *,
+        sampler: Sampler,
+        rng: np.random.Generator,
+        matcher: Matcher | None = None,
+        eos_ids: Iterable[int] = (),
+        max_new_tokens: int = 64,
+        jump_forward: bool = True,
+    ) -> None:
+        self._prompt = [int(t) for t in prompt_ids]
+        if not self._prompt:
+            raise ConfigurationError("decoding needs at least one prompt token")
+        if max_new_tokens < 1:
+            raise ConfigurationError(f"max_new_tokens must be positive, not {max_new_tokens}")
+        self._model = model
+        self._sampler = sampler
+        self._rng = rng
+        self.matcher = matcher
+        self._eos = frozenset(int(t) for t in eos_ids)
+        self.max_new_tokens = max_new_tokens
+        self.jump_forward = jump_forward
+        self.tokens: list[int] = []
+        self.finished = False
+        self.stats = DecodingStats(prompt_tokens=len(self._prompt))
+        self._started = False
+
+    def result(self) -> Decoded:
+        """The tokens decided so far, whether the run ended by itself, and its counters."""
+        return Decoded(self.tokens, self.finished, self.stats)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        if self._started:
+            raise ConfigurationError("a Decoding runs once; make a new one to decode again")
+        self._started = True
+        return self._steps()
+
+    def _steps(self) -> Iterator[list[int]]:
+        matcher, stats, tokens = self.matcher, self.stats, self.tokens
+        sequence = self._model.new_sequence()
+        pending = self._prompt
+        while not self.finished and len(tokens) < self.max_new_tokens:
+            budget = self.max_new_tokens - len(tokens)
+            started = time.perf_counter()
+            draft = _draft(matcher, budget - 1) if self.jump_forward else []
+            stats.draft_seconds += time.perf_counter() - started
+            started = time.perf_counter()
+            rows = sequence.extend(pending + draft, num_logits=len(draft) + 1)
+            stats.model_seconds += time.perf_counter() - started
+            stats.forward_passes += 1
+            stats.tokens_drafted += len(draft)
+            decided: list[int] = []
+            for position, row in enumerate(rows):
+                started = time.perf_counter()
+                choice = self._sampler.choose(row, matcher, self._rng)
+                stats.sampling_seconds += time.perf_counter() - started
+                stats.add(choice)
+                token = choice.token
+                _advance(matcher, token, len(tokens))
+                tokens.append(token)
+                decided.append(token)
+                if position < len(draft) and token == draft[position]:
+                    stats.tokens_jumped += 1
+                    continue
+                unused = len(draft) - position
+                if unused:
+                    sequence.crop(len(sequence) - unused)
+                self.finished = token in self._eos or (
+                    matcher is not None and matcher.is_terminated()
+                )
+                pending = [token]
+                break
+            yield decided
 
 
 def decode(
@@ -52,51 +140,21 @@ def decode(
     max_new_tokens: int = 64,
     jump_forward: bool = True,
 ) -> Decoded:
-    """Decode up to ``max_new_tokens`` tokens after ``prompt_ids``.
-
-    ``matcher`` (advanced in place) constrains every token; without one the model generates
-    freely until an ``eos_ids`` token. ``jump_forward`` feeds the matcher's forced tokens ahead
-    (see the module docstring: it saves forward passes and changes no choice).
-    """
-    prompt = [int(t) for t in prompt_ids]
-    if not prompt:
-        raise ConfigurationError("decoding needs at least one prompt token")
-    if max_new_tokens < 1:
-        raise ConfigurationError(f"max_new_tokens must be positive, not {max_new_tokens}")
-    eos = frozenset(int(t) for t in eos_ids)
-    stats = DecodingStats(prompt_tokens=len(prompt))
-    sequence = model.new_sequence()
-    tokens: list[int] = []
-    pending = prompt
-    finished = False
-    while not finished and len(tokens) < max_new_tokens:
-        budget = max_new_tokens - len(tokens)
-        started = time.perf_counter()
-        draft = _draft(matcher, budget - 1) if jump_forward else []
-        stats.draft_seconds += time.perf_counter() - started
-        started = time.perf_counter()
-        rows = sequence.extend(pending + draft, num_logits=len(draft) + 1)
-        stats.model_seconds += time.perf_counter() - started
-        stats.forward_passes += 1
-        stats.tokens_drafted += len(draft)
-        for position, row in enumerate(rows):
-            started = time.perf_counter()
-            choice = sampler.choose(row, matcher, rng)
-            stats.sampling_seconds += time.perf_counter() - started
-            stats.add(choice)
-            token = choice.token
-            _advance(matcher, token, len(tokens))
-            tokens.append(token)
-            if position < len(draft) and token == draft[position]:
-                stats.tokens_jumped += 1
-                continue
-            unused = len(draft) - position
-            if unused:
-                sequence.crop(len(sequence) - unused)
-            finished = token in eos or (matcher is not None and matcher.is_terminated())
-            pending = [token]
-            break
-    return Decoded(tokens, finished, stats)
+    """Decode up to ``max_new_tokens`` tokens after ``prompt_ids`` (a :class:`Decoding` run to
+    its end)."""
+    run = Decoding(
+        model,
+        prompt_ids,
+        sampler=sampler,
+        rng=rng,
+        matcher=matcher,
+        eos_ids=eos_ids,
+        max_new_tokens=max_new_tokens,
+        jump_forward=jump_forward,
+    )
+    for _ in run:
+        pass
+    return run.result()
 
 
 def _draft(matcher: Matcher | None, limit: int) -> list[int]:

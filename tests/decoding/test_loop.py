@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from structgen.decoding import Processing, ToyLM, decode, make_rng, make_sampler
+from structgen.decoding import Decoding, Processing, ToyLM, decode, make_rng, make_sampler
 from structgen.errors import ConfigurationError
 from tests.decoding.oracles import (
     EOS,
@@ -121,6 +121,28 @@ def test_a_draft_the_model_follows_saves_forward_passes():
     assert jumped.stats.tokens_jumped == 4
     assert jumped.stats.forward_passes == 3 and plain.stats.forward_passes == 7
     assert lm.forward_passes == 10
+
+
+def test_a_stepped_run_yields_each_pass_decisions_in_order():
+    """Iterating a Decoding gives one list per forward pass; their concatenation is exactly
+    what decode() returns, and a run cannot be iterated twice."""
+    wanted = [8, 10, 7, 11, 12, 6, EOS]
+    lm = ToyLM(V, _prefers(lambda context: wanted[len(context) - len(PROMPT)]))
+    run = Decoding(
+        lm,
+        PROMPT,
+        sampler=make_sampler("greedy", Processing(temperature=0.0)),
+        rng=make_rng(0),
+        matcher=compiled(FORCED, VOCAB).matcher(),
+        eos_ids=[EOS],
+        max_new_tokens=30,
+    )
+    steps = list(run)
+    assert steps == [[8, 10, 7, 11, 12], [6], [EOS]]
+    assert run.result().tokens == wanted and run.result().finished
+    assert len(steps) == run.result().stats.forward_passes
+    with pytest.raises(ConfigurationError, match="runs once"):
+        iter(run)
 
 
 def test_max_new_tokens_bounds_drafts_and_output():
