@@ -27,7 +27,7 @@ from structgen.version import __version__
 if TYPE_CHECKING:
     from structgen.automaton import Automaton
     from structgen.bitmask import allocate_token_bitmask, apply_token_bitmask, bitmask_words
-    from structgen.generation import generate, generate_json, generate_result
+    from structgen.generation import generate, generate_json, generate_result, stream
     from structgen.matcher import Matcher
     from structgen.runtime.compiled import CompiledGrammar
     from structgen.runtime.compiler import compile_grammar, compile_json_schema, compile_regex
@@ -57,6 +57,7 @@ __all__ = [
     "generate",
     "generate_json",
     "generate_result",
+    "stream",
 ]
 
 # Public names resolved on first use, so that importing the package stays cheap.
@@ -73,6 +74,7 @@ _LAZY = {
     "generate": "structgen.generation",
     "generate_json": "structgen.generation",
     "generate_result": "structgen.generation",
+    "stream": "structgen.generation",
     "compile_json_schema": "structgen.runtime.compiler",
 }
 

@@ -15,17 +15,18 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 from structgen.decoding import (
     SAMPLERS,
+    Decoding,
     DecodingStats,
     Processing,
     TransformersLM,
-    decode,
     make_rng,
     make_sampler,
 )
+from structgen.decoding.streaming import Stream, StreamEvent, json_events, text_pieces
 from structgen.errors import ConfigurationError, LimitExceededError, MatcherError
 from structgen.grammar.loading import load_grammar
 from structgen.ir import Grammar
@@ -44,6 +45,7 @@ __all__ = [
     "generate",
     "generate_json",
     "generate_result",
+    "stream",
 ]
 
 
@@ -260,6 +262,16 @@ class GenerationResult:
     stats: DecodingStats
 
 
+@overload
+def generate(prompt: str, *, stream: Literal[False] = False, **options: Any) -> str: ...
+
+
+@overload
+def generate(
+    prompt: str, *, stream: Literal[True], **options: Any
+) -> Stream[str, GenerationResult]: ...
+
+
 def generate(
     prompt: str,
     *,
@@ -275,7 +287,8 @@ def generate(
     jump_forward: bool = True,
     top_k: int | None = None,
     top_p: float | None = None,
-) -> str:
+    stream: bool = False,
+) -> str | Stream[str, GenerationResult]:
     """Generate a completion of ``prompt`` that matches the constraint exactly.
 
     - ``regex``: the whole output must match it, as ``re.fullmatch(regex, text, re.ASCII)``.
@@ -304,7 +317,25 @@ def generate(
     :class:`IncompleteGenerationError` (a ``LimitExceededError``) when ``max_new_tokens`` runs
     out before the text matches, with the partial text in its ``partial`` attribute.
     :func:`generate_result` takes the same arguments and also returns the counters.
+
+    With ``stream=True`` the text comes as it is decided: the same iterator as :func:`stream`.
     """
+    if stream:
+        return _stream(
+            prompt,
+            regex=regex,
+            grammar=grammar,
+            schema=schema,
+            model=model,
+            tokenizer=tokenizer,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            seed=seed,
+            sampler=sampler,
+            jump_forward=jump_forward,
+            top_k=top_k,
+            top_p=top_p,
+        )
     return generate_result(
         prompt,
         regex=regex,
@@ -339,6 +370,43 @@ def generate_result(
     top_p: float | None = None,
 ) -> GenerationResult:
     """:func:`generate`, returning the text with the generated ids and the run's counters."""
+    run = _start(
+        prompt,
+        regex=regex,
+        grammar=grammar,
+        schema=schema,
+        model=model,
+        tokenizer=tokenizer,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        seed=seed,
+        sampler=sampler,
+        jump_forward=jump_forward,
+        top_k=top_k,
+        top_p=top_p,
+    )
+    for _ in run.decoding:
+        pass
+    return run.finish()
+
+
+def _start(
+    prompt: str,
+    *,
+    regex: str | None,
+    grammar: Any,
+    schema: Any,
+    model: Any,
+    tokenizer: Any,
+    max_new_tokens: int,
+    temperature: float | None,
+    seed: int | None,
+    sampler: str | None,
+    jump_forward: bool,
+    top_k: int | None,
+    top_p: float | None,
+) -> _Run:
+    """Check the options, load the model, compile the constraint: a run ready to iterate."""
     if not isinstance(prompt, str):
         raise ConfigurationError(f"prompt must be a str, not {type(prompt).__name__}")
     _check_options(max_new_tokens, temperature, seed)
@@ -358,7 +426,7 @@ def generate_result(
         raise ConfigurationError(
             "the tokenizer has no end-of-sequence token, so generation could never stop"
         )
-    decoded = decode(
+    run = Decoding(
         TransformersLM(model),
         _prompt_ids(tokenizer, prompt),
         sampler=make_sampler(sampler_name, processing),
@@ -368,8 +436,86 @@ def generate_result(
         max_new_tokens=max_new_tokens,
         jump_forward=bool(jump_forward),
     )
-    text, body = _finish(vocab, compiled, decoded.tokens, max_new_tokens)
-    return GenerationResult(text, body, decoded.stats)
+    return _Run(run, vocab, compiled, max_new_tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """A decoding run set up by :func:`_start`, with what :meth:`finish` checks it against."""
+
+    decoding: Decoding
+    vocab: Vocabulary
+    compiled: CompiledGrammar | None
+    max_new_tokens: int
+
+    def finish(self) -> GenerationResult:
+        """The result of the run (iterated to its end); raises as :func:`generate` does."""
+        decoded = self.decoding.result()
+        text, body = _finish(self.vocab, self.compiled, decoded.tokens, self.max_new_tokens)
+        return GenerationResult(text, body, decoded.stats)
+
+
+def stream(
+    prompt: str,
+    *,
+    regex: str | None = None,
+    grammar: Any = None,
+    schema: Any = None,
+    model: Any = None,
+    tokenizer: Any = None,
+    max_new_tokens: int = 64,
+    temperature: float | None = None,
+    seed: int | None = None,
+    sampler: str | None = None,
+    jump_forward: bool = True,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    parse: bool = False,
+) -> Stream[str, GenerationResult] | Stream[StreamEvent, GenerationResult]:
+    """:func:`generate`, yielding the text in pieces as the decoding loop decides them.
+
+    Takes :func:`generate`'s arguments. Each piece is whole UTF-8 characters (a token that ends
+    inside a character waits for the next), one piece per forward pass that completed any; the
+    pieces join to exactly :func:`generate`'s text. The options are checked, the model loaded
+    and the constraint compiled before this returns. Once the pieces run out, the run is checked
+    as :func:`generate` checks it: :class:`IncompleteGenerationError` comes out of the
+    iteration after the last piece; otherwise the stream's ``result`` is the
+    :class:`GenerationResult`.
+
+    ``parse=True`` (with ``schema=``) yields :class:`~structgen.decoding.streaming.StreamEvent`
+    items instead: the piece, the JSON value so far, and the values (with their paths) that
+    this piece completed, so a caller can act on a field as soon as it is whole.
+    """
+    if parse and schema is None:
+        raise ConfigurationError(
+            "stream(parse=True) reads the output as JSON, so it needs schema=; "
+            "without a schema, stream the text and parse it yourself"
+        )
+    pieces = _stream(
+        prompt,
+        regex=regex,
+        grammar=grammar,
+        schema=schema,
+        model=model,
+        tokenizer=tokenizer,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        seed=seed,
+        sampler=sampler,
+        jump_forward=jump_forward,
+        top_k=top_k,
+        top_p=top_p,
+    )
+    if not parse:
+        return pieces
+    return Stream(json_events(pieces), lambda: pieces.result)
+
+
+def _stream(prompt: str, **options: Any) -> Stream[str, GenerationResult]:
+    """The text pieces of a run set up by :func:`_start` (``options`` are generate's)."""
+    run = _start(prompt, **options)
+    pieces = text_pieces(run.decoding, run.vocab.token_bytes, stop_ids=run.vocab.eos_ids)
+    return Stream(pieces, run.finish)
 
 
 def _finish(
