@@ -22,7 +22,12 @@ class DecodingStats:
       masks, and both in one count (a full mask counts one per vocabulary token);
     - ``log_weight``: the sum of the sampler's log weights (the sequence's importance weight);
     - ``model_seconds`` / ``sampling_seconds`` / ``draft_seconds``: wall time in forward
-      passes, in samplers, and in asking the matcher for forced tokens.
+      passes, in samplers, and in asking the matcher for forced tokens;
+    - sequential Monte Carlo only (:mod:`~structgen.decoding.smc`): ``particles``, the
+      population size; ``particle_tokens``, tokens decided over all particles (the sampler
+      work; ``tokens`` is the returned sequence's length, so the per-token ratios are costs per
+      output token); ``resamples``, resampling events. There ``log_weight`` is the estimate of
+      the log normaliser (the log mean of the final particle weights).
     """
 
     prompt_tokens: int = 0
@@ -37,6 +42,9 @@ class DecodingStats:
     model_seconds: float = 0.0
     sampling_seconds: float = 0.0
     draft_seconds: float = 0.0
+    particles: int = 0
+    particle_tokens: int = 0
+    resamples: int = 0
 
     def add(self, choice: Choice) -> None:
         """Count one sampler decision."""

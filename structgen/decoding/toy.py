@@ -3,7 +3,8 @@
 ``ToyLM(vocab_size, next_logits)`` scores the next token with ``next_logits(context)``, a pure
 function of the tokens so far, so the distribution of every continuation can be enumerated and
 compared with what a sampler produces. It counts its forward passes like a real model would
-(one per :meth:`ToySequence.extend`, whatever the block length).
+(one per :meth:`ToySequence.extend`, whatever the block length, and one per
+:meth:`ToyBatch.step`, whatever the number of rows).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from structgen.decoding.model import LanguageModel, ModelSequence
+from structgen.decoding.model import LanguageModel, ModelSequence, SequenceBatch
 from structgen.errors import ConfigurationError
 
-__all__ = ["ToyLM", "ToySequence"]
+__all__ = ["ToyBatch", "ToyLM", "ToySequence"]
 
 NextLogits = Callable[[tuple[int, ...]], np.ndarray]
 
@@ -61,6 +62,11 @@ class ToyLM(LanguageModel):
     def new_sequence(self) -> ToySequence:
         return ToySequence(self)
 
+    def _new_batch(self, prefix: ModelSequence, rows: int) -> ToyBatch:
+        if not isinstance(prefix, ToySequence) or prefix._model is not self:
+            raise ConfigurationError("new_batch needs a sequence of this model")
+        return ToyBatch(self, prefix.tokens, rows)
+
     def _count_pass(self) -> None:
         self._forward_passes += 1
 
@@ -81,4 +87,24 @@ class ToySequence(ModelSequence):
         return np.stack([self._model.logits(tokens[: start + i + 1]) for i in range(num_logits)])
 
     def _drop(self, count: int) -> None:
+        pass  # the tokens are the whole state
+
+    def _fork(self) -> ToySequence:
+        return ToySequence(self._model)
+
+
+class ToyBatch(SequenceBatch):
+    """Rows of a :class:`ToyLM`: one counted forward pass per step, the tokens are the state."""
+
+    def __init__(self, model: ToyLM, prefix: list[int], rows: int) -> None:
+        super().__init__(prefix, rows)
+        self._model = model
+
+    def _feed_column(self, ids: list[int]) -> np.ndarray:
+        if any(not 0 <= t < self._model.vocab_size for t in ids):
+            raise ConfigurationError(f"token ids must be in [0, {self._model.vocab_size})")
+        self._model._count_pass()
+        return np.stack([self._model.logits([*row, t]) for row, t in zip(self._rows, ids)])
+
+    def _select(self, rows: list[int]) -> None:
         pass  # the tokens are the whole state

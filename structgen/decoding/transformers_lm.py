@@ -1,20 +1,23 @@
 """A transformers causal LM behind the :class:`~structgen.decoding.model.LanguageModel`
 interface: a ``DynamicCache`` per sequence, blocks of tokens in one forward pass, crop to roll
-back. The same code runs on CPU and CUDA (inputs go to the model's device; the few logits rows
-asked for come back to the host as float32). torch is imported when a sequence is first fed.
+back; a batch of equal-length rows shares one ``DynamicCache`` whose batch dimension is the
+row (no padding, no attention mask needed), reordered by index. The same code runs on CPU and
+CUDA (inputs go to the model's device; the few logits rows asked for come back to the host as
+float32). torch is imported when a sequence is first fed.
 """
 
 from __future__ import annotations
 
+import copy
 import inspect
 from typing import Any
 
 import numpy as np
 
-from structgen.decoding.model import LanguageModel, ModelSequence
+from structgen.decoding.model import LanguageModel, ModelSequence, SequenceBatch
 from structgen.errors import ConfigurationError
 
-__all__ = ["TransformersLM", "TransformersSequence"]
+__all__ = ["TransformersBatch", "TransformersLM", "TransformersSequence"]
 
 
 def _logits_width(model: Any) -> int:
@@ -61,6 +64,11 @@ class TransformersLM(LanguageModel):
     def new_sequence(self) -> TransformersSequence:
         return TransformersSequence(self)
 
+    def _new_batch(self, prefix: ModelSequence, rows: int) -> TransformersBatch:
+        if not isinstance(prefix, TransformersSequence) or prefix._lm is not self:
+            raise ConfigurationError("new_batch needs a sequence of this model")
+        return TransformersBatch(self, prefix, rows)
+
     def _forward(self, ids: Any, cache: Any, num_logits: int) -> Any:
         """One forward pass over ``ids`` that appends to ``cache`` (changed in place)."""
         self._forward_passes += 1
@@ -94,3 +102,34 @@ class TransformersSequence(ModelSequence):
         # A negative count removes that many positions (the form every recent transformers
         # version accepts).
         self._cache.crop(-count)
+
+    def _fork(self) -> TransformersSequence:
+        twin = TransformersSequence(self._lm)
+        twin._cache = copy.deepcopy(self._cache)
+        return twin
+
+
+class TransformersBatch(SequenceBatch):
+    """Rows of a :class:`TransformersLM` in one ``DynamicCache`` of batch size ``rows``."""
+
+    def __init__(self, lm: TransformersLM, prefix: TransformersSequence, rows: int) -> None:
+        super().__init__(prefix.tokens, rows)
+        self._lm = lm
+        self._cache = copy.deepcopy(prefix._cache)
+        if rows > 1:
+            self._cache.batch_repeat_interleave(rows)
+
+    def _feed_column(self, ids: list[int]) -> np.ndarray:
+        import torch
+
+        inputs = torch.tensor([[t] for t in ids], dtype=torch.long, device=self._lm.device)
+        with torch.no_grad():
+            output = self._lm._forward(inputs, self._cache, 1)
+        return output.logits[:, -1, :].to(dtype=torch.float32).cpu().numpy()
+
+    def _select(self, rows: list[int]) -> None:
+        import torch
+
+        if rows != list(range(len(self))):
+            indices = torch.tensor(rows, dtype=torch.long, device=self._lm.device)
+            self._cache.batch_select_indices(indices)
