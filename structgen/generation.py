@@ -53,12 +53,13 @@ class IncompleteGenerationError(LimitExceededError):
     """Generation stopped at ``max_new_tokens`` before the constraint was satisfied.
 
     ``partial`` holds the text generated so far: a prefix of some string of the language, but
-    not a complete one.
+    not a complete one; ``stats`` the run's counters (when raised by a decoding run).
     """
 
     def __init__(self, max_new_tokens: int, partial: str) -> None:
         self.partial = partial
         self.max_new_tokens = max_new_tokens
+        self.stats: DecodingStats | None = None
         super().__init__(
             "the generated text (max_new_tokens)",
             max_new_tokens,
@@ -451,7 +452,11 @@ class _Run:
     def finish(self) -> GenerationResult:
         """The result of the run (iterated to its end); raises as :func:`generate` does."""
         decoded = self.decoding.result()
-        text, body = _finish(self.vocab, self.compiled, decoded.tokens, self.max_new_tokens)
+        try:
+            text, body = _finish(self.vocab, self.compiled, decoded.tokens, self.max_new_tokens)
+        except IncompleteGenerationError as error:
+            error.stats = decoded.stats  # what the run cost, for callers that count
+            raise
         return GenerationResult(text, body, decoded.stats)
 
 

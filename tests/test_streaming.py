@@ -218,6 +218,7 @@ def test_an_incomplete_run_raises_after_its_pieces(smollm2):
         for piece in stream:
             pieces.append(piece)
     assert pieces and "".join(pieces) == raised.value.partial
+    assert raised.value.stats is not None and raised.value.stats.tokens == 5  # the run's counters
 
 
 def test_cli_stream_prints_pieces_as_they_come(monkeypatch, capsys):
