@@ -12,6 +12,17 @@ the same logits and consumes its random numbers in the same order — whatever t
 model would pick, e.g. ``{"`` + ``x`` where the model prefers ``{`` + ``"x"``: then only the
 part that agrees is kept). The one caveat is floating point: logits of a block pass may differ
 from one-token passes in the last bits, which can only matter at an exact tie.
+
+Speculative decoding extends the same cycle. A :class:`~structgen.decoding.drafters.Drafter`
+proposes tokens after the forced ones (forced stretches and drafter proposals alternate, all
+checked on one fork of the matcher, the draft cut at the first token the constraint refuses);
+the block is fed in one forward pass; each position is decided by
+:meth:`~structgen.decoding.samplers.Sampler.verify`, which keeps the drafted token by the
+speculative-sampling acceptance rule (a point mass for forced tokens and model-free drafts:
+kept with chance ``p(x)``, else a draw of ``p`` without ``x``; ``min(1, p/q)`` and the residual
+``(p - q)+`` for a draft model's sampled tokens under ``"sample"``), so every output token is
+still an exact draw of the masked target distribution. At the first position not kept, the rest
+of the block is cropped. The matcher only ever advances by decided tokens.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from structgen.decoding.drafters import Drafter
 from structgen.decoding.model import LanguageModel
 from structgen.decoding.samplers import Sampler
 from structgen.decoding.stats import DecodingStats
@@ -49,7 +61,8 @@ class Decoding:
     Streaming reads the items as they come; :func:`decode` just drains them. ``matcher``
     (advanced in place) constrains every token; without one the model generates freely until an
     ``eos_ids`` token. ``jump_forward`` feeds the matcher's forced tokens ahead (see the module
-    docstring: it saves forward passes and changes no choice).
+    docstring: it saves forward passes and changes no choice). ``drafter`` adds speculative
+    drafts of up to ``draft_tokens`` tokens per forward pass (forced tokens not counted).
     """
 
     def __init__(
@@ -63,13 +76,19 @@ class Decoding:
         eos_ids: Iterable[int] = (),
         max_new_tokens: int = 64,
         jump_forward: bool = True,
+        drafter: Drafter | None = None,
+        draft_tokens: int = 8,
     ) -> None:
         self._prompt = [int(t) for t in prompt_ids]
         if not self._prompt:
             raise ConfigurationError("decoding needs at least one prompt token")
         if max_new_tokens < 1:
             raise ConfigurationError(f"max_new_tokens must be positive, not {max_new_tokens}")
+        if draft_tokens < 1:
+            raise ConfigurationError(f"draft_tokens must be positive, not {draft_tokens}")
         self._model = model
+        self.drafter = drafter
+        self.draft_tokens = draft_tokens
         self._sampler = sampler
         self._rng = rng
         self.matcher = matcher
@@ -98,35 +117,90 @@ class Decoding:
         while not self.finished and len(tokens) < self.max_new_tokens:
             budget = self.max_new_tokens - len(tokens)
             started = time.perf_counter()
-            draft = _draft(matcher, budget - 1) if self.jump_forward else []
+            draft, proposals, forced = self._draft(budget - 1)
             stats.draft_seconds += time.perf_counter() - started
             started = time.perf_counter()
             rows = sequence.extend(pending + draft, num_logits=len(draft) + 1)
             stats.model_seconds += time.perf_counter() - started
             stats.forward_passes += 1
-            stats.tokens_drafted += len(draft)
+            stats.tokens_drafted += sum(forced)
+            stats.tokens_speculated += len(draft) - sum(forced)
+            if self.drafter is not None:
+                self.drafter.observe([pending[-1], *draft], rows)
             decided: list[int] = []
             for position, row in enumerate(rows):
                 started = time.perf_counter()
-                choice = self._sampler.choose(row, matcher, self._rng)
+                if position < len(draft):
+                    choice = self._sampler.verify(
+                        row, matcher, self._rng, draft[position], proposals[position]
+                    )
+                else:
+                    choice = self._sampler.choose(row, matcher, self._rng)
                 stats.sampling_seconds += time.perf_counter() - started
                 stats.add(choice)
                 token = choice.token
                 _advance(matcher, token, len(tokens))
                 tokens.append(token)
                 decided.append(token)
-                if position < len(draft) and token == draft[position]:
-                    stats.tokens_jumped += 1
-                    continue
-                unused = len(draft) - position
-                if unused:
-                    sequence.crop(len(sequence) - unused)
                 self.finished = token in self._eos or (
                     matcher is not None and matcher.is_terminated()
                 )
+                kept = position < len(draft) and token == draft[position]
+                if kept:
+                    if forced[position]:
+                        stats.tokens_jumped += 1
+                    else:
+                        stats.tokens_accepted += 1
+                    if not self.finished:
+                        continue
+                unused = len(draft) - position - kept
+                if unused:
+                    sequence.crop(len(sequence) - unused)
                 pending = [token]
                 break
             yield decided
+
+    def _draft(self, limit: int) -> tuple[list[int], list[np.ndarray | None], list[bool]]:
+        """The block to feed after the pending token: forced tokens (jump-forward) and the
+        drafter's tokens, alternating, at most ``limit`` in all and ``draft_tokens`` from the
+        drafter; with each token the distribution it was drawn from (None: a point mass) and
+        whether it was forced."""
+        matcher, drafter = self.matcher, self.drafter
+        if limit < 1 or (matcher is not None and matcher.is_terminated()):
+            return [], [], []
+        if drafter is None:
+            forced = _forced(matcher, limit) if self.jump_forward else []
+            return forced, [None] * len(forced), [True] * len(forced)
+        fork = None if matcher is None else matcher.fork()
+        context = self._prompt + self.tokens
+        draft: list[int] = []
+        proposals: list[np.ndarray | None] = []
+        kinds: list[bool] = []
+        speculated = 0
+        while len(draft) < limit:
+            forced = _forced(fork, limit - len(draft)) if self.jump_forward else []
+            for token in forced:
+                fork.advance(token)  # type: ignore[union-attr]  # forced tokens imply a fork
+            draft += forced
+            proposals += [None] * len(forced)
+            kinds += [True] * len(forced)
+            room = min(limit - len(draft), self.draft_tokens - speculated)
+            if room < 1 or (fork is not None and fork.is_terminated()):
+                break
+            proposed = drafter.propose(
+                context + draft, fork, room, sampler=self._sampler, rng=self._rng
+            )
+            self.stats.draft_checks += proposed.checks
+            self.stats.draft_evaluations += proposed.checks + proposed.evaluations
+            self.stats.draft_forward_passes += proposed.forward_passes
+            kept = _within(proposed.tokens, self._model.vocab_size)
+            draft += proposed.tokens[:kept]
+            proposals += proposed.proposals[:kept]
+            kinds += [False] * kept
+            speculated += kept
+            if kept < room or (fork is not None and fork.is_terminated()):
+                break  # the drafter stopped (no guess, or the constraint cut it)
+        return draft, proposals, kinds
 
 
 def decode(
@@ -139,6 +213,8 @@ def decode(
     eos_ids: Iterable[int] = (),
     max_new_tokens: int = 64,
     jump_forward: bool = True,
+    drafter: Drafter | None = None,
+    draft_tokens: int = 8,
 ) -> Decoded:
     """Decode up to ``max_new_tokens`` tokens after ``prompt_ids`` (a :class:`Decoding` run to
     its end)."""
@@ -151,17 +227,28 @@ def decode(
         eos_ids=eos_ids,
         max_new_tokens=max_new_tokens,
         jump_forward=jump_forward,
+        drafter=drafter,
+        draft_tokens=draft_tokens,
     )
     for _ in run:
         pass
     return run.result()
 
 
-def _draft(matcher: Matcher | None, limit: int) -> list[int]:
+def _forced(matcher: Matcher | None, limit: int) -> list[int]:
     """The forced continuation to feed ahead (at most ``limit`` tokens)."""
     if matcher is None or limit < 1 or matcher.is_terminated():
         return []
     return [int(t) for t in matcher.forced_tokens()[:limit]]
+
+
+def _within(tokens: list[int], width: int) -> int:
+    """How many leading ``tokens`` the target model can take (a draft model's logits may be
+    wider than the target's)."""
+    for index, token in enumerate(tokens):
+        if not 0 <= token < width:
+            return index
+    return len(tokens)
 
 
 def _advance(matcher: Matcher | None, token: int, step: int) -> None:

@@ -16,13 +16,23 @@ in how they find it:
 
 Each call returns a :class:`Choice`: the token, the log importance weight (``log Z`` or its
 unbiased estimate; 0 when unconstrained or greedy) and what the constraint cost.
+
+Speculative decoding asks two more things of a sampler. :meth:`Sampler.verify` decides a
+position where a token was drafted, so that the output is still an exact draw of the masked
+distribution ``p``: for a deterministic draft (a point mass) the sampler decides as
+:meth:`~Sampler.choose` would and the draft is kept when it chose the drafted token — that keeps
+``x`` with chance ``p(x)`` and otherwise yields a draw of ``p`` without ``x``, renormalised: the
+speculative-sampling rule for a point-mass proposal. For a token drawn from a draft model's
+distribution ``q`` (when :meth:`Sampler.propose` returned it), ``"sample"`` applies
+``min(1, p(x)/q(x))`` and the residual ``(p - q)+``. :meth:`Sampler.propose` draws a draft
+model's token from its own logits under the (forked) matcher.
 """
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -82,6 +92,37 @@ class Sampler(ABC):
     ) -> Choice:
         """The next token given one row of logits; the matcher is not advanced."""
 
+    def verify(
+        self,
+        logits: np.ndarray,
+        matcher: Matcher | None,
+        rng: np.random.Generator,
+        token: int,
+        proposal: np.ndarray | None = None,
+    ) -> Choice:
+        """Decide a position where ``token`` was drafted (the draft is kept iff the returned
+        token is ``token``); ``token`` is known to be allowed (forced, or checked on a fork).
+
+        ``proposal=None`` (a point mass): decide as :meth:`choose` does — the draft is kept
+        with chance ``p(token)``, else the choice is a draw of ``p`` without ``token`` (exactly
+        the speculative residual), and the random numbers are consumed as without a draft.
+        A ``proposal`` (the distribution ``token`` was drawn from, see :meth:`propose`) is used
+        by samplers that know ``p`` in full; the others treat the draft as a point mass, which
+        is exact for any draft, only less often kept."""
+        return self.choose(logits, matcher, rng)
+
+    def propose(
+        self, logits: np.ndarray, matcher: Matcher | None, rng: np.random.Generator
+    ) -> tuple[Choice, np.ndarray | None]:
+        """A draft model's token from its own ``logits`` under ``matcher`` (an allowed token),
+        with the distribution it was drawn from when :meth:`verify` uses it (else None).
+
+        At temperature 0: the masked argmax, found lazily (tokens checked in decreasing logit
+        order, a full mask only after many refusals). Otherwise a draw as :meth:`choose`."""
+        if self.processing.greedy and matcher is not None:
+            return _lazy_argmax(logits, matcher, rng, self._masked, _default_limit(matcher)), None
+        return self.choose(logits, matcher, rng), None
+
     def _free(self, logits: np.ndarray, rng: np.random.Generator) -> Choice:
         """The unconstrained choice: argmax, or a draw from the processed distribution."""
         if self.processing.greedy:
@@ -104,19 +145,35 @@ class Sampler(ABC):
             if not allowed[token]:  # every allowed logit is -inf
                 token = int(np.flatnonzero(allowed)[0])
             return Choice(token, 0.0, checks, 1, vocab)
-        mass = np.exp(self.processing.log_probs(logits)) * allowed
-        total = float(mass.sum())
-        if not total > 0:  # top-k / top-p removed every allowed token: temperature only
-            mass = np.exp(self.processing.log_probs(logits, truncate=False)) * allowed
-            total = float(mass.sum())
+        mass, total = self._masked_mass(logits, allowed)
         if not total > 0:
             token = int(np.flatnonzero(allowed)[0])
             return Choice(token, -math.inf, checks, 1, vocab)
         return Choice(draw(mass, rng), math.log(total), checks, 1, vocab)
 
+    def _masked_mass(
+        self, logits: np.ndarray, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, float]:
+        """The processed distribution times the mask (``allowed=None``: no mask) and its
+        total; top-k / top-p are dropped when they leave no allowed token."""
+        mass = np.exp(self.processing.log_probs(logits))
+        if allowed is None:
+            return mass, float(mass.sum())
+        mass *= allowed
+        total = float(mass.sum())
+        if not total > 0:  # top-k / top-p removed every allowed token: temperature only
+            mass = np.exp(self.processing.log_probs(logits, truncate=False)) * allowed
+            total = float(mass.sum())
+        return mass, total
+
 
 class MaskSampler(Sampler):
-    """Fill the full mask every step, then argmax (``"greedy"``) or sample (``"sample"``)."""
+    """Fill the full mask every step, then argmax (``"greedy"``) or sample (``"sample"``).
+
+    Speculative sampling with a draft model (Leviathan et al., 2023; Chen et al., 2023): the
+    masked target ``p`` is known in full, so a token ``x`` drawn from the draft's masked ``q``
+    is kept with chance ``min(1, p(x)/q(x))``, else the choice is a draw of the residual
+    ``(p - q)+`` renormalised; the output is an exact draw of ``p``."""
 
     name = "sample"
 
@@ -126,6 +183,52 @@ class MaskSampler(Sampler):
         if matcher is None:
             return self._free(logits, rng)
         return self._masked(logits, matcher, rng)
+
+    def propose(
+        self, logits: np.ndarray, matcher: Matcher | None, rng: np.random.Generator
+    ) -> tuple[Choice, np.ndarray | None]:
+        if self.processing.greedy:
+            return super().propose(logits, matcher, rng)
+        allowed = None if matcher is None else allowed_tokens(matcher, logits.shape[0])
+        if allowed is not None and not allowed.any():
+            raise MatcherError(
+                "the constraint allows no next token (a dead end in the compiled constraint)"
+            )
+        mass, total = self._masked_mass(logits, allowed)
+        masks, vocab = (0, 0) if matcher is None else (1, matcher.vocab_size)
+        if not total > 0:  # no mass at all: a point mass on the first allowed token
+            token = int(np.flatnonzero(allowed)[0]) if allowed is not None else 0
+            return Choice(token, -math.inf, 0, masks, vocab), None
+        token = draw(mass, rng)
+        return Choice(token, math.log(total), 0, masks, vocab), mass / total
+
+    def verify(
+        self,
+        logits: np.ndarray,
+        matcher: Matcher | None,
+        rng: np.random.Generator,
+        token: int,
+        proposal: np.ndarray | None = None,
+    ) -> Choice:
+        if proposal is None or self.processing.greedy:
+            return self.choose(logits, matcher, rng)
+        width = logits.shape[0]
+        allowed = None if matcher is None else allowed_tokens(matcher, width)
+        masks, vocab = (0, 0) if matcher is None else (1, matcher.vocab_size)
+        mass, total = self._masked_mass(logits, allowed)
+        if not total > 0:
+            return self.choose(logits, matcher, rng)
+        p = mass / total
+        q = np.zeros(width)
+        shared = min(width, proposal.shape[0])
+        q[:shared] = proposal[:shared]
+        weight = math.log(total)
+        if token < width and rng.random() * q[token] < p[token]:
+            return Choice(int(token), weight, 0, masks, vocab)
+        residual = np.maximum(p - q, 0.0)
+        if not residual.sum() > 0:  # p == q up to rounding: the rejection was a rounding tie
+            residual = p
+        return Choice(draw(residual, rng), weight, 0, masks, vocab)
 
 
 class AWRSSampler(Sampler):
@@ -173,25 +276,48 @@ class AWRSSampler(Sampler):
     def choose(
         self, logits: np.ndarray, matcher: Matcher | None, rng: np.random.Generator
     ) -> Choice:
+        return self._decide(logits, matcher, rng, None)
+
+    def verify(
+        self,
+        logits: np.ndarray,
+        matcher: Matcher | None,
+        rng: np.random.Generator,
+        token: int,
+        proposal: np.ndarray | None = None,
+    ) -> Choice:
+        """A point-mass verification whatever the proposal (``p`` is never known in full):
+        the draw is made as :meth:`choose` makes it, with the drafted token already known to
+        be allowed, so landing on it costs no check (the weight is unchanged: it reads only
+        whether tokens are allowed, not how that was learnt)."""
+        return self._decide(logits, matcher, rng, int(token))
+
+    def propose(
+        self, logits: np.ndarray, matcher: Matcher | None, rng: np.random.Generator
+    ) -> tuple[Choice, np.ndarray | None]:
+        return self.choose(logits, matcher, rng), None
+
+    def _decide(
+        self,
+        logits: np.ndarray,
+        matcher: Matcher | None,
+        rng: np.random.Generator,
+        known: int | None,
+    ) -> Choice:
         if matcher is None:
             return self._free(logits, rng)
+        limit = self.rejection_limit(matcher.vocab_size)
         if self.processing.greedy:
-            return self._lazy_argmax(logits, matcher, rng)
-        return self._rejection(logits, matcher, rng)
+            return _lazy_argmax(logits, matcher, rng, self._masked, limit, known)
+        return self._rejection(logits, matcher, rng, known)
 
-    def _lazy_argmax(
-        self, logits: np.ndarray, matcher: Matcher, rng: np.random.Generator
+    def _rejection(
+        self,
+        logits: np.ndarray,
+        matcher: Matcher,
+        rng: np.random.Generator,
+        known: int | None = None,
     ) -> Choice:
-        scores = np.array(logits, dtype=np.float64)
-        scores[matcher.vocab_size :] = -np.inf
-        checks = 0
-        for token in _descending(scores, self.rejection_limit(matcher.vocab_size)):
-            checks += 1
-            if matcher.accepts(token):
-                return Choice(token, 0.0, checks, 0, matcher.vocab_size)
-        return self._masked(logits, matcher, rng, checks)
-
-    def _rejection(self, logits: np.ndarray, matcher: Matcher, rng: np.random.Generator) -> Choice:
         # Unnormalised bookkeeping over the original q: the urn holds q(i) until i is rejected
         # (then 0), so its mass is 1 - R. Columns past the matcher's vocabulary are known
         # rejections, removed up front (the same identity as a checked rejection).
@@ -204,15 +330,18 @@ class AWRSSampler(Sampler):
             token = urn.draw(rng)
             if token is None:
                 break  # the support is exhausted: the full mask decides (fallback inside)
-            checks += 1
-            if not matcher.accepts(token):
-                urn.remove(token)
-                continue
+            if token != known:
+                checks += 1
+                if not matcher.accepts(token):
+                    urn.remove(token)
+                    continue
             remaining = urn.mass_left()
             q_token = float(mass[token])
             urn.remove(token)
             other = urn.draw(rng)
             if other is None:  # token was the last one left: Z_k = 1
+                estimate = remaining
+            elif other == known:
                 estimate = remaining
             else:
                 checks += 1
@@ -258,6 +387,32 @@ class _Urn:
             if self.mass[index] > 0:
                 return index
         return draw(self.mass, rng) if self.mass.any() else None
+
+
+def _default_limit(matcher: Matcher) -> int:
+    return max(64, matcher.vocab_size // 32)
+
+
+def _lazy_argmax(
+    logits: np.ndarray,
+    matcher: Matcher,
+    rng: np.random.Generator,
+    masked: Callable[..., Choice],
+    limit: int,
+    known: int | None = None,
+) -> Choice:
+    """The masked argmax by checking tokens in decreasing logit order (``known`` is allowed
+    without a check); ``masked`` (the full mask) decides after ``limit`` refusals."""
+    scores = np.array(logits, dtype=np.float64)
+    scores[matcher.vocab_size :] = -np.inf
+    checks = 0
+    for token in _descending(scores, limit):
+        if token == known:
+            return Choice(token, 0.0, checks, 0, matcher.vocab_size)
+        checks += 1
+        if matcher.accepts(token):
+            return Choice(token, 0.0, checks, 0, matcher.vocab_size)
+    return masked(logits, matcher, rng, checks)
 
 
 def _descending(scores: np.ndarray, limit: int) -> Iterator[int]:

@@ -18,6 +18,11 @@ class DecodingStats:
     - ``forward_passes``: model calls, each feeding one token or a whole block;
     - ``tokens_drafted`` / ``tokens_jumped``: forced tokens fed ahead by jump-forward, and those
       the sampler then chose (each one saved a forward pass);
+    - speculative decoding: ``tokens_speculated`` / ``tokens_accepted``, drafter tokens fed and
+      kept (each kept one saved a forward pass); ``draft_checks``, single-token checks made
+      while drafting; ``draft_evaluations``, the constraint evaluations of drafting (those
+      checks and a draft model's sampler work; not in ``constraint_evaluations``);
+      ``draft_forward_passes``, a draft model's forward passes (not in ``forward_passes``);
     - ``checks`` / ``masks`` / ``constraint_evaluations``: single-token ``accepts`` calls, full
       masks, and both in one count (a full mask counts one per vocabulary token);
     - ``log_weight``: the sum of the sampler's log weights (the sequence's importance weight);
@@ -42,6 +47,11 @@ class DecodingStats:
     model_seconds: float = 0.0
     sampling_seconds: float = 0.0
     draft_seconds: float = 0.0
+    tokens_speculated: int = 0
+    tokens_accepted: int = 0
+    draft_checks: int = 0
+    draft_evaluations: int = 0
+    draft_forward_passes: int = 0
     particles: int = 0
     particle_tokens: int = 0
     resamples: int = 0
@@ -62,10 +72,16 @@ class DecodingStats:
     def evaluations_per_token(self) -> float:
         return self.constraint_evaluations / self.tokens if self.tokens else 0.0
 
+    @property
+    def acceptance_rate(self) -> float:
+        """The share of drafter tokens kept (0 without speculation)."""
+        return self.tokens_accepted / self.tokens_speculated if self.tokens_speculated else 0.0
+
     def as_dict(self) -> dict[str, Any]:
         """Every counter and the per-token ratios, for reports."""
         return {
             **asdict(self),
             "forward_passes_per_token": self.forward_passes_per_token,
             "evaluations_per_token": self.evaluations_per_token,
+            "acceptance_rate": self.acceptance_rate,
         }
