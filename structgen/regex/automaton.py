@@ -450,45 +450,76 @@ def product(
     right_rows = np.where(right_rows < 0, sink_right, right_rows).astype(np.int64)
     left_accepting = np.append(left_a, False)
     right_accepting = np.append(right_a, False)
-
-    def alive(a: int, b: int) -> bool:
-        if a == sink_left and (not keep_dead_left or b == sink_right):
-            return False
-        return not (b == sink_right and (not keep_dead_right or a == sink_left))
-
     stride = sink_right + 1
+    # Breadth-first, one level at a time: a level's pairs are numbered as the state-by-state
+    # search numbers them (by source state, then by pair key within a row).
     index = {0: 0}
     order = [0]
-    rows: list[np.ndarray] = []
-    position = 0
-    while position < len(order):
-        key = order[position]
-        position += 1
-        keys = left_rows[key // stride] * stride + right_rows[key % stride]
-        row = np.full(num_classes, DEAD, dtype=np.int32)
-        distinct, inverse = np.unique(keys, return_inverse=True)
+    blocks: list[np.ndarray] = []
+    level_start = 0
+    while level_start < len(order):
+        sources = np.array(order[level_start:], dtype=np.int64)
+        level_start = len(order)
+        keys = left_rows[sources // stride] * stride + right_rows[sources % stride]
+        positions = np.argsort(keys, axis=1, kind="stable")
+        ranked = np.take_along_axis(keys, positions, axis=1).reshape(-1)  # rows, each ascending
+        live = _alive(ranked // stride, ranked % stride, sink_left, sink_right,
+                      keep_dead_left, keep_dead_right)  # fmt: skip
+        distinct, first, inverse = np.unique(ranked, return_index=True, return_inverse=True)
         ids = np.full(len(distinct), DEAD, dtype=np.int32)
-        for slot, pair in enumerate(distinct.tolist()):
-            if not alive(pair // stride, pair % stride):
-                continue
+        live_distinct = live[first]
+        fresh: list[tuple[int, int]] = []  # (first position, slot) of pairs not seen before
+        for slot, pair, position in zip(
+            np.flatnonzero(live_distinct).tolist(),
+            distinct[live_distinct].tolist(),
+            first[live_distinct].tolist(),
+        ):
             found = index.get(pair)
             if found is None:
-                if len(order) >= limit.max_states:
-                    raise limit.exceeded()
-                found = index[pair] = len(order)
-                order.append(pair)
-            ids[slot] = found
-        row[:] = ids[inverse.reshape(-1)]
-        rows.append(row)
-    accepting = np.array(
-        [
-            accept(bool(left_accepting[k // stride]), bool(right_accepting[k % stride]))
-            for k in order
-        ],
-        dtype=bool,
+                fresh.append((position, slot))
+            else:
+                ids[slot] = found
+        if len(order) + len(fresh) > limit.max_states:
+            raise limit.exceeded()
+        fresh.sort()
+        for _, slot in fresh:
+            pair = int(distinct[slot])
+            ids[slot] = index[pair] = len(order)
+            order.append(pair)
+        # Each row's targets, class by class: the ids of its keys.
+        ranked_ids = ids[inverse.reshape(-1)]
+        lookup = np.full(keys.shape, DEAD, dtype=np.int32)
+        np.put_along_axis(lookup, positions, ranked_ids.reshape(keys.shape), axis=1)
+        blocks.append(lookup)
+    table = np.array(
+        [[accept(a, b) for b in (False, True)] for a in (False, True)], dtype=bool
     )
-    transitions = np.array(rows, dtype=np.int32).reshape(len(order), num_classes)
+    pairs = np.array(order, dtype=np.int64)
+    accepting = table[
+        left_accepting[pairs // stride].astype(np.int64),
+        right_accepting[pairs % stride].astype(np.int64),
+    ]
+    transitions = np.concatenate(blocks).astype(np.int32).reshape(len(order), num_classes)
     return transitions, accepting
+
+
+def _alive(
+    a: np.ndarray,
+    b: np.ndarray,
+    sink_left: int,
+    sink_right: int,
+    keep_dead_left: bool,
+    keep_dead_right: bool,
+) -> np.ndarray:
+    """Which pairs ``(a, b)`` go on: a side at its sink dies with the pair unless kept (and
+    never when both sides are at their sinks)."""
+    left_dead = a == sink_left
+    right_dead = b == sink_right
+    both = left_dead & right_dead
+    dead = (left_dead & (both if keep_dead_left else True)) | (
+        right_dead & (both if keep_dead_right else True)
+    )
+    return ~dead
 
 
 def shortest_accepted(transitions: np.ndarray, accepting: np.ndarray) -> list[int] | None:

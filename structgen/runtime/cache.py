@@ -12,19 +12,31 @@ an entry that cannot be read, names another key, or does not load is a miss, and
 recompiles and rewrites it. Entries are written to a temporary file and renamed into place, so
 concurrent writers leave one whole entry; a cache that cannot be written (read-only home, full
 disk) is skipped and leaves no temporary files behind.
+
+:func:`write_entry_later` takes the encoding and the write off the caller's path: a daemon
+thread compresses (zlib and SHA-256 release the GIL), writes and renames, while the caller
+returns its first mask. A read of the same entry in this process waits for that write
+(:func:`read_entry`), :func:`wait_for_writes` waits for all of them, and so does the
+interpreter on its way out (up to :data:`EXIT_WAIT_S`); a process killed mid-write leaves at most
+a temporary file, never half an entry.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from structgen.errors import SerializationError
 from structgen.paths import cache_dir
 from structgen.runtime.serialize import FORMAT_VERSION
 from structgen.version import __version__
@@ -38,7 +50,9 @@ __all__ = [
     "info",
     "read_entry",
     "sources_digest",
+    "wait_for_writes",
     "write_entry",
+    "write_entry_later",
 ]
 
 SUFFIX = ".sgc"
@@ -97,8 +111,9 @@ def _entry_path(key: str, directory: Path) -> Path:
 
 def read_entry(key: str, directory: Path) -> memoryview | None:
     """The bytes stored under ``key`` (a read-only view, not a copy), or None (a miss) when
-    absent, unreadable or another key's entry. The bytes are not checked here: loading them
-    does that."""
+    absent, unreadable or another key's entry (once this process's pending write of it, if
+    any, is done). The bytes are not checked here: loading them does that."""
+    _wait_for(_entry_path(key, directory))
     try:
         with open(_entry_path(key, directory), "rb") as stream:
             data = stream.read()
@@ -130,6 +145,64 @@ def write_entry(key: str, blob: bytes, directory: Path) -> None:
                 pass
 
 
+# Entries being written by a background thread, by path.
+_pending: dict[Path, threading.Thread] = {}
+_pending_lock = threading.Lock()
+# How long the interpreter waits at exit for background writes still under way.
+EXIT_WAIT_S = 10.0
+
+
+def write_entry_later(key: str, encode: Callable[[], bytes], directory: Path) -> None:
+    """Store ``encode()`` under ``key`` from a daemon thread (see the module doc); an
+    ``encode`` that raises :class:`~structgen.errors.SerializationError` stores nothing."""
+    path = _entry_path(key, directory)
+
+    def run() -> None:
+        try:
+            write_entry(key, encode(), directory)
+        except SerializationError:
+            pass  # an automaton that has no byte form is simply not cached
+        finally:
+            with _pending_lock:
+                if _pending.get(path) is threading.current_thread():
+                    del _pending[path]
+
+    thread = threading.Thread(target=run, name="structgen-cache-write", daemon=True)
+    with _pending_lock:
+        earlier = _pending.get(path)
+        _pending[path] = thread
+    if earlier is not None:
+        earlier.join()  # one writer per entry at a time (the same bytes either way)
+    thread.start()
+
+
+def _wait_for(path: Path) -> None:
+    with _pending_lock:
+        thread = _pending.get(path)
+    if thread is not None:
+        thread.join()
+
+
+def wait_for_writes(timeout: float | None = None) -> bool:
+    """Wait for this process's background writes (at most ``timeout`` seconds in all);
+    whether none is left."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        with _pending_lock:
+            threads = list(_pending.values())
+        if not threads:
+            return True
+        for thread in threads:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            thread.join(left)
+            if deadline is not None and time.monotonic() >= deadline:
+                with _pending_lock:
+                    return not _pending
+
+
+atexit.register(wait_for_writes, EXIT_WAIT_S)
+
+
 @dataclass(frozen=True)
 class CacheInfo:
     """What the cache directory holds."""
@@ -151,7 +224,9 @@ def _own_files(directory: Path) -> list[Path]:
 
 
 def info(directory: Path) -> CacheInfo:
-    """The number of entries in ``directory`` and the bytes its files take."""
+    """The number of entries in ``directory`` and the bytes its files take (this process's
+    background writes done first)."""
+    wait_for_writes()
     files = _own_files(directory)
     total = 0
     for path in files:
@@ -164,7 +239,9 @@ def info(directory: Path) -> CacheInfo:
 
 
 def clear(directory: Path) -> int:
-    """Delete the cache's files in ``directory`` (nothing else); the number deleted."""
+    """Delete the cache's files in ``directory`` (nothing else); the number deleted (this
+    process's background writes done first)."""
+    wait_for_writes()
     removed = 0
     for path in _own_files(directory):
         try:

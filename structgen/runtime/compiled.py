@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from structgen.automaton import Automaton, AutomatonKind
 from structgen.errors import SerializationError
-from structgen.runtime.serialize import dump_automaton, load_automaton
+from structgen.runtime.serialize import Snapshot, load_automaton, snapshot_automaton
 
 if TYPE_CHECKING:
     from structgen.matcher import Matcher
@@ -78,8 +78,13 @@ class CompiledGrammar:
     def to_bytes(self) -> bytes:
         """The compact, versioned, checksummed byte form (see
         :mod:`structgen.runtime.serialize`); :meth:`from_bytes` reads it back."""
+        return self.snapshot().to_bytes()
+
+    def snapshot(self) -> Snapshot:
+        """:meth:`to_bytes` taken now and encoded later (:meth:`Snapshot.to_bytes`): decoding
+        may go on meanwhile (the disk cache encodes and writes it off the first mask's path)."""
         info = {"source": self.source, "warnings": list(self.warnings)}
-        return dump_automaton(self.automaton, info)
+        return snapshot_automaton(self.automaton, info)
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview, vocab: Vocabulary) -> CompiledGrammar:

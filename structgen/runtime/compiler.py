@@ -199,14 +199,23 @@ class _Lookup:
             from_cache=True,
         )
 
-    def put(self, compiled: CompiledGrammar) -> None:
+    def put(self, compiled: CompiledGrammar, *, later: bool = False) -> None:
+        """Store ``compiled``; ``later``: encoded and written by a background thread (its
+        state is taken now), off the path to the first mask."""
         if self.key is None:
             return
         try:
-            blob = compiled.to_bytes()
+            snapshot = compiled.snapshot()
         except SerializationError:
             return  # an automaton that has no byte form is simply not cached
-        disk_cache.write_entry(self.key, blob, self.directory)
+        if later:
+            disk_cache.write_entry_later(self.key, snapshot.to_bytes, self.directory)
+        else:
+            try:
+                blob = snapshot.to_bytes()
+            except SerializationError:
+                return
+            disk_cache.write_entry(self.key, blob, self.directory)
 
 
 def _check_vocabulary(vocab: object) -> None:
@@ -256,7 +265,7 @@ def compile_json_schema(
         compile_seconds=time.perf_counter() - started,
         warnings=grammar.warnings,
     )
-    lookup.put(compiled)
+    lookup.put(compiled, later=True)
     return compiled
 
 

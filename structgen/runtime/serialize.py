@@ -56,9 +56,11 @@ __all__ = [
     "FORMAT_VERSION",
     "MAGIC",
     "Loaded",
+    "Snapshot",
     "StoredArrays",
     "dump_automaton",
     "load_automaton",
+    "snapshot_automaton",
 ]
 
 MAGIC = b"\x89SGC\r\n\x1a\n"
@@ -94,15 +96,18 @@ class Loaded:
 
 def dump_automaton(automaton: Automaton, info: Mapping[str, Any]) -> bytes:
     """The byte form of ``automaton`` with ``info`` (JSON-able facts about how it was made)."""
+    return snapshot_automaton(automaton, info).to_bytes()
+
+
+def snapshot_automaton(automaton: Automaton, info: Mapping[str, Any]) -> Snapshot:
+    """What :func:`dump_automaton` writes, taken now (the engine's payload, its arrays' bytes
+    and a copy of its metadata): the automaton may go on working — lazy engines fill tables as
+    decoding goes — while :meth:`Snapshot.to_bytes` encodes, elsewhere or later."""
     engine = ENGINES.get(automaton.kind)
     if engine is None:
         raise SerializationError(f"automata of kind {automaton.kind!r} cannot be serialised")
     meta, arrays = engine[0](automaton)
-    entries, sections = [], []
-    for name in sorted(arrays):
-        entry, section = _encode(name, arrays[name])
-        entries.append(entry)
-        sections.append(section)
+    raws = tuple(_raw(name, arrays[name]) for name in sorted(arrays))
     header = {
         "structgen": __version__,
         "vocab": automaton.vocab.fingerprint,
@@ -110,19 +115,40 @@ def dump_automaton(automaton: Automaton, info: Mapping[str, Any]) -> bytes:
         "kind": automaton.kind,
         "info": dict(info),
         "meta": meta,
-        "arrays": entries,
     }
-    try:
+    try:  # text now: the engine's lists may grow after this returns
         text = json.dumps(header, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as error:
         raise SerializationError(
             f"the {automaton.kind} payload is not plain JSON: {error}"
         ) from None
-    encoded = text.encode("utf-8")
-    body_length = _PREFIX.size + len(encoded) + sum(len(s) for s in sections)
-    prefix = _PREFIX.pack(MAGIC, FORMAT_VERSION, 0, body_length + _CHECKSUM, len(encoded))
-    body = b"".join([prefix, encoded, *sections])
-    return body + hashlib.sha256(body).digest()
+    return Snapshot(header_text=text, arrays=raws)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An automaton's byte form before encoding: the header's JSON without its array entries,
+    and per array its name, stored dtype, shape and raw little-endian bytes (copies)."""
+
+    header_text: str
+    arrays: tuple[tuple[str, np.dtype, tuple[int, ...], bytes], ...]
+
+    def to_bytes(self) -> bytes:
+        """The byte form (compression and checksum: most of it runs with the GIL released)."""
+        entries, sections = [], []
+        for name, dtype, shape, raw in self.arrays:
+            entry, section = _encode_raw(name, dtype, shape, raw)
+            entries.append(entry)
+            sections.append(section)
+        # "arrays" is the first of the header's sorted keys; the other keys follow as written.
+        listed = json.dumps(entries, separators=(",", ":"))
+        rest = self.header_text[1:]
+        text = '{"arrays":' + listed + ("," + rest if rest != "}" else "}")
+        encoded = text.encode("utf-8")
+        body_length = _PREFIX.size + len(encoded) + sum(len(s) for s in sections)
+        prefix = _PREFIX.pack(MAGIC, FORMAT_VERSION, 0, body_length + _CHECKSUM, len(encoded))
+        body = b"".join([prefix, encoded, *sections])
+        return body + hashlib.sha256(body).digest()
 
 
 def load_automaton(data: bytes | bytearray | memoryview, vocab: Vocabulary) -> Loaded:
@@ -171,18 +197,29 @@ def load_automaton(data: bytes | bytearray | memoryview, vocab: Vocabulary) -> L
     return Loaded(automaton=automaton, info=info)
 
 
-def _encode(name: str, array: np.ndarray) -> tuple[list[Any], bytes]:
+def _raw(name: str, array: np.ndarray) -> tuple[str, np.dtype, tuple[int, ...], bytes]:
+    """An array's stored dtype, shape and raw bytes (a copy)."""
     array = np.asarray(array)
     dtype = array.dtype.newbyteorder("<") if array.dtype.byteorder != "|" else array.dtype
     if dtype.str not in _DTYPE_OF:
         raise SerializationError(f"array {name!r} has dtype {array.dtype}, not a plain number type")
-    raw = np.ascontiguousarray(array, dtype=dtype).tobytes()
+    return name, dtype, tuple(array.shape), np.ascontiguousarray(array, dtype=dtype).tobytes()
+
+
+def _encode(name: str, array: np.ndarray) -> tuple[list[Any], bytes]:
+    """An array's header entry and stored bytes."""
+    return _encode_raw(*_raw(name, array))
+
+
+def _encode_raw(
+    name: str, dtype: np.dtype, shape: tuple[int, ...], raw: bytes
+) -> tuple[list[Any], bytes]:
     codec, stored = "raw", raw
     if len(raw) >= 256:
         packed = zlib.compress(raw, _COMPRESS_LEVEL)
         if len(packed) * 10 <= len(raw) * 9:
             codec, stored = "zlib", packed
-    return [name, dtype.str, list(array.shape), codec, len(stored)], stored
+    return [name, dtype.str, list(shape), codec, len(stored)], stored
 
 
 def _read_header(view: memoryview) -> tuple[dict[str, Any], int, int]:
