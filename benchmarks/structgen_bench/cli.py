@@ -1,8 +1,9 @@
 """``structgen bench …`` (and ``structgen-bench …``): the benchmarks' command line.
 
-Each benchmark is a sub-command (``regex``, ``grammar`` and ``maskbench``): it runs, writes
-``<out>/<name>.json`` and ``<out>/<name>.png``, and replaces its own marked section of
-``BENCHMARKS.md``. The options every benchmark shares come from :func:`add_common_options`.
+Each benchmark is a sub-command (``regex``, ``grammar``, ``maskbench`` and ``decode``): it
+runs, writes ``<out>/<name>.json`` and ``<out>/<name>.png``, and replaces its own marked
+section of ``BENCHMARKS.md``. The options every benchmark shares come from
+:func:`add_common_options`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from structgen.errors import StructgenError
-from structgen_bench import grammar_report, maskbench_report, regex_report
+from structgen_bench import decode_report, grammar_report, maskbench_report, regex_report
+from structgen_bench.decode_bench import DEFAULT_CONFIGS, DecodeBenchConfig, run_decode_benchmark
 from structgen_bench.grammar_bench import (
     DEFAULT_TOKENIZERS as GRAMMAR_DEFAULT_TOKENIZERS,
 )
@@ -41,6 +43,7 @@ DEFAULT_OUT = Path("benchmarks") / "results"
 DEFAULT_MARKDOWN = Path("BENCHMARKS.md")
 EXIT_USAGE = 2
 
+
 def build_parser(prog: str = "structgen bench") -> argparse.ArgumentParser:
     """The parser of every benchmark, each a sub-command."""
     parser = argparse.ArgumentParser(
@@ -52,6 +55,7 @@ def build_parser(prog: str = "structgen bench") -> argparse.ArgumentParser:
     _register_regex(benches)
     _register_grammar(benches)
     _register_maskbench(benches)
+    _register_decode(benches)
     return parser
 
 
@@ -347,6 +351,64 @@ def run_maskbench_command(args: argparse.Namespace) -> int:
     if ours and (ours["validation_errors"] or ours["invalidation_errors"] or ours["other_errors"]):
         print("structgen had validation, invalidation or other errors; see the list above",
               file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def _register_decode(benches: Any) -> None:
+    parser = benches.add_parser(
+        "decode",
+        help="end-to-end constrained decoding with SmolLM2 on the CPU: tokens/s, forward "
+        "passes and constraint evaluations per token, validity, per configuration",
+        description="SmolLM2-135M-Instruct writes an instance of each sampled JSONSchemaBench "
+        "schema (the schema in the prompt) under each decoding configuration (free, full mask, "
+        "AWRS, jump-forward, speculation); per configuration: output tokens per second, "
+        "forward passes and constraint evaluations per output token, valid outputs, p50/p99 "
+        "time per schema.",
+    )
+    _add_data(parser, "the data directory (jsonschemabench/<subset>/*.json)")
+    parser.add_argument("--subsets", type=_csv, default=None, metavar="LIST",
+                        help="comma-separated subsets (default: JSONSchemaBench's 10)")  # fmt: skip
+    parser.add_argument("--sample", type=int, default=10, metavar="N",
+                        help="schemas, the subsets taken in turn (default 10)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="seed of the sample and of the sampling runs (default 0)")  # fmt: skip
+    parser.add_argument("--max-new-tokens", type=int, default=128, metavar="N",
+                        help="token budget per run (default 128)")  # fmt: skip
+    parser.add_argument("--max-schema-bytes", type=int, default=4000, metavar="N",
+                        help="skip schemas longer than N bytes of compact JSON "
+                        "(default 4000)")  # fmt: skip
+    parser.add_argument("--configs", type=_csv, default=list(DEFAULT_CONFIGS), metavar="LIST",
+                        help=f"comma-separated configurations (default: all of "
+                        f"{','.join(DEFAULT_CONFIGS)})")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=1, metavar="N",
+                        help="torch CPU threads (default 1: steady on a shared machine; 0: "
+                        "torch's default)")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+                        help=f"where the JSON and PNG go (default {DEFAULT_OUT})")  # fmt: skip
+    parser.add_argument("--markdown", type=Path, default=DEFAULT_MARKDOWN, metavar="FILE",
+                        help=f"markdown file whose marked section is replaced "
+                        f"(default {DEFAULT_MARKDOWN})")  # fmt: skip
+    parser.add_argument("--no-markdown", action="store_true", help="do not touch the markdown file")
+    parser.add_argument("--no-plot", action="store_true", help="do not draw the PNG")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run_decode_command)
+
+
+def run_decode_command(args: argparse.Namespace) -> int:
+    config = DecodeBenchConfig(
+        data_dir=args.data,
+        subsets=args.subsets,
+        sample=args.sample,
+        seed=args.seed,
+        max_new_tokens=args.max_new_tokens,
+        max_schema_bytes=args.max_schema_bytes,
+        configs=args.configs,
+        threads=args.threads,
+        progress=not args.no_progress,
+    )
+    results = run_decode_benchmark(config)
+    results["config"]["out"] = str(args.out)  # where the report's plot is linked from
+    _publish(results, args, "decode", decode_report.plot_results, decode_report.render_markdown)
     return 0
 
 
