@@ -127,6 +127,8 @@ def test_the_run_check_comes_after_the_last_piece():
     assert list(stream) == []  # checked once
     ok = Stream(iter(["x"]), lambda: 7)
     assert list(ok) == ["x"] and ok.result == 7
+    empty = Stream(iter([]), lambda: None)
+    assert list(empty) == [] and empty.result is None
 
 
 def test_json_events_complete_fields_as_they_close():

@@ -113,6 +113,7 @@ class Stream(Generic[Item, Result]):
         self._items = items
         self._finish: Callable[[], Result] | None = finish
         self._result: Result | None = None
+        self._ended = False
 
     def __iter__(self) -> Stream[Item, Result]:
         return self
@@ -124,11 +125,12 @@ class Stream(Generic[Item, Result]):
             finish, self._finish = self._finish, None
             if finish is not None:
                 self._result = finish()
+                self._ended = True
             raise
 
     @property
     def result(self) -> Result:
         """What ``finish`` returned; raises :class:`RuntimeError` before the stream has ended."""
-        if self._finish is not None or self._result is None:
+        if not self._ended:
             raise RuntimeError("the stream's result is known once it has been read to its end")
-        return self._result
+        return self._result  # type: ignore[return-value]  # (set with _ended)
