@@ -65,6 +65,7 @@ def fake_generate(
         tokens=min(4, max_new_tokens),
         forward_passes=min(2 if jump_forward else 4, max_new_tokens),
         constraint_evaluations=evaluations,
+        tokens_jumped=2 if jump_forward and schema is not None else 0,
         model_seconds=0.001,
     )
     if schema is None:
@@ -126,6 +127,8 @@ def test_a_run_counts_each_configuration_and_reports_what_it_could_not_run(tmp_p
 
     section = render_markdown(results)
     assert "| mask: mask-then-sample (greedy, full mask) | 2 | 1 | 1 | 8 |" in section
+    assert mask["tokens_jumped"] == mask["tokens_speculated"] == 0
+    assert summary["mask+jf"]["tokens_jumped"] == 4  # two schemas, two forced tokens kept each
     assert "awrs-t0+jf+spec (`generate_result` takes no 'speculative' yet)" in section
     assert "Snowplow/refused.json" in section
 

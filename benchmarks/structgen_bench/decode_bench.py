@@ -322,7 +322,8 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
 def summarise(runs: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
     """Per configuration: runs, valid / incomplete / error counts, output tokens per second
     (wall, and with the prompt's forward pass left out), forward passes and constraint
-    evaluations per output token, and the p50 / p99 per-schema time."""
+    evaluations per output token, forced tokens kept (jump-forward), speculated tokens drafted
+    and kept, and the p50 / p99 per-schema time."""
     summary: dict[str, Any] = {}
     for name in names:
         mine = [r for r in runs if r["config"] == name]
@@ -333,6 +334,10 @@ def summarise(runs: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str,
         wall = sum(r["wall_s"] for r in counted)
         decode = sum(max(r["wall_s"] - r.get("prefill_s", 0.0), 1e-9) for r in counted)
         times = [r["wall_s"] for r in mine]
+        drafts = {
+            key: sum(r["stats"].get(key, 0) for r in counted)
+            for key in ("tokens_jumped", "tokens_speculated", "tokens_accepted")
+        }
         summary[name] = {
             "runs": len(mine),
             "valid": sum(1 for r in mine if r.get("valid")),
@@ -343,6 +348,7 @@ def summarise(runs: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str,
             "decode_tokens_per_s": tokens / decode if counted else None,
             "forward_passes_per_token": passes / tokens if tokens else None,
             "evaluations_per_token": evaluations / tokens if tokens else None,
+            **drafts,
             "p50_s": _percentile(times, 50),
             "p99_s": _percentile(times, 99),
         }

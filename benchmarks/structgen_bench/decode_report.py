@@ -13,8 +13,9 @@ __all__ = ["plot_results", "render_markdown"]
 
 HEADER = (
     "| configuration | schemas | valid | incomplete | tokens | tokens/s | decode tokens/s "
-    "| forward passes / token | constraint evaluations / token | p50 s / schema "
-    "| p99 s / schema |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    "| forward passes / token | constraint evaluations / token | jumped | speculated: kept "
+    "| p50 s / schema | p99 s / schema |\n"
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
 )
 
 
@@ -22,6 +23,11 @@ def _cell(value: float | None, digits: int | None = None) -> str:
     if value is None:
         return "—"
     return f"{value:.{digits}f}" if digits is not None else fmt_value(value)
+
+
+def _speculated(row: dict[str, Any]) -> str:
+    drafted = row.get("tokens_speculated", 0)
+    return f"{drafted}: {row.get('tokens_accepted', 0)}" if drafted else "—"
 
 
 def render_markdown(results: dict[str, Any]) -> str:
@@ -43,7 +49,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         "one-token run times the prompt's forward pass (*prefill*). *tokens/s*: output tokens "
         "(end of sequence included) over wall time; *decode tokens/s* leaves the prefill out. "
         "*valid*: the output parses and validates (structgen's DocumentValidator); "
-        "*incomplete*: `max_new_tokens` ran out first (its tokens are still counted).",
+        "*incomplete*: `max_new_tokens` ran out first (its tokens are still counted); "
+        "*jumped*: forced tokens fed ahead and kept; *speculated: kept*: drafted tokens "
+        "verified, and those kept.",
         "",
         HEADER,
     ]
@@ -58,7 +66,8 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"| {row['tokens']} | {_cell(row['tokens_per_s'])} "
             f"| {_cell(row['decode_tokens_per_s'])} "
             f"| {_cell(row['forward_passes_per_token'], 2)} "
-            f"| {_cell(row['evaluations_per_token'])} | {_cell(row['p50_s'], 2)} "
+            f"| {_cell(row['evaluations_per_token'])} | {row.get('tokens_jumped', 0)} "
+            f"| {_speculated(row)} | {_cell(row['p50_s'], 2)} "
             f"| {_cell(row['p99_s'], 2)} |"
         )
     unavailable = {n: i for n, i in results["configurations"].items() if "unavailable" in i}
