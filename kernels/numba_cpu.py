@@ -207,8 +207,8 @@ def walk_trie_events(
     none = np.zeros(0, dtype=np.int32)
     return walk_trie_events_lazy(
         transitions, has_accepting, start_state, start_nodes, node_byte, node_depth,
-        subtree_end, token_ptr, token_ids, out, event_node, event_state,
-        _NEVER_UNEXPLORED, np.zeros(0, dtype=np.bool_), none, none,
+        subtree_end, token_ptr, token_ids, out, event_node, event_state, 0,
+        _NEVER_UNEXPLORED, none, none, np.zeros(1, dtype=np.int64),
     )  # fmt: skip
 
 
@@ -229,23 +229,27 @@ def walk_trie_events_lazy(
     out: np.ndarray,
     event_node: np.ndarray,
     event_state: np.ndarray,
+    first_event: int,
     unexplored: int,
-    seen: np.ndarray,
-    missing: np.ndarray,
-    missing_count: np.ndarray,
+    frontier_node: np.ndarray,
+    frontier_state: np.ndarray,
+    frontier_count: np.ndarray,
 ) -> int:
     """:func:`walk_trie_events` over a lexer whose rows may not be filled yet
-    (``transitions[state, 0] == unexplored``). A state the walk would step from (at a node with
-    children) whose row is missing is not followed: it is written once to ``missing`` (``seen``
-    marks it; all False on entry) and counted in ``missing_count[0]`` (which may exceed
-    ``missing``'s length: the rest are found on the next call). Returns ``-2`` when some row was
-    missing (the walk is then incomplete: fill those rows and walk again), else what
-    :func:`walk_trie_events` returns. One pass does both jobs: when every row is there (the
-    common case), finding that out costs nothing more than the walk."""
+    (``transitions[state, 0] == unexplored``), resumable where it stopped.
+
+    Events are written from index ``first_event`` on (so the walks of one round add to the
+    same arrays). A state the walk would step from (at a node with children) whose row is
+    missing is not followed: the pair ``(node, state)`` is written to the *frontier* arrays and
+    counted in ``frontier_count[0]`` (the count may exceed their length). A missing row is
+    never an event here (its acceptance is known, but the caller records it with the walk that
+    resumes there). Once the caller fills those rows and walks below each frontier node from
+    its state, the union of the walks is exactly the walk over a filled lexer. Returns the
+    index one past the last event, or ``-1`` when the event arrays are too small."""
     capacity = event_node.shape[0]
-    missing_capacity = missing.shape[0]
+    frontier_capacity = frontier_node.shape[0]
     found = 0
-    events = 0
+    events = first_event
     starts = start_nodes.shape[0]
     max_depth = int(node_depth.max()) + 2 if node_depth.shape[0] else 2
     # sets[d, :sizes[d]]: the distinct lexer states alive at the current node of depth d.
@@ -258,10 +262,10 @@ def walk_trie_events_lazy(
         next_start += 1
         root_depth = node_depth[root]
         if start_missing:
-            if subtree_end[root] > root + 1 and not seen[start_state]:
-                seen[start_state] = True
-                if found < missing_capacity:
-                    missing[found] = start_state
+            if subtree_end[root] > root + 1:
+                if found < frontier_capacity:
+                    frontier_node[found] = root
+                    frontier_state[found] = start_state
                 found += 1
             sizes[root_depth] = 0
         else:
@@ -295,11 +299,10 @@ def walk_trie_events_lazy(
                     for m in range(size):
                         state = sets[depth, m]
                         if transitions[state, 0] == unexplored:
-                            if not seen[state]:
-                                seen[state] = True
-                                if found < missing_capacity:
-                                    missing[found] = state
-                                found += 1
+                            if found < frontier_capacity:
+                                frontier_node[found] = index
+                                frontier_state[found] = state
+                            found += 1
                             continue
                         sets[depth, kept] = state
                         kept += 1
@@ -321,10 +324,10 @@ def walk_trie_events_lazy(
                     if fresh:
                         sets[depth, size] = start_state
                         size += 1
-                elif inner and not seen[start_state]:
-                    seen[start_state] = True
-                    if found < missing_capacity:
-                        missing[found] = start_state
+                elif inner:
+                    if found < frontier_capacity:
+                        frontier_node[found] = index
+                        frontier_state[found] = start_state
                     found += 1
             sizes[depth] = size
             if size > 0:
@@ -340,10 +343,8 @@ def walk_trie_events_lazy(
                 index = target
             else:
                 index = skip
-    if missing_count.shape[0]:
-        missing_count[0] = found
-    return -2 if found else events
-
+    frontier_count[0] = found
+    return events
 
 
 @_jit(nogil=True)

@@ -152,6 +152,7 @@ class GrammarEngine:
         # zeroed token words for sparse (child) walks.
         self._event_buffers = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
         self._sparse_words: np.ndarray | None = None
+        self._frontier = (np.empty(1024, dtype=np.int32), np.empty(1024, dtype=np.int32))
         self._lengths: np.ndarray | None = None  # token lengths, when a twin walk needs them
         self._completion_cache: dict[tuple[Thread, int], tuple[Thread, ...]] = {}  # (thread, group)
         self._masks: OrderedDict[Config, tuple[np.ndarray, bool]] = OrderedDict()
@@ -607,10 +608,10 @@ class GrammarEngine:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Distinct ``(node, lexer state)`` events of one trie walk (see ``walk_trie_events``).
 
-        Lexer rows are filled only where the walk goes: with numba loaded, the walk itself
-        reports the rows it missed (they are filled and the walk repeated, each round reaching
-        one more stretch of newly discovered states); before, a bounded ball of rows around
-        ``state``, else a numpy pass over the trie one depth at a time. The event arrays start
+        Lexer rows are filled only where the walk goes: with numba loaded, the walk stops
+        where a row is missing, the row is filled and the walk resumes there
+        (:meth:`_resumable_walk`); before, a bounded ball of rows around ``state``, else a numpy
+        pass over the trie one depth at a time. The event arrays start
         at the number of nodes below ``nodes`` (one event per node is the common case) and grow
         up to ``max_walk_events``; past it, a LimitExceededError. ``lexer`` is this engine's
         unless given (a twin's, see :meth:`_twin_walk`)."""
@@ -629,40 +630,93 @@ class GrammarEngine:
             # product) follow the trie in numpy instead.
             elif not lexer.explore_around(state, self.walk_radius, max_rows=_BALL_ROWS):
                 self._explore_with_numpy(lexer, state, nodes)
-        missing = np.empty(1024, dtype=np.int32)
-        missing_count = np.zeros(1, dtype=np.int64)
-        rounds = 0
-        event_node, event_state = self._events(min(len(trie.node_byte), self.max_walk_events))
-        while True:
-            if lazy_walk is None:
+        if lazy_walk is not None:
+            count = self._resumable_walk(lazy_walk, lexer, words, state, nodes)
+        else:
+            event_node, _ = self._events(min(len(trie.node_byte), self.max_walk_events))
+            while True:
+                event_node, event_state = self._event_buffers
                 count = walk_trie_events(
                     lexer.transitions, lexer.has_accepting, state, nodes,
                     trie.node_byte, trie.node_depth, trie.subtree_end, trie.token_ptr,
                     trie.token_ids, words, event_node, event_state,
                 )  # fmt: skip
-            else:
-                seen = np.zeros(lexer.transitions.shape[0], dtype=np.bool_)
-                count = lazy_walk(
-                    lexer.transitions, lexer.has_accepting, state, nodes,
-                    trie.node_byte, trie.node_depth, trie.subtree_end, trie.token_ptr,
-                    trie.token_ids, words, event_node, event_state,
-                    UNEXPLORED, seen, missing, missing_count,
-                )  # fmt: skip
-                if count == -2:
-                    rounds += 1
-                    if rounds < 4:
-                        _fill_missing_rows(lexer, missing, int(missing_count[0]))
-                    else:
-                        # Each round reaches one more stretch of new states (a long lexeme
-                        # counts its characters): fill the rest of the walk's rows at once.
-                        self._explore_with_numpy(lexer, state, nodes)
-                    words[:] = 0
-                    continue
-            if count >= 0:
-                if root:
-                    lexer.walked.add(state)
-                return event_node[:count], event_state[:count]
-            event_node, event_state = self._events(self._more_events(len(event_node)))
+                if count >= 0:
+                    break
+                self._events(self._more_events(len(event_node)))
+        if root:
+            lexer.walked.add(state)
+        event_node, event_state = self._event_buffers
+        return event_node[:count], event_state[:count]
+
+    def _resumable_walk(
+        self,
+        lazy_walk: Callable[..., int],
+        lexer: ProductLexer,
+        words: np.ndarray,
+        state: int,
+        nodes: np.ndarray,
+    ) -> int:
+        """The walk from ``state`` below ``nodes`` over a lexer whose rows may be missing: each
+        sub-walk stops at the (node, state) pairs whose row is missing (its *frontier*); their
+        rows are filled and the walk resumes below those nodes from those states, so every
+        part of the trie is walked once however many rows were missing. Events accumulate in
+        the reused event arrays; returns their number."""
+        trie = self.trie
+        self._events(min(len(trie.node_byte), self.max_walk_events))
+        frontier_count = np.zeros(1, dtype=np.int64)
+        frontier_node, frontier_state = self._frontier
+        count = 0
+        pending = [(state, nodes)]
+        while pending:
+            start, starts = pending.pop()
+            event_node, event_state = self._event_buffers
+            result = lazy_walk(
+                lexer.transitions, lexer.has_accepting, start, starts,
+                trie.node_byte, trie.node_depth, trie.subtree_end, trie.token_ptr,
+                trie.token_ids, words, event_node, event_state, count,
+                UNEXPLORED, frontier_node, frontier_state, frontier_count,
+            )  # fmt: skip
+            found = int(frontier_count[0])
+            if result < 0 or found > len(frontier_node):
+                # Arrays too small: grow them and walk this part again (the words it set
+                # stay set; its events and frontier are written anew).
+                if result < 0:
+                    self._grow_events(count, self._more_events(len(event_node)))
+                else:
+                    frontier_node = np.empty(2 * found, dtype=np.int32)
+                    frontier_state = np.empty(2 * found, dtype=np.int32)
+                    self._frontier = (frontier_node, frontier_state)
+                pending.append((start, starts))
+                continue
+            count = result
+            if not found:
+                continue
+            at_nodes, of_states = frontier_node[:found].copy(), frontier_state[:found].copy()
+            missing = np.unique(of_states)
+            _fill_missing_rows(lexer, missing, len(missing))
+            ending = lexer.has_accepting[of_states]
+            if ending.any():  # lexemes that may end at a frontier node: the walk left them
+                extra = int(ending.sum())
+                if count + extra > len(self._event_buffers[0]):
+                    self._grow_events(count, self._more_events(count + extra))
+                event_node, event_state = self._event_buffers
+                event_node[count : count + extra] = at_nodes[ending]
+                event_state[count : count + extra] = of_states[ending]
+                count += extra
+            for missing_state in missing.tolist():
+                below = at_nodes[of_states == missing_state]
+                pending.append((missing_state, np.unique(below)))
+        return count
+
+    def _grow_events(self, keep: int, capacity: int) -> None:
+        """Replace the event arrays by ones of ``capacity`` (at least), keeping the first
+        ``keep`` events."""
+        nodes, states = self._event_buffers
+        size = max(capacity, keep + 1)
+        grown = (np.empty(size, dtype=np.int32), np.empty(size, dtype=np.int32))
+        grown[0][:keep], grown[1][:keep] = nodes[:keep], states[:keep]
+        self._event_buffers = grown
 
     def _events(self, capacity: int) -> tuple[np.ndarray, np.ndarray]:
         """The reused event arrays, grown to hold at least ``capacity`` events (at least one).
@@ -748,9 +802,9 @@ def _shared_walk(key: tuple, automaton: Any, trie: Any) -> tuple[np.ndarray, np.
 
 def _fill_missing_rows(lexer: ProductLexer, missing: np.ndarray, count: int) -> None:
     """Fill the rows a walk reported missing (``count`` of them, at most ``missing``'s length
-    written), and a few beyond each: fewer rounds on long lexemes, little waste."""
+    written). Only those: rows filled ahead "just in case" (a ball of a few bytes around each)
+    cost more than the extra rounds they save, now that a round walks only new ground."""
     for state in missing[: min(count, len(missing))].tolist():
-        lexer.explore_around(state, 8, max_rows=8)
         lexer.ensure_row(state)
 
 
