@@ -692,8 +692,14 @@ class GrammarEngine:
             count = result
             if not found:
                 continue
+            # One walk visits a node once, in preorder: per state, its frontier nodes come
+            # sorted and distinct.
             at_nodes, of_states = frontier_node[:found].copy(), frontier_state[:found].copy()
-            missing = np.unique(of_states)
+            missing = (
+                np.unique(of_states)
+                if found > 32
+                else np.array(sorted(set(of_states.tolist())), dtype=np.int32)
+            )
             _fill_missing_rows(lexer, missing, len(missing))
             ending = lexer.has_accepting[of_states]
             if ending.any():  # lexemes that may end at a frontier node: the walk left them
@@ -704,9 +710,11 @@ class GrammarEngine:
                 event_node[count : count + extra] = at_nodes[ending]
                 event_state[count : count + extra] = of_states[ending]
                 count += extra
+            if len(missing) == 1:
+                pending.append((int(missing[0]), at_nodes))
+                continue
             for missing_state in missing.tolist():
-                below = at_nodes[of_states == missing_state]
-                pending.append((missing_state, np.unique(below)))
+                pending.append((missing_state, at_nodes[of_states == missing_state]))
         return count
 
     def _grow_events(self, keep: int, capacity: int) -> None:
