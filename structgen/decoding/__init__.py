@@ -8,6 +8,11 @@
   (adaptive weighted rejection sampling, with its unbiased weight).
 - :mod:`~structgen.decoding.loop`: :class:`Decoding` (one run, stepped) and :func:`decode`, with
   jump-forward over forced tokens.
+- :mod:`~structgen.decoding.drafters`: drafters for speculative decoding (prompt lookup, token
+  recycling, a draft model), verified by the loop in one forward pass.
+- :mod:`~structgen.decoding.smc`: sequential Monte Carlo (:func:`smc_decode`): particles batched
+  through the model (:class:`SequenceBatch`), weighted and resampled
+  (:mod:`~structgen.decoding.resampling`).
 
 See ``docs/decoding.md``. torch and transformers are imported only by ``transformers_lm``,
 when a sequence is first fed.
@@ -15,8 +20,16 @@ when a sequence is first fed.
 
 from __future__ import annotations
 
+from structgen.decoding.drafters import (
+    Draft,
+    Drafter,
+    ModelDrafter,
+    NgramDrafter,
+    RecyclingDrafter,
+    make_drafter,
+)
 from structgen.decoding.loop import Decoded, Decoding, decode
-from structgen.decoding.model import LanguageModel, ModelSequence
+from structgen.decoding.model import LanguageModel, ModelSequence, SequenceBatch
 from structgen.decoding.processing import Processing, make_rng
 from structgen.decoding.samplers import (
     SAMPLERS,
@@ -27,6 +40,7 @@ from structgen.decoding.samplers import (
     SamplerName,
     make_sampler,
 )
+from structgen.decoding.smc import Particle, SMCDecoded, SMCDecoding, smc_decode
 from structgen.decoding.stats import DecodingStats
 from structgen.decoding.toy import ToyLM
 from structgen.decoding.transformers_lm import TransformersLM
@@ -38,15 +52,26 @@ __all__ = [
     "Decoded",
     "Decoding",
     "DecodingStats",
+    "Draft",
+    "Drafter",
     "LanguageModel",
     "MaskSampler",
+    "ModelDrafter",
     "ModelSequence",
+    "Particle",
+    "NgramDrafter",
     "Processing",
+    "RecyclingDrafter",
+    "SMCDecoded",
+    "SMCDecoding",
     "Sampler",
     "SamplerName",
+    "SequenceBatch",
     "ToyLM",
     "TransformersLM",
     "decode",
+    "make_drafter",
     "make_rng",
     "make_sampler",
+    "smc_decode",
 ]

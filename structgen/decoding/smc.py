@@ -44,7 +44,7 @@ distribution conditioned on the constraint.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,7 +63,7 @@ from structgen.decoding.stats import DecodingStats
 from structgen.errors import ConfigurationError, MatcherError
 from structgen.matcher import Matcher
 
-__all__ = ["DEFAULT_PARTICLES", "Particle", "SMCDecoded", "smc_decode"]
+__all__ = ["DEFAULT_PARTICLES", "Particle", "SMCDecoded", "SMCDecoding", "smc_decode"]
 
 DEFAULT_PARTICLES = 4
 """Particles when the caller names none: enough to undo a strong local bias on short outputs
@@ -119,6 +119,92 @@ class _Walker:
         return twin
 
 
+class SMCDecoding:
+    """One SMC run, iterable like :class:`~structgen.decoding.loop.Decoding`: no token is
+    decided until the last step (the output is drawn among the final particles), so iterating
+    runs the whole population and yields the drawn particle's tokens as one item.
+    :meth:`result` then gives every particle and the counters. The arguments are
+    :func:`smc_decode`'s."""
+
+    def __init__(
+        self,
+        model: LanguageModel,
+        prompt_ids: Sequence[int],
+        *,
+        sampler: Sampler,
+        rng: np.random.Generator,
+        matcher: Matcher | None = None,
+        particles: int = DEFAULT_PARTICLES,
+        eos_ids: Iterable[int] = (),
+        max_new_tokens: int = 64,
+        ess_threshold: float = 0.5,
+        resampling: ResamplingScheme = "systematic",
+    ) -> None:
+        self._prompt = [int(t) for t in prompt_ids]
+        _check(self._prompt, sampler, particles, max_new_tokens, ess_threshold, resampling)
+        self._model = model
+        self._sampler = sampler
+        self._rng = rng
+        self._matcher = matcher
+        self.particles = particles
+        self._eos = frozenset(int(t) for t in eos_ids)
+        self.max_new_tokens = max_new_tokens
+        self.ess_threshold = ess_threshold
+        self.resampling = resampling
+        self.stats = DecodingStats(prompt_tokens=len(self._prompt), particles=particles)
+        self._result: SMCDecoded | None = None
+        self._started = False
+
+    def result(self) -> SMCDecoded:
+        """The drawn particle, every particle and the counters (nothing decided before the
+        run ends)."""
+        if self._result is None:
+            return SMCDecoded([], False, self.stats)
+        return self._result
+
+    def __iter__(self) -> Iterator[list[int]]:
+        if self._started:
+            raise ConfigurationError("an SMC run runs once; make a new one to decode again")
+        self._started = True
+        return self._steps()
+
+    def _steps(self) -> Iterator[list[int]]:
+        self._result = self._run()
+        if self._result.tokens:
+            yield list(self._result.tokens)
+
+    def _run(self) -> SMCDecoded:
+        stats, rng, sampler = self.stats, self._rng, self._sampler
+        matcher, n = self._matcher, self.particles
+        walkers = [_Walker(None if matcher is None else matcher.fork(), 0) for _ in range(n)]
+        started = time.perf_counter()
+        sequence = self._model.new_sequence()
+        logits = sequence.extend(self._prompt)  # every particle starts from this one row
+        batch = self._model.new_batch(sequence, 1)
+        stats.model_seconds += time.perf_counter() - started
+        stats.forward_passes += 1
+        for step in range(self.max_new_tokens):
+            live = [w for w in walkers if not w.finished]
+            started = time.perf_counter()
+            for walker in live:
+                _propose(walker, sampler, logits[walker.row], rng, self._eos, stats)
+            stats.sampling_seconds += time.perf_counter() - started
+            if all(w.finished for w in walkers) or step == self.max_new_tokens - 1:
+                break
+            if effective_sample_size([w.log_weight for w in walkers]) < self.ess_threshold * n:
+                walkers = _resampled(walkers, rng, self.resampling)
+                stats.resamples += 1
+            live = [w for w in walkers if not w.finished]
+            started = time.perf_counter()
+            batch.select([w.row for w in live])
+            for row, walker in enumerate(live):
+                walker.row = row
+            logits = batch.step([w.tokens[-1] for w in live])
+            stats.model_seconds += time.perf_counter() - started
+            stats.forward_passes += 1
+        return _result(walkers, rng, stats)
+
+
 def smc_decode(
     model: LanguageModel,
     prompt_ids: Sequence[int],
@@ -134,40 +220,24 @@ def smc_decode(
 ) -> SMCDecoded:
     """Decode up to ``max_new_tokens`` tokens after ``prompt_ids`` with ``particles`` particles
     (see the module docstring). ``matcher`` is forked once per particle and left as it was;
-    ``sampler`` proposes every token (its temperature must be above 0); resampling happens when
-    the effective sample size falls under ``ess_threshold * particles`` (0 never resamples)."""
-    prompt = [int(t) for t in prompt_ids]
-    _check(prompt, sampler, particles, max_new_tokens, ess_threshold, resampling)
-    eos = frozenset(int(t) for t in eos_ids)
-    stats = DecodingStats(prompt_tokens=len(prompt), particles=particles)
-    walkers = [_Walker(None if matcher is None else matcher.fork(), 0) for _ in range(particles)]
-
-    started = time.perf_counter()
-    sequence = model.new_sequence()
-    logits = sequence.extend(prompt)  # every particle starts from this one row
-    batch = model.new_batch(sequence, 1)
-    stats.model_seconds += time.perf_counter() - started
-    stats.forward_passes += 1
-    for step in range(max_new_tokens):
-        live = [w for w in walkers if not w.finished]
-        started = time.perf_counter()
-        for walker in live:
-            _propose(walker, sampler, logits[walker.row], rng, eos, stats)
-        stats.sampling_seconds += time.perf_counter() - started
-        if all(w.finished for w in walkers) or step == max_new_tokens - 1:
-            break
-        if effective_sample_size([w.log_weight for w in walkers]) < ess_threshold * particles:
-            walkers = _resampled(walkers, rng, resampling)
-            stats.resamples += 1
-        live = [w for w in walkers if not w.finished]
-        started = time.perf_counter()
-        batch.select([w.row for w in live])
-        for row, walker in enumerate(live):
-            walker.row = row
-        logits = batch.step([w.tokens[-1] for w in live])
-        stats.model_seconds += time.perf_counter() - started
-        stats.forward_passes += 1
-    return _result(walkers, rng, stats)
+    ``sampler`` proposes every token (its temperature must be above 0); resampling
+    (``"systematic"`` or ``"multinomial"``) happens when the effective sample size falls under
+    ``ess_threshold * particles`` (0 never resamples)."""
+    run = SMCDecoding(
+        model,
+        prompt_ids,
+        sampler=sampler,
+        rng=rng,
+        matcher=matcher,
+        particles=particles,
+        eos_ids=eos_ids,
+        max_new_tokens=max_new_tokens,
+        ess_threshold=ess_threshold,
+        resampling=resampling,
+    )
+    for _ in run:
+        pass
+    return run.result()
 
 
 def _check(

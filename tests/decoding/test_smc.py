@@ -4,6 +4,7 @@ sampling. The global distribution is enumerated exactly on a toy model."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -11,9 +12,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pytest
 
-from structgen.decoding import Processing, ToyLM, decode, make_rng, make_sampler
+import structgen
+from structgen import generation
+from structgen.cli.main import build_parser, main
+from structgen.decoding import DecodingStats, Processing, ToyLM, decode, make_rng, make_sampler
 from structgen.decoding.resampling import effective_sample_size, log_mean_exp, resample
-from structgen.decoding.smc import smc_decode
+from structgen.decoding.smc import DEFAULT_PARTICLES, SMCDecoding, smc_decode
 from structgen.errors import ConfigurationError
 from tests.decoding.oracles import (
     EOS,
@@ -329,3 +333,63 @@ def test_temperature_zero_is_refused():
             rng=make_rng(0),
             matcher=compiled(PATTERN, VOCAB).matcher(),
         )
+
+
+def test_an_smc_run_yields_its_drawn_sequence_once_at_the_end():
+    lm = biased_lm()
+    run = SMCDecoding(
+        lm,
+        PROMPT,
+        sampler=make_sampler("awrs", Processing()),
+        rng=make_rng(4),
+        matcher=compiled(PATTERN, VOCAB).matcher(),
+        particles=5,
+        eos_ids=[EOS],
+    )
+    assert run.result().tokens == [] and not run.result().finished  # nothing decided yet
+    items = list(run)
+    result = run.result()
+    assert items == [result.tokens] and result.finished
+    assert result.tokens == list(result.particles[result.chosen].tokens)
+    assert math.isfinite(result.stats.log_weight)
+    assert result.stats.log_weight == pytest.approx(result.log_evidence)
+    with pytest.raises(ConfigurationError, match="runs once"):
+        iter(run)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"particles": 4}, "particles=4 is for sampler='smc'"),
+        ({"sampler": "awrs", "particles": 2}, "particles=2 is for sampler='smc'"),
+        ({"sampler": "smc", "particles": 0}, "particles must be a positive int"),
+        ({"sampler": "smc", "particles": 2.5}, "particles must be a positive int"),
+        ({"sampler": "smc", "temperature": 0}, "sampler='smc' samples its particles"),
+        ({"sampler": "smcc"}, "choose one of awrs, greedy, sample, smc"),
+    ],
+)
+def test_bad_smc_options_are_refused_before_the_model(options, match):
+    with pytest.raises(ConfigurationError, match=match):
+        structgen.generate("p", regex="a", model=object(), **options)
+
+
+def test_smc_samples_at_temperature_one_by_default():
+    name, processing = generation._sampler_choice("smc", None, None, None)
+    assert name == "smc" and processing.temperature == 1.0
+    assert generation._check_particles("smc", None) == DEFAULT_PARTICLES
+
+
+def test_cli_smc_flags_reach_generate_result(monkeypatch, capsys):
+    seen = {}
+
+    def fake(prompt, **options):
+        seen.update(options)
+        return generation.GenerationResult("{}", [1], DecodingStats(tokens=2, particles=3))
+
+    monkeypatch.setattr(generation, "generate_result", fake)
+    assert main(["generate", "--sampler", "smc", "--particles", "3", "--stats", "p"]) == 0
+    assert seen["sampler"] == "smc" and seen["particles"] == 3
+    assert json.loads(capsys.readouterr().err)["particles"] == 3
+    assert build_parser().parse_args(["generate", "p"]).particles is None
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["generate", "--particles", "0", "p"])
