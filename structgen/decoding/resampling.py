@@ -59,6 +59,8 @@ def effective_sample_size(log_weights: Sequence[float]) -> float:
 def log_mean_exp(log_weights: Sequence[float]) -> float:
     """``log(mean(exp(log_weights)))`` without overflow (``-inf`` when all weights are zero)."""
     logs = np.asarray(log_weights, dtype=np.float64)
+    if logs.size == 0:
+        raise ConfigurationError("a population needs at least one particle")
     top = float(np.max(logs))
     if top == -math.inf:
         return -math.inf

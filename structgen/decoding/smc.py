@@ -95,12 +95,14 @@ class SMCDecoded:
 
     @property
     def log_evidence(self) -> float:
-        """Log of the mean final weight: an estimate of ``log Z`` (unbiased in ``Z``)."""
+        """Log of the mean final weight: an estimate of ``log Z`` (unbiased in ``Z``); refused
+        before the run has particles."""
         return log_mean_exp([p.log_weight for p in self.particles])
 
 
 class _Walker:
-    """A live particle: its tokens, matcher, log weight, and its row in the model batch."""
+    """A particle during a run: its tokens, matcher, log weight, whether it finished, and its
+    row in the model batch (while it is live)."""
 
     __slots__ = ("finished", "log_weight", "matcher", "row", "tokens")
 

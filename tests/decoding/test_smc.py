@@ -257,6 +257,8 @@ def test_effective_sample_size():
     assert effective_sample_size([1000.0, 1000.0]) == pytest.approx(2)  # no overflow
     assert log_mean_exp([math.log(1), math.log(3)]) == pytest.approx(math.log(2))
     assert log_mean_exp([-math.inf, -math.inf]) == -math.inf
+    with pytest.raises(ConfigurationError, match="at least one particle"):
+        log_mean_exp([])
 
 
 def test_systematic_resampling_gives_floor_or_ceil_copies():
