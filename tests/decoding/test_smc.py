@@ -18,6 +18,7 @@ from structgen.cli.main import build_parser, main
 from structgen.decoding import DecodingStats, Processing, ToyLM, decode, make_rng, make_sampler
 from structgen.decoding.resampling import effective_sample_size, log_mean_exp, resample
 from structgen.decoding.smc import DEFAULT_PARTICLES, SMCDecoding, smc_decode
+from structgen.decoding.streaming import text_pieces
 from structgen.errors import ConfigurationError
 from tests.decoding.oracles import (
     EOS,
@@ -395,3 +396,18 @@ def test_cli_smc_flags_reach_generate_result(monkeypatch, capsys):
     assert build_parser().parse_args(["generate", "p"]).particles is None
     with pytest.raises(SystemExit):
         build_parser().parse_args(["generate", "--particles", "0", "p"])
+
+
+def test_a_stream_of_an_smc_run_is_its_text_in_one_piece():
+    run = SMCDecoding(
+        biased_lm(),
+        PROMPT,
+        sampler=make_sampler("awrs", Processing()),
+        rng=make_rng(8),
+        matcher=compiled(PATTERN, VOCAB).matcher(),
+        particles=4,
+        eos_ids=[EOS],
+    )
+    pieces = list(text_pieces(run, VOCAB.token_bytes, stop_ids=[EOS]))
+    assert pieces == [text_of(VOCAB, run.result().tokens)]
+    assert full_match(PATTERN, pieces[0])
