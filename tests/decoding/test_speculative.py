@@ -7,13 +7,24 @@ sequences, the plain loop (no drafter) for greedy and seeded runs, exact step di
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 
 import numpy as np
 import pytest
 
-from structgen.decoding import AWRSSampler, MaskSampler, Processing, ToyLM, decode, make_rng
+from structgen import generation
+from structgen.cli.main import main
+from structgen.decoding import (
+    AWRSSampler,
+    DecodingStats,
+    MaskSampler,
+    Processing,
+    ToyLM,
+    decode,
+    make_rng,
+)
 from structgen.decoding.drafters import (
     Draft,
     ModelDrafter,
@@ -24,6 +35,7 @@ from structgen.decoding.drafters import (
 )
 from structgen.decoding.samplers import make_sampler
 from structgen.errors import ConfigurationError
+from structgen.validation import DocumentValidator
 from tests.decoding.oracles import (
     EOS,
     allowed_by_accepts,
@@ -341,3 +353,79 @@ def test_make_drafter_reads_the_speculative_option():
         make_drafter(3)
     with pytest.raises(ConfigurationError, match="draft_tokens must be positive"):
         _run(lm, REPEATS, "greedy", seed=0, temperature=0.0, drafter=own, draft_tokens=0)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"speculative": "tree"}, "unknown drafter 'tree'"),
+        ({"speculative": 3}, "speculative= takes"),
+        ({"speculative": True, "sampler": "smc"}, "does not speculate"),
+    ],
+)
+def test_bad_speculative_options_are_refused_before_the_model(options, match):
+    with pytest.raises(ConfigurationError, match=match):
+        generation.generate("p", regex="a", model=object(), **options)
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [([], False), (["--speculative"], True), (["--speculative", "recycling"], "recycling")],
+)
+def test_the_cli_speculative_flag_reaches_generate_result(monkeypatch, flags, expected):
+    seen = {}
+
+    def fake(prompt, **options):
+        seen.update(options)
+        return generation.GenerationResult("{}", [1], DecodingStats(tokens=2))
+
+    monkeypatch.setattr(generation, "generate_result", fake)
+    assert main(["generate", "a prompt", *flags]) == 0
+    assert seen["speculative"] == expected
+
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 12},
+        "age": {"type": "integer", "minimum": 0, "maximum": 120},
+        "city": {"enum": ["Paris", "Oslo", "Lima"]},
+    },
+    "required": ["name", "age", "city"],
+    "additionalProperties": False,
+}
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    from structgen.models import load_default
+
+    return load_default(device="cpu")
+
+
+@pytest.mark.slow
+def test_greedy_speculative_json_is_the_plain_json_on_smollm2(smollm2):
+    """A prompt holding a value to copy gives prompt lookup its drafts: the same tokens as
+    plain greedy decoding (jump-forward on in both), in fewer forward passes."""
+    model, tokenizer = smollm2
+    example = json.dumps({"name": "Ada Lovelace", "age": 36, "city": "Oslo"}, separators=",:")
+    prompt = f"Repeat this JSON exactly, nothing else: {example}"
+    runs = {
+        speculative: generation.generate_result(
+            prompt,
+            schema=SCHEMA,
+            model=model,
+            tokenizer=tokenizer,
+            max_new_tokens=40,
+            speculative=speculative,
+        )
+        for speculative in (False, True)
+    }
+    plain, fast = runs[False], runs[True]
+    assert fast.token_ids == plain.token_ids
+    assert DocumentValidator(SCHEMA).is_valid(json.loads(fast.text))
+    assert fast.stats.tokens_speculated > 0
+    stats = fast.stats
+    assert stats.forward_passes < plain.stats.forward_passes
+    saved = stats.tokens_jumped + stats.tokens_accepted
+    assert stats.forward_passes - (stats.tokens - saved) in (0, 1)
