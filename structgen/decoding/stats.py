@@ -27,7 +27,7 @@ class DecodingStats:
       masks, and both in one count (a full mask counts one per vocabulary token);
     - ``log_weight``: the sum of the sampler's log weights (the sequence's importance weight);
     - ``model_seconds`` / ``sampling_seconds`` / ``draft_seconds``: wall time in forward
-      passes, in samplers, and in asking the matcher for forced tokens;
+      passes, in samplers, and in building drafts (forced tokens, a drafter's guesses);
     - sequential Monte Carlo only (:mod:`~structgen.decoding.smc`): ``particles``, the
       population size; ``particle_tokens``, tokens decided over all particles (the sampler
       work; ``tokens`` is the returned sequence's length, so the per-token ratios are costs per
