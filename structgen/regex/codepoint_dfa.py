@@ -135,9 +135,7 @@ class _NFA:
                 key = tuple(classes)
                 charset_id = unions.get(key)
                 if charset_id is None:
-                    label = charsets[classes[0]]
-                    for klass in classes[1:]:
-                        label = label.union(charsets[klass])
+                    label = CharSet.union_all([charsets[klass] for klass in classes])
                     charset_id = unions[key] = self.charset_id(label)
                 self.edges[base + state].append((charset_id, base + target))
 
@@ -167,6 +165,10 @@ class CodePointDFA:
     ``cuts`` are the first code points of the alphabet's intervals, ``interval_class`` maps
     each interval to its class.
     """
+
+    # Set on what :meth:`minimized` returns: minimising it again gives the same tables (trim's
+    # and minimisation's numbering is breadth-first, a fixed point), so it is returned as is.
+    _minimal = False
 
     def __init__(
         self,
@@ -296,10 +298,14 @@ class CodePointDFA:
 
     def minimized(self) -> CodePointDFA:
         """Trimmed, then Moore's partition refinement; classes with equal columns merged."""
+        if self._minimal:
+            return self
         transitions, accepting = automaton.minimize(
             *automaton.trim(self.transitions, self.accepting)
         )
-        return CodePointDFA(self.cuts, self.interval_class, transitions, accepting)._merge_classes()
+        dfa = CodePointDFA(self.cuts, self.interval_class, transitions, accepting)._merge_classes()
+        dfa._minimal = True
+        return dfa
 
     def _merge_classes(self) -> CodePointDFA:
         columns, inverse = np.unique(self.transitions, axis=1, return_inverse=True)
@@ -340,14 +346,21 @@ class CodePointDFA:
                 if target >= 0:
                     by_target.setdefault(target, []).append(klass)
             for target, classes in by_target.items():
-                label = charsets[classes[0]]
-                for klass in classes[1:]:
-                    label = label.union(charsets[klass])
+                label = CharSet.union_all([charsets[klass] for klass in classes])
                 add(state, target, label.without_surrogates())
             if dfa.accepting[state]:
                 add(state, sink, EMPTY)
         add(source, 0, EMPTY)
+        # Sizes are cached by node id: every node measured is kept alive until the end, so an
+        # id is never reused by a later node (a stale size made the elimination order, and so
+        # the regex, depend on memory addresses).
         size_cache: dict[int, int] = {}
+        measured: list[Node] = []
+
+        def size(node: Node) -> int:
+            measured.append(node)
+            return tree_size(node, size_cache)
+
         remaining = set(range(n))
 
         def weight(state: int) -> tuple[int, int]:
@@ -355,11 +368,11 @@ class CodePointDFA:
             sources = [p for p in incoming[state] if p != state]
             targets = [q for q in outgoing[state] if q != state]
             loop = edges.get((state, state))
-            loop_size = tree_size(loop, size_cache) if loop is not None else 0
-            cost = sum(tree_size(edges[(p, state)], size_cache) for p in sources) * (
+            loop_size = size(loop) if loop is not None else 0
+            cost = sum(size(edges[(p, state)]) for p in sources) * (
                 len(targets) - 1
             )
-            cost += sum(tree_size(edges[(state, q)], size_cache) for q in targets) * (
+            cost += sum(size(edges[(state, q)]) for q in targets) * (
                 len(sources) - 1
             )
             cost += loop_size * (len(sources) * len(targets) - 1)
@@ -380,7 +393,7 @@ class CodePointDFA:
                 for q in targets:
                     label = concat(head, middle, edges[(victim, q)])
                     add(p, q, label)
-                    if tree_size(edges[(p, q)], size_cache) > max_size:
+                    if size(edges[(p, q)]) > max_size:
                         raise LimitExceededError(
                             "the regex of an intersected/complemented pattern (AST nodes)",
                             max_size,

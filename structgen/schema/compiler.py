@@ -330,8 +330,7 @@ class SchemaCompiler:
             raise UnsupportedSchemaError(self.unsupported)
         for item in self.unsupported:
             self.warn(f"not enforced (lenient): {item}")
-        rules = self._prune(start)
-        used = {s for rule in rules for s in rule.rhs if s in self.terminals}
+        rules, used = self._prune(start)
         terminals = {name: t for name, t in self.terminals.items() if name in used}
         return Grammar(
             terminals=terminals,
@@ -341,7 +340,8 @@ class SchemaCompiler:
             warnings=tuple(self.warnings),
         )
 
-    def _prune(self, start: str) -> list[Rule]:
+    def _prune(self, start: str) -> tuple[list[Rule], set[str]]:
+        """The productive rules reachable from ``start``, and the terminals they use."""
         productive, kept = derivable_rules(self.rules, self.terminals)
         if start not in productive:
             reasons = (
@@ -360,13 +360,16 @@ class SchemaCompiler:
                 found.append(rule.rhs)
         terminals = self.terminals
         reachable, stack = {start}, [start]
+        used: set[str] = set()
         while stack:
             for rhs in by_lhs.get(stack.pop(), ()):
                 for s in rhs:
-                    if s not in reachable and s not in terminals:
+                    if s in terminals:
+                        used.add(s)
+                    elif s not in reachable:
                         reachable.add(s)
                         stack.append(s)
-        return [r for r in kept if r.lhs in reachable]
+        return [r for r in kept if r.lhs in reachable], used
 
     def _expand(self, name: str, node: SchemaNode) -> None:
         flat = flatten(self.document, node)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from structgen.errors import LimitExceededError
-from structgen.regex.ast import Node
+from structgen.regex.ast import CharSet, Node
 from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.nodes import alt, char, concat, repeat, tree_size
 from structgen.schema.builder import SchemaBuilder
@@ -134,9 +134,7 @@ def _rules(builder: SchemaBuilder, dfa: CodePointDFA) -> str:
             if target >= 0:
                 targets.setdefault(target, []).append(klass)
         for target, classes in targets.items():
-            charset = charsets[classes[0]]
-            for klass in classes[1:]:
-                charset = charset.union(charsets[klass])
+            charset = CharSet.union_all([charsets[klass] for klass in classes])
             unit = builder.terminal(charset, key=("digit", charset), name="digit")
             if live[target]:
                 builder.rule(states[state], unit, states[target])

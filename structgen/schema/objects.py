@@ -319,6 +319,9 @@ def _regions(
     # subset without its last pattern: a region whose chosen patterns already exclude each
     # other (``^a$`` and ``^b$``) is empty, and so is every larger one holding them.
     together: dict[tuple[int, ...], CodePointDFA | None] = {}
+    # The keys matching the patterns ``i`` with ``flags[i]`` False and none of those with it
+    # True, by the flags of the first patterns: subsets share their prefixes' intersections.
+    prefixes: dict[tuple[bool, ...], CodePointDFA] = {}
 
     def matching_all(subset: tuple[int, ...]) -> CodePointDFA | None:
         if subset in together:
@@ -359,13 +362,18 @@ def _regions(
                 key_symbol = builder.key_terminal(key_node, canonical=True)
             else:
                 automaton: CodePointDFA | None = None
+                flags: tuple[bool, ...] = ()
                 for i in range(len(patterns)):
-                    piece = dfa_of(i, complement=i not in chosen)
-                    automaton = (
-                        piece
-                        if automaton is None
-                        else automaton.intersect(piece, max_states=max_states)
-                    )
+                    flags += (i not in chosen,)
+                    known = prefixes.get(flags)
+                    if known is None:
+                        piece = dfa_of(i, complement=flags[-1])
+                        known = prefixes[flags] = (
+                            piece
+                            if automaton is None
+                            else automaton.intersect(piece, max_states=max_states)
+                        )
+                    automaton = known
                 if automaton is None:
                     automaton = CodePointDFA.everything()
                 if names_language is not None:

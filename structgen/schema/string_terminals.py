@@ -248,16 +248,12 @@ class StringTerminals:
         states = [builder.fresh("q") for _ in range(dfa.num_states)]
         closing = builder.terminal(close, key=("close", to_regex_text(close)), name="close")
         for state in range(dfa.num_states):
-            by_target: dict[int, CharSet] = {}
+            by_target: dict[int, list[CharSet]] = {}
             for klass, target in enumerate(dfa.transitions[state].tolist()):
                 if target >= 0:
-                    by_target[target] = (
-                        by_target[target].union(charsets[klass])
-                        if target in by_target
-                        else charsets[klass]
-                    )
-            for target, charset in by_target.items():
-                charset = charset.without_surrogates()
+                    by_target.setdefault(target, []).append(charsets[klass])
+            for target, parts in by_target.items():
+                charset = CharSet.union_all(parts).without_surrogates()
                 if charset.ranges:
                     key = ("unit", charset, canonical)
                     unit = builder.terminal(
