@@ -109,8 +109,9 @@ class NgramDrafter(Drafter):
     ``n`` tokens, for ``n`` from ``max_n`` down to ``min_n``.
 
     An index maps every ``n``-gram of the context to the position after its latest occurrence
-    that has a continuation; it grows with the context and is rebuilt when a context does not
-    extend the one indexed (another run)."""
+    that has a continuation. It follows the contexts it is given: what a new context shares
+    with the last one stays indexed, the entries of a dropped tail (a rejected draft, another
+    run) are undone from a log, and only the new tokens are indexed."""
 
     name = "ngram"
 
@@ -120,6 +121,8 @@ class NgramDrafter(Drafter):
         self.max_n, self.min_n = max_n, min_n
         self._indexed: list[int] = []
         self._latest: dict[tuple[int, ...], int] = {}
+        # per indexed end position, the (n-gram, its previous entry) pairs it overwrote
+        self._undo: list[list[tuple[tuple[int, ...], int | None]]] = []
 
     def propose(
         self,
@@ -140,13 +143,26 @@ class NgramDrafter(Drafter):
 
     def _index(self, tokens: list[int]) -> None:
         """Index every n-gram ending before the last token (each has a continuation)."""
-        done = len(self._indexed)
-        if tokens[:done] != self._indexed:
-            self._latest.clear()
-            done = 0
-        for end in range(max(done - 1, 0), len(tokens) - 1):  # n-grams ending at ``end``
+        indexed = self._indexed
+        common = len(indexed)
+        if tokens[:common] != indexed:
+            common, shorter = 0, min(len(indexed), len(tokens))
+            while common < shorter and indexed[common] == tokens[common]:
+                common += 1
+        # an n-gram ending at ``end`` stays valid while tokens[: end + 2] are unchanged
+        while len(self._undo) > max(common - 1, 0):
+            for gram, previous in reversed(self._undo.pop()):
+                if previous is None:
+                    del self._latest[gram]
+                else:
+                    self._latest[gram] = previous
+        for end in range(len(self._undo), len(tokens) - 1):
+            entries = []
             for n in range(self.min_n, min(self.max_n, end + 1) + 1):
-                self._latest[tuple(tokens[end - n + 1 : end + 1])] = end + 1
+                gram = tuple(tokens[end - n + 1 : end + 1])
+                entries.append((gram, self._latest.get(gram)))
+                self._latest[gram] = end + 1
+            self._undo.append(entries)
         self._indexed = tokens
 
 

@@ -429,3 +429,24 @@ def test_greedy_speculative_json_is_the_plain_json_on_smollm2(smollm2):
     assert stats.forward_passes < plain.stats.forward_passes
     saved = stats.tokens_jumped + stats.tokens_accepted
     assert stats.forward_passes - (stats.tokens - saved) in (0, 1)
+
+
+def test_prompt_lookup_follows_changing_contexts_as_a_fresh_index_would():
+    """Contexts that grow, drop a tail (a rejected draft) or change entirely: the reused
+    drafter's index (undo log) proposes what a drafter built from scratch proposes."""
+    sampler = make_sampler("greedy", Processing(temperature=0.0))
+    rng = np.random.default_rng(3)
+    reused = NgramDrafter(max_n=3)
+    context = [1, 2, 3]
+    for _ in range(300):
+        move = rng.integers(4)
+        if move == 0 and len(context) > 2:  # drop a tail
+            context = context[: int(rng.integers(1, len(context)))]
+        elif move == 1:  # another run
+            context = [int(t) for t in rng.integers(1, 5, size=int(rng.integers(1, 6)))]
+        else:  # grow
+            context = context + [int(t) for t in rng.integers(1, 5, size=int(rng.integers(1, 4)))]
+        fresh = NgramDrafter(max_n=3)
+        expected = fresh.propose(context, None, 4, sampler=sampler, rng=make_rng(0)).tokens
+        got = reused.propose(context, None, 4, sampler=sampler, rng=make_rng(0)).tokens
+        assert got == expected, context
