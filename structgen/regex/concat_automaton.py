@@ -49,6 +49,15 @@ class ConcatAutomaton:
     def accepts(self, state: int) -> bool:
         return self._accepting[state]
 
+    def future(self, state: int) -> tuple[tuple[ByteAutomaton, ...], Members]:
+        """What decides every continuation ``state`` accepts: the parts from its first
+        member's on, and its members numbered from that part. States with equal futures (of
+        this concatenation or another one built from the same part objects: keys that end
+        alike, the whitespace after every key's colon) accept the same continuations."""
+        members = self.members[state]
+        first = members[0][0]  # (members are sorted)
+        return tuple(self.parts[first:]), tuple((i - first, q) for i, q in members)
+
     def row(self, state: int) -> np.ndarray:
         found = self._rows[state]
         if found is None:

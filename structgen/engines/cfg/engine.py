@@ -415,14 +415,14 @@ class GrammarEngine:
             words, nodes, reach = self._twin_walk(twin_automaton, twin_state)
             if reach <= slack:
                 return self._install_walk(key, terminal, words, nodes)
-        shared_key = (id(automaton), state, id(self.trie))
-        found = _shared_walk(shared_key, automaton, self.trie)
+        owner, shared_key = _walk_owner(automaton, state, self.trie)
+        found = _shared_walk(shared_key, owner, self.trie)
         if found is not None:
             return self._install_walk(key, terminal, *found)
         walk_id = self._new_walk(key, np.array([0], dtype=np.int32), dense=True)
         walk = self._walks[walk_id]
         nodes = np.concatenate([np.zeros(0, dtype=np.int32), *walk.event_nodes.values()])
-        _share_walk(shared_key, automaton, self.trie, walk.dense, nodes)
+        _share_walk(shared_key, owner, self.trie, walk.dense, nodes)
         return walk_id
 
     def _twin_of(self, automaton: Any, state: int) -> tuple[Any, int, int] | None:
@@ -798,14 +798,37 @@ class TrieWalk:
         return sum(a.nbytes for a in arrays if a is not None)
 
 
-def _shared_walk(key: tuple, automaton: Any, trie: Any) -> tuple[np.ndarray, np.ndarray] | None:
+def _walk_owner(automaton: Any, state: int, trie: Any) -> tuple[Any, tuple]:
+    """(owner, key) of the shared root walk from ``state`` of a terminal ``automaton``: the
+    automaton and the state, or for a concatenation the parts its future reads (see
+    ``ConcatAutomaton.future``), so that states of different terminals with the same future
+    share one walk. The key holds ids; the entry keeps the owner alive, so they stay its."""
+    future = getattr(automaton, "future", None)
+    if future is None:
+        return automaton, (id(automaton), state, id(trie))
+    parts, members = future(state)
+    return parts, (tuple(map(id, parts)), members, id(trie))
+
+
+def _shared_walk(key: tuple, owner: Any, trie: Any) -> tuple[np.ndarray, np.ndarray] | None:
     """(tokens, boundary nodes) of the shared walk ``key`` names, if it is still kept and was
-    made for this very automaton and trie (ids are reused once objects are gone)."""
+    made for this very owner (an automaton, or a tuple of parts) and trie (ids are reused once
+    objects are gone)."""
     found = _shared_walks.get(key)
-    if found is None or found[0] is not automaton or found[1] is not trie:
+    if found is None or found[1] is not trie or not _same_owner(found[0], owner):
         return None
     _shared_walks.move_to_end(key)
     return found[2], found[3]
+
+
+def _same_owner(kept: Any, owner: Any) -> bool:
+    if isinstance(owner, tuple):
+        return (
+            isinstance(kept, tuple)
+            and len(kept) == len(owner)
+            and all(a is b for a, b in zip(kept, owner))
+        )
+    return kept is owner
 
 
 def _fill_missing_rows(lexer: ProductLexer, missing: np.ndarray, count: int) -> None:
