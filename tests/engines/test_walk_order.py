@@ -28,7 +28,10 @@ SCHEMA = {
         "chargePointModel": {"type": "string"},
         "notes": {"type": "string", "minLength": 2, "maxLength": 400},
         "code": {
-            "type": "string", "pattern": "^[a-z]+( [a-z]+)*$", "minLength": 3, "maxLength": 600
+            "type": "string",
+            "pattern": "^[a-z]+( [a-z]+)*$",
+            "minLength": 3,
+            "maxLength": 600,
         },
         "firmware": {"type": "object", "properties": {"version": {"type": "string"}}},
         "count": {"type": "integer"},
@@ -40,7 +43,7 @@ DOCUMENTS = [
     {"chargePointVendor": '{"vendor": "x"}', "chargePointModel": 'say "hi" \\ {}'},
     {"chargePointModel": "déjà vu — 東京", "chargePointVendor": "a", "count": 12},
     {"chargePointVendor": "", "other key": '{"k": ["v"]}', "firmware": {"version": '"1.0"'}},
-    {"chargePointVendor": "\"quoted\"", "chargePoint": "almost a key", "count": -3},
+    {"chargePointVendor": '"quoted"', "chargePoint": "almost a key", "count": -3},
     {"chargePointVendor": "v", "notes": "x" * 150 + " " * 70 + "y" * 170 + "z" * 7},
     {
         "chargePointVendor": "v",
@@ -57,10 +60,16 @@ def numba_walks():
 
 
 def _plain(engine: GrammarEngine) -> GrammarEngine:
-    """``engine`` computing every walk itself: no difference walks, no twins."""
+    """``engine`` computing every walk itself: no difference walks, no twins (and, with
+    :func:`_unshared`, no walk taken from another state with the same future)."""
     engine._reference_for = lambda state: None
     engine._twin_of = lambda automaton, state: None
     return engine
+
+
+def _unshared(monkeypatch) -> None:
+    monkeypatch.setattr(engine_module, "_shared_walk", lambda key, owner, trie: None)
+    monkeypatch.setattr(engine_module, "_share_walk", lambda *arguments: None)
 
 
 def _masks(engine: GrammarEngine, documents: list) -> list:
@@ -80,22 +89,35 @@ def test_lazy_masks_equal_eager_masks_whatever_was_walked_first(llama3_vocab, mo
     # No walk shared with other engines of this process: every walk is computed here.
     monkeypatch.setattr(engine_module, "_shared_walks", type(engine_module._shared_walks)())
     grammar = schema_to_grammar(SCHEMA)
-    eager = _plain(GrammarEngine(grammar, llama3_vocab))
-    eager.precompute()
-    expected = _masks(eager, DOCUMENTS)
+    with monkeypatch.context() as unshared:
+        _unshared(unshared)
+        eager = _plain(GrammarEngine(grammar, llama3_vocab))
+        eager.precompute()
+        expected = _masks(eager, DOCUMENTS)
+        flipped = _masks(eager, DOCUMENTS[::-1])
     twins: list[int] = []
     real_twin_walk = GrammarEngine._twin_walk
     monkeypatch.setattr(
         GrammarEngine, "_twin_walk", lambda self, *a: twins.append(1) or real_twin_walk(self, *a)
     )
+    futures: list[int] = []  # root walks taken from a state of another key with the same future
+    real_install = GrammarEngine._install_walk
+    monkeypatch.setattr(
+        GrammarEngine,
+        "_install_walk",
+        lambda self, key, terminal, *a: (
+            (futures.append(1) if hasattr(self.terminals[terminal], "future") else None)
+            or real_install(self, key, terminal, *a)
+        ),
+    )
     lazy = GrammarEngine(grammar, llama3_vocab, lazy=True)
     forward = _masks(lazy, DOCUMENTS)
     assert len(twins) > 20  # the long strings' middles walked as their unbounded twins
+    assert len(futures) >= 3  # e.g. the whitespace after each key's colon, walked once
     reverse = _masks(GrammarEngine(grammar, llama3_vocab, lazy=True), DOCUMENTS[::-1])
     assert len(expected) == len(forward) > 150
     for step, (want, got) in enumerate(zip(expected, forward)):
         np.testing.assert_array_equal(got, want, err_msg=f"mask {step}")
-    flipped = _masks(eager, DOCUMENTS[::-1])
     for step, (want, got) in enumerate(zip(flipped, reverse)):
         np.testing.assert_array_equal(got, want, err_msg=f"mask {step} (documents reversed)")
 
