@@ -526,10 +526,6 @@ def _reused(drafter: Drafter | None, speculative: Any, model: Any) -> Drafter | 
         return _RECYCLING.setdefault(model, drafter)
     except TypeError:  # not weak-referenceable
         return drafter
-    try:
-        return _RECYCLING.setdefault(model, drafter)
-    except TypeError:  # not weak-referenceable
-        return drafter
 
 
 @dataclass(frozen=True, slots=True)
