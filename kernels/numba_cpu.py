@@ -209,6 +209,7 @@ def walk_trie_events(
         transitions, has_accepting, start_state, start_nodes, node_byte, node_depth,
         subtree_end, token_ptr, token_ids, out, event_node, event_state, 0,
         _NEVER_UNEXPLORED, none, none, np.zeros(1, dtype=np.int64),
+        int(node_depth.max()) + 2 if node_depth.shape[0] else 2,
     )  # fmt: skip
 
 
@@ -234,6 +235,7 @@ def walk_trie_events_lazy(
     frontier_node: np.ndarray,
     frontier_state: np.ndarray,
     frontier_count: np.ndarray,
+    max_depth: int,
 ) -> int:
     """:func:`walk_trie_events` over a lexer whose rows may not be filled yet
     (``transitions[state, 0] == unexplored``), resumable where it stopped.
@@ -244,14 +246,14 @@ def walk_trie_events_lazy(
     counted in ``frontier_count[0]`` (the count may exceed their length). A missing row is
     never an event here (its acceptance is known, but the caller records it with the walk that
     resumes there). Once the caller fills those rows and walks below each frontier node from
-    its state, the union of the walks is exactly the walk over a filled lexer. Returns the
-    index one past the last event, or ``-1`` when the event arrays are too small."""
+    its state, the union of the walks is exactly the walk over a filled lexer. ``max_depth``
+    is the trie's depth plus 2 (at least; computed once by the caller, not per walk). Returns
+    the index one past the last event, or ``-1`` when the event arrays are too small."""
     capacity = event_node.shape[0]
     frontier_capacity = frontier_node.shape[0]
     found = 0
     events = first_event
     starts = start_nodes.shape[0]
-    max_depth = int(node_depth.max()) + 2 if node_depth.shape[0] else 2
     # sets[d, :sizes[d]]: the distinct lexer states alive at the current node of depth d.
     sets = np.empty((max_depth, max_depth), dtype=np.int32)
     sizes = np.zeros(max_depth, dtype=np.int32)

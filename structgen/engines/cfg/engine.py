@@ -676,6 +676,7 @@ class GrammarEngine:
                 trie.node_byte, trie.node_depth, trie.subtree_end, trie.token_ptr,
                 trie.token_ids, words, event_node, event_state, count,
                 UNEXPLORED, frontier_node, frontier_state, frontier_count,
+                self.walk_radius + 1,
             )  # fmt: skip
             found = int(frontier_count[0])
             if result < 0 or found > len(frontier_node):
