@@ -39,7 +39,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         run_line(results),
         "",
-        f"{config.get('model')} on the CPU ({config.get('torch_threads')} torch thread(s)), "
+        f"{Path(str(config.get('model'))).name} on the CPU "
+        f"({config.get('torch_threads')} torch thread(s)), "
         f"{len(results['schemas'])} JSONSchemaBench schemas "
         f"of the development split (seed {config['seed']}, the subsets taken in turn, schemas "
         f"up to {config['max_schema_bytes']} bytes), `max_new_tokens={config['max_new_tokens']}`."
