@@ -9,11 +9,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from structgen.automaton import Automaton, AutomatonKind
 from structgen.errors import SerializationError
+from structgen.runtime.locking import GRAMMAR_LOCK, LockedGrammarEngine, locked_matcher
 from structgen.runtime.serialize import Snapshot, load_automaton, snapshot_automaton
 
 if TYPE_CHECKING:
@@ -63,16 +65,22 @@ class CompiledGrammar:
         return self.automaton.num_states
 
     def matcher(self) -> Matcher:
-        """A new matcher at the start of the constraint (one per sequence)."""
+        """A new matcher at the start of the constraint (one per sequence). Matchers of one
+        compiled constraint may run on different threads: a grammar's reach its engine under
+        :data:`~structgen.runtime.locking.GRAMMAR_LOCK`."""
+        if self.automaton.kind == "grammar":
+            return locked_matcher(self._locked_engine)
         return self.automaton.matcher()
+
+    @cached_property
+    def _locked_engine(self) -> LockedGrammarEngine:
+        return LockedGrammarEngine(self.automaton)
 
     def stats(self) -> dict[str, Any]:
         """The automaton's sizes and counts, memory in bytes, and how it was compiled."""
-        return {
-            **self.automaton.stats(),
-            "compile_seconds": self.compile_seconds,
-            "from_cache": self.from_cache,
-        }
+        with GRAMMAR_LOCK:
+            counts = self.automaton.stats()
+        return {**counts, "compile_seconds": self.compile_seconds, "from_cache": self.from_cache}
 
     # -- the byte form ---------------------------------------------------------------------
     def to_bytes(self) -> bytes:
@@ -84,7 +92,8 @@ class CompiledGrammar:
         """:meth:`to_bytes` taken now and encoded later (:meth:`Snapshot.to_bytes`): decoding
         may go on meanwhile (the disk cache encodes and writes it off the first mask's path)."""
         info = {"source": self.source, "warnings": list(self.warnings)}
-        return snapshot_automaton(self.automaton, info)
+        with GRAMMAR_LOCK:  # a grammar engine may be growing on another thread
+            return snapshot_automaton(self.automaton, info)
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview, vocab: Vocabulary) -> CompiledGrammar:
