@@ -8,7 +8,7 @@ Applying a bitmask computes, in place (``rows`` defaults to ``range(batch)``)::
             if t >= 32 * bitmask.shape[1] or not (bitmask[i, t // 32] >> (t % 32)) & 1:
                 logits[b, t] = -inf
 
-on numpy arrays (numba kernel; numpy for float16) or torch tensors on any device (torch ops; a
+on numpy arrays (a numba kernel, float16 included) or torch tensors on any device (torch ops; a
 triton kernel on CUDA when triton is installed). What cannot be applied exactly — integer
 logits, more than two dimensions, a bitmask wider than the logits, rows out of range — is
 refused with a :class:`~structgen.errors.ConfigurationError` that says what was expected.
@@ -74,11 +74,9 @@ def apply_token_bitmask(logits: Any, bitmask: Any, *, indices: Any = None) -> No
         view = _numpy_logits(logits)
         masks = _check_bitmask(_numpy_bitmask(bitmask), "int32", view.shape[1])
         rows = _rows(indices, view.shape[0], masks.shape[0])
-        if view.dtype == np.float16:  # numba has no float16 arithmetic
-            from structgen.kernels import numpy_ref as kernel
-        else:
-            from structgen.kernels import numba_cpu as kernel
-        kernel.apply_token_bitmask_inplace(view, masks, rows)
+        from structgen.kernels import apply_numba
+
+        apply_numba.apply_token_bitmask_inplace(view, masks, rows)
         return
     if type(logits).__module__.startswith("torch") and hasattr(logits, "masked_fill_"):
         _apply_torch(logits, bitmask, indices)

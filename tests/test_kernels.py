@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from structgen.bitmask import apply_token_bitmask, bitmask_words
 from structgen.errors import ConfigurationError
-from structgen.kernels import numba_cpu, numpy_ref, torch_ops, triton_ops
+from structgen.kernels import apply_numba, numba_cpu, numpy_ref, torch_ops, triton_ops
 
 ROOT = Path(__file__).resolve().parents[1]
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -135,15 +135,16 @@ def test_cuda_dispatch_falls_back_to_torch_without_a_gpu():
 @pytest.mark.parametrize(
     ("make", "kernel"),
     [
-        (lambda: np.zeros((2, 70), np.float32), "numba_cpu"),
-        (lambda: np.zeros((2, 70), np.float64), "numba_cpu"),
-        (lambda: np.zeros((2, 70), np.float16), "numpy_ref"),
+        (lambda: np.zeros((2, 70), np.float32), "apply_numba"),
+        (lambda: np.zeros((2, 70), np.float64), "apply_numba"),
+        (lambda: np.zeros((2, 70), np.float16), "apply_numba"),
         (lambda: torch.zeros(2, 70), "torch_ops"),
     ],
 )
 def test_dispatch_picks_the_backend_of_the_logits(make, kernel, monkeypatch):
     called = []
     for name, module in (
+        ("apply_numba", apply_numba),
         ("numba_cpu", numba_cpu),
         ("numpy_ref", numpy_ref),
         ("torch_ops", torch_ops),
