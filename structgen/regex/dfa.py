@@ -15,6 +15,7 @@ explored, summed over the whole compilation).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -134,6 +135,33 @@ class ByteDFA:
 
     def accepts(self, state: int) -> bool:
         return bool(self.accepting[state])
+
+    def future_digest(self, state: int, *, max_states: int = 128) -> bytes | None:
+        """A digest of the automaton as read from ``state`` on: its reachable states numbered
+        in breadth-first order (targets in byte order), their transitions and acceptance. States
+        of this DFA or another with equal digests accept exactly the same continuations (the
+        tail ``"``, whitespace, ``:`` of every schema's "any other key" terminal, say). None
+        when more than ``max_states`` states are reachable (not worth hashing)."""
+        transitions = self.transitions
+        order = [state]
+        number = {state: 0}
+        position = 0
+        while position < len(order):
+            row = transitions[order[position]]
+            position += 1
+            for target in dict.fromkeys(row[row >= 0].tolist()):
+                if target not in number:
+                    if len(order) == max_states:
+                        return None
+                    number[target] = len(order)
+                    order.append(target)
+        states = np.array(order, dtype=np.int64)
+        renumber = np.full(self.num_states + 1, DEAD, dtype=np.int32)  # [-1] stays DEAD
+        renumber[states] = np.arange(len(order), dtype=np.int32)
+        table = renumber[transitions[states]]
+        digest = hashlib.blake2b(table.tobytes(), digest_size=16)
+        digest.update(np.packbits(self.accepting[states]).tobytes())
+        return digest.digest()
 
     def walk(self, state: int, data: bytes) -> int:
         """The state after reading ``data`` from ``state`` (``DEAD`` once it dies)."""

@@ -800,15 +800,20 @@ class TrieWalk:
 
 
 def _walk_owner(automaton: Any, state: int, trie: Any) -> tuple[Any, tuple]:
-    """(owner, key) of the shared root walk from ``state`` of a terminal ``automaton``: the
-    automaton and the state, or for a concatenation the parts its future reads (see
-    ``ConcatAutomaton.future``), so that states of different terminals with the same future
-    share one walk. The key holds ids; the entry keeps the owner alive, so they stay its."""
+    """(owner, key) of the shared root walk from ``state`` of a terminal ``automaton``: for a
+    concatenation the parts its future reads (see ``ConcatAutomaton.future``), for a DFA state
+    with few reachable states the digest of that future (``ByteDFA.future_digest``), else the
+    automaton and the state — so that states of different terminals with the same future share
+    one walk. The key holds ids; the entry keeps the owner alive, so they stay its."""
     future = getattr(automaton, "future", None)
-    if future is None:
-        return automaton, (id(automaton), state, id(trie))
-    parts, members = future(state)
-    return parts, (tuple(map(id, parts)), members, id(trie))
+    if future is not None:
+        parts, members = future(state)
+        return parts, (tuple(map(id, parts)), members, id(trie))
+    future_digest = getattr(automaton, "future_digest", None)
+    digest = None if future_digest is None else future_digest(state)
+    if digest is not None:  # a DFA state with a small future: shared by what it accepts
+        return digest, (digest, id(trie))
+    return automaton, (id(automaton), state, id(trie))
 
 
 def _shared_walk(key: tuple, owner: Any, trie: Any) -> tuple[np.ndarray, np.ndarray] | None:
@@ -823,6 +828,8 @@ def _shared_walk(key: tuple, owner: Any, trie: Any) -> tuple[np.ndarray, np.ndar
 
 
 def _same_owner(kept: Any, owner: Any) -> bool:
+    if isinstance(owner, bytes):
+        return kept == owner
     if isinstance(owner, tuple):
         return (
             isinstance(kept, tuple)
