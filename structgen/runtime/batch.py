@@ -39,14 +39,17 @@ _pools_lock = threading.Lock()
 
 
 def fill_next_token_bitmasks(
-    matchers: Sequence[Matcher | None], bitmask: Any, *, threads: int | None = None
+    matchers: Sequence[Matcher | None], bitmask: Any, *, threads: int | None = 1
 ) -> list[bool]:
     """Fill ``bitmask[i]`` from ``matchers[i]`` for every row; a ``None`` matcher leaves its
     row with every token allowed (a row without a constraint).
 
     ``bitmask``: int32 ``[len(matchers), W]`` on the CPU (numpy array or torch tensor; see
     :mod:`structgen.bitmask`). ``threads``: how many threads share the rows (contiguous
-    chunks); ``None`` is one per CPU core, at most one per row; 1 fills on the caller's thread.
+    chunks); ``None`` is one per CPU core, at most one per row; 1 (the default) fills on the
+    caller's thread. Measured on 2 cores with the Llama-3 vocabulary, 64 rows of memoised masks
+    (a 16 kB copy each): 0.09 ms on one thread, 0.15 ms on two — threads pay only where a row
+    needs new work that releases the GIL (a regex mask's first numba walk).
     Returns, per row, whether applying the row changes anything (some token is disallowed).
     """
     masks = _numpy_bitmask(bitmask, len(matchers))
