@@ -8,7 +8,7 @@ grows while the threads run) is shared by many threads, each driving its own mat
 those sequences — with forks and rollbacks on the way — and every mask, ``accepts``,
 ``advance`` and ``is_accepting`` answer is compared with the reference. The interpreter is
 told to switch threads as often as it can, so that unlocked shared state would be caught
-mid-update (without ``runtime.locking.GRAMMAR_LOCK`` this test fails within a few rounds:
+mid-update (without ``engines.cfg.engine.GROWTH_LOCK`` this test fails within a few rounds:
 wrong masks, valid tokens refused, numpy errors).
 """
 

@@ -9,13 +9,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from structgen.automaton import Automaton, AutomatonKind
+from structgen.engines.cfg.engine import GROWTH_LOCK
 from structgen.errors import SerializationError
-from structgen.runtime.locking import GRAMMAR_LOCK, LockedGrammarEngine, locked_matcher
 from structgen.runtime.serialize import Snapshot, load_automaton, snapshot_automaton
 
 if TYPE_CHECKING:
@@ -66,19 +65,14 @@ class CompiledGrammar:
 
     def matcher(self) -> Matcher:
         """A new matcher at the start of the constraint (one per sequence). Matchers of one
-        compiled constraint may run on different threads: a grammar's reach its engine under
-        :data:`~structgen.runtime.locking.GRAMMAR_LOCK`."""
-        if self.automaton.kind == "grammar":
-            return locked_matcher(self._locked_engine)
+        compiled constraint may run on different threads: a grammar engine grows under
+        :data:`~structgen.engines.cfg.engine.GROWTH_LOCK` and reads what it memoised without
+        it."""
         return self.automaton.matcher()
-
-    @cached_property
-    def _locked_engine(self) -> LockedGrammarEngine:
-        return LockedGrammarEngine(self.automaton)
 
     def stats(self) -> dict[str, Any]:
         """The automaton's sizes and counts, memory in bytes, and how it was compiled."""
-        with GRAMMAR_LOCK:
+        with GROWTH_LOCK:
             counts = self.automaton.stats()
         return {**counts, "compile_seconds": self.compile_seconds, "from_cache": self.from_cache}
 
@@ -92,7 +86,7 @@ class CompiledGrammar:
         """:meth:`to_bytes` taken now and encoded later (:meth:`Snapshot.to_bytes`): decoding
         may go on meanwhile (the disk cache encodes and writes it off the first mask's path)."""
         info = {"source": self.source, "warnings": list(self.warnings)}
-        with GRAMMAR_LOCK:  # a grammar engine may be growing on another thread
+        with GROWTH_LOCK:  # a grammar engine may be growing on another thread
             return snapshot_automaton(self.automaton, info)
 
     @classmethod

@@ -23,6 +23,7 @@ makes equal configurations identical.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
@@ -46,6 +47,11 @@ if TYPE_CHECKING:
     from structgen.vocab import Vocabulary
 
 Thread = tuple  # (lexer_state: int, earley_set: EarleySet, ignore_run: int)
+GROWTH_LOCK = threading.RLock()
+"""Held while any grammar engine of this process grows (new configurations, Earley sets, lexer
+rows, walks, and the walks and terminal automata shared by every engine), so matchers of one
+compiled grammar may run on several threads. What is already memoised — a mask, a byte step —
+is read without it: those are only ever added (or dropped whole), never changed."""
 SHARED_WALKS = 2048
 """Root walks of one-terminal lexer states kept per process for every engine (~16 KB each
 with a 128k vocabulary)."""
@@ -138,7 +144,8 @@ class GrammarEngine:
             grammar, terminal_ids={n: i for i, n in enumerate(used)}, max_items=max_items
         )
         self.lexer = ProductLexer(self.terminals, max_states=max_lexer_states)
-        self.trie = build_trie(vocab)
+        with GROWTH_LOCK:  # (a vocabulary's trie is built once, for every engine)
+            self.trie = build_trie(vocab)
         self.walk_radius = int(self.trie.node_depth.max(initial=0)) + 1
         """Rows a trie walk may read: states fewer than this many bytes from its start."""
         self.num_words = bitmask_words(vocab.size)
@@ -161,12 +168,13 @@ class GrammarEngine:
         """Distinct (trie node, lexer state) events recorded by all walks so far."""
         self.largest_mask_work = 0
         """The most (parser thread, trie walk) pairs one mask has visited (≤ max_mask_sets)."""
-        if restore is not None:
-            restore(self)
-        if not lazy:
-            self.terminals.build_all()
-        start = self.earley.initial
-        self.initial = self._config([self.pending(start, 0)], start.accepting)
+        with GROWTH_LOCK:  # (terminal automata are memoised for the whole process)
+            if restore is not None:
+                restore(self)
+            if not lazy:
+                self.terminals.build_all()
+            start = self.earley.initial
+            self.initial = self._config([self.pending(start, 0)], start.accepting)
 
     # -- the Automaton protocol --------------------------------------------------------------
     @property
@@ -180,6 +188,10 @@ class GrammarEngine:
     def stats(self) -> dict[str, Any]:
         """Rules, terminals, lexer states, tokens allowed at the start, trie walks and their
         events, the largest mask's work, memory."""
+        with GROWTH_LOCK:
+            return self._stats()
+
+    def _stats(self) -> dict[str, Any]:
         words, _ = self.mask(self.initial)
         return {
             "rules": len(self.earley.rules) - 1,
@@ -270,6 +282,13 @@ class GrammarEngine:
         cached = config._steps.get(byte, False)
         if cached is not False:
             return cached
+        with GROWTH_LOCK:
+            return self._step(config, byte)
+
+    def _step(self, config: Config, byte: int) -> Config | None:
+        cached = config._steps.get(byte, False)  # (another thread may have made it meanwhile)
+        if cached is not False:
+            return cached
         self._bound_memory()
         transitions, live, lexer = self.lexer.transitions, self.lexer.live_bytes, self.lexer
         threads: list[Thread | None] = []
@@ -306,9 +325,10 @@ class GrammarEngine:
 
     def live_bytes(self, config: Config) -> np.ndarray:
         live = np.zeros(256, dtype=bool)
-        for thread in config.threads:
-            self.lexer.ensure_row(thread[0])
-            live |= self.lexer.live_bytes[thread[0]]
+        with GROWTH_LOCK:
+            for thread in config.threads:
+                self.lexer.ensure_row(thread[0])
+                live |= self.lexer.live_bytes[thread[0]]
         return live
 
     # -- ahead-of-time work ------------------------------------------------------------------
@@ -320,6 +340,10 @@ class GrammarEngine:
         the lexer states they start, then walk the trie
         once from every lexer state. Walks below lexeme boundaries stay lazy (they are small);
         anything not reached here is computed on first use."""
+        with GROWTH_LOCK:
+            self._precompute(max_sets, max_items)
+
+    def _precompute(self, max_sets: int, max_items: int) -> None:
         seen = [self.earley.initial]
         known = {self.earley.initial}
         budget = self.earley.items_built + max_items
@@ -349,8 +373,16 @@ class GrammarEngine:
         """(bitmask words, whether every token is allowed) for ``config``; memoised."""
         cached = self._masks.get(config)
         if cached is not None:
-            self._masks.move_to_end(config)
+            try:
+                self._masks.move_to_end(config)
+            except KeyError:  # dropped by another thread meanwhile: still a valid mask
+                pass
             return cached
+        with GROWTH_LOCK:
+            cached = self._masks.get(config)
+            return cached if cached is not None else self._build_mask(config)
+
+    def _build_mask(self, config: Config) -> tuple[np.ndarray, bool]:
         self._bound_memory()
         budget = self.earley.sets_made + self.max_mask_sets
         words = np.zeros(self.num_words, dtype=np.int32)
