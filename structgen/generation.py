@@ -242,12 +242,14 @@ def _sampler_choice(
 ) -> tuple[str, Processing]:
     """The sampler's name and its logits processing, from the caller's options.
 
-    No sampler: greedy at temperature 0 or None, else ``"sample"``. ``"sample"`` and ``"awrs"``
+    No sampler: ``"awrs"`` at the temperature given (0 when none: the masked argmax, the same
+    tokens as ``"greedy"`` without filling a mask) — the fastest sampler, and exact: it draws
+    from the same distribution as ``"sample"``. ``"sample"`` and ``"awrs"`` named explicitly
     default to temperature 1 (at 0 they decode by argmax too); ``"greedy"`` refuses a positive
     temperature rather than ignore it.
     """
     if sampler is None:
-        sampler = "sample" if temperature else "greedy"
+        return "awrs", Processing(temperature=float(temperature or 0.0), top_k=top_k, top_p=top_p)
     if not isinstance(sampler, str) or sampler not in _SAMPLER_NAMES:
         raise ConfigurationError(
             f"unknown sampler {sampler!r}; choose one of {', '.join(sorted(_SAMPLER_NAMES))}"
@@ -316,7 +318,7 @@ def generate(
     top_k: int | None = None,
     top_p: float | None = None,
     particles: int | None = None,
-    speculative: Any = False,
+    speculative: Any = None,
     stream: bool = False,
 ) -> str | Stream[str, GenerationResult]:
     """Generate a completion of ``prompt`` that matches the constraint exactly.
@@ -334,8 +336,9 @@ def generate(
       across calls.
     - ``sampler``: ``"greedy"`` (full mask, argmax), ``"sample"`` (full mask, sample) or
       ``"awrs"`` (adaptive weighted rejection sampling: checks only the drawn tokens; at
-      temperature 0 the lazy masked argmax). Default: greedy, or ``"sample"`` when a
-      ``temperature`` above 0 is given. See ``docs/decoding.md``.
+      temperature 0 the lazy masked argmax). Default: ``"awrs"`` at the given temperature
+      (0, the argmax, when none is given) — greedy output without full masks, or the same
+      distribution as ``"sample"`` for fewer constraint checks. See ``docs/decoding.md``.
     - ``sampler="smc"`` with ``particles`` (default 4): sequential Monte Carlo over AWRS
       particles, resampled by weight, the output drawn among them by final weight: in the
       limit of many particles a sample of the model's distribution conditioned on the *whole*
@@ -352,8 +355,9 @@ def generate(
       ``"ngram"`` (prompt lookup: copy what followed the last few tokens earlier in the prompt
       or output), ``"recycling"`` (token recycling: candidates from earlier logits), ``True``
       (``"ngram"``, the faster of the two on SmolLM2 with the schema in the prompt), or a draft
-      model (a loaded transformers model or a ``LanguageModel`` sharing the tokenizer). See
-      ``docs/decoding.md``. Not with ``sampler="smc"``.
+      model (a loaded transformers model or a ``LanguageModel`` sharing the tokenizer), or
+      ``False``. Default (None): ``"ngram"``, except with ``sampler="smc"`` (which does not
+      speculate). See ``docs/decoding.md``.
     - ``jump_forward``: feed the tokens the constraint forces in one forward pass with the
       previous token; the sampler still decides each of them, so the output is the same.
 
@@ -417,7 +421,7 @@ def generate_result(
     top_k: int | None = None,
     top_p: float | None = None,
     particles: int | None = None,
-    speculative: Any = False,
+    speculative: Any = None,
 ) -> GenerationResult:
     """:func:`generate`, returning the text with the generated ids and the run's counters."""
     run = _start(
@@ -458,7 +462,7 @@ def _start(
     top_k: int | None,
     top_p: float | None,
     particles: int | None,
-    speculative: Any = False,
+    speculative: Any = None,
 ) -> _Run:
     """Check the options, load the model, compile the constraint: a run ready to iterate."""
     if not isinstance(prompt, str):
@@ -466,6 +470,8 @@ def _start(
     _check_options(max_new_tokens, temperature, seed)
     sampler_name, processing = _sampler_choice(sampler, temperature, top_k, top_p)
     particles = _check_particles(sampler_name, particles)
+    if speculative is None:  # the default: speculate wherever it is exact (not in SMC)
+        speculative = sampler_name != "smc"
     drafter = make_drafter(speculative)
     if drafter is not None and sampler_name == "smc":
         raise ConfigurationError(
@@ -564,7 +570,7 @@ def stream(
     top_k: int | None = None,
     top_p: float | None = None,
     particles: int | None = None,
-    speculative: Any = False,
+    speculative: Any = None,
     parse: bool = False,
 ) -> Stream[str, GenerationResult] | Stream[StreamEvent, GenerationResult]:
     """:func:`generate`, yielding the text in pieces as the decoding loop decides them.
@@ -656,7 +662,7 @@ def generate_json(
     top_k: int | None = None,
     top_p: float | None = None,
     particles: int | None = None,
-    speculative: Any = False,
+    speculative: Any = None,
 ) -> Any:
     """Generate JSON that validates against ``schema`` and return it parsed.
 

@@ -82,7 +82,7 @@ def register(subparsers: Any) -> None:
         help="greedy / sample: full token mask then argmax / sample; awrs: adaptive weighted "
         "rejection sampling, which checks only the drawn tokens; smc: sequential Monte Carlo "
         "over awrs particles, faithful to the model's distribution over whole valid outputs "
-        "(default: greedy, or sample when --temperature is above 0)",
+        "(default: awrs at --temperature, 0 when not given: greedy output without full masks)",
     )
     parser.add_argument(
         "--particles",
@@ -112,13 +112,19 @@ def register(subparsers: Any) -> None:
         "--speculative",
         nargs="?",
         const=True,
-        default=False,
+        default=None,
         choices=("ngram", "recycling"),
         metavar="ngram|recycling",
         help="constrained speculative decoding: guess tokens ahead (ngram: prompt lookup; "
         "recycling: token recycling; alone: ngram), check them against the constraint and "
-        "verify them in one forward pass; the output distribution is unchanged. Put it after "
-        "the prompt when used alone",
+        "verify them in one forward pass; the output distribution is unchanged (default: "
+        "ngram, but none with --sampler smc). Put it after the prompt when used alone",
+    )
+    parser.add_argument(
+        "--no-speculative",
+        dest="speculative",
+        action="store_false",
+        help="no speculative decoding (one token per forward pass, plus forced tokens)",
     )
     parser.add_argument(
         "--stats",

@@ -33,12 +33,14 @@ def test_bad_decoding_options_are_refused_before_the_model(options, match):
         structgen.generate("p", model=object(), **options)
 
 
-def test_the_sampler_follows_the_temperature_when_not_named():
+def test_the_default_sampler_is_awrs_at_the_temperature_given():
+    """Not named: AWRS (exact, and the fastest), argmax when no temperature is given."""
     choice = generation._sampler_choice
-    assert choice(None, None, None, None)[0] == "greedy"
-    assert choice(None, 0.0, None, None)[0] == "greedy"
+    for temperature in (None, 0.0):
+        name, processing = choice(None, temperature, None, None)
+        assert name == "awrs" and processing.greedy
     name, processing = choice(None, 0.8, 5, 0.9)
-    assert name == "sample" and processing.temperature == 0.8
+    assert name == "awrs" and processing.temperature == 0.8
     assert (processing.top_k, processing.top_p) == (5, 0.9)
     assert choice("awrs", None, None, None)[1].temperature == 1.0
     assert choice("awrs", 0, None, None)[1].greedy

@@ -41,6 +41,8 @@ def test_jump_forward_keeps_greedy_json_token_for_token(smollm2):
             tokenizer=tokenizer,
             max_new_tokens=40,
             jump_forward=jump,
+            sampler="greedy",  # full masks, one forward pass per token but the forced ones
+            speculative=False,
         )
         for jump in (False, True)
     }
@@ -71,3 +73,18 @@ def test_awrs_json_is_valid_with_few_constraint_evaluations(smollm2):
     vocab_size = model.config.vocab_size
     assert stats.evaluations_per_token < vocab_size / 100  # measured: 13 (no full mask)
     assert stats.checks > 0 and stats.tokens == len(result.token_ids) + 1  # + EOS
+
+
+@pytest.mark.slow
+def test_the_default_decodes_the_greedy_tokens_in_fewer_passes(smollm2):
+    """generate's default (AWRS at temperature 0, jump-forward, prompt-lookup speculation) is
+    exact: the same tokens as full-mask greedy decoding one token per pass."""
+    model, tokenizer = smollm2
+    options = {"schema": SCHEMA, "model": model, "tokenizer": tokenizer, "max_new_tokens": 40}
+    default = generate_result(PROMPT, **options)
+    plain = generate_result(
+        PROMPT, **options, sampler="greedy", jump_forward=False, speculative=False
+    )
+    assert default.token_ids == plain.token_ids
+    assert default.stats.forward_passes < plain.stats.forward_passes == plain.stats.tokens
+    assert default.stats.masks == 0 < plain.stats.masks

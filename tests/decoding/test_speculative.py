@@ -370,7 +370,12 @@ def test_bad_speculative_options_are_refused_before_the_model(options, match):
 
 @pytest.mark.parametrize(
     ("flags", "expected"),
-    [([], False), (["--speculative"], True), (["--speculative", "recycling"], "recycling")],
+    [
+        ([], None),  # generate's default: ngram, except with smc
+        (["--no-speculative"], False),
+        (["--speculative"], True),
+        (["--speculative", "recycling"], "recycling"),
+    ],
 )
 def test_the_cli_speculative_flag_reaches_generate_result(monkeypatch, flags, expected):
     seen = {}
