@@ -650,20 +650,25 @@ class GrammarEngine:
         trie = self.trie
         lexer = self.lexer if lexer is None else lexer
         root = len(nodes) == 1 and nodes[0] == 0
-        lazy_walk = None
         # A finished root walk from ``state`` filled the rows every token prefix reads; a
         # child walk reads token suffixes, which may need others.
-        if lexer.ready[state] < self.walk_radius and not (root and state in lexer.walked):
-            if numba_walk_ready():
-                # numba is loaded already (numba_walk_ready): importing its kernels costs nothing.
-                from structgen.kernels.numba_cpu import walk_trie_events_lazy as lazy_walk
+        numba_ready = numba_walk_ready()
+        if (
+            not numba_ready
+            and lexer.ready[state] < self.walk_radius
+            and not (root and state in lexer.walked)
             # Without numba, most states (inside a string, a number) reach few others: fill
             # them all. Only where that would be many rows (a key set, a long counted
             # product) follow the trie in numpy instead.
-            elif not lexer.explore_around(state, self.walk_radius, max_rows=_BALL_ROWS):
-                self._explore_with_numpy(lexer, state, nodes)
-        if lazy_walk is not None:
-            count = self._resumable_walk(lazy_walk, lexer, words, state, nodes)
+            and not lexer.explore_around(state, self.walk_radius, max_rows=_BALL_ROWS)
+        ):
+            self._explore_with_numpy(lexer, state, nodes)
+        if numba_ready:
+            # numba is loaded already (numba_walk_ready): importing its kernels costs nothing.
+            # The resumable kernel serves walks over filled rows too (then in one call).
+            from structgen.kernels.numba_cpu import walk_trie_events_lazy
+
+            count = self._resumable_walk(walk_trie_events_lazy, lexer, words, state, nodes)
         else:
             event_node, _ = self._events(min(len(trie.node_byte), self.max_walk_events))
             while True:
