@@ -129,7 +129,7 @@ class GrammarEngine:
         self.grammar = grammar
         self.vocab = vocab
         self.max_ignore_run = max_ignore_run if grammar.ignore else 0
-        used = sorted({s for rule in grammar.rules for s in rule.rhs if s in grammar.terminals})
+        used = sorted(grammar.terminals.keys() & set().union(*(rule.rhs for rule in grammar.rules)))
         self.terminal_names = used + [f"{name} (ignored)" for name in grammar.ignore]
         self.terminals = TerminalAutomata(
             grammar,
