@@ -11,6 +11,8 @@ a node without groups into a type set plus :class:`StringSpec`, :class:`NumberSp
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -72,8 +74,30 @@ def make_node(items) -> SchemaNode:
         if not full and loc.key in full_keys:
             continue
         unique.setdefault((loc.key, full), (loc, full))
-    ordered = tuple(unique[k] for k in sorted(unique, key=repr))
-    return SchemaNode(ordered, frozenset(unique))
+    return SchemaNode(_in_order(unique.values()), frozenset(unique))
+
+
+def _in_order(items: Iterable[Item]) -> tuple[Item, ...]:
+    """``items`` in an order that is the same in every process: by place (pointer, base URI,
+    draft, ``full``), then by content where two share a place (a synthetic subschema written
+    beside its branch). Never by ``id()``: that order changes from run to run, and with it the
+    order of the branches, the rules and the warnings."""
+    placed = sorted(((_place(item), item) for item in items), key=lambda pair: pair[0])
+    if any(a[0] == b[0] for a, b in zip(placed, placed[1:])):
+        placed.sort(key=lambda pair: (pair[0], _content(pair[1][0].schema)))
+    return tuple(item for _, item in placed)
+
+
+def _place(item: Item) -> tuple[str, str, str, bool]:
+    location, full = item
+    return (location.pointer, location.key[1], location.key[2], full)
+
+
+def _content(schema: Any) -> str:
+    try:
+        return json.dumps(schema, sort_keys=True, default=repr)
+    except (TypeError, ValueError):  # keys of mixed types (a schema built in Python), cycles
+        return repr(schema)
 
 
 @dataclass
