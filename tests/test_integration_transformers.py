@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 
+import jsonschema
 import pytest
 import torch
 
-from structgen import compile_regex
+from structgen import compile_json_schema, compile_regex, generate_result
 from structgen.errors import ConfigurationError, MatcherError
+from structgen.generation import GENERATION_SCHEMA_OPTIONS
 from structgen.integrations.transformers import StructgenLogitsProcessor
 from structgen.vocab import Vocabulary
 
@@ -77,6 +80,7 @@ def test_left_padded_batch_with_one_regex_per_row(smollm2):
     # generation stops right after the last row's EOS, so the processor never sees that token
     first, second = processor.matchers
     assert second.is_terminated() and first.is_accepting()
+    assert processor.finished == [False, True]
 
 
 def test_num_return_sequences_share_one_grammar_and_reuse_resets(smollm2):
@@ -106,29 +110,30 @@ def test_num_return_sequences_share_one_grammar_and_reuse_resets(smollm2):
     assert re.fullmatch(pattern, text, re.ASCII), text
 
 
-def test_beam_search_follows_reordered_beams(smollm2, monkeypatch):
+def test_beam_search_follows_reordered_beams(smollm2):
     model, tokenizer, vocab = smollm2
     pattern = r"(19|20)\d{2}"
     processor = StructgenLogitsProcessor(
         compile_regex(pattern, vocab), pad_token_id=tokenizer.pad_token_id
     )
     lineage = []
-    find_parents = StructgenLogitsProcessor._parents
+    assign = processor._assign
 
-    def recording(self, ids):
-        parents = find_parents(self, ids)
-        lineage.append(parents)
-        return parents
+    def recording(ids):
+        previous = processor._previous_ids
+        extends = previous is not None and torch.equal(ids[:, :-1], previous)
+        lineage.append(extends)
+        return assign(ids)
 
-    monkeypatch.setattr(StructgenLogitsProcessor, "_parents", recording)
+    processor._assign = recording
     inputs = _chat(tokenizer, ["In which year did the Berlin wall fall?"])
     output = _generate(
         model, inputs, processor, num_beams=2, num_return_sequences=2, max_new_tokens=5
     )
     for text in _texts(vocab, output, inputs["input_ids"].shape[1]):
         assert re.fullmatch(pattern, text, re.ASCII), text
-    reordered = [p for p in lineage if p is not None and p != list(range(len(p)))]
-    assert reordered, f"beam search kept every row in place ({lineage}); the test shows nothing"
+    # some step's rows did not just extend the previous step's rows in place
+    assert not all(lineage[1:]), "beam search kept every row in place; the test shows nothing"
 
 
 class _ForceToken:
@@ -217,3 +222,120 @@ def test_grammar_count_must_fit_the_batch(smollm2):
     processor = StructgenLogitsProcessor([compiled, compiled])
     with pytest.raises(ConfigurationError, match="2 compiled grammars for a batch of 3 rows"):
         processor(torch.zeros(3, 2, dtype=torch.long), torch.zeros(3, vocab.size))
+
+
+# -- JSON Schema through model.generate, against structgen's own loop --------------------------
+
+PERSON = {
+    "type": "object",
+    "properties": {"name": {"type": "string", "maxLength": 12}, "age": {"type": "integer"}},
+    "required": ["name", "age"],
+    "additionalProperties": False,
+}
+CITY = {
+    "type": "object",
+    "properties": {"city": {"type": "string", "enum": ["Paris", "Rome", "Oslo"]}},
+    "required": ["city"],
+    "additionalProperties": False,
+}
+PERSON_PROMPT = "Describe Ada Lovelace as JSON with her name and age."
+
+
+@pytest.fixture(scope="module")
+def schemas(smollm2):
+    """The schemas compiled as structgen.generate compiles them (its schema options)."""
+    _, _, vocab = smollm2
+    return {
+        "person": compile_json_schema(PERSON, vocab, **GENERATION_SCHEMA_OPTIONS),
+        "city": compile_json_schema(CITY, vocab, **GENERATION_SCHEMA_OPTIONS),
+    }
+
+
+def _generated(vocab: Vocabulary, rows: torch.Tensor, prompt_length: int) -> list[list[int]]:
+    """Generated ids of each row up to its first EOS (excluded)."""
+    out = []
+    for row in rows[:, prompt_length:].tolist():
+        end = next((i for i, token in enumerate(row) if token in vocab.eos_ids), len(row))
+        out.append(row[:end])
+    return out
+
+
+def _valid(schema: dict, text: str) -> None:
+    jsonschema.validate(json.loads(text), schema)
+
+
+@pytest.fixture(scope="module")
+def greedy_person(smollm2, schemas):
+    """Greedy tokens through model.generate with the processor (computed once)."""
+    model, tokenizer, vocab = smollm2
+    inputs = _chat(tokenizer, [PERSON_PROMPT])
+    processor = StructgenLogitsProcessor(schemas["person"], pad_token_id=tokenizer.pad_token_id)
+    output = _generate(model, inputs, processor, max_new_tokens=24)
+    [tokens] = _generated(vocab, output, inputs["input_ids"].shape[1])
+    return tokens
+
+
+def test_greedy_generate_equals_structgens_own_loop(smollm2, greedy_person):
+    model, tokenizer, vocab = smollm2
+    reference = generate_result(
+        PERSON_PROMPT,
+        schema=PERSON,
+        model=model,
+        tokenizer=tokenizer,
+        max_new_tokens=24,
+        sampler="greedy",
+        speculative=False,
+        jump_forward=False,
+    )
+    assert greedy_person == reference.token_ids
+    _valid(PERSON, reference.text)
+
+
+def test_prompt_lookup_gives_the_greedy_tokens(smollm2, schemas, greedy_person):
+    model, tokenizer, vocab = smollm2
+    inputs = _chat(tokenizer, [PERSON_PROMPT])
+    processor = StructgenLogitsProcessor(schemas["person"], pad_token_id=tokenizer.pad_token_id)
+    output = _generate(model, inputs, processor, max_new_tokens=24, prompt_lookup_num_tokens=4)
+    [tokens] = _generated(vocab, output, inputs["input_ids"].shape[1])
+    assert tokens == greedy_person
+    _valid(PERSON, _texts(vocab, output, inputs["input_ids"].shape[1])[0])
+
+
+def test_sampling_gives_schema_valid_json(smollm2, schemas):
+    model, tokenizer, vocab = smollm2
+    inputs = _chat(tokenizer, [PERSON_PROMPT])
+    processor = StructgenLogitsProcessor(schemas["person"], pad_token_id=tokenizer.pad_token_id)
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        output = _generate(model, inputs, processor, do_sample=True, top_k=0, max_new_tokens=24)
+    [text] = _texts(vocab, output, inputs["input_ids"].shape[1])
+    _valid(PERSON, text)
+
+
+def test_beam_search_gives_schema_valid_json(smollm2, schemas):
+    model, tokenizer, vocab = smollm2
+    inputs = _chat(tokenizer, ["Which city is the capital of Italy? Answer as JSON."])
+    processor = StructgenLogitsProcessor(schemas["city"], pad_token_id=tokenizer.pad_token_id)
+    output = _generate(
+        model, inputs, processor, num_beams=3, num_return_sequences=3, max_new_tokens=10
+    )
+    texts = _texts(vocab, output, inputs["input_ids"].shape[1])
+    assert len(texts) == 3
+    for text in texts:
+        _valid(CITY, text)
+
+
+def test_a_batch_with_two_schemas(smollm2, schemas):
+    model, tokenizer, vocab = smollm2
+    inputs = _chat(
+        tokenizer, ["Which city is the capital of Norway? Answer as JSON.", PERSON_PROMPT]
+    )
+    processor = StructgenLogitsProcessor(
+        [schemas["city"], schemas["person"]], pad_token_id=tokenizer.pad_token_id
+    )
+    output = _generate(
+        model, inputs, processor, max_new_tokens=24, pad_token_id=tokenizer.pad_token_id
+    )
+    city, person = _texts(vocab, output, inputs["input_ids"].shape[1])
+    _valid(CITY, city)
+    _valid(PERSON, person)

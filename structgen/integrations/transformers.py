@@ -6,32 +6,40 @@ Usage::
                                          pad_token_id=tokenizer.pad_token_id)
     model.generate(**inputs, logits_processor=[processor], max_new_tokens=16)
 
-What it supports:
+Every row's state is derived from the ``input_ids`` it is given, not from a count of calls:
+each row is a :class:`~structgen.integrations.plain.ConstrainedLogits`, which advances over the
+tokens it has not seen and rolls its matcher back to the common prefix when the ids are shorter
+or different. That one rule covers every decoding mode of ``generate``:
 
-- **Batches.** One ``CompiledGrammar`` for every row, or a list with one per input row. With
+- **Greedy and sampling**: each call brings one more token per row (a fast path: the rows keep
+  their place).
+- **Beam search and any row reordering**: the rows of a call are matched to the rows of the
+  previous call by their ids (the longest common prefix, a one-to-one assignment within the
+  rows of the same input prompt), and each one rolls back to where its beam diverged.
+- **Assisted generation** (``assistant_model=``, ``prompt_lookup_num_tokens=``): the candidate
+  check, the draft model (which gets the same processor) and the verification call the
+  processor on prefixes that grow by several tokens, shrink after a rejected draft, or start
+  again from an earlier length; each call is just another list of ids to follow.
+- **Batches**: one ``CompiledGrammar`` for every row, or a list with one per input row. With
   ``num_return_sequences=k`` or ``num_beams=k`` transformers expands each input row into ``k``
   consecutive rows; a list of ``n`` grammars is expanded the same way (row ``r`` uses grammar
   ``r // k``), so a list may have one entry per input row or one per expanded row.
-- **Left padding** (what decoder-only generation needs): only tokens produced after the first
-  call are fed to the matchers, whatever the prompt holds. Right-padded prompts are wrong for
-  generation in any case and are not detected.
-- **Beam search and any row reordering.** Each call finds, for every row, the row of the
-  previous call whose tokens it extends, and forks that row's matcher (``fork`` is O(1)). Rows
-  that keep their place (greedy, sampling) take a fast path.
-- **Finished rows.** A row whose matcher has taken an end-of-sequence token allows only the
-  EOS ids and ``pad_token_id`` from then on, so sampling never sees an all ``-inf`` row. A row
-  that another stopping criterion ended (it receives ``pad_token_id`` while its constraint is
-  incomplete) is treated as finished too.
+- **Left padding**: the prompt is whatever the first call of a generation holds; only the
+  tokens after it are fed to the matchers.
+- **Finished rows**: after a row's first end-of-sequence token (or a ``pad_token_id`` its
+  constraint does not allow: another stopping criterion ended it) only the EOS ids and
+  ``pad_token_id`` are allowed, so sampling never sees an all ``-inf`` row.
 - **Logits wider than the vocabulary** (``model.config.vocab_size`` > tokenizer length): the
   extra columns are masked.
 
-Not supported: assisted / speculative generation in transformers (several tokens per call).
-One processor serves one ``generate`` call at a time; it notices a new call (rows that extend no
-row of the previous call) and starts over, and :meth:`reset` does so explicitly.
+A call starts a new generation (and a new prompt) when the batch size changes, when the ids
+are more than one token longer than any call of the current generation, or when a row shares
+less than the prompt with every row of the previous call; :meth:`reset` does so explicitly.
+A processor serves one ``generate`` call at a time.
 
-If a matcher rejects the token the model produced — the mask forbade it, so another processor
+If a matcher rejects a token the model produced — the mask forbade it, so another processor
 must have changed the scores after this one — :class:`~structgen.errors.MatcherError` is raised
-once, naming the row, step, token id and token bytes.
+once, naming the row, the position, the token id and its bytes.
 """
 
 from __future__ import annotations
@@ -39,8 +47,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from structgen.bitmask import allocate_token_bitmask, apply_token_bitmask, bitmask_row
+from structgen.bitmask import apply_token_bitmask, bitmask_row
 from structgen.errors import ConfigurationError, MatcherError, MissingDependencyError
+from structgen.integrations.plain import ConstrainedLogits
 
 try:
     import torch
@@ -60,7 +69,7 @@ __all__ = ["StructgenLogitsProcessor"]
 
 
 class StructgenLogitsProcessor(LogitsProcessor):
-    """Masks every token the constraint forbids, one matcher per generated row."""
+    """Masks every token the constraint forbids; each row follows the ids it is given."""
 
     def __init__(
         self,
@@ -89,7 +98,12 @@ class StructgenLogitsProcessor(LogitsProcessor):
         self.grammars: list[CompiledGrammar] = grammars
         self.vocab_size: int = widths.pop()
         self.pad_token_id = pad_token_id
-        self._finished_row = self._finished_row_mask(grammars[0], pad_token_id)
+        self._eos_ids = frozenset(grammars[0].vocab.eos_ids)
+        self._stops = self._eos_ids | ({pad_token_id} if pad_token_id is not None else set())
+        self._finished_row = torch.from_numpy(
+            bitmask_row(sorted(self._stops), self.vocab_size)
+        ).unsqueeze(0)
+        self._scratch = torch.zeros(self.vocab_size)  # masked by rows that do not need a mask
         self.reset()
 
     # -- state -----------------------------------------------------------------------------
@@ -97,16 +111,21 @@ class StructgenLogitsProcessor(LogitsProcessor):
     def reset(self) -> None:
         """Forget the current generation; the next call starts a new one."""
         self.prompt_length: int | None = None
-        self.step = 0
-        self._matchers: list[Matcher] = []
+        self._rows: list[ConstrainedLogits] = []
+        self._groups: list[int] = []  # the grammar index of each row
         self._finished: list[bool] = []
         self._previous_ids: torch.Tensor | None = None
-        self._bitmask: torch.Tensor | None = None
+        self._longest = 0
 
     @property
     def matchers(self) -> list[Matcher]:
         """The matcher of each row, in the row order of the last call."""
-        return list(self._matchers)
+        return [row.matcher for row in self._rows]
+
+    @property
+    def finished(self) -> list[bool]:
+        """Whether each row of the last call had ended (EOS or padding)."""
+        return list(self._finished)
 
     def _start(self, input_ids: torch.Tensor) -> None:
         rows = input_ids.shape[0]
@@ -119,9 +138,9 @@ class StructgenLogitsProcessor(LogitsProcessor):
         per_grammar = rows // count
         self.reset()
         self.prompt_length = int(input_ids.shape[1])
-        self._matchers = [self.grammars[row // per_grammar].matcher() for row in range(rows)]
+        self._groups = [row // per_grammar for row in range(rows)]
+        self._rows = [ConstrainedLogits(self.grammars[group]) for group in self._groups]
         self._finished = [False] * rows
-        self._bitmask = allocate_token_bitmask(rows, self.vocab_size, backend="torch")
 
     # -- the processor -----------------------------------------------------------------------
 
@@ -139,104 +158,103 @@ class StructgenLogitsProcessor(LogitsProcessor):
                 "(Vocabulary.from_tokenizer(tokenizer, vocab_size=model.config.vocab_size))"
             )
         ids = input_ids.detach().to("cpu")
-        parents = self._parents(ids)
-        if parents is None:
+        assignment = self._assign(ids)
+        if assignment is None:
             self._start(ids)
-        else:
-            self.step += 1
-            self._advance(ids, parents)
+        elif assignment != list(range(len(assignment))):
+            self._rows = [self._rows[old] for old in assignment]
         self._previous_ids = ids
-        if self._fill():
-            apply_token_bitmask(scores, self._bitmask)
+        self._longest = max(self._longest, int(ids.shape[1]))
+        prompt_length = self.prompt_length or 0
+        for row, tokens in enumerate(ids[:, prompt_length:].tolist()):
+            self._finished[row] = self._follow(row, tokens, scores)
+            if self._finished[row]:
+                apply_token_bitmask(scores[row : row + 1], self._finished_row)
         return scores
 
-    def _parents(self, ids: torch.Tensor) -> list[int] | None:
-        """For each row, the row of the previous call that it extends by one token.
+    def _assign(self, ids: torch.Tensor) -> list[int] | None:
+        """For each row, the row of the previous call whose follower it takes over.
 
-        None when some row extends none of them: a new generation has started.
+        A one-to-one assignment within each grammar's rows, longest common prefix first. None
+        when a new generation starts (see the module docstring).
         """
         previous = self._previous_ids
+        prompt_length = self.prompt_length or 0
+        rows, length = ids.shape
         if (
             previous is None
-            or ids.shape[0] != previous.shape[0]
-            or ids.shape[1] != previous.shape[1] + 1
+            or rows != previous.shape[0]
+            or length < prompt_length
+            or length > self._longest + 1
         ):
             return None
-        prefix = ids[:, :-1]
-        if torch.equal(prefix, previous):
-            return list(range(ids.shape[0]))
-        same = (prefix[:, None, :] == previous[None, :, :]).all(dim=2)  # [row, previous row]
-        found = same.any(dim=1)
-        if not bool(found.all()):
+        shared = min(length, previous.shape[1])
+        if torch.equal(ids[:, :shared], previous[:, :shared]):
+            return list(range(rows))
+        same = ids[:, None, :shared] == previous[None, :, :shared]  # [row, previous row, position]
+        common = same.to(torch.int32).cumprod(dim=2).sum(dim=2)
+        groups = torch.tensor(self._groups)
+        common[groups[:, None] != groups[None, :]] = -1
+        if bool((common.max(dim=1).values < prompt_length).any()):
             return None
-        return same.to(torch.int8).argmax(dim=1).tolist()
+        pairs = sorted(
+            ((int(common[row, old]), row, old) for row in range(rows) for old in range(rows)),
+            key=lambda pair: -pair[0],
+        )
+        assignment: list[int | None] = [None] * rows
+        taken = [False] * rows
+        for value, row, old in pairs:
+            if value >= 0 and assignment[row] is None and not taken[old]:
+                assignment[row], taken[old] = old, True
+        return [old for old in assignment if old is not None]
 
-    def _advance(self, ids: torch.Tensor, parents: list[int]) -> None:
-        uses: dict[int, int] = {}
-        for parent in parents:
-            uses[parent] = uses.get(parent, 0) + 1
-        matchers: list[Matcher] = []
-        finished: list[bool] = []
-        for row, parent in enumerate(parents):
-            matcher = self._matchers[parent]
-            if uses[parent] > 1 or parent != row:
-                matcher = matcher.fork()
-            matchers.append(matcher)
-            finished.append(self._finished[parent])
-        tokens = ids[:, -1].tolist()
-        for row, token in enumerate(tokens):
-            if finished[row]:
+    def _follow(self, row: int, tokens: list[int], scores: torch.Tensor) -> bool:
+        """Bring ``row``'s follower to ``tokens`` and mask its scores; True when it has ended.
+
+        Tokens end at the first EOS the constraint accepts (which is fed to the matcher) or the
+        first ``pad_token_id`` it does not (which is not); what follows is padding. A pad id the
+        constraint accepts as an ordinary token is an ordinary token.
+        """
+        follower = self._rows[row]
+        for index, token in enumerate(tokens):
+            if token not in self._stops:
                 continue
-            matcher = matchers[row]
-            if matcher.advance(token):
-                finished[row] = matcher.is_terminated()
-            elif token == self.pad_token_id:
-                finished[row] = True  # another stopping criterion ended this row
-            else:
-                message = self._rejection_message(row, token, matcher)
-                self.reset()  # the generation cannot go on; a later call starts afresh
-                raise MatcherError(message)
-        self._matchers = matchers
-        self._finished = finished
+            self._checked(row, follower, tokens[:index], self._scratch)
+            if not follower.matcher.accepts(token):
+                if token == self.pad_token_id:
+                    return True
+                self._checked(row, follower, tokens[: index + 1], self._scratch)  # raises
+            if token in self._eos_ids:
+                self._checked(row, follower, tokens[: index + 1], self._scratch)
+                return True
+        self._checked(row, follower, tokens, scores[row])
+        return False
 
-    def _rejection_message(self, row: int, token: int, matcher: Matcher) -> str:
-        grammar = self.grammars[0]
-        token_bytes = grammar.vocab.token_bytes
-        shown = (
-            repr(token_bytes[token])
-            if 0 <= token < len(token_bytes)
-            else "(outside the vocabulary)"
-        )
-        return (
-            f"row {row}, generated token {self.step}: the model produced token id {token} "
-            f"{shown}, which the constraint does not allow here (the mask forbade it; "
-            f"accepting={matcher.is_accepting()}). Another logits processor probably changed the "
-            "scores after structgen's, or generation used several tokens per step (assisted "
-            "generation), which StructgenLogitsProcessor does not support"
-        )
-
-    def _fill(self) -> bool:
-        """Fill the bitmask for every row; True when some token is disallowed somewhere."""
-        bitmask = self._bitmask
-        if bitmask is None:  # pragma: no cover - _start always allocates it
-            raise MatcherError("StructgenLogitsProcessor called before its first step")
-        needed = False
-        for row, matcher in enumerate(self._matchers):
-            if self._finished[row]:
-                bitmask[row].copy_(self._finished_row)
-                needed = True
-            elif matcher.fill_next_token_bitmask(bitmask, row):
-                needed = True
-        return needed
-
-    @staticmethod
-    def _finished_row_mask(grammar: CompiledGrammar, pad_token_id: int | None) -> torch.Tensor:
-        """One bitmask row allowing only the EOS ids and the pad id."""
-        allowed = [*grammar.vocab.eos_ids, *([] if pad_token_id is None else [pad_token_id])]
-        return torch.from_numpy(bitmask_row(allowed, grammar.vocab_size))
+    def _checked(
+        self, row: int, follower: ConstrainedLogits, tokens: list[int], logits: torch.Tensor
+    ) -> None:
+        """``follower(tokens, logits)``, its MatcherError restated with the row and token bytes."""
+        try:
+            follower(tokens, logits)
+        except MatcherError as error:
+            position = follower.matcher.num_steps
+            token = tokens[position]
+            token_bytes = follower.compiled.vocab.token_bytes
+            shown = (
+                repr(token_bytes[token])
+                if 0 <= token < len(token_bytes)
+                else "(outside the vocabulary)"
+            )
+            self.reset()  # the generation cannot go on; a later call starts afresh
+            raise MatcherError(
+                f"row {row}, generated token {position + 1}: the model produced token id {token} "
+                f"{shown}, which the constraint does not allow here (the mask forbade it; "
+                f"accepting={follower.matcher.is_accepting()}). Another logits processor "
+                "probably changed the scores after structgen's"
+            ) from error
 
     def __repr__(self) -> str:
         return (
             f"StructgenLogitsProcessor(grammars={len(self.grammars)}, "
-            f"vocab_size={self.vocab_size}, step={self.step})"
+            f"vocab_size={self.vocab_size}, rows={len(self._rows)})"
         )
