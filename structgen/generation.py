@@ -14,7 +14,7 @@ import math
 import os
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
@@ -32,13 +32,16 @@ from structgen.decoding.smc import DEFAULT_PARTICLES, SMCDecoding
 from structgen.decoding.streaming import Stream, StreamEvent, json_events, text_pieces
 from structgen.errors import ConfigurationError, LimitExceededError, MatcherError
 from structgen.grammar.loading import load_grammar
+from structgen.grammar.whitespace import bound_whitespace
 from structgen.ir import Grammar
-from structgen.models import resolve_model
+from structgen.models import progress_stage, resolve_model
 from structgen.regex import parse_regex
 from structgen.runtime.compiled import CompiledGrammar
 from structgen.runtime.compiler import compile_grammar, compile_regex
 from structgen.schema import schema_to_grammar
+from structgen.schema.errors import SchemaError
 from structgen.schema.loading import load_schema
+from structgen.schema.options import DEFAULT_MAX_WHITESPACE, SchemaOptions
 from structgen.validation import DocumentValidator
 from structgen.vocab import Vocabulary
 
@@ -117,21 +120,25 @@ def _is_pydantic_model(schema: Any) -> bool:
     return isinstance(schema, type) and hasattr(schema, "model_json_schema")
 
 
-def _load_constraint(*, regex: str | None, grammar: Any, schema: Any = None) -> Any:
-    """The grammar IR (loaded and checked before the model), the regex text, or None."""
+def _load_constraint(
+    *,
+    regex: str | None,
+    grammar: Any,
+    schema: Any = None,
+    options: Mapping[str, Any] = {},
+    whitespace_limit: int | None = None,
+) -> Any:
+    """The grammar IR (loaded and checked before the model), the regex text, or None;
+    ``options`` are the schema options (:func:`generation_schema_options`), ``whitespace_limit``
+    the longest whitespace run a grammar's terminals may match (:func:`bound_whitespace`)."""
     if schema is not None:
-        # Generation wants one canonical text per value: compact separators, schema order.
-        options = dict(GENERATION_SCHEMA_OPTIONS)
-        if _is_pydantic_model(schema):
-            # pydantic drops unknown fields (extra="ignore") yet its schema allows them: a model
-            # would only waste tokens on keys the instance throws away.
-            options["additional_properties_default"] = False
         return schema_to_grammar(schema, **options)
     if grammar is None:
         return regex
-    if isinstance(grammar, Grammar):
-        return grammar
-    return load_grammar(grammar)
+    loaded = grammar if isinstance(grammar, Grammar) else load_grammar(grammar)
+    if whitespace_limit is None:
+        return loaded
+    return bound_whitespace(loaded, whitespace_limit, spaces_only=whitespace_limit == 1)
 
 
 def _read_schema_file(schema: Any) -> Any:
@@ -149,8 +156,23 @@ _COMPILED: weakref.WeakKeyDictionary[Vocabulary, OrderedDict[Any, CompiledGramma
 _MEMO_SIZE = 32
 
 
-def _constraint_key(*, regex: str | None, grammar: Any, schema: Any) -> Any:
-    """A hashable key for the constraint, or None when it cannot be keyed (objects)."""
+def _constraint_key(
+    *, regex: str | None, grammar: Any, schema: Any, options: Mapping[str, Any] = {}
+) -> Any:
+    """A hashable key for the constraint and its options, or None when it cannot be keyed."""
+    base = _source_key(regex=regex, grammar=grammar, schema=schema)
+    if base is None:
+        return None
+    key = (base, tuple(sorted(options.items())))
+    try:
+        hash(key)
+    except TypeError:  # an option value that cannot be keyed
+        return None
+    return key
+
+
+def _source_key(*, regex: str | None, grammar: Any, schema: Any) -> Any:
+    """A hashable key for the constraint as given, or None when it cannot be keyed (objects)."""
     if schema is not None:
         try:
             text = json.dumps(load_schema(schema), sort_keys=True)
@@ -181,15 +203,126 @@ def _memoised(cache: OrderedDict, key: Any, make: Callable[[], Any]) -> Any:
     return value
 
 
-def _compile(constraint: Any, *, vocab: Vocabulary, key: Any = None) -> CompiledGrammar:
-    """The constraint given, compiled against ``vocab`` (memoised on ``key``)."""
+def _compile(
+    constraint: Any,
+    *,
+    vocab: Vocabulary,
+    key: Any = None,
+    grammar_options: Mapping[str, Any] = {},
+) -> CompiledGrammar:
+    """The constraint given, compiled against ``vocab`` (memoised on ``key``, which must cover
+    ``grammar_options``: :func:`compile_grammar`'s limits on ignored text)."""
 
     def make() -> CompiledGrammar:
-        if isinstance(constraint, str):
-            return compile_regex(constraint, vocab)
-        return compile_grammar(constraint, vocab)
+        with progress_stage("compiling the constraint"):
+            if isinstance(constraint, str):
+                return compile_regex(constraint, vocab)
+            return compile_grammar(constraint, vocab, **grammar_options)
 
     return _memoised(_COMPILED.setdefault(vocab, OrderedDict()), key, make)
+
+
+Whitespace = Literal["compact", "flexible"] | int
+
+
+def generation_schema_options(
+    schema: Any,
+    *,
+    lenient: bool,
+    whitespace: Whitespace | None,
+    property_order: str | None,
+    schema_options: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The options ``schema`` is compiled with: generation's defaults (one canonical text per
+    value: compact separators, schema order), then ``schema_options``, then the named ones;
+    checked here, before any model is loaded."""
+    options = dict(GENERATION_SCHEMA_OPTIONS)
+    if _is_pydantic_model(schema):
+        # pydantic drops unknown fields (extra="ignore") yet its schema allows them: a model
+        # would only waste tokens on keys the instance throws away.
+        options["additional_properties_default"] = False
+    if schema_options is not None:
+        if not isinstance(schema_options, Mapping):
+            raise ConfigurationError(
+                "schema_options= must be a mapping of SchemaOptions names to values, "
+                f"not {type(schema_options).__name__}"
+            )
+        options.update(schema_options)
+    if lenient:
+        options["lenient"] = True
+    if whitespace is not None:
+        options["whitespace"] = whitespace
+    if property_order is not None:
+        options["property_order"] = property_order
+    SchemaOptions.build(**options)  # unknown names and bad values are refused now
+    return options
+
+
+def generation_grammar_options(whitespace: Whitespace | None) -> dict[str, int]:
+    """:func:`compile_grammar`'s limits on ignored text (``%ignore``) between two terminals;
+    ``max_ignore_bytes`` also bounds whitespace runs inside terminals (:func:`bound_whitespace`).
+
+    ``"compact"`` (the default in generation) or 1: one space at most (no line breaks or tabs),
+    which still keeps words apart, so a model cannot pad its output with blank lines;
+    ``"flexible"``: runs of up to ``DEFAULT_MAX_WHITESPACE`` characters; ``n``: up to ``n``
+    characters (0: no ignored text at all; whitespace a terminal requires stays one space).
+    """
+    if whitespace is None or whitespace == "compact":
+        return {"max_ignore_bytes": 1}
+    if whitespace == "flexible":
+        return {"max_ignore_bytes": DEFAULT_MAX_WHITESPACE}
+    if isinstance(whitespace, bool) or not isinstance(whitespace, int) or whitespace < 0:
+        raise ConfigurationError(
+            f"whitespace must be 'compact', 'flexible' or an int ≥ 0, not {whitespace!r}"
+        )
+    if whitespace == 0:
+        return {"max_ignore_bytes": 1, "max_ignore_run": 0}
+    return {"max_ignore_bytes": whitespace}
+
+
+def _constraint_options(
+    *,
+    regex: str | None,
+    grammar: Any,
+    schema: Any,
+    lenient: bool,
+    whitespace: Whitespace | None,
+    property_order: str | None,
+    schema_options: Mapping[str, Any] | None,
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """The schema options and the grammar compile options of the constraint given (each empty
+    when it does not apply); options that the constraint would ignore are refused."""
+    if schema is not None:
+        schema_opts = generation_schema_options(
+            schema,
+            lenient=lenient,
+            whitespace=whitespace,
+            property_order=property_order,
+            schema_options=schema_options,
+        )
+        return schema_opts, {}
+    named = [
+        name
+        for name, value in (
+            ("lenient", lenient or None),
+            ("property_order", property_order),
+            ("schema_options", schema_options),
+        )
+        if value is not None
+    ]
+    if named:
+        raise ConfigurationError(
+            f"{', '.join(f'{name}=' for name in named)} are options of schema= (how a JSON "
+            "Schema is compiled); drop them, or pass schema="
+        )
+    if grammar is not None:
+        return {}, generation_grammar_options(whitespace)
+    if whitespace is not None:
+        raise ConfigurationError(
+            "whitespace= bounds the whitespace of schema= and grammar= constraints; "
+            "a regex spells out its own whitespace: drop whitespace="
+        )
+    return {}, {}
 
 
 def _logits_width(model: Any, tokenizer: Any) -> int:
@@ -319,6 +452,10 @@ def generate(
     top_p: float | None = None,
     particles: int | None = None,
     speculative: Any = None,
+    lenient: bool = False,
+    whitespace: Whitespace | None = None,
+    property_order: Literal["any", "schema"] | None = None,
+    schema_options: Mapping[str, Any] | None = None,
     stream: bool = False,
 ) -> str | Stream[str, GenerationResult]:
     """Generate a completion of ``prompt`` that matches the constraint exactly.
@@ -360,6 +497,17 @@ def generate(
       speculate). See ``docs/decoding.md``.
     - ``jump_forward``: feed the tokens the constraint forces in one forward pass with the
       previous token; the sampler still decides each of them, so the output is the same.
+    - ``whitespace``: how much whitespace the model may choose. With ``schema=``: as
+      :class:`~structgen.schema.SchemaOptions` (``"compact"``, the default here: none;
+      ``"flexible"`` or an int ``n``: runs of up to 32 or ``n`` characters around ``{ } [ ] , :``).
+      With ``grammar=``: runs of whitespace, ignored (``%ignore``) or inside terminals —
+      ``"compact"`` (the default here): runs of one space (no line breaks), enough to keep words
+      apart; ``"flexible"``: up to 32; ``n``: up to ``n`` (0: no ignored text).
+    - ``lenient`` / ``property_order`` / ``schema_options`` (with ``schema=`` only): the schema
+      compiler's options (:class:`~structgen.schema.SchemaOptions`): ``lenient=True`` ignores
+      keywords that cannot be enforced (with a warning each); ``property_order`` is ``"schema"``
+      (the default here) or ``"any"``; ``schema_options`` maps any other option's name to its
+      value (``{"formats": "annotation", "max_array_expansion": 4096}``).
 
     Returns the generated text without the end-of-sequence token. Raises
     :class:`IncompleteGenerationError` (a ``LimitExceededError``) when ``max_new_tokens`` runs
@@ -385,6 +533,10 @@ def generate(
             top_p=top_p,
             particles=particles,
             speculative=speculative,
+            lenient=lenient,
+            whitespace=whitespace,
+            property_order=property_order,
+            schema_options=schema_options,
         )
     return generate_result(
         prompt,
@@ -402,6 +554,10 @@ def generate(
         top_p=top_p,
         particles=particles,
         speculative=speculative,
+        lenient=lenient,
+        whitespace=whitespace,
+        property_order=property_order,
+        schema_options=schema_options,
     ).text
 
 
@@ -422,6 +578,10 @@ def generate_result(
     top_p: float | None = None,
     particles: int | None = None,
     speculative: Any = None,
+    lenient: bool = False,
+    whitespace: Whitespace | None = None,
+    property_order: Literal["any", "schema"] | None = None,
+    schema_options: Mapping[str, Any] | None = None,
 ) -> GenerationResult:
     """:func:`generate`, returning the text with the generated ids and the run's counters."""
     run = _start(
@@ -440,6 +600,10 @@ def generate_result(
         top_p=top_p,
         particles=particles,
         speculative=speculative,
+        lenient=lenient,
+        whitespace=whitespace,
+        property_order=property_order,
+        schema_options=schema_options,
     )
     for _ in run.decoding:
         pass
@@ -463,6 +627,10 @@ def _start(
     top_p: float | None,
     particles: int | None,
     speculative: Any = None,
+    lenient: bool = False,
+    whitespace: Whitespace | None = None,
+    property_order: Literal["any", "schema"] | None = None,
+    schema_options: Mapping[str, Any] | None = None,
 ) -> _Run:
     """Check the options, load the model, compile the constraint: a run ready to iterate."""
     if not isinstance(prompt, str):
@@ -480,15 +648,38 @@ def _start(
         )
     _check_constraint(regex=regex, grammar=grammar, schema=schema)
     schema = _read_schema_file(schema)
-    key = _constraint_key(regex=regex, grammar=grammar, schema=schema)
+    schema_opts, grammar_opts = _constraint_options(
+        regex=regex,
+        grammar=grammar,
+        schema=schema,
+        lenient=lenient,
+        whitespace=whitespace,
+        property_order=property_order,
+        schema_options=schema_options,
+    )
+    key = _constraint_key(
+        regex=regex, grammar=grammar, schema=schema, options={**schema_opts, **grammar_opts}
+    )
     constraint = _memoised(
-        _LOADED, key, lambda: _load_constraint(regex=regex, grammar=grammar, schema=schema)
+        _LOADED,
+        key,
+        lambda: _load_constraint(
+            regex=regex,
+            grammar=grammar,
+            schema=schema,
+            options=schema_opts,
+            whitespace_limit=grammar_opts.get("max_ignore_bytes"),
+        ),
     )
 
     model, tokenizer = resolve_model(model, tokenizer)
     vocab_size = _logits_width(model, tokenizer)
     vocab = _vocabulary(tokenizer, vocab_size)
-    compiled = None if constraint is None else _compile(constraint, vocab=vocab, key=key)
+    compiled = (
+        None
+        if constraint is None
+        else _compile(constraint, vocab=vocab, key=key, grammar_options=grammar_opts)
+    )
     if not vocab.eos_ids:
         raise ConfigurationError(
             "the tokenizer has no end-of-sequence token, so generation could never stop"
@@ -571,6 +762,10 @@ def stream(
     top_p: float | None = None,
     particles: int | None = None,
     speculative: Any = None,
+    lenient: bool = False,
+    whitespace: Whitespace | None = None,
+    property_order: Literal["any", "schema"] | None = None,
+    schema_options: Mapping[str, Any] | None = None,
     parse: bool = False,
 ) -> Stream[str, GenerationResult] | Stream[StreamEvent, GenerationResult]:
     """:func:`generate`, yielding the text in pieces as the decoding loop decides them.
@@ -608,6 +803,10 @@ def stream(
         top_p=top_p,
         particles=particles,
         speculative=speculative,
+        lenient=lenient,
+        whitespace=whitespace,
+        property_order=property_order,
+        schema_options=schema_options,
     )
     if not parse:
         return pieces
@@ -663,6 +862,10 @@ def generate_json(
     top_p: float | None = None,
     particles: int | None = None,
     speculative: Any = None,
+    lenient: bool = False,
+    whitespace: Whitespace | None = None,
+    property_order: Literal["any", "schema"] | None = None,
+    schema_options: Mapping[str, Any] | None = None,
 ) -> Any:
     """Generate JSON that validates against ``schema`` and return it parsed.
 
@@ -670,7 +873,9 @@ def generate_json(
     a model instance is returned, and properties the model does not declare are not generated).
     The object is validated as ``structgen validate`` does (formats, ECMA-262 patterns) before it
     is returned; a failure there would be a bug in structgen and raises
-    :class:`~structgen.errors.MatcherError`. The decoding options are :func:`generate`'s.
+    :class:`~structgen.errors.MatcherError`. The decoding and schema options are
+    :func:`generate`'s; with ``lenient=True`` a value that breaks a keyword the compiler ignored
+    raises :class:`~structgen.schema.errors.SchemaError` with the text.
     """
 
     schema = _read_schema_file(schema)
@@ -688,9 +893,19 @@ def generate_json(
         top_p=top_p,
         particles=particles,
         speculative=speculative,
+        lenient=lenient,
+        whitespace=whitespace,
+        property_order=property_order,
+        schema_options=schema_options,
     )
     value = json.loads(text)
     issues = DocumentValidator(load_schema(schema)).issues(value)
+    if issues and (lenient or (schema_options or {}).get("lenient")):
+        raise SchemaError(
+            f"the generated JSON does not validate: {issues[0].location}: {issues[0].message}; "
+            "lenient=True left keywords unenforced (see the SchemaWarnings): call generate() "
+            f"for the text, or drop lenient=True: {text!r}"
+        )
     if issues:
         raise MatcherError(
             f"generated JSON does not validate (a structgen bug): {issues[0].location}: "

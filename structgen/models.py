@@ -21,11 +21,14 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +43,7 @@ __all__ = [
     "default_device",
     "load_default",
     "load_gguf",
+    "hf_cache_dir",
     "model_cache_dir",
     "resolve_model",
 ]
@@ -50,6 +54,29 @@ DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
 _CACHE_FORMAT = 1
 _MARKER = "structgen-model.json"
 _INSTALL_HINT = "pip install 'structgen[model]'  (or: pip install torch transformers gguf)"
+
+
+# How long work reports progress: None (the default: silently) or a factory of context managers,
+# one per stage, set by the command line (structgen.cli.progress.stage).
+StageFactory = Callable[[str], AbstractContextManager[Any]]
+_STAGES: ContextVar[StageFactory | None] = ContextVar("structgen_progress", default=None)
+
+
+@contextlib.contextmanager
+def reporting_progress(factory: StageFactory | None) -> Iterator[None]:
+    """Within the block, :func:`progress_stage` reports each long stage through ``factory``."""
+    token = _STAGES.set(factory)
+    try:
+        yield
+    finally:
+        _STAGES.reset(token)
+
+
+def progress_stage(description: str) -> AbstractContextManager[Any]:
+    """A stage of long work (model load, conversion, a compile): reported when a caller asked
+    for progress (:func:`reporting_progress`), else nothing."""
+    factory = _STAGES.get()
+    return contextlib.nullcontext() if factory is None else factory(description)
 
 
 def _require(package: str) -> Any:
@@ -108,10 +135,14 @@ def load_gguf(
     if not gguf.is_file():
         raise ConfigurationError(f"GGUF model file not found: {gguf}")
     entry = _cache_entry(gguf, name or gguf.stem)
-    loaded = _load_cached(entry) if (entry / _MARKER).is_file() else None
+    loaded = None
+    if (entry / _MARKER).is_file():
+        with progress_stage(f"loading {entry.name}"):
+            loaded = _load_cached(entry)
     if loaded is None:
-        model, tokenizer = _dequantize_gguf(gguf)
-        _write_cache(entry, model, tokenizer, gguf)
+        with progress_stage(f"converting {gguf.name} (first use; cached afterwards)"):
+            model, tokenizer = _dequantize_gguf(gguf)
+            _write_cache(entry, model, tokenizer, gguf)
     else:
         model, tokenizer = loaded
     return _place(model, device), tokenizer
@@ -291,8 +322,10 @@ def resolve_model(
 
     - ``model=None``: the default model (:func:`load_default`) and its tokenizer;
     - a ``str``/``Path``: a local checkpoint directory (``from_pretrained(local_files_only=True)``)
-      or a ``.gguf`` file (:func:`load_gguf`); the tokenizer comes from the same place unless
-      ``tokenizer`` (an object or a path) is given;
+      or a ``.gguf`` file (:func:`load_gguf`), or else the id of a model already in the local
+      Hugging Face cache (``HuggingFaceTB/SmolLM2-135M-Instruct``; :func:`hf_cache_dir`; never
+      downloaded); the tokenizer comes from the same place unless ``tokenizer`` (an object or a
+      path) is given;
     - a loaded model: used as it is; ``tokenizer`` must then be given too.
 
     ``device`` only applies to models loaded here; a model object stays where it is.
@@ -319,14 +352,50 @@ def resolve_model(
     return model, _resolve_tokenizer(tokenizer)
 
 
+# A Hugging Face repository id: ``owner/name`` (or a bare ``name``), as the hub spells them.
+_REPO_ID = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9._-]*/)?[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def hf_cache_dir() -> Path:
+    """The local Hugging Face hub cache, read from the environment at call time:
+    ``HF_HUB_CACHE``, else ``HF_HOME/hub``, else ``$XDG_CACHE_HOME/huggingface/hub``
+    (``~/.cache/huggingface/hub``)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+    return Path(base).expanduser() / "huggingface" / "hub"
+
+
+def _from_hf_cache(name: str) -> Path | None:
+    """The snapshot folder of the repository ``name`` in the local Hugging Face cache, or None
+    when it is not there (nothing is downloaded: ``local_files_only=True``)."""
+    if not _REPO_ID.fullmatch(name):
+        return None
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        return None
+    try:
+        folder = snapshot_download(name, cache_dir=hf_cache_dir(), local_files_only=True)
+    except Exception:  # not cached (LocalEntryNotFoundError), or an unreadable entry
+        return None
+    return Path(folder)
+
+
 def _load_path(
     path: Path, tokenizer: Any, device: str | None
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     if not path.exists():
-        raise ConfigurationError(
-            f"model path not found: {path} (a local checkpoint directory or .gguf file; "
-            "structgen never downloads models)"
-        )
+        cached = _from_hf_cache(str(path))
+        if cached is None:
+            raise ConfigurationError(
+                f"model not found: {path} is neither a local checkpoint directory or .gguf file "
+                f"nor a model in the Hugging Face cache ({hf_cache_dir()}); structgen never "
+                "downloads models: fetch it first (`hf download REPO_ID`), or set HF_HUB_CACHE"
+            )
+        path = cached
     if path.is_file() and path.suffix.lower() == ".gguf":
         loaded_model, own_tokenizer = load_gguf(path, device=device)
     else:
@@ -335,9 +404,10 @@ def _load_path(
         from transformers import AutoModelForCausalLM
 
         try:
-            loaded_model = AutoModelForCausalLM.from_pretrained(
-                path, dtype=torch.float32, local_files_only=True
-            ).eval()
+            with progress_stage(f"loading {path.name}"):
+                loaded_model = AutoModelForCausalLM.from_pretrained(
+                    path, dtype=torch.float32, local_files_only=True
+                ).eval()
         except (OSError, ValueError) as error:
             raise ConfigurationError(
                 f"cannot load a causal language model from {path}: {error}"

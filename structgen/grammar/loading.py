@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from pathlib import Path
@@ -79,6 +80,11 @@ def _as_path(source: str | os.PathLike[str], syntax: GrammarSyntax | None) -> Pa
     bundled = _bundled(source, syntax)
     if bundled is not None:
         return bundled
+    unknown = (
+        _unknown_name(source.strip(), syntax) if _BARE_NAME.fullmatch(source.strip()) else None
+    )
+    if unknown is not None:
+        raise GrammarError(unknown, source_name=source)
     if Path(source).suffix in _SUFFIXES and not _looks_like_gbnf(source):
         raise GrammarError(
             f"{source!r} looks like a file name, but a string is grammar text: strings are "
@@ -87,6 +93,35 @@ def _as_path(source: str | os.PathLike[str], syntax: GrammarSyntax | None) -> Pa
             source_name=source,
         )
     return None
+
+
+# A word with no rule syntax (no ``:``, ``::=``, quotes or operators) cannot be grammar text,
+# so it was meant as a bundled grammar's name.
+_BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(\.(lark|gbnf))?")
+
+
+def _unknown_name(name: str, syntax: GrammarSyntax | None) -> str | None:
+    """The error for a bare word that names no bundled grammar, with the closest names (None
+    for a file-like name with no close match: the caller says how to load a file)."""
+    stem, _, suffix = name.partition(".")
+    if suffix:
+        syntax = _SUFFIXES[f".{suffix}"]
+    names = [
+        path.stem
+        for path in sorted(grammars_dir().iterdir())
+        if syntax is None or path.suffix == f".{syntax}"
+    ]
+    names = sorted(set(names))
+    kind = f"bundled {syntax} grammar" if syntax else "bundled grammar"
+    close = difflib.get_close_matches(stem, names, n=3, cutoff=0.6)
+    if close:
+        return f"no {kind} {name!r}; did you mean {' or '.join(repr(c) for c in close)}?"
+    if suffix:
+        return None
+    return (
+        f"no {kind} {name!r} (a single word is not grammar text); "
+        f"the {kind}s are: {', '.join(names)}"
+    )
 
 
 def _bundled(name: str, syntax: GrammarSyntax | None) -> Path | None:
