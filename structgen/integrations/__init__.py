@@ -5,6 +5,8 @@ framework:
 
 - :mod:`structgen.integrations.transformers` — ``StructgenLogitsProcessor`` for
   ``model.generate(logits_processor=[...])``.
+- :mod:`structgen.integrations.llama_cpp` — ``LlamaCppLogitsProcessor`` for llama-cpp-python's
+  ``logits_processor=LogitsProcessorList([...])``, and ``generate_json(llama, schema, prompt)``.
 """
 
 from __future__ import annotations
