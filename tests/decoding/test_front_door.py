@@ -18,7 +18,7 @@ from structgen.errors import ConfigurationError
 from structgen.grammar.errors import GrammarError
 from structgen.grammar.loading import load_grammar
 from structgen.schema import schema_to_grammar
-from structgen.schema.errors import SchemaWarning, UnsupportedSchemaError
+from structgen.schema.errors import SchemaError, SchemaWarning, UnsupportedSchemaError
 
 # uniqueItems cannot be enforced exactly: refused unless lenient.
 _UNIQUE = {"type": "array", "items": {"type": "integer"}, "uniqueItems": True, "maxItems": 3}
@@ -231,3 +231,29 @@ def test_bound_pattern_cuts_only_unbounded_whitespace_runs(pattern, bounded):
     for sample in ("from", " from ", "  x ", "x  ", " ", ""):
         if re.fullmatch(bounded, sample):
             assert re.fullmatch(pattern, sample)
+
+
+@pytest.mark.parametrize("entry", ["stream", "generate_json", "generate_result", "generate"])
+def test_every_entry_point_passes_the_schema_options_on(entry):
+    """Refused without lenient, accepted with it (then the model check fails: it was reached)."""
+    call = getattr(structgen, entry)
+    args = (_UNIQUE, "p") if entry == "generate_json" else ("p",)
+    kwargs = {} if entry == "generate_json" else {"schema": _UNIQUE}
+    with pytest.raises(UnsupportedSchemaError):
+        call(*args, model=object(), **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SchemaWarning)
+        with pytest.raises(ConfigurationError, match="without its tokenizer"):
+            call(*args, model=object(), lenient=True, **kwargs)
+
+
+def test_generate_json_with_lenient_names_what_was_not_enforced(monkeypatch):
+    """A value that breaks an ignored keyword is the caller's choice (SchemaError naming
+    lenient), not a structgen bug (MatcherError) — which it is without lenient."""
+    monkeypatch.setattr(generation, "generate", lambda prompt, **options: "[1,1]")
+    with pytest.raises(SchemaError, match="lenient=True left keywords unenforced"):
+        structgen.generate_json(_UNIQUE, "p", lenient=True)
+    with pytest.raises(structgen.MatcherError, match="a structgen bug"):
+        structgen.generate_json(_UNIQUE, "p")
+    monkeypatch.setattr(generation, "generate", lambda prompt, **options: "[1,2]")
+    assert structgen.generate_json(_UNIQUE, "p", lenient=True) == [1, 2]
