@@ -142,6 +142,11 @@ def test_wheel_holds_the_package_with_its_kernels_and_grammars(wheel: tuple[Path
                      "structgen/grammars/json.lark", "structgen/grammars/json.gbnf",
                      "structgen/py.typed", "structgen/cli/main.py"):
         assert expected in names, expected
+    # Every subpackage of the source tree (a package left out of pyproject's list would be
+    # missing from every non-editable install).
+    for init in sorted((ROOT / "structgen").rglob("__init__.py")):
+        relative = init.relative_to(ROOT).as_posix()
+        assert relative in names, f"{relative} is not in the wheel (pyproject's packages)"
 
 
 def test_wheel_builds_without_setuptools_warnings(wheel: tuple[Path, str]) -> None:
