@@ -44,8 +44,8 @@ def bound_whitespace(grammar: Grammar, limit: int, *, spaces_only: bool = False)
 
 def bound_pattern(pattern: str, limit: int, *, spaces_only: bool = False) -> str:
     """``pattern`` with ``W+`` / ``W*`` (``W`` a whitespace-only class or ``\\s``, outside any
-    class) written ``W{1,limit}`` / ``W{0,limit}`` (``W`` a space when ``spaces_only``);
-    everything else unchanged."""
+    class) written ``W{1,limit}`` / ``W{0,limit}`` (``W`` a space when ``spaces_only`` and
+    ``W`` allows one); everything else unchanged."""
     out: list[str] = []
     i = 0
     while i < len(pattern):
@@ -59,7 +59,10 @@ def bound_pattern(pattern: str, limit: int, *, spaces_only: bool = False) -> str
         i = item_end
         if i < len(pattern) and pattern[i] in "+*":
             low = 1 if pattern[i] == "+" else 0
-            out.append(("[ ]" if spaces_only else item) + f"{{{low},{limit}}}")
+            # Spaces alone only where the item allows a space (a newline-only class keeps
+            # its newlines): the language must only shrink.
+            spaces = spaces_only and re.fullmatch(item, " ") is not None
+            out.append(("[ ]" if spaces else item) + f"{{{low},{limit}}}")
             i += 1
         else:
             out.append(item)

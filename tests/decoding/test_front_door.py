@@ -233,6 +233,23 @@ def test_bound_pattern_cuts_only_unbounded_whitespace_runs(pattern, bounded):
             assert re.fullmatch(pattern, sample)
 
 
+@pytest.mark.parametrize("pattern", [r"[\r\n]+", "[\t]*x", r"(?:[\n]+|[ \t]+)y", r"\s+", "[ \n]*"])
+def test_spaces_only_never_adds_a_space_a_pattern_did_not_allow(pattern):
+    """Compact generation writes whitespace runs as spaces only where the run allowed a space;
+    a newline-only run stays newlines (bounded): the language only shrinks."""
+    import itertools
+    import re
+
+    from structgen.grammar.whitespace import bound_pattern
+
+    bounded = bound_pattern(pattern, 2, spaces_only=True)
+    assert bounded != pattern
+    samples = ["".join(p) for n in range(4) for p in itertools.product(" \t\nxy", repeat=n)]
+    matched = [s for s in samples if re.fullmatch(bounded, s)]
+    assert matched  # the bounded language is not empty
+    assert all(re.fullmatch(pattern, s) for s in matched), bounded
+
+
 @pytest.mark.parametrize("entry", ["stream", "generate_json", "generate_result", "generate"])
 def test_every_entry_point_passes_the_schema_options_on(entry):
     """Refused without lenient, accepted with it (then the model check fails: it was reached)."""
