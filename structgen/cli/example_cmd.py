@@ -95,9 +95,7 @@ def _run(args: argparse.Namespace) -> int:
     from structgen.schema.loading import read_schema_file
 
     if args.indent is not None and args.count > 1:
-        raise ConfigurationError(
-            "--indent needs --count 1: JSON Lines hold one instance per line"
-        )
+        raise ConfigurationError("--indent needs --count 1: JSON Lines hold one instance per line")
     schema = read_schema_file(args.schema)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SchemaWarning)
