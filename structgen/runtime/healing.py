@@ -16,6 +16,8 @@ template's markers) never heal.
 
 from __future__ import annotations
 
+import bisect
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -59,11 +61,12 @@ def heal_prompt(
 
 
 def _extended(vocab: Vocabulary, token: int) -> bool:
-    """Some other token starts with this token's bytes and is longer."""
+    """Some other token starts with this token's bytes and is longer: the next of the sorted
+    token bytes after them (one binary search)."""
     data = vocab.token_bytes[token]
-    return bool(data) and any(
-        len(other) > len(data) and other.startswith(data) for other in vocab.token_bytes
-    )
+    ordered = _sorted_token_bytes(vocab)
+    following = bisect.bisect_right(ordered, data)
+    return bool(data) and following < len(ordered) and ordered[following].startswith(data)
 
 
 def _starts_inside_a_character(data: bytes) -> bool:
@@ -213,10 +216,26 @@ class HealingMatcher(Matcher):
         return self._inner.is_terminated()
 
 
+# Per vocabulary, built once (reading 50k-150k tokens in Python takes a moment).
+_BY_BYTES: weakref.WeakKeyDictionary[Vocabulary, dict[bytes, int]] = weakref.WeakKeyDictionary()
+_SORTED: weakref.WeakKeyDictionary[Vocabulary, list[bytes]] = weakref.WeakKeyDictionary()
+
+
 def _token_ids_by_bytes(vocab: Vocabulary) -> dict[bytes, int]:
     """The lowest id of each token's bytes (special tokens left out)."""
-    found: dict[bytes, int] = {}
-    for token, data in enumerate(vocab.token_bytes):
-        if data and token not in vocab.special_ids:
-            found.setdefault(data, token)
+    found = _BY_BYTES.get(vocab)
+    if found is None:
+        found = {}
+        for token, data in enumerate(vocab.token_bytes):
+            if data and token not in vocab.special_ids:
+                found.setdefault(data, token)
+        _BY_BYTES[vocab] = found
+    return found
+
+
+def _sorted_token_bytes(vocab: Vocabulary) -> list[bytes]:
+    """Every distinct token's bytes, sorted."""
+    found = _SORTED.get(vocab)
+    if found is None:
+        found = _SORTED[vocab] = sorted(set(vocab.token_bytes))
     return found
