@@ -11,8 +11,12 @@ Read here: rules ``name ::= ...`` (names of letters, digits, ``-`` and ``_``; a 
 the next ``name ::=``, so rules may span lines), string literals and character classes with
 the escapes ``\\n \\r \\t \\\\ \\" \\[ \\] \\xHH \\uHHHH \\UHHHHHHHH`` (code points), negated
 classes ``[^...]``, ``.`` (any character), grouping, ``|``, the postfix operators ``* + ?
-{m} {m,} {m,n} {,n}``, and ``#`` comments. Token references (``<...>``, ``!<...>``) are not
-supported: structgen grammars are over text.
+{m} {m,} {m,n} {,n}``, and ``#`` comments. Token references name special tokens, as in
+llama.cpp: ``<[128010]>`` by id, ``<|python_tag|>`` / ``<think>`` by text; each becomes a
+placeholder terminal named as written, bound to the vocabulary's token when the grammar is
+compiled (:mod:`structgen.grammar.special_tokens`). Negated references (``!<...>``: any one
+token but that one) are not supported: a grammar here is over text, where token boundaries
+are not seen.
 
 Each distinct literal, character class and ``.`` becomes one terminal named after its source
 form (``"{"``, ``[0-9]``, ``.``), which no rule name can collide with; grouping and postfix
@@ -29,7 +33,9 @@ from dataclasses import dataclass
 from structgen.errors import LimitExceededError
 from structgen.grammar.analysis import DEFAULT_MAX_RULES, DEFAULT_MAX_TERMINALS, check_grammar
 from structgen.grammar.errors import GrammarError, line_and_column
+from structgen.grammar.special_tokens import special_reference
 from structgen.ir import Grammar, Rule, Terminal
+from structgen.vocab.special import is_special_reference
 
 __all__ = ["DEFAULT_MAX_REPETITION", "grammar_from_gbnf"]
 
@@ -81,7 +87,12 @@ class _Repeat:
     high: int | None
 
 
-_Item = _Ref | _Literal | _Class | _AnyChar | _Group | _Repeat
+@dataclass(frozen=True)
+class _Token:
+    name: str  # as written: <[12]>, <|python_tag|>
+
+
+_Item = _Ref | _Literal | _Class | _AnyChar | _Group | _Repeat | _Token
 
 
 @dataclass(frozen=True)
@@ -258,9 +269,12 @@ class _Parser:
                 raise self.error("expected ')' to close the group opened here", offset)
             self.pos += 1
             return _Group(alternatives)
-        if char in "<!":
+        if char == "<":
+            return self.token_reference()
+        if char == "!":
             raise self.error(
-                "token references (<...>) are not supported: structgen grammars are over text"
+                "negated token references (!<...>) are not supported: structgen grammars are "
+                "over text, where one token is not seen; write the text it may be instead"
             )
         match = _NAME.match(self.text, self.pos)
         if match is not None:
@@ -271,6 +285,18 @@ class _Parser:
         raise self.error(
             f"unexpected {char!r}; expected a rule name, a string, a character class, '.' or '('"
         )
+
+    def token_reference(self) -> _Token:
+        """``<[id]>`` or ``<text>``: a special token (bound to an id at compile time)."""
+        offset = self.pos
+        end = self.text.find(">", offset)
+        name = self.text[offset : end + 1] if end > offset else ""
+        if not is_special_reference(name):
+            raise self.error(
+                "expected a token reference <[id]> or <text> (no spaces, closed by '>')", offset
+            )
+        self.pos = end + 1
+        return _Token(name)
 
     def postfix(self, item: _Item) -> _Item:
         while True:
@@ -445,6 +471,9 @@ class _Lowering:
             return (self.char_class(item),)
         if isinstance(item, _AnyChar):
             return (self.terminal(".", "(?s:.)"),)
+        if isinstance(item, _Token):
+            self.terminals.setdefault(item.name, special_reference(item.name))
+            return (item.name,)
         if isinstance(item, _Group):
             lowered = tuple(self.sequence(sequence) for sequence in item.alternatives)
             if len(set(lowered)) == 1:

@@ -9,7 +9,11 @@ rules over terminals, which this module copies into the IR unchanged:
   named ``name{arg,...}``;
 - terminals keep lark's names: named terminals their own, anonymous ones the names lark gives
   them (``"+"`` → ``PLUS``, ``"select"`` → ``SELECT``, ``/[0-9]+/`` → ``__ANON_0``);
-- ``%ignore`` terminals become ``Grammar.ignore``.
+- ``%ignore`` terminals become ``Grammar.ignore``;
+- special tokens are named in rules as in GBNF: ``<[128010]>`` by id, ``<|python_tag|>`` or
+  ``<think>`` by text (outside strings and regexes; not inside terminal definitions). Each
+  becomes a placeholder terminal named as written, bound to the vocabulary's token when the
+  grammar is compiled (:mod:`structgen.grammar.special_tokens`).
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ from structgen.grammar.analysis import (
     check_terminal,
 )
 from structgen.grammar.errors import GrammarError, line_and_column
+from structgen.grammar.special_tokens import special_reference
 from structgen.ir import Grammar, Rule, Terminal
+from structgen.vocab.special import is_special_reference
 
 if TYPE_CHECKING:
     from lark.lexer import TerminalDef
@@ -101,6 +107,7 @@ def grammar_from_lark(
     """
     import lark
 
+    text, specials = _special_tokens_out(text, source_name)
     try:
         parser = lark.Lark(
             text,
@@ -115,13 +122,23 @@ def grammar_from_lark(
 
     terminals: dict[str, Terminal] = {}
     for definition in parser.terminals:
+        if definition.name in specials:
+            reference = specials[definition.name]
+            terminals[reference] = special_reference(reference)
+            continue
         terminal = _terminal(definition, text, source_name)
+        if _SPECIAL_MARK in terminal.pattern:
+            raise GrammarError(
+                f"terminal {terminal.name}: a special token (<...>) may appear in rules only, "
+                "not inside a terminal's definition",
+                source_name=source_name,
+            )
         terminals[terminal.name] = terminal
     rules = []
     for rule in parser.rules:
-        rhs = tuple(str(symbol.name) for symbol in rule.expansion)
+        rhs = tuple(specials.get(str(s.name), str(s.name)) for s in rule.expansion)
         for symbol in rule.expansion:
-            if symbol.is_term and symbol.name not in terminals:
+            if symbol.is_term and specials.get(symbol.name, symbol.name) not in terminals:
                 raise GrammarError(
                     f"terminal {symbol.name} has no pattern (declared with %declare?); "
                     "structgen needs the regex of every terminal",
@@ -146,9 +163,64 @@ def grammar_from_lark(
     return check_grammar(
         grammar, max_rules=max_rules, max_terminals=max_terminals, unreachable=dropped,
         lexer=[
-            LexerTerminal(t.name, t.priority, t.pattern.type == "str") for t in parser.terminals
+            # (a special token is a string terminal: it collides with no text)
+            LexerTerminal(specials.get(t.name, t.name), t.priority, t.pattern.type == "str")
+            for t in parser.terminals
         ],
     )
+
+
+# -- special tokens ---------------------------------------------------------------------------
+
+_SPECIAL_MARK = "\U0010fffe"  # a noncharacter: stands for a special token in lark's view
+_SPECIAL_NAME = "STRUCTGEN_SPECIAL_{}"
+
+
+def _special_tokens_out(text: str, source_name: str) -> tuple[str, dict[str, str]]:
+    """``text`` with each special-token reference (``<…>`` outside strings, regexes and
+    comments) replaced by a terminal of its own for lark, and those terminals' names mapped to
+    the references as written."""
+    if "<" not in text:
+        return text, {}
+    parts: list[str] = []
+    names: dict[str, str] = {}  # reference -> lark terminal name
+    position = start = index = 0
+    while position < len(text):
+        char = text[position]
+        if char in '"/' and not text.startswith("//", position):
+            position = _closing(text, position, char)
+        elif char == "#" or text.startswith("//", position):
+            end = text.find("\n", position)
+            position = len(text) if end < 0 else end
+        elif char == "<":
+            end = text.find(">", position)
+            reference = text[position : end + 1] if end > position else ""
+            if not is_special_reference(reference):
+                line, column = line_and_column(text, position)
+                raise GrammarError(
+                    "expected a special token <[id]> or <text> (no spaces, closed by '>')",
+                    source_name=source_name, text=text, line=line, column=column,
+                )  # fmt: skip
+            if reference not in names:
+                while _SPECIAL_NAME.format(index) in text:
+                    index += 1
+                names[reference] = _SPECIAL_NAME.format(index)
+                index += 1
+            parts += [text[start:position], " ", names[reference], " "]
+            position = start = end + 1
+        else:
+            position += 1
+    parts.append(text[start:])
+    definitions = [f'\n{name}: "{_SPECIAL_MARK}{name}"' for name in names.values()]
+    return "".join(parts + definitions) + "\n", {v: k for k, v in names.items()}
+
+
+def _closing(text: str, position: int, quote: str) -> int:
+    """One past the end of the string or regex opened at ``position`` (escapes skipped)."""
+    index = position + 1
+    while index < len(text) and text[index] != quote and text[index] != "\n":
+        index += 2 if text[index] == "\\" else 1
+    return index + 1
 
 
 # -- terminals --------------------------------------------------------------------------------

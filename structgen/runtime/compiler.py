@@ -24,6 +24,7 @@ from structgen.runtime.compiled import CompiledGrammar
 from structgen.schema.errors import SchemaWarning
 from structgen.schema.loading import load_schema
 from structgen.schema.options import SchemaOptions
+from structgen.vocab.special import is_unbound_reference
 
 if TYPE_CHECKING:
     from structgen.vocab import Vocabulary
@@ -119,6 +120,10 @@ def compile_grammar(
         from structgen.grammar.loading import load_grammar
 
         grammar = load_grammar(source, syntax=syntax, start=start)
+    if any(map(is_unbound_reference, grammar.terminals.values())):  # <[id]>, <|name|>
+        from structgen.grammar.special_tokens import resolve_special_tokens
+
+        grammar = resolve_special_tokens(grammar, vocab)
     limits = {
         "max_ignore_bytes": max_ignore_bytes,
         "max_ignore_run": max_ignore_run,

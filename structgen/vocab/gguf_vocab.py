@@ -115,8 +115,14 @@ def read_gguf_vocabulary(path: str | Path) -> VocabularyParts:
             size = max(size, int(shape[1]))
             break
     name = fields.get("general.name") or path.stem
+    names = {i: pieces[i].decode("utf-8", "replace") for i in sorted(special)}
     return VocabularyParts(
-        token_bytes, special_ids=frozenset(special), eos_ids=tuple(eos), size=size, name=str(name)
+        token_bytes,
+        special_ids=frozenset(special),
+        eos_ids=tuple(eos),
+        size=size,
+        name=str(name),
+        special_names=names,
     )
 
 

@@ -99,4 +99,5 @@ def _resized(vocab: Vocabulary, vocab_size: int) -> Vocabulary:
         eos_ids=(i for i in vocab.eos_ids if i < n),
         size=max(n, vocab_size),
         name=vocab.name,
+        special_names={i: t for i, t in vocab.special_names.items() if i < n},
     )

@@ -7,7 +7,8 @@ the vocabulary from them, so the readers never import the class they feed (no im
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 __all__ = ["VocabularyParts"]
 
@@ -18,7 +19,8 @@ class VocabularyParts:
 
     ``token_bytes[i]``: the bytes of token ``i`` (``b""`` for special ones); ``special_ids`` and
     ``eos_ids`` (in the order the source declares them) are ids below ``len(token_bytes)``;
-    ``size``: the model's logits width (at least ``len(token_bytes)``); ``name``: a label.
+    ``size``: the model's logits width (at least ``len(token_bytes)``); ``name``: a label;
+    ``special_names``: the text of the special tokens that have one (``<|im_start|>``).
     """
 
     token_bytes: list[bytes]
@@ -26,3 +28,4 @@ class VocabularyParts:
     eos_ids: tuple[int, ...]
     size: int
     name: str
+    special_names: Mapping[int, str] = field(default_factory=dict)

@@ -85,6 +85,7 @@ def read_tokenizer_vocabulary(tokenizer: Any, *, vocab_size: int | None = None) 
         eos_ids=tuple(dict.fromkeys(i for i in eos if 0 <= i < n)),
         size=max(n, vocab_size or 0),
         name=_name_of(tokenizer),
+        special_names={i: t for i, t in table.special_text.items() if i in special and i < n},
     )
 
 
@@ -94,7 +95,7 @@ class _Table:
     def __init__(self, n: int) -> None:
         self.tokens: list[bytes] = [b""] * n
         self.special: set[int] = set()
-        self.special_text: dict[int, str] = {}  # id -> name, for the end-of-turn names
+        self.special_text: dict[int, str] = {}  # id -> name (end-of-turn names, grammars)
         self.eos: list[int] = []
 
     def grow(self, n: int) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from itertools import compress, pairwise
 from operator import not_
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,10 @@ class Vocabulary:
       ``special_ids`` (an empty token would let a model stall inside a constraint);
     - ``special_ids`` are never allowed inside a constraint; ``eos_ids`` are a subset of them;
     - ``size >= len(token_bytes)``: ids from ``len(token_bytes)`` up to ``size`` are padding
-      columns of the model's logits, never allowed.
+      columns of the model's logits, never allowed;
+    - ``special_names`` maps special ids to their text (``<|im_start|>``), where the source
+      gave one; a grammar names special tokens by it (see :mod:`structgen.vocab.special`). Like
+      ``name``, it is not part of the fingerprint.
 
     A ``Vocabulary`` is immutable; do not change ``token_bytes`` in place.
     """
@@ -44,11 +48,13 @@ class Vocabulary:
         "name",
         "size",
         "special_ids",
+        "special_names",
         "token_bytes",
     )
 
     token_bytes: list[bytes]
     special_ids: frozenset[int]
+    special_names: Mapping[int, str]
     eos_ids: tuple[int, ...]
     size: int
     name: str
@@ -61,6 +67,7 @@ class Vocabulary:
         eos_ids: Iterable[int] = (),
         size: int | None = None,
         name: str = "",
+        special_names: Mapping[int, str] | None = None,
     ) -> None:
         tokens = list(map(bytes, token_bytes))
         n = len(tokens)
@@ -86,6 +93,8 @@ class Vocabulary:
         setter(self, "eos_ids", eos)
         setter(self, "size", int(size))
         setter(self, "name", name)
+        names = {int(i): str(t) for i, t in (special_names or {}).items() if int(i) in special}
+        setter(self, "special_names", MappingProxyType(names))
         setter(self, "_fingerprint", None)
 
     # -- construction ------------------------------------------------------------------------
@@ -133,6 +142,7 @@ class Vocabulary:
             eos_ids=parts.eos_ids,
             size=parts.size,
             name=parts.name,
+            special_names=parts.special_names,
         )
 
     # -- identity ----------------------------------------------------------------------------
@@ -179,7 +189,14 @@ class Vocabulary:
     def __reduce__(self) -> tuple[Any, ...]:
         return (
             _rebuild,
-            (self.token_bytes, sorted(self.special_ids), self.eos_ids, self.size, self.name),
+            (
+                self.token_bytes,
+                sorted(self.special_ids),
+                self.eos_ids,
+                self.size,
+                self.name,
+                dict(self.special_names),
+            ),
         )
 
     # -- flat arrays (a pickle-free cache format) ---------------------------------------------
@@ -195,6 +212,10 @@ class Vocabulary:
         )
         offsets = np.zeros(len(self.token_bytes) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
+        named = sorted(self.special_names)
+        texts = [self.special_names[i].encode("utf-8") for i in named]
+        text_offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum([len(t) for t in texts], out=text_offsets[1:])
         return {
             "token_data": np.frombuffer(b"".join(self.token_bytes), dtype=np.uint8).copy(),
             "token_offsets": offsets,
@@ -202,6 +223,9 @@ class Vocabulary:
             "eos_ids": np.array(self.eos_ids, dtype=np.int64),
             "size": np.array([self.size], dtype=np.int64),
             "name": np.frombuffer(self.name.encode("utf-8"), dtype=np.uint8).copy(),
+            "special_name_ids": np.array(named, dtype=np.int64),
+            "special_name_data": np.frombuffer(b"".join(texts), dtype=np.uint8).copy(),
+            "special_name_offsets": text_offsets,
         }
 
     @classmethod
@@ -217,6 +241,7 @@ class Vocabulary:
                 eos_ids=np.asarray(arrays["eos_ids"]).tolist(),
                 size=int(arrays["size"][0]),
                 name=bytes(arrays["name"].tobytes()).decode("utf-8") if "name" in arrays else "",
+                special_names=_names_of(arrays),
             )
         except KeyError as exc:
             raise ConfigurationError(
@@ -225,7 +250,29 @@ class Vocabulary:
             ) from None
 
 
+def _names_of(arrays: Mapping[str, np.ndarray]) -> dict[int, str]:
+    """The special names :meth:`Vocabulary.to_arrays` stored (none in older arrays)."""
+    if "special_name_ids" not in arrays:
+        return {}
+    data = bytes(arrays["special_name_data"].tobytes())
+    bounds = pairwise(np.asarray(arrays["special_name_offsets"]).tolist())
+    ids = np.asarray(arrays["special_name_ids"]).tolist()
+    return {i: data[a:b].decode("utf-8") for i, (a, b) in zip(ids, bounds, strict=True)}
+
+
 def _rebuild(
-    token_bytes: list[bytes], special_ids: list[int], eos_ids: tuple[int, ...], size: int, name: str
+    token_bytes: list[bytes],
+    special_ids: list[int],
+    eos_ids: tuple[int, ...],
+    size: int,
+    name: str,
+    special_names: dict[int, str] | None = None,
 ) -> Vocabulary:
-    return Vocabulary(token_bytes, special_ids=special_ids, eos_ids=eos_ids, size=size, name=name)
+    return Vocabulary(
+        token_bytes,
+        special_ids=special_ids,
+        eos_ids=eos_ids,
+        size=size,
+        name=name,
+        special_names=special_names,
+    )

@@ -40,6 +40,7 @@ from structgen.errors import ConfigurationError, LimitExceededError
 from structgen.kernels.numpy_walk import trie_levels
 from structgen.kernels.trie_walk import numba_walk_ready, walk_trie_events
 from structgen.regex.dfa import DEAD
+from structgen.vocab.special import engine_vocabulary, special_token_ids
 from structgen.vocab.trie import build_trie
 
 if TYPE_CHECKING:
@@ -145,7 +146,9 @@ class GrammarEngine:
         )
         self.lexer = ProductLexer(self.terminals, max_states=max_lexer_states)
         with GROWTH_LOCK:  # (a vocabulary's trie is built once, for every engine)
-            self.trie = build_trie(vocab)
+            # special tokens the grammar names spell private bytes in the trie it walks
+            named = special_token_ids(grammar.terminals.values())
+            self.trie = build_trie(engine_vocabulary(vocab, named))
         self.walk_radius = int(self.trie.node_depth.max(initial=0)) + 1
         """Rows a trie walk may read: states fewer than this many bytes from its start."""
         self.num_words = bitmask_words(vocab.size)
