@@ -12,6 +12,7 @@ A grammar that names no special token is untouched: those tokens stay banned.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import replace
 
@@ -81,11 +82,12 @@ def _token_id(name: str, vocab: Vocabulary, source_name: str) -> int:
         named = sorted(i for i, t in vocab.special_names.items() if t == text)
         if not named:
             ordinary = text.encode("utf-8") in set(vocab.token_bytes)
+            names = sorted(set(vocab.special_names.values()))
+            close = difflib.get_close_matches(text, names, n=4, cutoff=0.5) or names[:6]
             hint = (
                 f"it is an ordinary token there: write it as the string {text!r}"
                 if ordinary
-                else "special tokens there include "
-                + ", ".join(sorted(vocab.special_names.values())[:8])
+                else "special tokens there include " + ", ".join(close)
             )
             raise GrammarError(
                 f"token reference {name}: vocabulary {vocab.name!r} has no special token "
