@@ -1,8 +1,8 @@
 """``structgen bench …`` (and ``structgen-bench …``): the benchmarks' command line.
 
-Each benchmark is a sub-command (``regex``, ``grammar``, ``maskbench`` and ``decode``): it
-runs, writes ``<out>/<name>.json`` and ``<out>/<name>.png``, and replaces its own marked
-section of ``BENCHMARKS.md``. The options every benchmark shares come from
+Each benchmark is a sub-command (``regex``, ``grammar``, ``maskbench``, ``decode`` and
+``batch``): it runs, writes ``<out>/<name>.json`` and ``<out>/<name>.png``, and replaces its
+own marked section of ``BENCHMARKS.md``. The options every benchmark shares come from
 :func:`add_common_options`.
 """
 
@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from structgen.errors import StructgenError
-from structgen_bench import decode_report, grammar_report, maskbench_report, regex_report
+from structgen_bench import (
+    batch_report,
+    decode_report,
+    grammar_report,
+    maskbench_report,
+    regex_report,
+)
+from structgen_bench.batch_bench import DEFAULT_BATCH_SIZES, BatchBenchConfig, run_batch_benchmark
 from structgen_bench.decode_bench import DEFAULT_CONFIGS, DecodeBenchConfig, run_decode_benchmark
 from structgen_bench.grammar_bench import (
     DEFAULT_TOKENIZERS as GRAMMAR_DEFAULT_TOKENIZERS,
@@ -56,6 +63,7 @@ def build_parser(prog: str = "structgen bench") -> argparse.ArgumentParser:
     _register_grammar(benches)
     _register_maskbench(benches)
     _register_decode(benches)
+    _register_batch(benches)
     return parser
 
 
@@ -409,6 +417,83 @@ def run_decode_command(args: argparse.Namespace) -> int:
     results = run_decode_benchmark(config)
     results["config"]["out"] = str(args.out)  # where the report's plot is linked from
     _publish(results, args, "decode", decode_report.plot_results, decode_report.render_markdown)
+    return 0
+
+
+def _register_batch(benches: Any) -> None:
+    parser = benches.add_parser(
+        "batch",
+        help="batched masks: fill time per batch size against xgrammar's batch matcher, "
+        "apply kernels, overlap, end-to-end overhead with SmolLM2",
+        description="On the Llama-3 vocabulary: mask fill time for batches of different JSON "
+        "Schemas (structgen's fill_next_token_bitmasks against xgrammar's BatchGrammarMatcher, "
+        "same rows and steps, first visit and warm, masks compared), apply-kernel time per "
+        "row; with the model: how much mask time fill_async hides, and tokens/s of SmolLM2 "
+        "through transformers and llama-cpp-python with and without a processor.",
+    )
+    _add_data(parser, "the data directory (jsonschemabench/, maskbench-tests/, vocabs/)")
+    parser.add_argument("--tokenizer", default="llama3", metavar="NAME_OR_GGUF",
+                        help="a GGUF vocabulary file or a benchmark vocabulary key "
+                        "(default llama3)")  # fmt: skip
+    parser.add_argument("--subsets", type=_csv, default=None, metavar="LIST",
+                        help="comma-separated subsets (default: all of --data)")  # fmt: skip
+    parser.add_argument("--batch-sizes", type=lambda v: [int(x) for x in _csv(v)],
+                        default=list(DEFAULT_BATCH_SIZES), metavar="LIST",
+                        help="comma-separated batch sizes (default 1,8,32,64)")  # fmt: skip
+    parser.add_argument("--steps", type=int, default=48, metavar="N",
+                        help="fill calls per pass and batch size (default 48)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="row sample seed")
+    parser.add_argument("--whitespace", choices=("compact", "flexible"), default="compact",
+                        help="schema whitespace in both engines (default compact)")  # fmt: skip
+    parser.add_argument("--max-schema-bytes", type=int, default=6000, metavar="N",
+                        help="leave out larger schemas (default 6000)")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=1, metavar="N",
+                        help="structgen's fill threads (default 1)")  # fmt: skip
+    parser.add_argument("--xgrammar-threads", default="auto", metavar="N",
+                        help="BatchGrammarMatcher max_threads (default auto)")  # fmt: skip
+    parser.add_argument("--apply-repeat", type=int, default=50, metavar="N",
+                        help="timed apply calls per kernel and size (default 50)")  # fmt: skip
+    parser.add_argument("--no-model", action="store_true",
+                        help="skip the overlap and end-to-end parts (no SmolLM2)")  # fmt: skip
+    parser.add_argument("--max-new-tokens", type=int, default=48, metavar="N",
+                        help="end-to-end token budget per run (default 48)")  # fmt: skip
+    parser.add_argument("--e2e-schemas", type=int, default=3, metavar="N",
+                        help="end-to-end schemas (default 3)")  # fmt: skip
+    _add_vocab_dir(parser, "<data>/vocabs, else the download cache")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+                        help=f"where the JSON and PNG go (default {DEFAULT_OUT})")  # fmt: skip
+    parser.add_argument("--markdown", type=Path, default=DEFAULT_MARKDOWN, metavar="FILE",
+                        help=f"markdown file whose marked section is replaced "
+                        f"(default {DEFAULT_MARKDOWN})")  # fmt: skip
+    parser.add_argument("--no-markdown", action="store_true", help="do not touch the markdown file")
+    parser.add_argument("--no-plot", action="store_true", help="do not draw the PNG")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run_batch_command)
+
+
+def run_batch_command(args: argparse.Namespace) -> int:
+    threads = args.xgrammar_threads
+    config = BatchBenchConfig(
+        data_dir=args.data,
+        tokenizer=args.tokenizer,
+        vocab_dir=args.vocab_dir,
+        subsets=args.subsets,
+        batch_sizes=args.batch_sizes,
+        steps=args.steps,
+        seed=args.seed,
+        whitespace=args.whitespace,
+        max_schema_bytes=args.max_schema_bytes,
+        structgen_threads=args.threads,
+        xgrammar_threads=int(threads) if str(threads).isdigit() else threads,
+        apply_repeat=args.apply_repeat,
+        model=not args.no_model,
+        e2e_schemas=args.e2e_schemas,
+        e2e_max_new_tokens=args.max_new_tokens,
+        progress=not args.no_progress,
+    )
+    results = run_batch_benchmark(config)
+    results["config"]["out"] = str(args.out)
+    _publish(results, args, "batch", batch_report.plot_results, batch_report.render_markdown)
     return 0
 
 
