@@ -195,3 +195,20 @@ def test_real_vocabularies_resolve_names_and_ids() -> None:
     for token in (128006, 87, 128007, 128010):  # 87: "x"
         assert matcher.accepts(token) and matcher.advance(token)
     assert matcher.is_accepting() and not matcher.accepts(128010)
+
+
+def test_special_names_survive_arrays_and_pickle() -> None:
+    import pickle
+
+    assert Vocabulary.from_arrays(VOCAB.to_arrays()).special_names == VOCAB.special_names
+    assert pickle.loads(pickle.dumps(VOCAB)).special_names == VOCAB.special_names
+    assert Vocabulary.from_arrays(VOCAB.to_arrays()).fingerprint == VOCAB.fingerprint
+
+
+def test_tokenizer_and_gguf_readers_name_the_same_special_tokens() -> None:
+    from tests.helpers.vocab_fixtures import hf_vocab
+
+    gguf, hf = gguf_vocab("smollm2"), hf_vocab("smollm2")
+    shared = gguf.special_ids & hf.special_ids
+    assert {gguf.special_names[i] for i in shared} == {hf.special_names[i] for i in shared}
+    assert hf.special_names[1] == "<|im_start|>"
