@@ -156,3 +156,25 @@ def test_the_command_writes_json_plot_and_section(
     assert "structgen-bench:batch:begin" in page and "## Batch" in page
     section = render_markdown(results)
     assert "| 2 | warm |" in section and "24 / 24 |" in section
+
+
+def test_the_report_shows_the_model_parts(results: dict[str, Any]) -> None:
+    document = json.loads(json.dumps(results))
+    document["config"].update(model=True)
+    timing = {"seconds": 2.0, "forward_seconds": 1.5, "fill_seconds": 0.2}
+    document["overlap"] = {
+        "rows": 4, "steps": 8, "same_tokens": True, "hidden_fraction": 0.95,
+        "serial": {**timing, "exposed_fill_seconds": 0.2},
+        "overlap": {**timing, "exposed_fill_seconds": 0.01},
+    }  # fmt: skip
+    runs = [
+        {"generator": "llama-cpp-python", "config": "none", "tokens": 8, "seconds": 1.0,
+         "prefill_seconds": 0.2, "valid": None},
+        {"generator": "llama-cpp-python", "config": "structgen", "tokens": 8, "seconds": 1.4,
+         "prefill_seconds": 0.2, "valid": True},
+    ]  # fmt: skip
+    document["e2e"] = {"runs": runs, "summary": summarise_e2e(runs)}
+    section = render_markdown(document)
+    assert "hidden: 95.0%" in section and "same tokens both ways: True" in section
+    # decode: 8 tokens in 0.8 s against 1.2 s: 10 and 6.7 tokens/s, 1.5x, 50 ms per token more
+    assert "| llama-cpp-python | structgen | 1 | 8 | 5.7 | 6.7 | 1.50 | 50.00 | 1/1 |" in section

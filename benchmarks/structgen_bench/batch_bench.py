@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +97,8 @@ def run_batch_benchmark(config: BatchBenchConfig) -> dict[str, Any]:
         raise ConfigurationError(f"--whitespace must be compact or flexible, got "
                                  f"{config.whitespace!r}")  # fmt: skip
     _torch_threads(config.torch_threads)
+    load_at_start = _load_average()
+    started = time.perf_counter()
     data_dir = config.data_dir or default_data_dir()
     ref = resolve_tokenizer(config.tokenizer, data_dir, config.vocab_dir)
     tokenizer = load_tokenizer(ref.path, key=ref.key, title=ref.title)
@@ -140,7 +144,12 @@ def run_batch_benchmark(config: BatchBenchConfig) -> dict[str, Any]:
         bar.close()
     return {
         "benchmark": "batch",
-        "machine": machine_info(),
+        "machine": {
+            **machine_info(),
+            "load_average_start": load_at_start,
+            "load_average_end": _load_average(),
+            "wall_seconds": time.perf_counter() - started,
+        },
         "engines": {
             "structgen": {
                 "status": "ok",
@@ -150,6 +159,7 @@ def run_batch_benchmark(config: BatchBenchConfig) -> dict[str, Any]:
             },
             "xgrammar": {
                 "status": "ok",
+                "hardware_threads": os.cpu_count(),
                 "version": package_version("xgrammar"),
                 "threads": config.xgrammar_threads,
                 "call": "xgrammar.BatchGrammarMatcher.batch_fill_next_token_bitmask",
@@ -181,6 +191,14 @@ def run_batch_benchmark(config: BatchBenchConfig) -> dict[str, Any]:
         "overlap": overlap,
         "e2e": {"runs": e2e_runs, "summary": summarise_e2e(e2e_runs)} if config.model else None,
     }
+
+
+def _load_average() -> float | None:
+    """The one-minute load average (None where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
 
 
 def _torch_threads(threads: int) -> None:

@@ -3,6 +3,7 @@ size, log axes, both engines, first visit and warm)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,16 @@ def _us(value: float | None) -> str:
 
 
 def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _auto_threads(xgrammar: dict[str, Any]) -> str:
+    if xgrammar.get("threads") != "auto" or not xgrammar.get("hardware_threads"):
+        return ""
+    return f", `'auto'` being half the hardware threads: {xgrammar['hardware_threads'] // 2} here"
+
+
+def _load(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
 
@@ -125,10 +136,18 @@ def render_markdown(results: dict[str, Any]) -> str:
     rejected = sum(
         len(p["rejected"]) for r in results["fill"] for p in r.get("passes", {}).values()
     )
+    machine = results["machine"]
+    load = (machine.get("load_average_start"), machine.get("load_average_end"))
     lines = [
         "## Batch (`structgen bench batch`)",
         "",
         run_line(results),
+        "",
+        f"Machine: {machine.get('cpu_count', os.cpu_count())} cores shared with other work "
+        f"(one-minute load average {_load(load[0])} at the start, {_load(load[1])} at the end; "
+        f"above 1 means other processes competed for the cores); the whole run took "
+        f"{machine.get('wall_seconds', 0.0) / 60:.1f} min. Figures are noisy: the engines are "
+        "timed back to back on each step so that a busy moment slows both.",
         "",
         f"{results['tokenizer']['title']} vocabulary ({results['tokenizer']['vocab_size']} "
         f"tokens). **Mask fill**: {fill_rows} rows, each a different JSONSchemaBench schema "
@@ -140,7 +159,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"{results['engines']['structgen']['threads']}; xgrammar "
         f"{results['engines']['xgrammar']['version']}: `BatchGrammarMatcher("
         f"max_threads={results['engines']['xgrammar']['threads']!r})"
-        ".batch_fill_next_token_bitmask`), every row then taking its instance's next token "
+        f".batch_fill_next_token_bitmask`{_auto_threads(results['engines']['xgrammar'])}), "
+        "every row then taking its instance's next token "
         "(a finished row starts its instance again). *first*: new matchers on schemas just "
         "compiled (structgen recompiles per batch size with its memo caches dropped; xgrammar, "
         "which precomputes masks at compile time, reuses its compiles); *warm*: new matchers "
