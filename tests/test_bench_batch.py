@@ -79,6 +79,9 @@ def test_the_document_has_every_part(results: dict[str, Any]) -> None:
         (b, p) for b in (1, 2) for p in ("first", "warm")
     }
     assert results["overlap"] is None and results["e2e"] is None
+    attribution = results["first_visit_rows"]
+    assert attribution["rows"] == 2 and len(attribution["top"]) == 2
+    assert sum(t["share"] for t in attribution["top"]) == pytest.approx(1.0)
     kernels = results["apply"]["kernels"]
     assert set(kernels) == set(APPLY_KERNELS)
     assert all(kernels[k][s]["status"] == "ok" for k in kernels for s in ("1", "2"))

@@ -25,6 +25,7 @@ from typing import Any
 
 from structgen.errors import ConfigurationError
 from structgen_bench.batch_apply import measure_apply
+from structgen_bench.batch_attribution import attribute_first_visit
 from structgen_bench.batch_e2e import measure_llama_cpp, measure_transformers, summarise_e2e
 from structgen_bench.batch_fill import (
     compared_bits,
@@ -131,6 +132,8 @@ def run_batch_benchmark(config: BatchBenchConfig) -> dict[str, Any]:
         fill = measure_fill(engines, rows, batch_sizes=sizes, steps=config.steps, words=words,
                             vocab_size=tokenizer.vocab_size,
                             compare=compared_bits(tokenizer, words), progress=step)  # fmt: skip
+        bar.set_description("first-visit attribution (structgen)")
+        attribution = attribute_first_visit(engines[0], rows, steps=config.steps, words=words)
         bar.set_description("apply kernels")
         apply = measure_apply(vocab_size=tokenizer.vocab_size, batch_sizes=sizes,
                               repeat=config.apply_repeat, seed=config.seed)  # fmt: skip
@@ -187,6 +190,7 @@ def run_batch_benchmark(config: BatchBenchConfig) -> dict[str, Any]:
         "left_out": left_out,
         "fill": fill,
         "fill_ratios": fill_ratios(fill),
+        "first_visit_rows": attribution,
         "apply": apply,
         "overlap": overlap,
         "e2e": {"runs": e2e_runs, "summary": summarise_e2e(e2e_runs)} if config.model else None,

@@ -187,6 +187,16 @@ def render_markdown(results: dict[str, Any]) -> str:
                   "allows raw control characters in length-bounded strings. "
                   "`tests/test_bench_batch.py` checks the two bit for bit where the languages "
                   "are the same."]  # fmt: skip
+    attribution = results.get("first_visit_rows")
+    if attribution and attribution["top"]:
+        top = "; ".join(
+            f"{t['row']} {t['seconds']:.2f} s ({t['share']:.0%}; slowest fill "
+            f"{t['slowest_fill_seconds'] * 1e3:.0f} ms at token {t['slowest_fill_position']})"
+            for t in attribution["top"]
+        )
+        lines += ["", f"Which rows pay structgen's first visit (a separate pass over the "
+                  f"{attribution['rows']} rows, compiled cold again, each row's fill timed on "
+                  f"its own; {attribution['seconds']:.2f} s in all): {top}."]  # fmt: skip
     if rejected:
         lines += ["", f"Instance tokens an engine refused during the passes: {rejected} (the "
                   "row then restarted in both)."]  # fmt: skip
