@@ -18,8 +18,6 @@ from structgen_bench.batch_e2e import summarise_e2e
 from structgen_bench.batch_fill import compare_bitmasks
 from structgen_bench.batch_report import render_markdown
 
-pytest.importorskip("xgrammar", reason="the batch benchmark's peer")
-
 # Schemas whose language is the same in both engines in compact mode, with one valid instance
 # each; the third has no valid instance, so it is never a row. Elsewhere the languages differ
 # by design: structgen also allows a property name or an enum string spelled with escapes
