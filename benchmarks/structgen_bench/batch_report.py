@@ -103,7 +103,10 @@ def _model_lines(results: dict[str, Any]) -> list[str]:
             f"**End to end** (SmolLM2-135M-Instruct on the CPU, greedy, "
             f"{config['e2e_schemas']} schemas, `max_new_tokens={config['e2e_max_new_tokens']}`, "
             f"torch threads {config['torch_threads']}, llama.cpp `n_threads=1`; the schema in "
-            "the prompt; compiles before the timed runs; the prompt evaluated afresh in every "
+            "the prompt; each processor's JSON Schema defaults (structgen's "
+            "`compile_json_schema`, llama-cpp's `make_logits_processor`, xgrammar's "
+            "`compile_json_schema`); compiles before the timed runs; the prompt evaluated "
+            "afresh in every "
             "run; *decode*: a one-token run's time (the prefill) left out; *valid*: the output "
             "parses and validates — a constrained run cut by `max_new_tokens` is not):",
             "",
