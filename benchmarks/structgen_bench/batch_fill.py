@@ -13,8 +13,9 @@ compiler cache cleared), then two passes of ``steps`` steps run on fresh matcher
 A step is one fill call for the whole batch, per engine back to back (a busy machine slows both
 alike); between steps every row takes its instance's next token in both engines (untimed),
 a row that finished its instance (its last fill allows EOS) starts it again on a new matcher,
-like a new request in a continuous batch. Before any timing the two engines' bitmasks of every
-step are compared word for word: the benchmark's oracle of correctness.
+like a new request in a continuous batch. After each step (untimed) the two engines' bitmasks
+are compared bit for bit, special tokens aside: xgrammar is the benchmark's independent oracle
+(where the languages are the same; where they differ by design the report says how).
 """
 
 from __future__ import annotations
