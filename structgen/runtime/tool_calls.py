@@ -100,8 +100,9 @@ def compile_tool_calls(
     default to the format's tags; either may be the text of one of ``vocab``'s special tokens.
     ``required``: at least one call. ``arguments_key`` (hermes): the key of the arguments
     (``"parameters"`` for Llama 3.1's JSON calls). The parameters compile with ``options`` /
-    ``schema_overrides`` as :func:`~structgen.runtime.compiler.compile_json_schema` does
-    (properties in schema order by default, so ``name`` comes first)."""
+    ``schema_overrides`` as :func:`~structgen.runtime.compiler.compile_json_schema` does (any
+    property order: ``property_order="schema"`` makes ``name`` come first, and every object's
+    properties follow their schema's order)."""
     grammar = tool_calls_grammar(
         tools,
         format=format,
@@ -140,8 +141,6 @@ def tool_calls_grammar(
         raise ConfigurationError(f"tool names must differ, got {names}")
     begin = _DEFAULT_TAGS[format][0] if begin is None else begin
     end = _DEFAULT_TAGS[format][1] if end is None else end
-    if options is None:
-        schema_overrides = {"property_order": "schema", **schema_overrides}
     resolved = SchemaOptions.build(options, **schema_overrides)
     builder = _Builder(special_names)
     end_symbols = builder.tag(end)

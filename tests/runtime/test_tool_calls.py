@@ -33,7 +33,11 @@ _PIECES = ["<t", "t>", "<t>", "</t>", "a<", '{"name":"', '","arguments":', "true
 _SPECIAL = {1: "<|call|>", 2: "<|other|>"}
 TOKENS = [b"", b"", b""] + [p.encode() for p in _CHARS + _PIECES]
 VOCAB = Vocabulary(TOKENS, special_ids=[1, 2], eos_ids=[0], special_names=_SPECIAL, name="toy")
-_JSON = r'\{"name":"f","arguments":(?:true|false)\}|\{"name":"g","arguments":null\}'
+_ARGUMENTS = {"f": "(?:true|false)", "g": "null"}
+_JSON = "|".join(  # either property order
+    rf'\{{"name":"{n}","arguments":{a}\}}|\{{"arguments":{a},"name":"{n}"\}}'
+    for n, a in _ARGUMENTS.items()
+)
 
 
 def _language(begin: str, text: str, *, required: bool) -> str:
@@ -174,7 +178,7 @@ def smol():
 
 def _oracle(text: str) -> bool:
     """Hermes calls, parsed by hand: split at the first ``<tool_call>``, a compact JSON object
-    with ``name`` first then ``arguments`` valid against that tool's schema, ``</tool_call>``."""
+    of ``name`` and ``arguments`` valid against that tool's schema, ``</tool_call>``."""
     rest = text
     while "<tool_call>" in rest:
         _, rest = rest.split("<tool_call>", 1)
@@ -186,7 +190,7 @@ def _oracle(text: str) -> bool:
             call = json.loads(body)
         except ValueError:
             return False
-        if not isinstance(call, dict) or list(call) != ["name", "arguments"]:
+        if not isinstance(call, dict) or set(call) != {"name", "arguments"}:
             return False
         schema = SCHEMAS.get(call["name"]) if isinstance(call["name"], str) else None
         compact = json.dumps(call, separators=(",", ":"), ensure_ascii=False)
@@ -208,8 +212,10 @@ _arguments = st.one_of(
 @st.composite
 def _calls(draw: st.DrawFn) -> str:
     name = draw(st.sampled_from(["get_weather", "add", "get_time"]))
-    body = json.dumps({"name": name, "arguments": draw(_arguments)}, separators=(",", ":"),
-                      ensure_ascii=False)  # fmt: skip
+    call = {"name": name, "arguments": draw(_arguments)}
+    if draw(st.booleans()):
+        call = dict(reversed(call.items()))  # (any property order)
+    body = json.dumps(call, separators=(",", ":"), ensure_ascii=False)
     body = draw(st.sampled_from([body, "\n" + body + "\n", body.replace(":", ": ", 1)]))
     end = draw(st.sampled_from(["</tool_call>", "</tool_call>", "</tool_cal", ""]))
     return "<tool_call>" + body + end
