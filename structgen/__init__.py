@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from structgen.matcher import Matcher
     from structgen.runtime.compiled import CompiledGrammar
     from structgen.runtime.compiler import compile_grammar, compile_json_schema, compile_regex
+    from structgen.runtime.tool_calls import compile_tool_calls
     from structgen.vocab import Vocabulary
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "compile_grammar",
     "compile_json_schema",
     "compile_regex",
+    "compile_tool_calls",
     "generate",
     "generate_json",
     "generate_result",
@@ -76,6 +78,7 @@ _LAZY = {
     "generate_result": "structgen.generation",
     "stream": "structgen.generation",
     "compile_json_schema": "structgen.runtime.compiler",
+    "compile_tool_calls": "structgen.runtime.tool_calls",
 }
 
 
