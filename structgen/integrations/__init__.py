@@ -7,6 +7,9 @@ framework:
   ``model.generate(logits_processor=[...])``.
 - :mod:`structgen.integrations.llama_cpp` — ``LlamaCppLogitsProcessor`` for llama-cpp-python's
   ``logits_processor=LogitsProcessorList([...])``, and ``generate_json(llama, schema, prompt)``.
+- :mod:`structgen.integrations.vllm` — ``StructgenLogitsProcessor`` for vLLM's
+  ``--logits-processors`` (the constraint per request in ``extra_args``), and vLLM's
+  structured-output backend classes.
 """
 
 from __future__ import annotations

@@ -173,7 +173,9 @@ def test_the_processor_decodes_a_batch_like_the_plain_loop(smollm2, vllm_config)
                 states.remove_request(name)
                 del slot_of[name]
                 if name == "answer":
-                    admit("later")  # takes the freed slot
+                    freed = slot
+                    admit("later")
+                    assert slot_of["later"] == freed  # vLLM's free list hands the slot back
     assert "later" in outputs
 
     vocab = processor.vocab
