@@ -187,7 +187,9 @@ def render_markdown(results: dict[str, Any]) -> str:
                   "timing: structgen allows `\\u` escapes in property names and enum strings, "
                   "an undeclared property where the schema allows one (xgrammar's compact mode "
                   "offers only the declared names), `-0` and `1.0` as integers; xgrammar "
-                  "allows raw control characters in length-bounded strings. "
+                  "allows raw control characters in length-bounded strings and `\\u` escapes of "
+                  "lone surrogates (`\\udc00` alone), which structgen refuses (it takes "
+                  "surrogate pairs). "
                   "`tests/test_bench_batch.py` checks the two bit for bit where the languages "
                   "are the same."]  # fmt: skip
     attribution = results.get("first_visit_rows")
