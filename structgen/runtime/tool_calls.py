@@ -148,6 +148,8 @@ def tool_calls_grammar(
     if format == "hermes":
         if not begin:
             raise ConfigurationError("hermes tool calls need a non-empty begin tag")
+        if arguments_key == "name":
+            raise ConfigurationError("arguments_key cannot be 'name': the call's name is there")
         trigger = begin
         opening = builder.tag(begin) + ("tool/newline?",)
         builder.rules += [
