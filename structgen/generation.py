@@ -14,7 +14,7 @@ import math
 import os
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
@@ -38,6 +38,8 @@ from structgen.models import progress_stage, resolve_model
 from structgen.regex import parse_regex
 from structgen.runtime.compiled import CompiledGrammar
 from structgen.runtime.compiler import compile_grammar, compile_regex
+from structgen.runtime.healed import HealedConstraint
+from structgen.runtime.healed import heal as heal_prompt_ids
 from structgen.schema import schema_to_grammar
 from structgen.schema.errors import SchemaError
 from structgen.schema.loading import load_schema
@@ -404,9 +406,10 @@ def _sampler_choice(
     )
 
 
-def _prompt_ids(tokenizer: Any, prompt: str) -> list[int]:
-    """Token ids of ``prompt``, wrapped in the chat template when the tokenizer has one."""
-    if getattr(tokenizer, "chat_template", None):
+def _prompt_ids(tokenizer: Any, prompt: str, *, raw: bool = False) -> list[int]:
+    """Token ids of ``prompt``, wrapped in the chat template when the tokenizer has one (and
+    ``raw`` is False)."""
+    if not raw and getattr(tokenizer, "chat_template", None):
         text = tokenizer.apply_chat_template(
             [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
         )
@@ -457,6 +460,8 @@ def generate(
     property_order: Literal["any", "schema"] | None = None,
     schema_options: Mapping[str, Any] | None = None,
     stream: bool = False,
+    raw_prompt: bool = False,
+    heal: bool = True,
 ) -> str | Stream[str, GenerationResult]:
     """Generate a completion of ``prompt`` that matches the constraint exactly.
 
@@ -508,6 +513,17 @@ def generate(
       keywords that cannot be enforced (with a warning each); ``property_order`` is ``"schema"``
       (the default here) or ``"any"``; ``schema_options`` maps any other option's name to its
       value (``{"formats": "annotation", "max_array_expansion": 4096}``).
+    - ``raw_prompt``: tokenize ``prompt`` as it is, a text to continue (default False: wrap it
+      in the model's chat template, when the tokenizer has one).
+    - ``heal`` (default True; it applies to a prompt tokenized as given: ``raw_prompt=True``, or
+      a tokenizer without a chat template): token healing. A prompt that ends inside a token
+      (``'{"name": "Ad'``, a trailing space, half an indentation) is backed up to its last
+      whole token, and the first generated tokens must write the removed bytes again before
+      the constraint starts (``docs/integrations.md``, "Token healing"). The returned text
+      leaves those bytes out, so ``prompt + text`` reads as the prompt continued (and the
+      constraint applies to ``text``); ``token_ids`` of :func:`generate_result` are the ids
+      generated, which spell the removed bytes first. ``heal=False`` feeds the prompt's ids
+      as they are.
 
     Returns the generated text without the end-of-sequence token. Raises
     :class:`IncompleteGenerationError` (a ``LimitExceededError``) when ``max_new_tokens`` runs
@@ -537,6 +553,8 @@ def generate(
             whitespace=whitespace,
             property_order=property_order,
             schema_options=schema_options,
+            raw_prompt=raw_prompt,
+            heal=heal,
         )
     return generate_result(
         prompt,
@@ -558,6 +576,8 @@ def generate(
         whitespace=whitespace,
         property_order=property_order,
         schema_options=schema_options,
+        raw_prompt=raw_prompt,
+        heal=heal,
     ).text
 
 
@@ -582,6 +602,8 @@ def generate_result(
     whitespace: Whitespace | None = None,
     property_order: Literal["any", "schema"] | None = None,
     schema_options: Mapping[str, Any] | None = None,
+    raw_prompt: bool = False,
+    heal: bool = True,
 ) -> GenerationResult:
     """:func:`generate`, returning the text with the generated ids and the run's counters."""
     run = _start(
@@ -604,6 +626,8 @@ def generate_result(
         whitespace=whitespace,
         property_order=property_order,
         schema_options=schema_options,
+        raw_prompt=raw_prompt,
+        heal=heal,
     )
     for _ in run.decoding:
         pass
@@ -631,6 +655,8 @@ def _start(
     whitespace: Whitespace | None = None,
     property_order: Literal["any", "schema"] | None = None,
     schema_options: Mapping[str, Any] | None = None,
+    raw_prompt: bool = False,
+    heal: bool = True,
 ) -> _Run:
     """Check the options, load the model, compile the constraint: a run ready to iterate."""
     if not isinstance(prompt, str):
@@ -684,10 +710,15 @@ def _start(
         raise ConfigurationError(
             "the tokenizer has no end-of-sequence token, so generation could never stop"
         )
+    prompt_ids, healed = _healed_prompt(
+        tokenizer, prompt, vocab, compiled, raw_prompt=raw_prompt, heal=heal
+    )
+    if healed is not None:
+        compiled = healed  # (the healed bytes first: every check below goes through it)
     if sampler_name == "smc":
         population = SMCDecoding(
             TransformersLM(model),
-            _prompt_ids(tokenizer, prompt),
+            prompt_ids,
             sampler=make_sampler("awrs", processing),
             rng=make_rng(seed),
             matcher=None if compiled is None else compiled.matcher(),
@@ -698,7 +729,7 @@ def _start(
         return _Run(population, vocab, compiled, max_new_tokens)
     run = Decoding(
         TransformersLM(model),
-        _prompt_ids(tokenizer, prompt),
+        prompt_ids,
         sampler=make_sampler(sampler_name, processing),
         rng=make_rng(seed),
         matcher=None if compiled is None else compiled.matcher(),
@@ -725,13 +756,32 @@ def _reused(drafter: Drafter | None, speculative: Any, model: Any) -> Drafter | 
         return drafter
 
 
+def _healed_prompt(
+    tokenizer: Any,
+    prompt: str,
+    vocab: Vocabulary,
+    compiled: CompiledGrammar | None,
+    *,
+    raw_prompt: bool,
+    heal: bool,
+) -> tuple[list[int], HealedConstraint | None]:
+    """The prompt ids, and the healed constraint when healing removed bytes from their end
+    (only a prompt tokenized as given heals: a chat template ends on whole tokens)."""
+    ids = _prompt_ids(tokenizer, prompt, raw=raw_prompt)
+    if not heal or not (raw_prompt or not getattr(tokenizer, "chat_template", None)):
+        return ids, None
+    healed_ids, healed = heal_prompt_ids(ids, vocab if compiled is None else compiled)
+    return (healed_ids, healed) if healed.prefix else (ids, None)
+
+
 @dataclass(frozen=True, slots=True)
 class _Run:
-    """A decoding run set up by :func:`_start`, with what :meth:`finish` checks it against."""
+    """A decoding run set up by :func:`_start`, with what :meth:`finish` checks it against
+    (a :class:`HealedConstraint` when the prompt healed: its bytes are dropped from the text)."""
 
     decoding: Decoding | SMCDecoding
     vocab: Vocabulary
-    compiled: CompiledGrammar | None
+    compiled: CompiledGrammar | HealedConstraint | None
     max_new_tokens: int
 
     def finish(self) -> GenerationResult:
@@ -767,6 +817,8 @@ def stream(
     property_order: Literal["any", "schema"] | None = None,
     schema_options: Mapping[str, Any] | None = None,
     parse: bool = False,
+    raw_prompt: bool = False,
+    heal: bool = True,
 ) -> Stream[str, GenerationResult] | Stream[StreamEvent, GenerationResult]:
     """:func:`generate`, yielding the text in pieces as the decoding loop decides them.
 
@@ -807,6 +859,8 @@ def stream(
         whitespace=whitespace,
         property_order=property_order,
         schema_options=schema_options,
+        raw_prompt=raw_prompt,
+        heal=heal,
     )
     if not parse:
         return pieces
@@ -817,17 +871,30 @@ def _stream(prompt: str, **options: Any) -> Stream[str, GenerationResult]:
     """The text pieces of a run set up by :func:`_start` (``options`` are generate's)."""
     run = _start(prompt, **options)
     pieces = text_pieces(run.decoding, run.vocab.token_bytes, stop_ids=run.vocab.eos_ids)
+    if isinstance(run.compiled, HealedConstraint):
+        pieces = _after(pieces, len(run.compiled.prefix.decode("utf-8")))
     return Stream(pieces, run.finish)
+
+
+def _after(pieces: Iterator[str], skipped: int) -> Iterator[str]:
+    """``pieces`` without their first ``skipped`` characters (the healed bytes, which are whole
+    characters: the prompt was text, and healing cuts it at a character's start)."""
+    for piece in pieces:
+        if skipped >= len(piece):
+            skipped -= len(piece)
+            continue
+        yield piece[skipped:]
+        skipped = 0
 
 
 def _finish(
     vocab: Vocabulary,
-    compiled: CompiledGrammar | None,
+    compiled: CompiledGrammar | HealedConstraint | None,
     generated: list[int],
     max_new_tokens: int,
 ) -> tuple[str, list[int]]:
-    """Check the generated ids against a fresh matcher (when constrained); the text and the ids
-    before the end-of-sequence token."""
+    """Check the generated ids against a fresh matcher (when constrained); the text (without
+    the healed bytes, when the prompt healed) and the ids before the end-of-sequence token."""
     eos = set(vocab.eos_ids)
     matcher = None if compiled is None else compiled.matcher()
     body: list[int] = []
@@ -841,7 +908,10 @@ def _finish(
                 "outside the constraint; the decoding loop did not mask it"
             )
         body.append(token)
-    text = b"".join(vocab.token_bytes[token] for token in body).decode("utf-8", errors="replace")
+    data = b"".join(vocab.token_bytes[token] for token in body)
+    if isinstance(compiled, HealedConstraint):
+        data = compiled.strip(data)
+    text = data.decode("utf-8", errors="replace")
     if matcher is not None and not matcher.is_accepting():
         raise IncompleteGenerationError(max_new_tokens, text)
     return text, body
@@ -866,6 +936,8 @@ def generate_json(
     whitespace: Whitespace | None = None,
     property_order: Literal["any", "schema"] | None = None,
     schema_options: Mapping[str, Any] | None = None,
+    raw_prompt: bool = False,
+    heal: bool = True,
 ) -> Any:
     """Generate JSON that validates against ``schema`` and return it parsed.
 
@@ -897,6 +969,8 @@ def generate_json(
         whitespace=whitespace,
         property_order=property_order,
         schema_options=schema_options,
+        raw_prompt=raw_prompt,
+        heal=heal,
     )
     value = json.loads(text)
     issues = DocumentValidator(load_schema(schema)).issues(value)

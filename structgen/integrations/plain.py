@@ -14,7 +14,9 @@
 callable follows them: tokens it has not seen are fed to its matcher, a shorter or different
 list rolls the matcher back to the common prefix (speculative drafts, a new sequence from
 scratch: an empty list resets it). ``logits`` is a ``[V]`` (or ``[1, V]``) numpy array or
-torch tensor, changed in place and returned. For a batch, see
+torch tensor, changed in place and returned. ``compiled`` may also be a
+:class:`~structgen.runtime.healed.HealedConstraint` (token healing: the tokens must first write
+the bytes :func:`~structgen.runtime.healed.heal` removed from the prompt). For a batch, see
 :func:`structgen.runtime.batch.fill_next_token_bitmasks` and
 :func:`structgen.bitmask.apply_token_bitmask`.
 """
@@ -30,6 +32,7 @@ from structgen.errors import MatcherError
 if TYPE_CHECKING:
     from structgen.matcher import Matcher
     from structgen.runtime.compiled import CompiledGrammar
+    from structgen.runtime.healed import HealedConstraint
 
 __all__ = ["ConstrainedLogits"]
 
@@ -37,7 +40,7 @@ __all__ = ["ConstrainedLogits"]
 class ConstrainedLogits:
     """One request's constraint as a logits callable; not shared between requests."""
 
-    def __init__(self, compiled: CompiledGrammar) -> None:
+    def __init__(self, compiled: CompiledGrammar | HealedConstraint) -> None:
         self.compiled = compiled
         self.matcher: Matcher = compiled.matcher()
         self._seen: list[int] = []
