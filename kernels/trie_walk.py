@@ -26,7 +26,13 @@ import numpy as np
 
 from structgen.kernels.numpy_walk import walk_trie_events as numpy_walk
 
-__all__ = ["LOAD_AFTER_SECONDS", "numba_walk_ready", "start_loading_numba", "walk_trie_events"]
+__all__ = [
+    "LOAD_AFTER_SECONDS",
+    "numba_walk_ready",
+    "start_loading_numba",
+    "walk_trie_events",
+    "warm_up",
+]
 
 LOAD_AFTER_SECONDS = 0.3
 """CPU seconds of numpy walks after which numba is loaded in the background."""
@@ -42,13 +48,18 @@ def _load() -> None:
     """Import the numba kernel and run it once on the argument types the engine passes."""
     global _numba_walk, _failure
     try:
+        from structgen.kernels.numba_cpu import walk_trie_difference
         from structgen.kernels.numba_cpu import walk_trie_events as kernel
 
+        # One call of each kernel a mask runs, on the argument types the engine passes, so the
+        # first mask that needs one does not load its machine code.
         one = np.zeros(1, dtype=np.int32)
-        kernel(
-            np.full((1, 256), -1, dtype=np.int32), np.zeros(1, dtype=np.bool_), 0,
-            np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.uint8), one, np.ones(1, np.int32),
-            np.zeros(2, dtype=np.int32), one.copy(), one.copy(), one.copy(), one.copy(),
+        rows, accepting = np.full((1, 256), -1, dtype=np.int32), np.zeros(1, dtype=np.bool_)
+        trie = (np.zeros(1, dtype=np.uint8), one, np.ones(1, np.int32), np.zeros(2, np.int32), one)
+        kernel(rows, accepting, 0, one.copy(), *trie, one.copy(), one.copy(), one.copy())
+        walk_trie_difference(
+            rows, accepting, 0, 0, *trie, one.copy(), one.copy(), one.copy(), one.copy(), -3,
+            np.zeros(1, dtype=np.bool_), one.copy(), np.zeros(2, dtype=np.int64),
         )  # fmt: skip
         _numba_walk = kernel
     except BaseException as error:  # reported by the next walk that needs numba
@@ -67,6 +78,18 @@ def start_loading_numba() -> threading.Thread:
 
 def numba_walk_ready() -> bool:
     """Whether walks now run in numba."""
+    return _numba_walk is not None
+
+
+def warm_up() -> bool:
+    """Load the numba kernels now and wait for them: a long-lived process (a server, a
+    benchmark worker) calls this once at start-up, so that no mask of its first constraints
+    waits for numba's import (about 0.6 s of CPU that holds the interpreter lock). One-shot
+    processes (the CLI) need not: they buy numba only when their walks make it pay. False when
+    the kernels cannot load here (walks then stay in numpy) or ``STRUCTGEN_TRIE_WALK=numpy``."""
+    if os.environ.get("STRUCTGEN_TRIE_WALK", "auto") == "numpy":
+        return False
+    start_loading_numba().join()
     return _numba_walk is not None
 
 

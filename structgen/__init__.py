@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from structgen.automaton import Automaton
     from structgen.bitmask import allocate_token_bitmask, apply_token_bitmask, bitmask_words
     from structgen.generation import generate, generate_json, generate_result, stream
+    from structgen.kernels.trie_walk import warm_up
     from structgen.matcher import Matcher
     from structgen.runtime.compiled import CompiledGrammar
     from structgen.runtime.compiler import compile_grammar, compile_json_schema, compile_regex
@@ -60,6 +61,7 @@ __all__ = [
     "generate_json",
     "generate_result",
     "stream",
+    "warm_up",
 ]
 
 # Public names resolved on first use, so that importing the package stays cheap.
@@ -79,6 +81,7 @@ _LAZY = {
     "stream": "structgen.generation",
     "compile_json_schema": "structgen.runtime.compiler",
     "compile_tool_calls": "structgen.runtime.tool_calls",
+    "warm_up": "structgen.kernels.trie_walk",
 }
 
 

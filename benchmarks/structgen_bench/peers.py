@@ -41,6 +41,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from structgen.errors import ConfigurationError
+from structgen.kernels.trie_walk import warm_up
 from structgen.runtime.compiler import compile_grammar, compile_json_schema, compile_regex
 from structgen.schema import SchemaOptions, SchemaWarning
 from structgen.version import __version__
@@ -237,6 +238,12 @@ class StructgenEngine(EngineAdapter):
 
     def version(self) -> str | None:
         return __version__
+
+    def _first_mask(self, compiled: Any) -> None:
+        # A benchmark worker is a long-lived process: it loads the numba kernels at start-up
+        # as a server would (structgen.warm_up), instead of buying them mid-run.
+        warm_up()
+        super()._first_mask(compiled)
 
     def prepare(self, tokenizer: LoadedTokenizer) -> None:
         self.tokenizer = tokenizer

@@ -25,7 +25,7 @@ import numpy as np
 from structgen.errors import RegexError
 from structgen.regex import automaton
 from structgen.regex.ast import Node, Repeat
-from structgen.regex.nfa import ByteNFA, build_nfa
+from structgen.regex.nfa import ByteNFA, build_nfa, needs_dfa
 from structgen.regex.parser import parse_regex
 
 __all__ = [
@@ -216,6 +216,9 @@ def compile_byte_dfa(
     if budget is None:
         budget = automaton.WorkBudget(max_work)
     limits = _Limits(max_states, max_nfa_states, budget)
+    if isinstance(node, Repeat) and needs_dfa(node):  # minimal already (not embedded in an NFA)
+        transitions, accepting = trim(*_repeat_table(node, limits))
+        return ByteDFA(transitions=transitions, accepting=accepting)
     transitions, accepting = _compile_table(node, limits)
     transitions, accepting = trim(transitions, accepting)
     transitions, accepting = minimize(transitions, accepting)
@@ -259,6 +262,7 @@ def _compile_table(node: Node, limits: _Limits) -> tuple[np.ndarray, np.ndarray]
 
 _REPEAT_MEMO_SIZE = 1024
 _repeat_memo: dict[tuple[Repeat, int], tuple[np.ndarray, np.ndarray]] = {}
+_body_memo: dict[tuple[Node, int], tuple[np.ndarray, np.ndarray]] = {}  # a repetition's body
 
 
 def _repeat_table(node: Repeat, limits: _Limits) -> tuple[np.ndarray, np.ndarray]:
@@ -277,7 +281,15 @@ def _repeat_table(node: Repeat, limits: _Limits) -> tuple[np.ndarray, np.ndarray
 
 
 def _repeat_table_uncached(node: Repeat, limits: _Limits) -> tuple[np.ndarray, np.ndarray]:
-    body = automaton.minimize(*automaton.trim(*_compile_table(node.node, limits)))
+    body = _body_memo.get((node.node, limits.max_states))
+    if body is None:
+        body = automaton.minimize(*automaton.trim(*_compile_table(node.node, limits)))
+        if len(_body_memo) >= _REPEAT_MEMO_SIZE:
+            _body_memo.pop(next(iter(_body_memo)))
+        _body_memo[(node.node, limits.max_states)] = body
+    chained = automaton.chained_repeat(*body, node.low, node.high, limits.states(), limits.budget)
+    if chained is not None:  # minimal already
+        return chained
     table = automaton.repeat(
         *body, node.low, node.high, limit=limits.states(), budget=limits.budget
     )

@@ -14,15 +14,15 @@ a grammar instead, so no terminal needs a huge automaton:
 from __future__ import annotations
 
 from structgen.errors import LimitExceededError
-from structgen.regex.ast import CharSet, Node
+from structgen.regex.ast import Node
 from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.dfa import compile_byte_dfa
 from structgen.regex.lazy_product import JsonStringAutomaton
-from structgen.regex.nodes import char, concat, depth, repeat, tree_size
+from structgen.regex.nodes import char, concat, depth, star, tree_size
 from structgen.regex.text import to_regex_text
 from structgen.schema.builder import SchemaBuilder
 from structgen.schema.errors import Unsupported
-from structgen.schema.json_strings import encode, encode_charset
+from structgen.schema.json_strings import encode
 from structgen.schema.normalize import Analysis, StringSpec
 from structgen.schema.strings import (
     StringLanguage,
@@ -39,8 +39,9 @@ _INLINE_DFA_SIZE = 2_000
 # A string terminal larger than this (AST nodes, escapes included) becomes a per-character grammar.
 _MAX_TERMINAL_SIZE = 12_000
 _MAX_DEPTH = 150
-# A string of one character class longer than twice this is split into chunk terminals.
-_CHUNK = 32
+# A string of one character class bounded past this many characters is counted lazily (one
+# terminal whose rows are built on use) instead of written out as a regex of its repetitions.
+_LAZY_LENGTH = 64
 
 
 class StringTerminals:
@@ -122,12 +123,12 @@ class StringTerminals:
         longest = max(min_length, max_length or 0)
         keyword = "minLength" if max_length is None or min_length >= max_length else "maxLength"
         if not patterns and not formats:
-            # One character class: chunked (one rule per 32 characters of the bound).
+            # One character class: counted lazily (see _LAZY_LENGTH).
             if longest > options.max_string_length:
                 raise LimitExceededError(
                     f"{keyword} {longest} at {pointer}", options.max_string_length,
-                    hint="raise max_string_length (a string bound costs one grammar rule per "
-                    f"{_CHUNK} characters)",
+                    hint="raise max_string_length (the bound is counted by the string's lexer "
+                    "states)",
                 )  # fmt: skip
         elif longest > options.max_string_length:
             if not options.lenient:
@@ -162,19 +163,21 @@ class StringTerminals:
 
         ``close`` is ``"``, or ``": `` for keys. ``canonical``: escape only what ``json.dumps``
         escapes (see :func:`encode_charset`); by default as the ``escapes`` option says. One
-        terminal when its regex stays small, else a per-character grammar over the language's
-        automaton.
+        terminal: its regex when that stays small, else a lazy automaton of the language
+        (:class:`~structgen.regex.lazy_product.JsonStringAutomaton`), rows built on use.
         """
         canonical = self.builder.canonical if canonical is None else canonical
         if language.core is not None:
             return self._lazy_string(language, close, canonical)
         quote = char('"')
         if language.charset is not None and (
-            max(language.min_length, language.max_length or 0) > 2 * _CHUNK
+            max(language.min_length, language.max_length or 0) > _LAZY_LENGTH
         ):
-            return self._chunked_string(
-                language.charset, language.min_length, language.max_length, close, canonical
+            core = CodePointDFA.from_node(star(language.charset))
+            bounded = StringLanguage(
+                core=core, min_length=language.min_length, max_length=language.max_length
             )
+            return self._lazy_string(bounded, close, canonical)
         node = language.node
         if node is None and language.dfa is not None:
             try:
@@ -186,7 +189,7 @@ class StringTerminals:
             if tree_size(encoded) <= _MAX_TERMINAL_SIZE and depth(encoded) <= _MAX_DEPTH:
                 return self.builder.terminal(encoded, name=name)
         dfa = language.dfa or minimal_dfa(node, self.builder.options.max_regex_states)
-        return self._dfa_string(dfa, close, canonical=canonical)
+        return self._lazy_string(StringLanguage(core=minimized(dfa)), close, canonical)
 
     def _lazy_string(self, language: StringLanguage, close: Node, canonical: bool) -> str:
         """One terminal whose automaton is the lazy product of ``language.core``, the length
@@ -205,63 +208,3 @@ class StringTerminals:
             f"length {language.min_length}..{language.max_length}, {key[1]}>"
         )
         return self.builder.automaton_terminal(automaton, description, key=key, name="str")
-
-    def _chunked_string(
-        self, charset: CharSet, low: int, high: int | None, close: Node, canonical: bool
-    ) -> str:
-        """``"`` + ``low..high`` (``None``: unbounded) encoded characters of ``charset`` +
-        ``close``, as a chain of terminals of ``_CHUNK`` characters (so the lexer never holds a
-        long counting automaton)."""
-        builder = self.builder
-        unit = encode_charset(charset, canonical)
-        chunk = builder.terminal(
-            repeat(unit, _CHUNK, _CHUNK), key=("chunk", charset, canonical), name="chunk"
-        )
-        close_key = to_regex_text(close)
-        open_quote = builder.terminal(char('"'), key=("lit", '"'), name="quote", literal_text='"')
-        count = (low if high is None else high) // _CHUNK + 1
-        symbols = [builder.fresh("s") for _ in range(count)]
-        start = builder.fresh("str")
-        builder.rule(start, open_quote, symbols[0])
-        for index, symbol in enumerate(symbols):
-            done = index * _CHUNK
-            first = max(0, low - done)
-            last: int | None = min(_CHUNK - 1, high - done) if high is not None else None
-            if high is None and index + 1 == count:
-                last = None  # the last link takes any number of further characters
-            elif last is None:
-                last = _CHUNK - 1
-            if last is None or first <= last:
-                tail = concat(repeat(unit, first, last), close)
-                key = ("tail", charset, canonical, first, last, close_key)
-                builder.rule(symbol, builder.terminal(tail, key=key, name="tail"))
-            if index + 1 < len(symbols):
-                builder.rule(symbol, chunk, symbols[index + 1])
-        return start
-
-    def _dfa_string(self, dfa, close: Node, *, canonical: bool = False) -> str:
-        """One terminal per character: a right-linear grammar with one nonterminal per DFA state."""
-        builder = self.builder
-        dfa = minimized(dfa)
-        charsets = dfa.class_charsets()
-        open_quote = builder.terminal(char('"'), key=("lit", '"'), name="quote", literal_text='"')
-        states = [builder.fresh("q") for _ in range(dfa.num_states)]
-        closing = builder.terminal(close, key=("close", to_regex_text(close)), name="close")
-        for state in range(dfa.num_states):
-            by_target: dict[int, list[CharSet]] = {}
-            for klass, target in enumerate(dfa.transitions[state].tolist()):
-                if target >= 0:
-                    by_target.setdefault(target, []).append(charsets[klass])
-            for target, parts in by_target.items():
-                charset = CharSet.union_all(parts).without_surrogates()
-                if charset.ranges:
-                    key = ("unit", charset, canonical)
-                    unit = builder.terminal(
-                        encode_charset(charset, canonical), key=key, name="char"
-                    )
-                    builder.rule(states[state], unit, states[target])
-            if dfa.accepting[state]:
-                builder.rule(states[state], closing)
-        start = builder.fresh("str")
-        builder.rule(start, open_quote, states[0])
-        return start

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from structgen.errors import ConfigurationError, LimitExceededError, RegexError
-from structgen.regex.ast import Concat
+from structgen.regex.ast import Concat, Repeat
 from structgen.regex.concat_automaton import ConcatAutomaton
 from structgen.regex.dfa import (
     DEAD,
@@ -166,7 +166,9 @@ def _part(node: Node, terminal: Terminal, source_name: str, max_states: int) -> 
         _part_memo.move_to_end(key)
         return found
     try:
-        if tree_size(node) > LAZY_PART_SIZE:
+        if tree_size(node) > LAZY_PART_SIZE and not (
+            isinstance(node, Repeat) and tree_size(node.node) <= LAZY_PART_SIZE
+        ):  # (a repetition of a small body is built by counting: a string's tail)
             found = LazySubsetDFA(byte_nfa(node, max_states=max_states))
         else:
             found = compile_byte_dfa(node, max_states=max_states)
