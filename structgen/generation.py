@@ -260,17 +260,18 @@ def generation_schema_options(
     return options
 
 
-def generation_grammar_options(whitespace: Whitespace | None) -> dict[str, int]:
+def generation_grammar_options(whitespace: Whitespace | None) -> dict[str, Any]:
     """:func:`compile_grammar`'s limits on ignored text (``%ignore``) between two terminals;
     ``max_ignore_bytes`` also bounds whitespace runs inside terminals (:func:`bound_whitespace`).
 
     ``"compact"`` (the default in generation) or 1: one space at most (no line breaks or tabs),
-    which still keeps words apart, so a model cannot pad its output with blank lines;
+    which still keeps words apart, so a model cannot pad its output with blank lines — and no
+    ignored space beside a keyword's own (``single_spaces``);
     ``"flexible"``: runs of up to ``DEFAULT_MAX_WHITESPACE`` characters; ``n``: up to ``n``
     characters (0: no ignored text at all; whitespace a terminal requires stays one space).
     """
-    if whitespace is None or whitespace == "compact":
-        return {"max_ignore_bytes": 1}
+    if whitespace is None or whitespace == "compact" or whitespace == 1:
+        return {"max_ignore_bytes": 1, "single_spaces": True}
     if whitespace == "flexible":
         return {"max_ignore_bytes": DEFAULT_MAX_WHITESPACE}
     if isinstance(whitespace, bool) or not isinstance(whitespace, int) or whitespace < 0:
@@ -291,7 +292,7 @@ def _constraint_options(
     whitespace: Whitespace | None,
     property_order: str | None,
     schema_options: Mapping[str, Any] | None,
-) -> tuple[dict[str, Any], dict[str, int]]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The schema options and the grammar compile options of the constraint given (each empty
     when it does not apply); options that the constraint would ignore are refused."""
     if schema is not None:

@@ -131,7 +131,7 @@ def _refuse_constraint_options(options: dict[str, Any], flag: str) -> None:
         raise ConfigurationError(f"{flags} do not apply to {flag}; they are options of --schema")
 
 
-def _bounded_grammar(source: Any, whitespace: str | int) -> tuple[Any, dict[str, int]]:
+def _bounded_grammar(source: Any, whitespace: str | int) -> tuple[Any, dict[str, Any]]:
     """The grammar with its whitespace bounded as generate bounds it, and the compile limits."""
     from structgen.generation import generation_grammar_options
     from structgen.grammar.loading import load_grammar

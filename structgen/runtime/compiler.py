@@ -90,6 +90,7 @@ def compile_grammar(
     max_mask_sets: int = 50_000,
     max_walk_events: int = 1 << 24,
     max_cached_items: int = 2_000_000,
+    single_spaces: bool = False,
     precompute: bool = True,
     cache: bool = True,
     cache_dir: str | Path | None = None,
@@ -102,6 +103,9 @@ def compile_grammar(
     terminals (``%ignore``) may appear ``max_ignore_run`` times in a row between two terminals,
     each at most ``max_ignore_bytes`` long, so a model cannot loop on whitespace forever.
     ``precompute`` does the context-independent mask work now rather than on first use.
+    ``single_spaces`` (generation's compact whitespace): where the ignored text is one space,
+    none stands beside a terminal whose strings all start or all end with a space (no
+    ``"a  and b"``; see :class:`~structgen.engines.cfg.engine.GrammarEngine`).
 
     Limits (each raises :class:`~structgen.errors.LimitExceededError` naming itself):
     ``max_lexer_states`` (product lexer), ``max_items`` (Earley items in one parser state),
@@ -132,6 +136,7 @@ def compile_grammar(
         "max_mask_sets": max_mask_sets,
         "max_walk_events": max_walk_events,
         "max_cached_items": max_cached_items,
+        "single_spaces": single_spaces,
     }
     label = f"grammar {grammar.source_name}"
     options = {**limits, "precompute": precompute}
@@ -151,7 +156,7 @@ def compile_grammar(
 
 
 def _grammar_engine(
-    grammar: Grammar, vocab: Vocabulary, *, precompute: bool, **limits: int
+    grammar: Grammar, vocab: Vocabulary, *, precompute: bool, **limits: Any
 ) -> GrammarEngine:
     """The grammar engine with its first mask done: everything else ahead of time
     (``precompute``), or lazily — terminals, lexer rows and trie walks on first use."""

@@ -108,7 +108,8 @@ def test_grammar_whitespace_bounds_the_ignored_text():
     assert accepts("flexible", b"ab" + b" " * 32 + b"cd")
     assert not accepts("flexible", b"ab" + b" " * 33 + b"cd")
     assert accepts(0, b"ab") and not accepts(0, b"ab cd")
-    assert generation.generation_grammar_options(None) == {"max_ignore_bytes": 1}
+    compact = {"max_ignore_bytes": 1, "single_spaces": True}
+    assert generation.generation_grammar_options(None) == compact
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ from structgen.engines.cfg.terminals import TerminalAutomata
 from structgen.errors import ConfigurationError, LimitExceededError
 from structgen.kernels.numpy_walk import trie_levels
 from structgen.kernels.trie_walk import numba_walk_ready, walk_trie_events
-from structgen.regex.dfa import DEAD
+from structgen.regex.dfa import DEAD, ByteDFA
 from structgen.vocab.special import engine_vocabulary, special_token_ids
 from structgen.vocab.trie import build_trie
 
@@ -100,12 +100,19 @@ class GrammarEngine:
         max_cached_items: int = 2_000_000,
         max_mask_sets: int = 50_000,
         max_walk_events: int = 1 << 24,
+        single_spaces: bool = False,
         lazy: bool = False,
         restore: Callable[[GrammarEngine], None] | None = None,
     ) -> None:
         """``lazy`` compiles terminals when the lexer first needs them (else all now);
         ``restore`` (used by :mod:`structgen.engines.cfg.persist`) installs saved work into the
-        new engine before its initial configuration is computed."""
+        new engine before its initial configuration is computed. ``single_spaces``: where the
+        ignored text is one space, it never stands beside a terminal's own space — not after a
+        terminal whose strings all end with a space, and no terminal whose strings all start
+        with one right after it — so a keyword that carries its spaces (``/ and /`` once
+        generation bounds whitespace) is not padded to two spaces. The language only narrows,
+        and never into a dead end: the terminal itself reads the space the ignored lexeme
+        would have."""
         if max_ignore_bytes < 1 or max_ignore_run < 0:
             raise ConfigurationError("max_ignore_bytes must be ≥ 1 and max_ignore_run ≥ 0")
         if max_cached_items < 1 or max_mask_sets < 1 or max_walk_events < 1:
@@ -122,6 +129,7 @@ class GrammarEngine:
             "max_cached_items": max_cached_items,
             "max_mask_sets": max_mask_sets,
             "max_walk_events": max_walk_events,
+            "single_spaces": single_spaces,
         }
         """The limits this engine was built with (what a saved engine is rebuilt with)."""
         self.max_walk_events = max_walk_events
@@ -141,6 +149,10 @@ class GrammarEngine:
         )
         self.num_real_terminals = len(used)
         self.ignore_terminals = frozenset(range(len(used), len(self.terminals)))
+        self.single_spaces = (
+            single_spaces and bool(self.ignore_terminals) and self._ignores_one_space()
+        )
+        self._space_edges: dict[int, tuple[bool, bool]] = {}  # terminal: (starts, ends) with " "
         self.earley = EarleyGrammar(
             grammar, terminal_ids={n: i for i, n in enumerate(used)}, max_items=max_items
         )
@@ -237,6 +249,8 @@ class GrammarEngine:
         if key in self._pending:
             return self._pending[key]
         terminals = earley_set.expected
+        if self.single_spaces and 0 < run <= self.max_ignore_run:  # right after ignored text
+            terminals = frozenset(t for t in terminals if not self._space_edge(t)[0])
         if run < self.max_ignore_run:
             terminals = terminals | self.ignore_terminals
         state = self.lexer.start_state(frozenset(terminals))
@@ -267,6 +281,8 @@ class GrammarEngine:
                 following, following_run = earley_set, run + 1
             else:
                 following, following_run = self.earley.scan(earley_set, terminal), 0
+                if self.single_spaces and self._space_edge(terminal)[1]:
+                    following_run = self.max_ignore_run + 1  # no ignored text right after it
             final = final or following.accepting
             out.append((following, following_run))
         return out, final
@@ -279,6 +295,30 @@ class GrammarEngine:
         for following, run in followers:
             by_run.setdefault(run, []).append(following)
         return [self.pending(self.earley.union(sets), run) for run, sets in by_run.items()]
+
+    def _space_edge(self, terminal: int) -> tuple[bool, bool]:
+        """Whether every string of ``terminal`` starts with a space, and whether every one ends
+        with a space (``single_spaces``; a terminal that is not a plain DFA: neither)."""
+        found = self._space_edges.get(terminal)
+        if found is None:
+            found = _space_edges(self.terminals[terminal])
+            self._space_edges[terminal] = found
+        return found
+
+    def _ignores_one_space(self) -> bool:
+        """Whether every ignored terminal matches exactly one space (what ``single_spaces``
+        needs to never narrow into a dead end)."""
+        for index in self.ignore_terminals:
+            automaton = self.terminals[index]
+            if not isinstance(automaton, ByteDFA) or automaton.accepting[0]:
+                return False
+            rows = automaton.transitions
+            target = int(rows[0, 0x20])
+            if np.flatnonzero(rows[0] >= 0).tolist() != [0x20] or not automaton.accepting[target]:
+                return False
+            if (rows[target] >= 0).any():
+                return False
+        return True
 
     def step(self, config: Config, byte: int) -> Config | None:
         """The configuration after one more byte (None: the byte is not allowed)."""
@@ -354,7 +394,7 @@ class GrammarEngine:
         while position < len(seen):
             earley_set = seen[position]
             position += 1
-            for run in range(self.max_ignore_run + 1):
+            for run in range(self.max_ignore_run + 1 + self.single_spaces):
                 self.pending(earley_set, run)
             for terminal in sorted(earley_set.expected):
                 following = self.earley.scan(earley_set, terminal)
@@ -893,6 +933,18 @@ def _share_walk(
     _shared_walks[key] = (automaton, trie, words, nodes)
     if len(_shared_walks) > SHARED_WALKS:
         _shared_walks.popitem(last=False)
+
+
+def _space_edges(automaton: Any) -> tuple[bool, bool]:
+    """(every string starts with a space, every string ends with one) of a terminal automaton;
+    (False, False) for one that is not a plain DFA."""
+    if not isinstance(automaton, ByteDFA) or automaton.accepting[0]:
+        return False, False
+    rows, accepting = automaton.transitions, automaton.accepting
+    starts = np.flatnonzero(rows[0] >= 0).tolist() == [0x20]
+    into_accepting = (rows >= 0) & accepting[np.maximum(rows, 0)]
+    ends = np.flatnonzero(into_accepting.any(axis=0)).tolist() == [0x20]
+    return starts, ends
 
 
 def _majority_target(row: np.ndarray) -> int | None:
