@@ -13,6 +13,10 @@ from hypothesis import settings
 # Nothing in the suite may reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# One intra-op thread per test process (read by torch when it is imported): the suite runs as
+# two xdist workers on two cores, and a forward pass spinning two threads in each worker made
+# SmolLM2 several times slower on this machine.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.register_profile("explore", derandomize=False, print_blob=True)
