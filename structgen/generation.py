@@ -303,7 +303,10 @@ def _constraint_options(
             property_order=property_order,
             schema_options=schema_options,
         )
-        return schema_opts, {}
+        # Lazily, as compile_json_schema compiles: precomputing every lexer row a schema's
+        # grammar can reach explores whole bounded-string automata (a maxLength of a few hundred:
+        # tens of thousands of rows, minutes) that generation visits a few of.
+        return schema_opts, {"precompute": False}
     named = [
         name
         for name, value in (

@@ -275,3 +275,29 @@ def test_generate_json_with_lenient_names_what_was_not_enforced(monkeypatch):
         structgen.generate_json(_UNIQUE, "p")
     monkeypatch.setattr(generation, "generate", lambda prompt, **options: "[1,2]")
     assert structgen.generate_json(_UNIQUE, "p", lenient=True) == [1, 2]
+
+
+def test_schema_constraints_compile_lazily_in_generation():
+    """generate's schema grammars compile as compile_json_schema does: no lexer state beyond
+    what the first mask needs (a bounded string's automaton is not explored ahead)."""
+    from tests.helpers.synthetic_vocab import synthetic_vocabulary
+
+    schema = {"type": "object", "properties": {"notes": {"type": "string", "maxLength": 400}}}
+    schema_opts, grammar_opts = generation._constraint_options(
+        regex=None, grammar=None, schema=schema, lenient=False, whitespace=None,
+        property_order=None, schema_options=None,
+    )  # fmt: skip
+    constraint = generation._load_constraint(
+        regex=None, grammar=None, schema=schema, options=schema_opts
+    )
+    vocab = synthetic_vocabulary()
+    compiled = generation._compile(
+        constraint, vocab=vocab, key=("lazy-test", id(vocab)), grammar_options=grammar_opts
+    )
+    # (precomputed, the same grammar reaches tens of thousands of lexer states before its
+    # first mask, minutes of work)
+    assert compiled.automaton.lexer.num_states < 100
+    matcher = compiled.matcher()
+    for token in compiled.automaton.trie.greedy_tokenize(b'{"notes":"' + b"x" * 30 + b'"}'):
+        assert matcher.advance(token)
+    assert matcher.is_accepting()
