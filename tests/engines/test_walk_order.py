@@ -2,10 +2,10 @@
 
 Lexer rows are filled only where walks go, walks are cached, a root walk may be computed as a
 difference from another state's walk, and a bounded string far from its bounds walks like its
-unbounded twin. Oracles: an eager engine (every row reachable from the start states filled ahead
-of time, every walk plain and its own) along documents whose tokens cross lexeme boundaries
-inside strings (quotes, braces, backslashes, non-ASCII, long runs); and, state by state, the
-plain trie walk against the difference walk.
+unbounded twin. Oracles: an eager engine (rows filled ahead of time from the start states, a
+lazy terminal's as far as a token reaches; every walk plain and its own) along documents whose
+tokens cross lexeme boundaries inside strings (quotes, braces, backslashes, non-ASCII, long
+runs); and, state by state, the plain trie walk against the difference walk.
 """
 
 from __future__ import annotations

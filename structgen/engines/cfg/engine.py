@@ -406,8 +406,14 @@ class GrammarEngine:
                     known.add(following)
                     seen.append(following)
         for state in list(self.lexer._starts.values()):
-            if state >= 0:
-                self.lexer.explore(state)
+            if state >= 0:  # (a lazy terminal's automaton only as far as a token reaches)
+                lazy = any(
+                    not isinstance(self.terminals[t], ByteDFA) for t, _ in self.lexer.members[state]
+                )
+                if lazy:
+                    self.lexer.explore_around(state, self.walk_radius)
+                else:
+                    self.lexer.explore(state)
         for state in range(self.lexer.num_states):
             self._root_walk_id(state)
 
