@@ -41,10 +41,9 @@ from structgen.runtime.compiler import compile_grammar, compile_regex
 from structgen.runtime.healed import HealedConstraint
 from structgen.runtime.healed import heal as heal_prompt_ids
 from structgen.schema import schema_to_grammar
-from structgen.schema.errors import SchemaError
+from structgen.schema.generated import read_generated_json
 from structgen.schema.loading import load_schema
 from structgen.schema.options import DEFAULT_MAX_WHITESPACE, SchemaOptions
-from structgen.validation import DocumentValidator
 from structgen.vocab import Vocabulary
 
 __all__ = [
@@ -976,19 +975,5 @@ def generate_json(
         raw_prompt=raw_prompt,
         heal=heal,
     )
-    value = json.loads(text)
-    issues = DocumentValidator(load_schema(schema)).issues(value)
-    if issues and (lenient or (schema_options or {}).get("lenient")):
-        raise SchemaError(
-            f"the generated JSON does not validate: {issues[0].location}: {issues[0].message}; "
-            "lenient=True left keywords unenforced (see the SchemaWarnings): call generate() "
-            f"for the text, or drop lenient=True: {text!r}"
-        )
-    if issues:
-        raise MatcherError(
-            f"generated JSON does not validate (a structgen bug): {issues[0].location}: "
-            f"{issues[0].message}"
-        )
-    if isinstance(schema, type) and hasattr(schema, "model_validate"):
-        return schema.model_validate(value)
-    return value
+    lenient = bool(lenient or (schema_options or {}).get("lenient"))
+    return read_generated_json(text, schema, lenient=lenient)

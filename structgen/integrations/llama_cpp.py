@@ -40,7 +40,6 @@ by structgen's own GGUF reader and checked against the loaded model.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -62,8 +61,8 @@ from structgen.errors import (
 from structgen.grammar.loading import load_grammar
 from structgen.runtime.compiler import compile_grammar, compile_json_schema, compile_regex
 from structgen.runtime.healed import HealedConstraint, heal
+from structgen.schema.generated import read_generated_json
 from structgen.schema.loading import load_schema
-from structgen.validation import DocumentValidator
 from structgen.vocab import Vocabulary
 
 try:
@@ -442,13 +441,4 @@ def generate_json(
             max_tokens,
             hint=f"the JSON is incomplete: {text!r}; raise max_tokens",
         )
-    value = json.loads(text)
-    issues = DocumentValidator(load_schema(value_schema)).issues(value)
-    if issues:
-        raise MatcherError(
-            f"generated JSON does not validate (a structgen bug): {issues[0].location}: "
-            f"{issues[0].message}"
-        )
-    if isinstance(schema, type) and hasattr(schema, "model_validate"):
-        return schema.model_validate(value)
-    return value
+    return read_generated_json(text, schema, checked=value_schema)
