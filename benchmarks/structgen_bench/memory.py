@@ -81,7 +81,11 @@ def current_rss_bytes() -> int | None:
 
 @dataclass
 class RssPeak:
-    """Peak RSS over a stretch of work: :meth:`start` before it, :meth:`stop` after it."""
+    """Peak RSS over a stretch of work: :meth:`start` before it, :meth:`stop` after it.
+
+    Run the window under :func:`~structgen_bench.timing.gc_paused`: a collection inside it can
+    free earlier garbage and hide the work's growth.
+    """
 
     method: PeakMethod = "VmHWM reset"
     start_bytes: int = 0
