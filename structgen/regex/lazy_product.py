@@ -22,6 +22,7 @@ within the length bounds (:class:`~structgen.regex.lengths.LengthWindow`), which
 from __future__ import annotations
 
 import hashlib
+import os
 import weakref
 from typing import Any
 
@@ -32,7 +33,7 @@ from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.dfa import DEAD, ByteDFA
 from structgen.regex.lengths import DEFAULT_MAX_CELLS, LengthWindow
 
-__all__ = ["DEFAULT_MAX_CELLS", "JsonStringAutomaton"]
+__all__ = ["DEFAULT_MAX_CELLS", "JsonStringAutomaton", "TwinFollower"]
 
 _START, _BODY, _CLOSE = 0, 1, 2
 # Where the decoder is inside one encoded character (the ``kind`` of a body state).
@@ -133,7 +134,7 @@ class JsonStringAutomaton:
         self._point_class: dict[int, int] = {}
         # Row templates of body states, by (q, kind, a, b, c, closes, good): see _compute_row.
         self._templates: dict[tuple, tuple[list, np.ndarray] | None] = {}
-        self._twin: JsonStringAutomaton | None = None
+        self._twins: dict[int, JsonStringAutomaton] = {}  # by the lower bound they keep
         self._finish: int | None = None
         self._escapable: Ranges = [(0, 0x10FFFF)]
         if canonical:
@@ -168,9 +169,9 @@ class JsonStringAutomaton:
 
     # -- walks without the count ------------------------------------------------------------------
     def free_twin(self, state: int) -> tuple[JsonStringAutomaton, int, int] | None:
-        """``(twin, twin state, slack)``: the same string's automaton without length bounds, its
-        state standing for ``state``, and how many characters from ``state`` the two cannot
-        tell apart; None for a state the twin does not stand for.
+        """``(twin, twin state, slack)``: the same string's automaton without an upper length
+        bound, its state standing for ``state``, and how many characters from ``state`` the
+        two cannot tell apart; None for a state the twin does not stand for.
 
         A body state whose count ``n`` is past ``low`` has ``slack = high − n − D``, where ``D``
         is the longest shortest way to acceptance over the DFA's live states: every state at
@@ -178,22 +179,40 @@ class JsonStringAutomaton:
         finish at all, and may close exactly when the unbounded one may. So a trie walk from
         ``state`` whose allowed tokens and lexeme ends all lie within ``slack`` bytes of the
         root (bytes bound characters) is the twin's walk — shared by every count of that
-        stretch."""
+        stretch (the twin has no bounds at all). Below ``low`` the twin keeps the lower bound
+        (``low..∞``, counting up to ``low``): a shortest way to acceptance of at least ``r``
+        more characters is shorter than ``r + S`` (``S`` the DFA's states: a longer one
+        repeats a state it can skip), so when ``high ≥ low + S − 1`` a state under ``low`` can
+        finish within bounds exactly when it can finish at all, and the same slack holds."""
         if self.high is None:
             return None  # counts past ``low`` are clamped to one state already
         key = self._keys[state]
-        if key[0] != _BODY or key[2] < self.low:
+        if key[0] != _BODY:
             return None
-        slack = self.high - key[2] - self._finish_distance()
+        count = key[2]
+        floor = 0 if count >= self.low else self.low
+        if floor and self.high < self.low + self.dfa.num_states - 1:
+            return None
+        slack = self.high - count - self._finish_distance()
         if slack <= 0:
             return None
-        twin = self._twin
+        twin = self._twins.get(floor)
         if twin is None:
             twin = JsonStringAutomaton(
-                self.dfa, 0, None, self.close, canonical=self.canonical, max_cells=self.max_cells
-            )
-            twin = self._twin = _twins.setdefault(f"{twin.fingerprint()}:{self.max_cells}", twin)
-        return twin, twin._number((key[0], key[1], 0, *key[3:])), slack
+                self.dfa, floor, None, self.close, canonical=self.canonical,
+                max_cells=self.max_cells,
+            )  # fmt: skip
+            twin = _twins.setdefault(f"{twin.fingerprint()}:{self.max_cells}", twin)
+            self._twins[floor] = twin
+        return twin, twin._number((key[0], key[1], twin.window.clamp(count), *key[3:])), slack
+
+    def twin_follower(self, state: int) -> TwinFollower | None:
+        """A :class:`TwinFollower` reading bytes from ``state`` (a state :meth:`free_twin`
+        stands for), or None."""
+        twin = self.free_twin(state)
+        if twin is None:
+            return None
+        return TwinFollower(self, state, twin[0], twin[1])
 
     def _finish_distance(self) -> int:
         """The most characters any live DFA state needs to reach acceptance (its shortest way)."""
@@ -544,3 +563,75 @@ class JsonStringAutomaton:
                     row[byte] = self._body(q, n, _LOW_HEX, high_unit, digits + 1, extended)
             else:
                 row[byte] = self._char(following, good, count, code_points[0])
+
+
+Position = tuple[bool, int, int]
+"""Where a :class:`TwinFollower` is: (in the twin, state, characters counted since the start)."""
+
+
+class TwinFollower:
+    """Reads bytes from a bounded string's state exactly, in its unbounded twin for as long as
+    the count stays far from the bound (the twin's rows are made once per process and shared
+    by every count), in the bounded automaton itself only near the bound.
+
+    While a body state's count ``m`` satisfies ``m + 1 + D <= high`` (``D`` as in
+    :meth:`JsonStringAutomaton.free_twin`), its row is the twin's row with the count carried
+    along: every next state that can finish at all can finish within bounds (under ``low``,
+    with the twin that keeps ``low``, too: see :meth:`JsonStringAutomaton.free_twin`). The
+    count goes up
+    when a character is complete (a boundary state or a tail, whose count is the one after its
+    character, is entered from a state that is neither). Past that, the follower continues
+    from the bounded state with the same key and the count filled in.
+    """
+
+    def __init__(
+        self, bounded: JsonStringAutomaton, state: int, twin: JsonStringAutomaton, twin_state: int
+    ) -> None:
+        assert bounded.high is not None
+        self.bounded = bounded
+        self.twin = twin
+        self.count = bounded._keys[state][2]
+        self.limit = bounded.high - bounded._finish_distance() - 1
+        self.start: Position = (True, twin_state, 0)
+
+    def step(self, position: Position, byte: int) -> Position | None:
+        """The position after ``byte``, None where the bounded automaton dies."""
+        in_twin, state, read = position
+        if not in_twin:
+            target = int(self.bounded.row(state)[byte])
+            return None if target < 0 else (False, target, 0)
+        twin = self.twin
+        target = int(twin.row(state)[byte])
+        if target < 0:
+            return None
+        key = twin._keys[target]
+        if key[0] != _BODY:  # the closing text reads alike in both
+            return (False, self.bounded._number(key), 0)
+        if twin._keys[state][3] < _UTF8_TAIL and (key[3] == _BOUNDARY or key[3] >= _UTF8_TAIL):
+            read += 1
+        count = self.count + read
+        if count > self.limit:  # the next row may differ from the twin's
+            return (False, self.bounded._number((_BODY, key[1], count, *key[3:])), 0)
+        return (True, target, read)
+
+    def accepts(self, position: Position) -> bool:
+        in_twin, state, _ = position
+        return (self.twin if in_twin else self.bounded).accepts(state)
+
+    def follow(self, paths: list[bytes]) -> list[Position | None]:
+        """The position after each of ``paths`` (None where it dies), sharing the steps of
+        common prefixes."""
+        results: list[Position | None] = [None] * len(paths)
+        previous = b""
+        trail: list[Position | None] = [self.start]  # trail[d]: after d bytes of ``previous``
+        for index in sorted(range(len(paths)), key=paths.__getitem__):
+            path = paths[index]
+            common = len(os.path.commonprefix([previous, path]))
+            del trail[common + 1 :]
+            position = trail[-1]
+            for byte in path[common:]:
+                position = None if position is None else self.step(position, byte)
+                trail.append(position)
+            results[index] = trail[len(path)]
+            previous = path
+        return results

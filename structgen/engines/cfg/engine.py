@@ -63,6 +63,9 @@ _twin_lexers: weakref.WeakKeyDictionary[Any, ProductLexer] = weakref.WeakKeyDict
 """One-terminal lexers of the twin automata walked in place of bounded strings' states."""
 _twin_reach: dict[tuple[int, int, int], tuple[int]] = {}
 """How deep (bytes) each shared twin walk reaches: its allowed tokens and lexeme ends."""
+_CLIPPED_PATHS = 256
+"""Tokens and boundaries past a bounded string's slack read one by one before a plain walk
+pays instead (a vocabulary has few tokens longer than 64 bytes: 123 of Llama-3's 128k)."""
 _BALL_ROWS = 32  # lexer rows a walk may fill around its state before following the trie
 
 
@@ -500,6 +503,11 @@ class GrammarEngine:
         found = _shared_walk(shared_key, owner, self.trie)
         if found is not None:
             return self._install_walk(key, terminal, *found)
+        if twin is not None:
+            clipped = self._clipped_twin_walk(automaton, state, words, nodes, slack)
+            if clipped is not None:
+                _share_walk(shared_key, owner, self.trie, *clipped)
+                return self._install_walk(key, terminal, *clipped)
         walk_id = self._new_walk(key, np.array([0], dtype=np.int32), dense=True)
         walk = self._walks[walk_id]
         nodes = np.concatenate([np.zeros(0, dtype=np.int32), *walk.event_nodes.values()])
@@ -563,6 +571,41 @@ class GrammarEngine:
         if len(_twin_reach) > SHARED_WALKS:
             _twin_reach.pop(next(iter(_twin_reach)))
         return words, nodes, reach
+
+    def _clipped_twin_walk(
+        self, automaton: Any, state: int, words: np.ndarray, nodes: np.ndarray, slack: int
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The root walk from ``state`` of a bounded string whose twin's walk (``words``,
+        boundary ``nodes``) reaches deeper than ``slack`` bytes: the twin's answer stands for
+        every token and boundary within ``slack`` bytes; the few deeper ones (long tokens:
+        runs of dashes, spaces) are read one by one (``JsonStringAutomaton.twin_follower``,
+        sharing common prefixes). None when there are more than ``_CLIPPED_PATHS`` of them."""
+        trie = self.trie
+        lengths = self._token_lengths()
+        deep = np.flatnonzero(lengths > slack)
+        deep = deep[(words[deep >> 5] >> (deep & 31)) & 1 == 1]
+        deep_nodes = nodes[trie.node_depth[nodes] > slack]
+        if len(deep) + len(deep_nodes) > _CLIPPED_PATHS:
+            return None
+        follower = automaton.twin_follower(state)
+        if follower is None:
+            return None
+        token_bytes = trie.token_bytes
+        first_token = trie.token_ids[trie.token_ptr[deep_nodes]].tolist()
+        depths = trie.node_depth[deep_nodes].tolist()
+        paths = [token_bytes[t] for t in deep.tolist()]
+        paths += [token_bytes[t][:d] for t, d in zip(first_token, depths)]
+        ends = follower.follow(paths)
+        words = words.copy()
+        refused = deep[np.array([end is None for end in ends[: len(deep)]], dtype=bool)]
+        if len(refused):
+            bits = np.left_shift(np.uint32(1), (refused & 31).astype(np.uint32))
+            np.bitwise_and.at(words.view(np.uint32), refused >> 5, ~bits)
+        if len(deep_nodes):
+            keep = trie.node_depth[nodes] <= slack
+            keep[~keep] = [end is not None and follower.accepts(end) for end in ends[len(deep) :]]
+            nodes = nodes[keep]
+        return words, nodes
 
     def _child_walk_id(self, parent: int, group: int, lexer_state: int) -> int:
         key = (parent, group, lexer_state)
