@@ -41,3 +41,20 @@ def apply_token_bitmask_inplace(
     targets = range(logits.shape[0]) if rows is None else rows
     for index, row in enumerate(targets):
         logits[row, ~allowed[index]] = -np.inf
+
+
+def column_classes(rows: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+    """Classes of equal columns of an int ``[k, n]`` array of states (negative: dead): writes
+    each column's class into ``inverse`` (``-1`` for a column with no live entry) and returns
+    the first column of each class; classes are numbered by their first column."""
+    live = (rows >= 0).any(axis=0)
+    inverse[:] = -1
+    if not live.any():
+        return np.zeros(0, dtype=np.int32)
+    columns = np.flatnonzero(live)
+    _, first, within = np.unique(rows[:, columns].T, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # renumber classes by first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    inverse[columns] = rank[within.reshape(-1)]
+    return columns[first[order]].astype(np.int32)

@@ -28,6 +28,8 @@ from structgen.kernels.numpy_walk import walk_trie_events as numpy_walk
 
 __all__ = [
     "LOAD_AFTER_SECONDS",
+    "column_classes",
+    "numpy_column_classes",
     "numba_walk_ready",
     "start_loading_numba",
     "walk_trie_events",
@@ -40,14 +42,16 @@ LOAD_AFTER_SECONDS = 0.3
 _lock = threading.Lock()
 _loader: threading.Thread | None = None
 _numba_walk: Callable[..., int] | None = None
+_numba_columns: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 _failure: BaseException | None = None
 _numpy_seconds = 0.0
 
 
 def _load() -> None:
     """Import the numba kernel and run it once on the argument types the engine passes."""
-    global _numba_walk, _failure
+    global _numba_walk, _numba_columns, _failure
     try:
+        from structgen.kernels.numba_cpu import column_classes as numba_columns
         from structgen.kernels.numba_cpu import walk_trie_difference
         from structgen.kernels.numba_cpu import walk_trie_events as kernel
 
@@ -61,6 +65,8 @@ def _load() -> None:
             rows, accepting, 0, 0, *trie, one.copy(), one.copy(), one.copy(), one.copy(), -3,
             np.zeros(1, dtype=np.bool_), one.copy(), np.zeros(2, dtype=np.int64),
         )  # fmt: skip
+        numba_columns(rows, np.empty(256, dtype=np.int32))
+        _numba_columns = numba_columns
         _numba_walk = kernel
     except BaseException as error:  # reported by the next walk that needs numba
         _failure = error
@@ -117,3 +123,36 @@ def walk_trie_events(*arguments: Any) -> int:
     count = numpy_walk(*arguments)
     _numpy_seconds += time.thread_time() - started
     return count
+
+
+def column_classes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(first column of each class, class of each column)`` of the equal columns of an int32
+    ``[k, n]`` array of states (see :func:`structgen.kernels.numpy_ref.column_classes`): in
+    numba once the walks loaded it, in numpy before (the same results)."""
+    inverse = np.empty(rows.shape[1], dtype=np.int32)
+    kernel = _numba_columns or numpy_column_classes
+    return kernel(np.ascontiguousarray(rows, dtype=np.int32), inverse), inverse
+
+
+def numpy_column_classes(rows: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+    """:func:`column_classes` in numpy: each live column packed into one int64 where the
+    states fit (``np.unique`` of rows is several times slower), classes renumbered by their
+    first column."""
+    inverse[:] = -1
+    columns = np.flatnonzero((rows >= 0).any(axis=0))
+    if not len(columns):
+        return np.zeros(0, dtype=np.int32)
+    live = rows[:, columns]
+    base = int(live.max()) + 2
+    if base ** live.shape[0] < 1 << 62:
+        keys = live[0].astype(np.int64) + 1
+        for row in live[1:]:
+            keys = keys * base + (row.astype(np.int64) + 1)
+        _, first, within = np.unique(keys, return_index=True, return_inverse=True)
+    else:
+        _, first, within = np.unique(live.T, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    inverse[columns] = rank[within.reshape(-1)]
+    return columns[first[order]].astype(np.int32)

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from structgen.regex.dfa import DEAD, ByteAutomaton, ByteDFA, StateMap, distinct_columns
+from structgen.kernels.trie_walk import column_classes
+from structgen.regex.dfa import DEAD, ByteAutomaton, ByteDFA, StateMap
 from structgen.regex.lazy_dfa import LazySubsetDFA
 
 __all__ = ["ConcatAutomaton"]
@@ -145,16 +146,12 @@ class ConcatAutomaton:
                     lambda target, i=index: self._intern(self._closure([(i, target)]))
                 )
             return singles.translate(parts[index].row(state))
-        row = np.full(256, DEAD, dtype=np.int32)
         rows = np.stack([parts[i].row(s) for i, s in members])  # [k, 256]
-        live = np.flatnonzero((rows >= 0).any(axis=0))
-        if not len(live):
-            return row
-        columns, inverse = distinct_columns(rows[:, live])
+        firsts, inverse = column_classes(rows)
         owners = [i for i, _ in members]
-        ids = np.empty(len(columns), dtype=np.int32)
-        for position, column in enumerate(columns.tolist()):
+        ids = np.empty(len(firsts) + 1, dtype=np.int32)
+        ids[0] = DEAD  # (the class of a dead column is -1)
+        for position, column in enumerate(rows[:, firsts].T.tolist(), 1):
             pairs = [(i, q) for i, q in zip(owners, column) if q >= 0]
             ids[position] = self._intern(self._closure(pairs))
-        row[live] = ids[inverse.reshape(-1)]
-        return row
+        return ids[inverse + 1]

@@ -38,7 +38,6 @@ __all__ = [
     "StateMap",
     "byte_nfa",
     "compile_byte_dfa",
-    "distinct_columns",
     "minimize",
     "regex_to_dfa",
     "shortest_common_string",
@@ -96,23 +95,6 @@ class StateMap:
                 ids[state + 1] = self._number(state)
             mapped = ids[slots]
         return mapped
-
-
-def distinct_columns(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct columns of an int ``[k, n]`` array of states (``DEAD`` allowed), in
-    lexicographic order as the rows of a ``[m, k]`` array, and for each column its index there
-    (what ``np.unique(rows.T, axis=0, return_inverse=True)`` gives, without its cost: columns
-    are packed into one int64 each when they fit)."""
-    count = rows.shape[0]
-    base = int(rows.max(initial=DEAD)) + 2
-    if base**count >= 1 << 62:
-        columns, inverse = np.unique(rows.T, axis=0, return_inverse=True)
-        return columns, inverse.reshape(-1)
-    keys = rows[0].astype(np.int64) + 1
-    for row in rows[1:]:
-        keys = keys * base + (row.astype(np.int64) + 1)
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    return rows[:, first].T, inverse.reshape(-1)
 
 
 @dataclass(frozen=True)

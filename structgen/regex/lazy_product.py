@@ -135,6 +135,7 @@ class JsonStringAutomaton:
         # Row templates of body states, by (q, kind, a, b, c, closes, good): see _compute_row.
         self._templates: dict[tuple, tuple[list, np.ndarray] | None] = {}
         self._twins: dict[int, JsonStringAutomaton] = {}  # by the lower bound they keep
+        self._leads: tuple[np.ndarray, np.ndarray, list[int]] | None = None
         self._finish: int | None = None
         self._escapable: Ranges = [(0, 0x10FFFF)]
         if canonical:
@@ -471,19 +472,54 @@ class JsonStringAutomaton:
         return self._number((_BODY, int(following[klass]), count, kind, left, 0, 0))
 
     def _boundary_row(self, row, q, n, following, good, count) -> None:
-        literal = np.flatnonzero(_LITERAL_ASCII[:128] & good[self._ascii_class[:128]])
-        for byte in literal.tolist():
-            row[byte] = self._body(int(following[self._ascii_class[byte]]), count)
+        ascii_class = self._ascii_class[:128]
+        literal = np.flatnonzero(_LITERAL_ASCII[:128] & good[ascii_class])
+        if len(literal):  # one target per class the literal bytes fall in
+            classes, inverse = np.unique(ascii_class[literal], return_inverse=True)
+            targets = [self._body(int(following[k]), count) for k in classes.tolist()]
+            row[literal] = np.array(targets, dtype=np.int32)[inverse.reshape(-1)]
         if self._any_good(
             good, [(cp, cp) for cp in _SHORT_ESCAPES.values()] + self._unit_ranges(0, 0xFFFF)
         ):
             row[0x5C] = self._body(q, n, _ESCAPE)
-        for lead in range(0xC2, 0xF5):
+        lead_class, uniform_leads, other_leads = self._lead_classes()
+        alive = uniform_leads[good[lead_class[uniform_leads - 0xC2]]]
+        if len(alive):  # whole lead ranges in one class: one tail state per (class, length)
+            remaining = np.where(alive < 0xE0, 1, np.where(alive < 0xF0, 2, 3))
+            keys = lead_class[alive - 0xC2] * 4 + remaining
+            distinct, inverse = np.unique(keys, return_inverse=True)
+            targets = [
+                self._number((_BODY, int(following[k >> 2]), count, _UTF8_TAIL, k & 3, 0, 0))
+                for k in distinct.tolist()
+            ]
+            row[alive] = np.array(targets, dtype=np.int32)[inverse.reshape(-1)]
+        for lead in other_leads:
             length = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
             prefix = lead & (0x1F if length == 2 else 0x0F if length == 3 else 0x07)
             row[lead] = self._utf8_state(q, n, following, good, count, length - 1, prefix, length)
         if self.dfa.accepting[q] and self.window.clamp(n) >= self.low:
             row[0x22] = self._number((_CLOSE, int(self.close.transitions[0, 0x22]), 0, 0, 0, 0, 0))
+
+    def _lead_classes(self) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """For the UTF-8 lead bytes 0xC2–0xF4: the class of the code points each begins
+        (-1 where they span classes, include surrogates or invalid forms), the leads with one
+        class, and the others (read as :meth:`_utf8_state` does). It depends on the DFA only."""
+        if self._leads is None:
+            classes = np.full(0xF5 - 0xC2, -1, dtype=np.int64)
+            for lead in range(0xC2, 0xF5):
+                length = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+                remaining = length - 1
+                prefix = lead & (0x1F if length == 2 else 0x0F if length == 3 else 0x07)
+                low, high = prefix << (6 * remaining), ((prefix + 1) << (6 * remaining)) - 1
+                valid_low, valid_high = _UTF8_VALID[length]
+                if valid_low <= low and high <= valid_high and (high < 0xD800 or low > 0xDFFF):
+                    cuts = self.dfa.cuts
+                    first = int(np.searchsorted(cuts, low, side="right")) - 1
+                    if first + 1 >= len(cuts) or cuts[first + 1] > high:
+                        classes[lead - 0xC2] = int(self.dfa.interval_class[first])
+            leads = np.arange(0xC2, 0xF5)
+            self._leads = (classes, leads[classes >= 0], leads[classes < 0].tolist())
+        return self._leads
 
     @staticmethod
     def _utf8_ranges(remaining: int, prefix: int, length: int) -> Ranges:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from structgen.errors import LimitExceededError
-from structgen.regex.dfa import DEAD, ByteAutomaton, StateMap, distinct_columns
+from structgen.kernels.trie_walk import column_classes
+from structgen.regex.dfa import DEAD, ByteAutomaton, StateMap
 
 _GROWTH = 256
 UNEXPLORED = -3  # the row of a state whose transitions are not computed yet
@@ -169,20 +170,16 @@ class ProductLexer:
             return
         rows = np.stack([self.dfas[t].row(q) for t, q in members])  # [k, 256]
         terminals = [t for t, _ in members]
-        row = np.full(256, DEAD, dtype=np.int32)
-        alive = rows >= 0
-        live = np.flatnonzero(alive.any(axis=0))
-        if len(live):
-            # Bytes whose column (each member's next state) is the same lead to the same state:
-            # one frozenset per distinct column, not per byte.
-            columns, inverse = distinct_columns(rows[:, live])
-            targets = np.empty(len(columns), dtype=np.int32)
-            for index, column in enumerate(columns.tolist()):
-                target = frozenset((t, q) for t, q in zip(terminals, column) if q >= 0)
-                known = self._ids.get(target)
-                if known is None:
-                    known = self._intern(target)
-                targets[index] = known
-            row[live] = targets[inverse.reshape(-1)]
+        # Bytes whose column (each member's next state) is the same lead to the same state:
+        # one frozenset per distinct column, not per byte.
+        firsts, inverse = column_classes(rows)
+        targets = np.empty(len(firsts) + 1, dtype=np.int32)
+        targets[0] = DEAD  # (the class of a dead column is -1)
+        ids = self._ids
+        for index, column in enumerate(rows[:, firsts].T.tolist(), 1):
+            target = frozenset((t, q) for t, q in zip(terminals, column) if q >= 0)
+            known = ids.get(target)
+            targets[index] = known if known is not None else self._intern(target)
+        row = targets[inverse + 1]
         self.transitions[current] = row
         self.live_bytes[current] = row >= 0

@@ -69,10 +69,10 @@ class GrammarMatcher(Matcher):
             self._view = (bitmask, row, words) if type(bitmask) is np.ndarray else None
         config = self._history.state
         if config is _TERMINATED:
-            words[:] = engine.eos_words
+            words[...] = engine.eos_words
             return True
         mask, full = engine.mask(config)
-        words[:] = mask
+        words[...] = mask  # (an Ellipsis assignment costs numpy less than a full slice)
         return not full
 
     def _next(self, token_id: int) -> Any:
