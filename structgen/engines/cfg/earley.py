@@ -275,9 +275,56 @@ class EarleyGrammar:
         """The shared Predictions of a set predicting ``symbols`` (closed under prediction)."""
         found = self._predictions_of.get(symbols)
         if found is None:
-            items = frozenset().union(*(self._predicted(symbol) for symbol in symbols))
+            if len(symbols) <= 2:
+                items = frozenset().union(*(self._predicted(symbol) for symbol in symbols))
+            else:
+                items = self._predicted_together(symbols)
             found = self._predictions_of[symbols] = self._prediction(items)
         return found
+
+    def _predicted_together(self, symbols: frozenset[int]) -> frozenset:
+        """The union of :meth:`_predicted` over ``symbols``, closed in one pass: each symbol is
+        expanded once however many of them predict it (per symbol, overlapping closures of a
+        large grammar were each walked whole: 255 of them took 0.1 s). Closures computed
+        before are taken whole."""
+        rules, by_lhs, nullable = self.rules, self.rules_by_lhs, self.nullable
+        num_terminals = self.num_terminals
+        items: set = set()
+        expanded: set[int] = set()
+        agenda: list = []
+        for symbol in symbols:
+            cached = self._predictions.get(symbol)
+            if cached is not None:  # closed already: its items need no agenda work
+                items.update(cached)
+                expanded.add(symbol)
+        for symbol in symbols:
+            if symbol not in expanded:
+                expanded.add(symbol)
+                for rule in by_lhs.get(symbol, ()):
+                    item = (rule, 0, SELF)
+                    if item not in items:
+                        items.add(item)
+                        agenda.append(item)
+        while agenda:
+            rule, dot, _ = agenda.pop()
+            rhs = rules[rule][1]
+            if dot == len(rhs) or rhs[dot] < num_terminals:
+                continue
+            following = rhs[dot]
+            if following not in expanded:
+                expanded.add(following)
+                for predicted in by_lhs.get(following, ()):
+                    item = (predicted, 0, SELF)
+                    if item not in items:
+                        items.add(item)
+                        agenda.append(item)
+            if following in nullable:
+                item = (rule, dot + 1, SELF)
+                if item not in items:
+                    items.add(item)
+                    agenda.append(item)
+        rule_length = self.rule_length
+        return frozenset(item for item in items if item[1] < rule_length[item[0]])
 
     def _prediction(self, items: frozenset) -> Predictions:
         """The one Predictions object of these predicted items."""
