@@ -84,14 +84,15 @@ def render_second_and_memory(results: dict[str, Any], add: Add) -> None:
     add("")
     ours = summary.get(OURS, {})
     methods = sorted({m for e in engines for m in summary[e].get("peak_rss_methods", [])})
-    add("- **Second compile**: after each schema's walks, the same worker compiles it again and "
-        "computes the first mask. structgen: its memo caches (the functools caches of its "
-        "modules that memoise per-input work) are dropped first, and the cache entry the first "
-        "compile wrote (into a new empty directory of the schema's own, so that the first "
-        "compile is always cold, duplicates included) is kept: this is its warm-cache TTFM where "
-        "the compiled schema was cached (`from_cache`, counted in the column); the vocabulary "
-        "and its token trie stay, as in any server. The peers keep no disk cache: their second "
-        "compile is a second cold one in a warmed-up process, shown for comparison only.")
+    add("- **Second compile**: after each schema's walks, the same worker compiles it again and"
+        " computes the first mask. structgen: its memo caches (the functools caches of its "
+        "modules that memoise per-input work) are dropped first, untimed, and the cache entry "
+        "the first compile wrote (into a new empty directory of the schema's own, so that the "
+        "first compile is always cold, duplicates included) is kept: this is its warm-cache "
+        "TTFM where the compiled schema was cached (`from_cache`, counted in the column); the "
+        "vocabulary and its token trie stay, as in any server. The peers keep no disk cache: "
+        "their second compile is a second cold one in a warmed-up process, shown for comparison"
+        " only.")
     if ours.get("cold_from_cache"):
         add(f"- {ours['cold_from_cache']} of structgen's *first* compiles were read from the "
             "run's disk cache (the same schema text compiled earlier in the run).")

@@ -200,7 +200,8 @@ def repeat_schema(engine: EngineAdapter, job: Job) -> dict[str, Any]:
     """What follows a compiled schema's walks; never raises.
 
     1. The **second compile** (:meth:`~EngineAdapter.compile_schema_again`: for structgen a
-       warm-cache compile after its memo caches are dropped, for the peers a second cold one)
+       warm-cache compile after its memo caches are dropped — untimed, in
+       :meth:`~EngineAdapter.before_compile_again` — for the peers a second cold one)
        and its first mask: ``repeat_compile_s``, ``repeat_first_mask_s``, ``repeat_from_cache``
        (or ``repeat_error``).
     2. For an engine whose memory tracemalloc sees (``traces_memory``) and when
@@ -213,6 +214,7 @@ def repeat_schema(engine: EngineAdapter, job: Job) -> dict[str, Any]:
     bitmask = new_bitmask(engine.mask_words)
     with gc_paused():
         try:
+            engine.before_compile_again()
             started = time.perf_counter()
             compiled = engine.compile_schema_again(schema)
             compile_s = time.perf_counter() - started
