@@ -41,6 +41,9 @@ _BOUNDARY, _ESCAPE, _UTF8, _HEX, _PAIR_BACKSLASH, _PAIR_U, _LOW_HEX = range(7)
 # Tails: the rest of a character whose every completion leads to one boundary state, kept as
 # (that state's DFA state and count, what is left to read) so prefixes that behave alike merge.
 _UTF8_TAIL, _HEX_TAIL, _PAIR_TAIL = 7, 8, 9
+# A UTF-8 tail whose first continuation byte is restricted to ``b..c`` (leads E0, ED, F0, F4,
+# whose valid code points are one class): ``a`` continuation bytes left.
+_UTF8_FIRST = 10
 _WIDTH = 7  # a state: (phase, q, n, kind, a, b, c)
 
 _SHORT_ESCAPES = {
@@ -135,7 +138,7 @@ class JsonStringAutomaton:
         # Row templates of body states, by (q, kind, a, b, c, closes, good): see _compute_row.
         self._templates: dict[tuple, tuple[list, np.ndarray] | None] = {}
         self._twins: dict[int, JsonStringAutomaton] = {}  # by the lower bound they keep
-        self._leads: tuple[np.ndarray, np.ndarray, list[int]] | None = None
+        self._leads: tuple[np.ndarray, np.ndarray, list[tuple[int, int, int, int]]] | None = None
         self._finish: int | None = None
         self._escapable: Ranges = [(0, 0x10FFFF)]
         if canonical:
@@ -361,7 +364,7 @@ class JsonStringAutomaton:
                     row[byte] = self._number((_CLOSE, target, 0, 0, 0, 0, 0))
             return row
         if kind >= _UTF8_TAIL:
-            self._tail_row(row, q, n, kind, a)
+            self._tail_row(row, q, n, kind, a, b, c)
             return row
         following, good, count = self._next_states(q, n)
         # The row depends on the count only through ``good``, whether the string may close
@@ -435,9 +438,17 @@ class JsonStringAutomaton:
         elif kind == _UTF8:
             self._utf8_row(row, q, n, following, good, count, remaining=a, prefix=b, length=c)
 
-    def _tail_row(self, row, q: int, n: int, kind: int, left: int) -> None:
+    def _tail_row(self, row, q: int, n: int, kind: int, left: int, low: int, high: int) -> None:
         """``left`` more bytes (continuations, hex digits, or the stages of ``\\uDC``), then
-        the boundary state ``(q, n)``."""
+        the boundary state ``(q, n)``; for ``_UTF8_FIRST`` the next byte in ``low..high``."""
+        if kind == _UTF8_FIRST:
+            rest = (
+                self._body(q, n)
+                if left == 1
+                else self._number((_BODY, q, n, _UTF8_TAIL, left - 1, 0, 0))
+            )
+            row[low : high + 1] = rest
+            return
         if kind == _PAIR_TAIL:  # ``\\``, ``u``, ``D`` and one of ``C``–``F`` of the low unit
             allowed = {6: b"\\", 5: b"u", 4: b"dD", 3: b"cdefCDEF"}[left]
             following = (_BODY, q, n, _PAIR_TAIL, left - 1, 0, 0) if left > 3 else None
@@ -493,19 +504,29 @@ class JsonStringAutomaton:
                 for k in distinct.tolist()
             ]
             row[alive] = np.array(targets, dtype=np.int32)[inverse.reshape(-1)]
-        for lead in other_leads:
+        for lead, klass, low, high in other_leads:
+            if klass >= 0:  # E0, ED, F0, F4: valid code points in one class
+                if good[klass]:
+                    remaining = 2 if lead < 0xF0 else 3
+                    key = (_BODY, int(following[klass]), count, _UTF8_FIRST, remaining, low, high)
+                    row[lead] = self._number(key)
+                continue
             length = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
             prefix = lead & (0x1F if length == 2 else 0x0F if length == 3 else 0x07)
             row[lead] = self._utf8_state(q, n, following, good, count, length - 1, prefix, length)
         if self.dfa.accepting[q] and self.window.clamp(n) >= self.low:
             row[0x22] = self._number((_CLOSE, int(self.close.transitions[0, 0x22]), 0, 0, 0, 0, 0))
 
-    def _lead_classes(self) -> tuple[np.ndarray, np.ndarray, list[int]]:
-        """For the UTF-8 lead bytes 0xC2–0xF4: the class of the code points each begins
-        (-1 where they span classes, include surrogates or invalid forms), the leads with one
-        class, and the others (read as :meth:`_utf8_state` does). It depends on the DFA only."""
+    def _lead_classes(self) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int, int]]]:
+        """For the UTF-8 lead bytes 0xC2–0xF4: the class of the code points each begins (-1
+        where they span classes, include surrogates or invalid forms), the leads with one
+        class, and the others as ``(lead, class, low, high)``: for E0, ED, F0 and F4 (whose
+        valid code points are those with the first continuation byte in ``low..high``) the
+        class of those code points if it is one, else -1 (read as :meth:`_utf8_state` does).
+        It depends on the DFA only."""
         if self._leads is None:
             classes = np.full(0xF5 - 0xC2, -1, dtype=np.int64)
+            others: list[tuple[int, int, int, int]] = []
             for lead in range(0xC2, 0xF5):
                 length = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
                 remaining = length - 1
@@ -513,13 +534,29 @@ class JsonStringAutomaton:
                 low, high = prefix << (6 * remaining), ((prefix + 1) << (6 * remaining)) - 1
                 valid_low, valid_high = _UTF8_VALID[length]
                 if valid_low <= low and high <= valid_high and (high < 0xD800 or low > 0xDFFF):
-                    cuts = self.dfa.cuts
-                    first = int(np.searchsorted(cuts, low, side="right")) - 1
-                    if first + 1 >= len(cuts) or cuts[first + 1] > high:
-                        classes[lead - 0xC2] = int(self.dfa.interval_class[first])
+                    classes[lead - 0xC2] = self._class_of_range(low, high)
+                    if classes[lead - 0xC2] >= 0:
+                        continue
+                    others.append((lead, -1, 0, 0))
+                    continue
+                low, high = max(low, valid_low), min(high, valid_high)
+                if low <= 0xDFFF and high >= 0xD800:  # (only ED: its upper half is surrogates)
+                    high = 0xD7FF
+                shift = 6 * (remaining - 1)
+                first, last = 0x80 | ((low >> shift) & 0x3F), 0x80 | ((high >> shift) & 0x3F)
+                klass = self._class_of_range(low, high) if low <= high else -1
+                others.append((lead, klass, first, last))
             leads = np.arange(0xC2, 0xF5)
-            self._leads = (classes, leads[classes >= 0], leads[classes < 0].tolist())
+            self._leads = (classes, leads[classes >= 0], others)
         return self._leads
+
+    def _class_of_range(self, low: int, high: int) -> int:
+        """The class of every code point of ``low..high``, or -1 if they span classes."""
+        cuts = self.dfa.cuts
+        first = int(np.searchsorted(cuts, low, side="right")) - 1
+        if first + 1 >= len(cuts) or cuts[first + 1] > high:
+            return int(self.dfa.interval_class[first])
+        return -1
 
     @staticmethod
     def _utf8_ranges(remaining: int, prefix: int, length: int) -> Ranges:

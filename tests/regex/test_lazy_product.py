@@ -35,7 +35,10 @@ PATTERNS = [
     r"^[\ud83d\ude00-\ud83d\ude4f]{2}",
 ]
 ALPHABET = ["a", "b", "c", "x", " ", "\t", "\n", '"', "\\", "/", "\x01", "1", ".", "é", "ÿ",
-            "\u2028", "😀", "😎", "\U0010ffff", "\x7f"]  # fmt: skip
+            "\u2028", "😀", "😎", "\U0010ffff", "\x7f",
+            # the leads E0, ED, F0, F4 at the edges of their valid ranges
+            "\u0800", "\u0fff", "\ud000", "\ud7ff", "\U00010000", "\U0003ffff",
+            "\U00100000"]  # fmt: skip
 PRINTABLE = {c for c in map(chr, range(0x20, 0x7F)) if c not in '"\\'}
 
 
@@ -167,6 +170,9 @@ def _eager(pattern: str, low: int, high: int | None, canonical: bool):
         (r"^[^a]*$", 3, 4),
         (r"[\u00e0-\u00ff]", 0, 2),
         (r"^[\ud83d\ude00-\ud83d\ude4f]{2}", 2, 3),
+        # classes that split the valid ranges of the leads E0 and F4, or leave them whole
+        (r"^[\u0900-\u097f]+$", 1, 3),
+        (r"^[^\u0fff\udbff\udfff]*$", 0, 2),
     ],
 )
 def test_every_discovered_state_is_live_and_rows_match_an_eager_product(
