@@ -65,3 +65,33 @@ def test_lazy_concatenation_accepts_what_the_regex_does(fresh):
         for byte in text:
             state = int(lazy.row(state)[byte]) if state >= 0 else state
         assert (state >= 0 and lazy.accepts(state)) == eager.fullmatch(text), text
+
+
+def test_a_large_part_of_a_lazy_concatenation_is_read_back_from_disk(fresh, monkeypatch):
+    """A format's or a pattern's body inside a string terminal (a concatenation part) is kept
+    on disk like a slow terminal: the next process reads the same DFA instead of compiling."""
+    months = r"(?:0[1-9]|1[0-2]|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)"
+    node = concat(char('"'), parse_regex(f"[0-9]{{4}}-{months}"), char('"'))
+    monkeypatch.setattr(terminals_module, "STORED_PART_SIZE", 32)
+    compiled: list[int] = []
+    real_compile = terminals_module.compile_byte_dfa
+    monkeypatch.setattr(
+        terminals_module,
+        "compile_byte_dfa",
+        lambda part, **kw: compiled.append(1) or real_compile(part, **kw),
+    )
+    terminals_module._part_memo.clear()
+    first = terminal_automaton(Terminal("WHEN", "w", node=node), "test", 10_000, lazy=True)
+    assert len(list((fresh / "terminals").glob("*.sga"))) == 1  # the months; not the quotes
+    built_first = len(compiled)
+    terminals_module._memo.clear()
+    terminals_module._part_memo.clear()
+    again = terminal_automaton(Terminal("WHEN", "w", node=node), "test", 10_000, lazy=True)
+    assert len(compiled) - built_first == built_first - 1  # the large part came from disk
+    for old, new in zip(first.parts, again.parts):
+        assert _same(old, new)
+    for text, valid in [(b'"2024-02"', True), (b'"2024-march"', True), (b'"2024-13"', False)]:
+        state = 0
+        for byte in text:
+            state = int(again.row(state)[byte]) if state >= 0 else state
+        assert (state >= 0 and again.accepts(state)) is valid, text

@@ -36,6 +36,7 @@ from structgen.regex.lazy_dfa import LazySubsetDFA
 from structgen.regex.leftmost import leftmost_byte_dfa
 from structgen.regex.nodes import tree_size
 from structgen.regex.parser import parse_regex
+from structgen.regex.text import to_regex_text
 from structgen.vocab.dfa_cache import load_byte_dfa, store_byte_dfa
 
 if TYPE_CHECKING:
@@ -54,6 +55,9 @@ _memo: OrderedDict[tuple, ByteAutomaton] = OrderedDict()
 _part_memo: OrderedDict[tuple, ByteAutomaton] = OrderedDict()
 LAZY_PART_SIZE = 400
 """A part of a concatenation terminal larger than this (regex AST nodes) is determinised lazily."""
+STORED_PART_SIZE = 64
+"""A part at least this large (regex AST nodes) is looked up in, and if slow kept in, the disk
+cache of terminals by its regex text."""
 
 
 class TerminalAutomata(Sequence[ByteAutomaton]):
@@ -166,12 +170,21 @@ def _part(node: Node, terminal: Terminal, source_name: str, max_states: int) -> 
         _part_memo.move_to_end(key)
         return found
     try:
-        if tree_size(node) > LAZY_PART_SIZE and not (
+        size = tree_size(node)
+        if size > LAZY_PART_SIZE and not (
             isinstance(node, Repeat) and tree_size(node.node) <= LAZY_PART_SIZE
         ):  # (a repetition of a small body is built by counting: a string's tail)
             found = LazySubsetDFA(byte_nfa(node, max_states=max_states))
-        else:
+        elif size < STORED_PART_SIZE:  # (a key's character, a quote: microseconds)
             found = compile_byte_dfa(node, max_states=max_states)
+        else:  # a format's or a pattern's body: 10-100 ms, so kept on disk too
+            disk_key = ("part", to_regex_text(node), max_states)
+            found = load_byte_dfa(disk_key, _SOURCES)
+            if found is None:
+                started = time.perf_counter()
+                found = compile_byte_dfa(node, max_states=max_states)
+                if time.perf_counter() - started > STORE_AFTER_SECONDS:
+                    store_byte_dfa(disk_key, _SOURCES, found)
     except RegexError as error:
         raise ConfigurationError(f"terminal {terminal.name} of {source_name}: {error}") from None
     except LimitExceededError as error:
