@@ -13,6 +13,7 @@ nonterminal also advances the predicting item over it, so ε-completions need no
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from structgen.errors import LimitExceededError
@@ -187,32 +188,8 @@ class EarleyGrammar:
         under prediction and nullable advance, the items they predict — all with origin
         ``SELF``, so the same in every set (computed once per nonterminal; pending ones only)."""
         cached = self._predictions.get(symbol)
-        if cached is not None:
-            return cached
-        rules, by_lhs, nullable, num_terminals = (
-            self.rules,
-            self.rules_by_lhs,
-            self.nullable,
-            self.num_terminals,
-        )
-        items = {(rule, 0, SELF) for rule in by_lhs.get(symbol, ())}
-        agenda = list(items)
-        while agenda:
-            rule, dot, _ = agenda.pop()
-            rhs = rules[rule][1]
-            if dot == len(rhs) or rhs[dot] < num_terminals:
-                continue
-            following = rhs[dot]
-            new = [(predicted, 0, SELF) for predicted in by_lhs.get(following, ())]
-            if following in nullable:
-                new.append((rule, dot + 1, SELF))
-            for item in new:
-                if item not in items:
-                    items.add(item)
-                    agenda.append(item)
-        # Complete SELF items (ε-derivations) have no further effect: keep the pending ones.
-        rule_length = self.rule_length
-        cached = self._predictions[symbol] = frozenset(i for i in items if i[1] < rule_length[i[0]])
+        if cached is None:
+            cached = self._predictions[symbol] = self._close_predictions((symbol,))
         return cached
 
     def _make_set(self, kernel: list, *, initial: bool = False) -> EarleySet:
@@ -278,20 +255,32 @@ class EarleyGrammar:
             if len(symbols) <= 2:
                 items = frozenset().union(*(self._predicted(symbol) for symbol in symbols))
             else:
-                items = self._predicted_together(symbols)
+                items = self._close_predictions(symbols)
             found = self._predictions_of[symbols] = self._prediction(items)
         return found
 
-    def _predicted_together(self, symbols: frozenset[int]) -> frozenset:
+    def _close_predictions(self, symbols: Iterable[int]) -> frozenset:
         """The union of :meth:`_predicted` over ``symbols``, closed in one pass: each symbol is
         expanded once however many of them predict it (per symbol, overlapping closures of a
         large grammar were each walked whole: 255 of them took 0.1 s). Closures computed
-        before are taken whole."""
+        before are taken whole. Complete items (ε-derivations, handled by nullable advance)
+        are left out."""
         rules, by_lhs, nullable = self.rules, self.rules_by_lhs, self.nullable
         num_terminals = self.num_terminals
         items: set = set()
         expanded: set[int] = set()
         agenda: list = []
+
+        def push(item: Item) -> None:
+            if item not in items:
+                items.add(item)
+                agenda.append(item)
+
+        def expand(symbol: int) -> None:
+            expanded.add(symbol)
+            for rule in by_lhs.get(symbol, ()):
+                push((rule, 0, SELF))
+
         for symbol in symbols:
             cached = self._predictions.get(symbol)
             if cached is not None:  # closed already: its items need no agenda work
@@ -299,12 +288,7 @@ class EarleyGrammar:
                 expanded.add(symbol)
         for symbol in symbols:
             if symbol not in expanded:
-                expanded.add(symbol)
-                for rule in by_lhs.get(symbol, ()):
-                    item = (rule, 0, SELF)
-                    if item not in items:
-                        items.add(item)
-                        agenda.append(item)
+                expand(symbol)
         while agenda:
             rule, dot, _ = agenda.pop()
             rhs = rules[rule][1]
@@ -312,17 +296,9 @@ class EarleyGrammar:
                 continue
             following = rhs[dot]
             if following not in expanded:
-                expanded.add(following)
-                for predicted in by_lhs.get(following, ()):
-                    item = (predicted, 0, SELF)
-                    if item not in items:
-                        items.add(item)
-                        agenda.append(item)
+                expand(following)
             if following in nullable:
-                item = (rule, dot + 1, SELF)
-                if item not in items:
-                    items.add(item)
-                    agenda.append(item)
+                push((rule, dot + 1, SELF))
         rule_length = self.rule_length
         return frozenset(item for item in items if item[1] < rule_length[item[0]])
 
