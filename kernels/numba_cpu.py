@@ -178,6 +178,22 @@ def _apply_bitmask(logits: np.ndarray, bitmask: np.ndarray, rows: np.ndarray) ->
 
 
 @_jit(nogil=True)
+def take_words(words: np.ndarray, index: np.ndarray, bits: np.ndarray) -> int:
+    """Move the nonzero words of ``words`` into ``index`` (their positions) and ``bits`` (their
+    values), in order, zeroing them; returns how many (``index`` and ``bits`` hold as many
+    entries as ``words``). A child walk's tokens, taken sparse from scratch words."""
+    count = 0
+    for position in range(words.shape[0]):
+        word = words[position]
+        if word != 0:
+            index[count] = position
+            bits[count] = word
+            words[position] = 0
+            count += 1
+    return count
+
+
+@_jit(nogil=True)
 def column_classes(rows: np.ndarray, inverse: np.ndarray) -> np.ndarray:
     """Classes of equal columns of an int32 ``[k, n]`` array of states (negative: dead): the
     results of :func:`structgen.kernels.numpy_ref.column_classes`, by one pass with a hash

@@ -52,7 +52,11 @@ def _load() -> None:
     global _numba_walk, _numba_columns, _failure
     try:
         from structgen.kernels.numba_cpu import column_classes as numba_columns
-        from structgen.kernels.numba_cpu import walk_trie_difference
+        from structgen.kernels.numba_cpu import (
+            take_words,
+            walk_trie_difference,
+            walk_trie_events_lazy,
+        )
         from structgen.kernels.numba_cpu import walk_trie_events as kernel
 
         # One call of each kernel a mask runs, on the argument types the engine passes, so the
@@ -65,7 +69,12 @@ def _load() -> None:
             rows, accepting, 0, 0, *trie, one.copy(), one.copy(), one.copy(), one.copy(), -3,
             np.zeros(1, dtype=np.bool_), one.copy(), np.zeros(2, dtype=np.int64),
         )  # fmt: skip
+        walk_trie_events_lazy(
+            rows, accepting, 0, one.copy(), *trie, one.copy(), one.copy(), one.copy(), 0, -3,
+            one.copy(), one.copy(), np.zeros(1, dtype=np.int64), 2,
+        )  # fmt: skip
         numba_columns(rows, np.empty(256, dtype=np.int32))
+        take_words(one.copy(), one.copy(), one.copy())
         _numba_columns = numba_columns
         _numba_walk = kernel
     except BaseException as error:  # reported by the next walk that needs numba

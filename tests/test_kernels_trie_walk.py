@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from structgen.kernels import numba_cpu, numpy_walk, trie_walk
@@ -210,3 +210,18 @@ def test_numba_is_loaded_only_after_numpy_walks_cost_the_budget():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "True", "True", "1"]
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.integers(-(2**31), 2**31 - 1) | st.just(0), max_size=80))
+def test_take_words_moves_the_nonzero_words_out_and_zeroes_them(values):
+    """numba's ``take_words`` against numpy's ``flatnonzero``: positions in order, values,
+    and the scratch words left all zero."""
+    words = np.array(values, dtype=np.int32)
+    expected_index = np.flatnonzero(words)
+    expected_bits = words[expected_index]
+    index, bits = np.empty_like(words), np.empty_like(words)
+    count = numba_cpu.take_words(words, index, bits)
+    assert index[:count].tolist() == expected_index.tolist()
+    assert bits[:count].tolist() == expected_bits.tolist()
+    assert not words.any()

@@ -177,6 +177,7 @@ class GrammarEngine:
         # zeroed token words for sparse (child) walks.
         self._event_buffers = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
         self._sparse_words: np.ndarray | None = None
+        self._take_scratch: tuple[np.ndarray, np.ndarray] | None = None  # (see _take_words)
         self._frontier = (np.empty(1024, dtype=np.int32), np.empty(1024, dtype=np.int32))
         self._lengths: np.ndarray | None = None  # token lengths, when a twin walk needs them
         self._completion_cache: dict[tuple[Thread, int], tuple[Thread, ...]] = {}  # (thread, group)
@@ -632,9 +633,7 @@ class GrammarEngine:
                 event_nodes, event_states = self._walk(words, key[2], nodes)
                 grouped = self._group_events(event_nodes, event_states)
             finally:
-                index = np.flatnonzero(words).astype(np.int32)
-                bits = words[index]
-                words[index] = 0
+                index, bits = self._take_words(words)
         if dense:
             walk = TrieWalk(words, None, None, grouped)
         else:
@@ -643,6 +642,22 @@ class GrammarEngine:
         self._walks.append(walk)
         self._walk_ids[key] = walk_id
         return walk_id
+
+    def _take_words(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The nonzero words of the scratch ``words`` as (positions, values), zeroed after."""
+        if numba_walk_ready():
+            # numba is loaded already (numba_walk_ready): importing its kernels costs nothing.
+            from structgen.kernels.numba_cpu import take_words
+
+            scratch = self._take_scratch
+            if scratch is None:
+                scratch = self._take_scratch = (np.empty_like(words), np.empty_like(words))
+            count = take_words(words, *scratch)
+            return scratch[0][:count].copy(), scratch[1][:count].copy()
+        index = np.flatnonzero(words).astype(np.int32)
+        bits = words[index]
+        words[index] = 0
+        return index, bits
 
     def _group_events(
         self, event_nodes: np.ndarray, event_states: np.ndarray
