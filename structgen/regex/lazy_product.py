@@ -94,6 +94,12 @@ def _astral(first: int, last: int) -> Ranges:
     return [(0x10000 + ((first - 0xD800) << 10), 0x10000 + ((last - 0xD800) << 10) + 0x3FF)]
 
 
+def _utf8_lead(lead: int) -> tuple[int, int]:
+    """(sequence length, payload bits) of a UTF-8 lead byte 0xC2–0xF4."""
+    length = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+    return length, lead & (0x1F if length == 2 else 0x0F if length == 3 else 0x07)
+
+
 class JsonStringAutomaton:
     """``"`` + JSON encodings of ``dfa``'s strings of length ``low..high`` + ``close``, lazily.
 
@@ -470,12 +476,7 @@ class JsonStringAutomaton:
         ``DEAD``), else ``None``; the caller has checked that all of them can be written."""
         klass = self._uniform_class.get((low, high), -2)
         if klass == -2:
-            cuts = self.dfa.cuts
-            first = int(np.searchsorted(cuts, low, side="right")) - 1
-            uniform = first + 1 >= len(cuts) or cuts[first + 1] > high
-            klass = self._uniform_class[(low, high)] = (
-                int(self.dfa.interval_class[first]) if uniform else -1
-            )
+            klass = self._uniform_class[(low, high)] = self._class_of_range(low, high)
         if klass < 0:
             return None
         if not good[klass]:
@@ -505,15 +506,14 @@ class JsonStringAutomaton:
             ]
             row[alive] = np.array(targets, dtype=np.int32)[inverse.reshape(-1)]
         for lead, klass, low, high in other_leads:
-            if klass >= 0:  # E0, ED, F0, F4: valid code points in one class
-                if good[klass]:
-                    remaining = 2 if lead < 0xF0 else 3
-                    key = (_BODY, int(following[klass]), count, _UTF8_FIRST, remaining, low, high)
-                    row[lead] = self._number(key)
-                continue
-            length = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
-            prefix = lead & (0x1F if length == 2 else 0x0F if length == 3 else 0x07)
-            row[lead] = self._utf8_state(q, n, following, good, count, length - 1, prefix, length)
+            length, prefix = _utf8_lead(lead)
+            if klass < 0:
+                row[lead] = self._utf8_state(
+                    q, n, following, good, count, length - 1, prefix, length
+                )
+            elif good[klass]:  # E0, ED, F0, F4: valid code points in one class
+                key = (_BODY, int(following[klass]), count, _UTF8_FIRST, length - 1, low, high)
+                row[lead] = self._number(key)
         if self.dfa.accepting[q] and self.window.clamp(n) >= self.low:
             row[0x22] = self._number((_CLOSE, int(self.close.transitions[0, 0x22]), 0, 0, 0, 0, 0))
 
@@ -528,16 +528,14 @@ class JsonStringAutomaton:
             classes = np.full(0xF5 - 0xC2, -1, dtype=np.int64)
             others: list[tuple[int, int, int, int]] = []
             for lead in range(0xC2, 0xF5):
-                length = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+                length, prefix = _utf8_lead(lead)
                 remaining = length - 1
-                prefix = lead & (0x1F if length == 2 else 0x0F if length == 3 else 0x07)
                 low, high = prefix << (6 * remaining), ((prefix + 1) << (6 * remaining)) - 1
                 valid_low, valid_high = _UTF8_VALID[length]
                 if valid_low <= low and high <= valid_high and (high < 0xD800 or low > 0xDFFF):
                     classes[lead - 0xC2] = self._class_of_range(low, high)
-                    if classes[lead - 0xC2] >= 0:
-                        continue
-                    others.append((lead, -1, 0, 0))
+                    if classes[lead - 0xC2] < 0:
+                        others.append((lead, -1, 0, 0))
                     continue
                 low, high = max(low, valid_low), min(high, valid_high)
                 if low <= 0xDFFF and high >= 0xD800:  # (only ED: its upper half is surrogates)
@@ -651,10 +649,9 @@ class TwinFollower:
     :meth:`JsonStringAutomaton.free_twin`), its row is the twin's row with the count carried
     along: every next state that can finish at all can finish within bounds (under ``low``,
     with the twin that keeps ``low``, too: see :meth:`JsonStringAutomaton.free_twin`). The
-    count goes up
-    when a character is complete (a boundary state or a tail, whose count is the one after its
-    character, is entered from a state that is neither). Past that, the follower continues
-    from the bounded state with the same key and the count filled in.
+    count goes up when a character is complete (a boundary state or a tail, whose count is the
+    one after its character, is entered from a state that is neither). Past that, the follower
+    continues from the bounded state with the same key and the count filled in.
     """
 
     def __init__(

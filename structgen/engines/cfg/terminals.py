@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -142,12 +142,7 @@ def terminal_automaton(
                 [_part(part, terminal, source_name, max_states) for part in terminal.node.parts]
             )
         else:
-            automaton = load_byte_dfa(key, _SOURCES)
-            if automaton is None:
-                started = time.perf_counter()
-                automaton = _compile(terminal, source_name, max_states)
-                if time.perf_counter() - started > STORE_AFTER_SECONDS:
-                    store_byte_dfa(key, _SOURCES, automaton)
+            automaton = _on_disk(key, lambda: _compile(terminal, source_name, max_states))
         empty = automaton.accepts(0)
         if not empty:
             _memo[key] = automaton
@@ -178,13 +173,10 @@ def _part(node: Node, terminal: Terminal, source_name: str, max_states: int) -> 
         elif size < STORED_PART_SIZE:  # (a key's character, a quote: microseconds)
             found = compile_byte_dfa(node, max_states=max_states)
         else:  # a format's or a pattern's body: 10-100 ms, so kept on disk too
-            disk_key = ("part", to_regex_text(node), max_states)
-            found = load_byte_dfa(disk_key, _SOURCES)
-            if found is None:
-                started = time.perf_counter()
-                found = compile_byte_dfa(node, max_states=max_states)
-                if time.perf_counter() - started > STORE_AFTER_SECONDS:
-                    store_byte_dfa(disk_key, _SOURCES, found)
+            found = _on_disk(
+                ("part", to_regex_text(node), max_states),
+                lambda: compile_byte_dfa(node, max_states=max_states),
+            )
     except RegexError as error:
         raise ConfigurationError(f"terminal {terminal.name} of {source_name}: {error}") from None
     except LimitExceededError as error:
@@ -192,6 +184,18 @@ def _part(node: Node, terminal: Terminal, source_name: str, max_states: int) -> 
     _part_memo[key] = found
     if len(_part_memo) > MEMO_SIZE:
         _part_memo.popitem(last=False)
+    return found
+
+
+def _on_disk(key: tuple, build: Callable[[], ByteDFA]) -> ByteDFA:
+    """The DFA an earlier process stored under ``key``, else ``build()`` — stored for the next
+    process when it took over :data:`STORE_AFTER_SECONDS`."""
+    found = load_byte_dfa(key, _SOURCES)
+    if found is None:
+        started = time.perf_counter()
+        found = build()
+        if time.perf_counter() - started > STORE_AFTER_SECONDS:
+            store_byte_dfa(key, _SOURCES, found)
     return found
 
 
