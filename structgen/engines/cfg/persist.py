@@ -22,6 +22,7 @@ import importlib
 import json
 import struct
 from collections.abc import Mapping
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -96,17 +97,17 @@ def engine_from_payload(meta: dict[str, Any], arrays: Arrays, vocab: Vocabulary)
 def _grammar_meta(grammar: Grammar, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     """Symbols numbered (terminals first, in the grammar's order), rules as three arrays:
     left-hand sides, right-hand side lengths, right-hand sides back to back."""
-    numbers: dict[str, int] = {name: index for index, name in enumerate(grammar.terminals)}
-    for rule in grammar.rules:
-        numbers.setdefault(rule.lhs, len(numbers))
-        for symbol in rule.rhs:
-            numbers.setdefault(symbol, len(numbers))
     rules = grammar.rules
-    arrays["grammar.lhs"] = np.array([numbers[rule.lhs] for rule in rules], dtype=np.int32)
-    arrays["grammar.rhs_counts"] = np.array([len(rule.rhs) for rule in rules], dtype=np.int32)
-    arrays["grammar.rhs"] = np.array(
-        [numbers[symbol] for rule in rules for symbol in rule.rhs], dtype=np.int32
-    )
+    heads = [rule.lhs for rule in rules]
+    bodies = [rule.rhs for rule in rules]
+    body = list(chain.from_iterable(bodies))
+    # C-level passes (a grammar of an "any order" object has ~100k rules): numbering by
+    # first appearance, then lookups by map
+    symbols = dict.fromkeys(chain(grammar.terminals, heads, body))
+    numbers = dict(zip(symbols, range(len(symbols))))
+    arrays["grammar.lhs"] = np.array(list(map(numbers.__getitem__, heads)), dtype=np.int32)
+    arrays["grammar.rhs_counts"] = np.array(list(map(len, bodies)), dtype=np.int32)
+    arrays["grammar.rhs"] = np.array(list(map(numbers.__getitem__, body)), dtype=np.int32)
     return {
         "start": grammar.start,
         "ignore": list(grammar.ignore),
