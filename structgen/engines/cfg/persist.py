@@ -56,7 +56,7 @@ def grammar_payload(engine: GrammarEngine) -> tuple[dict[str, Any], dict[str, np
     arrays: dict[str, np.ndarray] = {}
     meta: dict[str, Any] = {
         "payload_version": PAYLOAD_VERSION,
-        "grammar": _grammar_meta(engine.grammar, arrays),
+        "grammar": _grammar_meta(engine, arrays),
         "limits": dict(engine.limits),
         "terminals": _terminals(engine, arrays),
         "lexer": _lexer(engine, arrays),
@@ -94,25 +94,33 @@ def engine_from_payload(meta: dict[str, Any], arrays: Arrays, vocab: Vocabulary)
 
 
 # -- the grammar -------------------------------------------------------------------------------
-def _grammar_meta(grammar: Grammar, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Symbols numbered (terminals first, in the grammar's order), rules as three arrays:
-    left-hand sides, right-hand side lengths, right-hand sides back to back."""
-    rules = grammar.rules
-    heads = [rule.lhs for rule in rules]
-    bodies = [rule.rhs for rule in rules]
-    body = list(chain.from_iterable(bodies))
-    # C-level passes (a grammar of an "any order" object has ~100k rules): numbering by
-    # first appearance, then lookups by map
-    symbols = dict.fromkeys(chain(grammar.terminals, heads, body))
-    numbers = dict(zip(symbols, range(len(symbols))))
-    arrays["grammar.lhs"] = np.array(list(map(numbers.__getitem__, heads)), dtype=np.int32)
-    arrays["grammar.rhs_counts"] = np.array(list(map(len, bodies)), dtype=np.int32)
-    arrays["grammar.rhs"] = np.array(list(map(numbers.__getitem__, body)), dtype=np.int32)
+def _grammar_meta(engine: GrammarEngine, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Symbols numbered (the grammar's terminals in its order, then its nonterminals sorted),
+    rules as three arrays: left-hand sides, right-hand side lengths, right-hand sides back to
+    back. Read off the engine's Earley grammar, which holds the rules as ints already (a
+    grammar of an "any order" object has ~100k rules: a pass over names per symbol was ~50 ms
+    of the snapshot a compile takes for the disk cache)."""
+    grammar, earley = engine.grammar, engine.earley
+    terminals = list(grammar.terminals)
+    nonterminals = sorted(earley.nonterminal_ids, key=earley.nonterminal_ids.__getitem__)
+    position = {name: index for index, name in enumerate(terminals)}
+    # the Earley numbers (its terminals, S', its nonterminals) as the payload's
+    remap = np.empty(earley.num_terminals + 1 + len(nonterminals), dtype=np.int32)
+    remap[: earley.num_terminals] = [position[name] for name in earley.terminal_ids]
+    remap[earley.num_terminals] = -1  # S' → start: not a rule of the grammar
+    remap[earley.num_terminals + 1 :] = np.arange(len(nonterminals)) + len(terminals)
+    rules = earley.rules[1:]
+    heads = np.array([lhs for lhs, _ in rules], dtype=np.int32)
+    body = np.array(list(chain.from_iterable(rhs for _, rhs in rules)), dtype=np.int32)
+    arrays["grammar.lhs"] = remap[heads]
+    arrays["grammar.rhs_counts"] = np.array(earley.rule_length[1:], dtype=np.int32)
+    arrays["grammar.rhs"] = remap[body]
+    symbols = terminals + nonterminals
     return {
         "start": grammar.start,
         "ignore": list(grammar.ignore),
         "source_name": grammar.source_name,
-        "symbols": list(numbers),
+        "symbols": symbols,
         "terminals": [
             [t.pattern, t.literal, t.leftmost, t.automaton is not None]
             for t in grammar.terminals.values()
