@@ -517,3 +517,92 @@ def walk_trie_difference(
     counts[0] = found
     counts[1] = same
     return -2 if found else events
+
+
+@_jit(nogil=True)
+def prune_rules(
+    lhs: np.ndarray,
+    offsets: np.ndarray,
+    rhs: np.ndarray,
+    num_symbols: int,
+    num_terminals: int,
+    start: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The productive rules reachable from ``start`` of a grammar held as ints (symbols
+    ``0..num_terminals-1`` are terminals; rule ``i`` is ``lhs[i] → rhs[offsets[i]:offsets[i+1]]``):
+    ``(keep per rule, productive per symbol, used per symbol)`` — ``used``: the terminals the
+    kept rules read. A rule is productive when every symbol of it is (terminals are); a worklist
+    linear in the grammar, then a depth-first search from ``start`` over the productive rules."""
+    count = lhs.shape[0]
+    waiting = np.zeros(count, dtype=np.int32)
+    starts = np.zeros(num_symbols + 1, dtype=np.int64)  # the rules each symbol occurs in (CSR)
+    for rule in range(count):
+        for at in range(offsets[rule], offsets[rule + 1]):
+            symbol = rhs[at]
+            if symbol >= num_terminals:
+                waiting[rule] += 1
+                starts[symbol + 1] += 1
+    for symbol in range(num_symbols):
+        starts[symbol + 1] += starts[symbol]
+    users = np.empty(starts[num_symbols], dtype=np.int32)
+    filled = starts[:num_symbols].copy()
+    for rule in range(count):
+        for at in range(offsets[rule], offsets[rule + 1]):
+            symbol = rhs[at]
+            if symbol >= num_terminals:
+                users[filled[symbol]] = rule
+                filled[symbol] += 1
+    productive = np.zeros(num_symbols, dtype=np.bool_)
+    productive[:num_terminals] = True
+    stack = np.empty(num_symbols + 1, dtype=np.int32)
+    top = 0
+    for rule in range(count):
+        if waiting[rule] == 0 and not productive[lhs[rule]]:
+            productive[lhs[rule]] = True
+            stack[top] = lhs[rule]
+            top += 1
+    while top > 0:
+        top -= 1
+        symbol = stack[top]
+        for at in range(starts[symbol], starts[symbol + 1]):
+            rule = users[at]
+            waiting[rule] -= 1
+            if waiting[rule] == 0 and not productive[lhs[rule]]:
+                productive[lhs[rule]] = True
+                stack[top] = lhs[rule]
+                top += 1
+    # the productive rules by left-hand side (CSR), then what start reaches through them
+    heads = np.zeros(num_symbols + 1, dtype=np.int64)
+    for rule in range(count):
+        if waiting[rule] == 0:
+            heads[lhs[rule] + 1] += 1
+    for symbol in range(num_symbols):
+        heads[symbol + 1] += heads[symbol]
+    by_head = np.empty(heads[num_symbols], dtype=np.int32)
+    filled = heads[:num_symbols].copy()
+    for rule in range(count):
+        if waiting[rule] == 0:
+            by_head[filled[lhs[rule]]] = rule
+            filled[lhs[rule]] += 1
+    reached = np.zeros(num_symbols, dtype=np.bool_)
+    used = np.zeros(num_symbols, dtype=np.bool_)
+    reached[start] = True
+    stack[0] = start
+    top = 1
+    while top > 0:
+        top -= 1
+        symbol = stack[top]
+        for at in range(heads[symbol], heads[symbol + 1]):
+            rule = by_head[at]
+            for position in range(offsets[rule], offsets[rule + 1]):
+                other = rhs[position]
+                if other < num_terminals:
+                    used[other] = True
+                elif not reached[other]:
+                    reached[other] = True
+                    stack[top] = other
+                    top += 1
+    keep = np.zeros(count, dtype=np.bool_)
+    for rule in range(count):
+        keep[rule] = waiting[rule] == 0 and reached[lhs[rule]]
+    return keep, productive, used

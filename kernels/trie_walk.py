@@ -31,6 +31,7 @@ __all__ = [
     "column_classes",
     "numpy_column_classes",
     "numba_walk_ready",
+    "prune_kernel",
     "start_loading_numba",
     "walk_trie_events",
     "warm_up",
@@ -43,16 +44,18 @@ _lock = threading.Lock()
 _loader: threading.Thread | None = None
 _numba_walk: Callable[..., int] | None = None
 _numba_columns: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+_numba_prune: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 _failure: BaseException | None = None
 _numpy_seconds = 0.0
 
 
 def _load() -> None:
     """Import the numba kernel and run it once on the argument types the engine passes."""
-    global _numba_walk, _numba_columns, _failure
+    global _numba_walk, _numba_columns, _numba_prune, _failure
     try:
         from structgen.kernels.numba_cpu import column_classes as numba_columns
         from structgen.kernels.numba_cpu import (
+            prune_rules,
             take_words,
             walk_trie_difference,
             walk_trie_events_lazy,
@@ -75,6 +78,8 @@ def _load() -> None:
         )  # fmt: skip
         numba_columns(rows, np.empty(256, dtype=np.int32))
         take_words(one.copy(), one.copy(), one.copy())
+        prune_rules(one.copy(), np.zeros(2, dtype=np.int64), one.copy(), 2, 1, 1)
+        _numba_prune = prune_rules
         _numba_columns = numba_columns
         _numba_walk = kernel
     except BaseException as error:  # reported by the next walk that needs numba
@@ -94,6 +99,12 @@ def start_loading_numba() -> threading.Thread:
 def numba_walk_ready() -> bool:
     """Whether walks now run in numba."""
     return _numba_walk is not None
+
+
+def prune_kernel() -> Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
+    """:func:`structgen.kernels.numba_cpu.prune_rules` once numba is loaded (never waits:
+    callers keep a Python pass for before then)."""
+    return _numba_prune
 
 
 def warm_up() -> bool:

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
 from structgen.errors import LimitExceededError
 from structgen.ir import Grammar, Rule, Terminal, derivable_rules
+from structgen.kernels.trie_walk import prune_kernel
 from structgen.regex.ast import CharSet, Node
 from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.dfa import ByteAutomaton
@@ -40,6 +41,7 @@ from structgen.regex.nodes import (
     repeat,
 )
 from structgen.regex.text import to_regex_text
+from structgen.rule_arrays import prune_with
 from structgen.schema.arrays import build_array
 from structgen.schema.decimal_multiples import common_multiple, decimal_multiples
 from structgen.schema.disjoint import check_one_of
@@ -85,6 +87,9 @@ __all__ = ["SchemaCompiler"]
 
 _WHITESPACE = CharSet.chars(" \t\n\r")
 _MAX_DEPTH = 300
+# From this many rules (an "any order" object of 10+ keys), the grammar is pruned by the numba
+# kernel once numba is loaded (below it, or before, the Python pass: the numbering costs more).
+_KERNEL_PRUNE_RULES = 5_000
 # Keys beside a ``$ref`` that constrain nothing (a schema of only these is its target).
 _REF_ONLY = frozenset({"$ref", "title", "description", "examples", "default"})
 
@@ -342,15 +347,13 @@ class SchemaCompiler:
 
     def _prune(self, start: str) -> tuple[list[Rule], set[str]]:
         """The productive rules reachable from ``start``, and the terminals they use."""
+        kernel = prune_kernel() if len(self.rules) >= _KERNEL_PRUNE_RULES else None
+        if kernel is not None:
+            kept, is_productive, used = prune_with(kernel, self.rules, self.terminals, start)
+            self._check_productive(start, is_productive)
+            return kept, used
         productive, kept = derivable_rules(self.rules, self.terminals)
-        if start not in productive:
-            reasons = (
-                "; ".join(dict.fromkeys(self.unsat_reasons)) or "no value satisfies every keyword"
-            )
-            raise UnsatisfiableSchemaError(f"the schema is unsatisfiable: {reasons}", pointer="#")
-        for symbol, description in self.branch_symbols.items():
-            if symbol not in productive:
-                self.warn(f"{description} is unsatisfiable: dropped")
+        self._check_productive(start, productive.__contains__)
         by_lhs: dict[str, list[tuple[str, ...]]] = {}
         for rule in kept:
             found = by_lhs.get(rule.lhs)
@@ -370,6 +373,17 @@ class SchemaCompiler:
                         reachable.add(s)
                         stack.append(s)
         return [r for r in kept if r.lhs in reachable], used
+
+    def _check_productive(self, start: str, productive: Callable[[str], bool]) -> None:
+        """Raise when ``start`` derives nothing; warn of each branch that derives nothing."""
+        if not productive(start):
+            reasons = (
+                "; ".join(dict.fromkeys(self.unsat_reasons)) or "no value satisfies every keyword"
+            )
+            raise UnsatisfiableSchemaError(f"the schema is unsatisfiable: {reasons}", pointer="#")
+        for symbol, description in self.branch_symbols.items():
+            if not productive(symbol):
+                self.warn(f"{description} is unsatisfiable: dropped")
 
     def _expand(self, name: str, node: SchemaNode) -> None:
         flat = flatten(self.document, node)

@@ -1,0 +1,86 @@
+"""Pruning a grammar held as int arrays (the numba kernel) against the named-rule passes."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from structgen.ir import Rule, derivable_rules
+from structgen.kernels.numba_cpu import prune_rules
+from structgen.rule_arrays import RuleArrays, prune_with
+
+TERMINALS = ["a", "b", "c"]
+NONTERMINALS = ["S", "A", "B", "C", "D", "E"]
+
+
+@st.composite
+def grammars(draw: st.DrawFn) -> list[Rule]:
+    symbols = st.sampled_from(TERMINALS + NONTERMINALS + ["U"])  # U: never defined
+    rule = st.builds(Rule, st.sampled_from(NONTERMINALS), st.lists(symbols, max_size=4).map(tuple))
+    return draw(st.lists(rule, max_size=14))
+
+
+def _reference(rules: list[Rule], start: str) -> tuple[list[Rule], set[str], set[str]]:
+    """The named passes: derivable_rules for the productive ones, then a search from start."""
+    productive, kept = derivable_rules(rules, TERMINALS)
+    reached, stack, used = {start}, [start], set()
+    while stack:
+        symbol = stack.pop()
+        for rule in kept:
+            if rule.lhs != symbol:
+                continue
+            for other in rule.rhs:
+                if other in TERMINALS:
+                    used.add(other)
+                elif other not in reached:
+                    reached.add(other)
+                    stack.append(other)
+    return [r for r in kept if r.lhs in reached], set(productive), used
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rules=grammars(), start=st.sampled_from(NONTERMINALS))
+def test_kernel_prunes_as_the_named_passes_do(rules, start):
+    kept, is_productive, used = prune_with(prune_rules, rules, TERMINALS, start)
+    expected_kept, productive, expected_used = _reference(rules, start)
+    if start in productive:  # (an unproductive start is an error before anything is kept)
+        assert kept == expected_kept
+        assert used == expected_used
+    for symbol in NONTERMINALS + ["U"]:
+        assert is_productive(symbol) == (symbol in productive), symbol
+
+
+def test_numbering_puts_terminals_first_and_keeps_rule_order():
+    rules = [Rule("S", ("A", "x")), Rule("A", ()), Rule("A", ("y", "A"))]
+    arrays = RuleArrays.of(rules, ["x", "y"])
+    assert arrays.symbols == ["x", "y", "S", "A"]
+    assert arrays.lhs.tolist() == [2, 3, 3]
+    assert arrays.offsets.tolist() == [0, 2, 2, 4]
+    assert arrays.rhs.tolist() == [3, 0, 1, 3]
+
+
+def test_a_start_without_rules_is_unproductive_and_keeps_nothing():
+    kept, is_productive, used = prune_with(prune_rules, [Rule("A", ("a",))], TERMINALS, "S")
+    assert not is_productive("S") and is_productive("A") and is_productive("a")
+    assert kept == [] and used == set()
+
+
+def test_schema_grammars_are_the_same_either_way(monkeypatch):
+    # ten optional keys in any order: 1,024 key sets, ~6k rules (past the kernel's threshold)
+    from structgen.schema import compiler
+    from structgen.schema.to_grammar import schema_to_grammar
+
+    schema = {
+        "type": "object",
+        "properties": {f"k{i}": {"type": "integer"} for i in range(10)},
+        "required": ["k0"],
+        "additionalProperties": False,
+        "anyOf": [{"required": ["k1"]}, {"required": ["k2"]}, {"properties": {"k3": False}}],
+    }
+    monkeypatch.setattr(compiler, "prune_kernel", lambda: None)
+    named = schema_to_grammar(schema)
+    monkeypatch.setattr(compiler, "prune_kernel", lambda: prune_rules)
+    coded = schema_to_grammar(schema)
+    assert len(named.rules) >= compiler._KERNEL_PRUNE_RULES
+    assert coded.rules == named.rules and coded.terminals == named.terminals
+    assert coded.warnings == named.warnings
