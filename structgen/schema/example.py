@@ -1,9 +1,11 @@
 """A JSON instance of a schema without a model: derive a string from the schema's grammar.
 
 The schema is compiled to the grammar IR (:func:`structgen.schema.schema_to_grammar`); then
-every symbol gets the length of its shortest string — terminals from their regex AST,
-nonterminals by Knuth's generalisation of Dijkstra's algorithm to grammars (D. E. Knuth, *A
-generalization of Dijkstra's algorithm*, IPL 6(1), 1977), which also finds the productive symbols.
+every symbol gets the length of its shortest string — terminals from their regex AST (or, for
+a terminal that carries a byte automaton instead, from a search of the automaton:
+:mod:`structgen.schema.example_automata`), nonterminals by Knuth's generalisation of Dijkstra's
+algorithm to grammars (D. E. Knuth, *A generalization of Dijkstra's algorithm*, IPL 6(1), 1977),
+which also finds the productive symbols.
 The minimal instance expands every nonterminal with the rule that attained its cost (a
 well-founded choice, so the derivation terminates); a seeded instance picks rules and regex
 choices at random, falling back to the cheapest ones past a depth and size bound.
@@ -27,11 +29,15 @@ from typing import TYPE_CHECKING, Any
 from structgen.errors import ConfigurationError, StructgenError
 from structgen.regex.ast import Alt, CharSet, Concat, Empty, Node, Repeat
 from structgen.schema.errors import UnsatisfiableSchemaError
+from structgen.schema.example_automata import ASCII_WEIGHTS as _ASCII_WEIGHTS
+from structgen.schema.example_automata import PREFERRED as _PREFERRED
+from structgen.schema.example_automata import AutomatonTexts
 from structgen.validation.document_validator import DocumentValidator
 from structgen.validation.issues import InvalidSchemaError, SchemaReferenceError
 
 if TYPE_CHECKING:
     from structgen.ir import Grammar, Rule
+    from structgen.regex.dfa import ByteAutomaton
     from structgen.schema.options import SchemaOptions
 
 __all__ = ["ExampleGenerator", "NoExampleError", "example_instance"]
@@ -44,12 +50,6 @@ DEFAULT_SCHEMA_OPTIONS: dict[str, Any] = {
     "escapes": "canonical",
 }
 INFINITY = math.inf
-# Characters the minimal instance prefers, best first; then friendly non-ASCII ones.
-_PREFERRED = (
-    "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    "-_.@:/+!#$%&'()*,;<=>?[]^`{|}~ \"\\éü日😀"
-)
-_ASCII_WEIGHTS = {c: (4.0 if c.isalnum() else 0.5 if c in ' \\"' else 1.0) for c in _PREFERRED[:95]}
 
 
 class NoExampleError(StructgenError, ValueError):
@@ -107,8 +107,22 @@ class ExampleGenerator:
         self.max_attempts = max_attempts
         self._validator = _validator(self.schema, options, overrides)
         self._texts = _RegexTexts()
-        self._nodes = {name: _terminal_node(self.grammar, name) for name in self.grammar.terminals}
+        self._automaton_texts = AutomatonTexts(budget=self._texts.budget)
+        # Each terminal's text comes from its regex AST, or from its automaton when it has one
+        # and no AST (its pattern is then only a description).
+        self._nodes: dict[str, Node] = {}
+        self._automata: dict[str, ByteAutomaton] = {}
+        self._labels: dict[str, str] = {}
+        for name, terminal in self.grammar.terminals.items():
+            if terminal.node is None and terminal.automaton is not None:
+                self._automata[name] = terminal.automaton
+                self._labels[name] = f"terminal {name} {_shorten(terminal.pattern)}"
+            else:
+                self._nodes[name] = _terminal_node(self.grammar, name)
         costs = {name: self._texts.min_length(node) for name, node in self._nodes.items()}
+        for name, automaton in self._automata.items():
+            label = self._labels[name]
+            costs[name] = self._automaton_texts.min_length(automaton, label=label)
         self._cost, self._best = _symbol_costs(self.grammar, costs)
         if self.grammar.start not in self._cost:
             raise UnsatisfiableSchemaError(
@@ -170,8 +184,7 @@ class ExampleGenerator:
         while stack:
             symbol, depth = stack.pop()
             if symbol in terminals:
-                node = self._nodes[symbol]
-                yield self._texts.shortest(node) if rng is None else self._texts.sample(node, rng)
+                yield self._terminal_text(symbol, rng)
                 continue
             rule = self._best[symbol]
             if rng is not None and depth < self.max_depth and expanded < self.max_nodes:
@@ -179,13 +192,22 @@ class ExampleGenerator:
             expanded += 1
             stack.extend((child, depth + 1) for child in reversed(rule.rhs))
 
+    def _terminal_text(self, name: str, rng: random.Random | None) -> str:
+        """A shortest (``rng`` None) or random string of terminal ``name``."""
+        node = self._nodes.get(name)
+        if node is not None:
+            return self._texts.shortest(node) if rng is None else self._texts.sample(node, rng)
+        automaton, label = self._automata[name], self._labels[name]
+        if rng is None:
+            return self._automaton_texts.shortest(automaton, label=label)
+        return self._automaton_texts.sample(automaton, rng, label=label)
 
-def _validator(
-    schema: Any, options: SchemaOptions | None, overrides: dict
-) -> DocumentValidator:
+
+def _validator(schema: Any, options: SchemaOptions | None, overrides: dict) -> DocumentValidator:
     """The ``structgen validate`` validator, reading a schema without ``$schema`` in the
     compiler's default draft."""
     from structgen.schema.options import SchemaOptions
+
     draft = SchemaOptions.build(options, **overrides).default_draft
     if isinstance(schema, dict) and "$schema" not in schema and draft != "2020-12":
         uri = {"2019-09": "https://json-schema.org/draft/2019-09/schema"}.get(
@@ -200,6 +222,10 @@ def _validator(
         raise NoExampleError(
             f"the validator cannot check instances of this schema, so none is given: {found}"
         ) from None
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _terminal_node(grammar: Grammar, name: str) -> Node:
@@ -346,9 +372,7 @@ class _RegexTexts:
             if length == INFINITY:
                 return
             room = (
-                self.max_extra
-                if node.high is None
-                else min(self.max_extra, node.high - node.low)
+                self.max_extra if node.high is None else min(self.max_extra, node.high - node.low)
             )
             if length != 1:  # an optional or repeated group: now and then
                 room = min(room, _geometric(rng, 0.25))
