@@ -321,6 +321,20 @@ class CodePointDFA:
             self.accepting,
         )
 
+    # -- over bytes --------------------------------------------------------------------------------
+    def ascii_byte_tables(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Byte-level ``(transitions [states, 256], accepting)`` of the same language when every
+        live transition reads an ASCII code point (a code point below 128 is its own UTF-8
+        byte); None when some live transition reads a code point from 128 on."""
+        dfa = self if self._minimal else self.trimmed()
+        wide = np.unique(dfa.interval_class[np.searchsorted(dfa.cuts, 128, side="right") - 1 :])
+        if (dfa.transitions[:, wide] >= 0).any():
+            return None
+        classes = dfa.interval_class[np.searchsorted(dfa.cuts, np.arange(128), side="right") - 1]
+        transitions = np.full((dfa.num_states, 256), automaton.DEAD, dtype=np.int32)
+        transitions[:, :128] = dfa.transitions[:, classes]
+        return transitions, dfa.accepting.astype(bool)
+
     # -- back to a regex -------------------------------------------------------------------------
     def to_node(self, *, max_size: int = DEFAULT_MAX_SIZE) -> Node:
         """A regex AST with this DFA's language (state elimination, cheapest state first)."""

@@ -21,6 +21,7 @@ from fractions import Fraction
 from structgen.errors import LimitExceededError
 from structgen.regex.ast import CharSet, Node
 from structgen.regex.codepoint_dfa import CodePointDFA
+from structgen.regex.dfa import ByteDFA
 from structgen.regex.nodes import alt, char, concat, repeat, tree_size
 from structgen.schema.builder import SchemaBuilder
 from structgen.schema.number_lists import MAX_LISTED, listed_numbers
@@ -96,10 +97,18 @@ def _listed(
 
 
 def dfa_symbol(builder: SchemaBuilder, dfa: CodePointDFA, *, name: str) -> str | None:
-    """A symbol for ``dfa``'s language (``None``: empty): one terminal when a small regex says
-    it, else a right-linear grammar. The language must not hold the empty string."""
+    """A symbol for ``dfa``'s language (``None``: empty): one terminal read through the DFA
+    itself when its texts are ASCII (number texts are), else one terminal when a small regex
+    says it, else a right-linear grammar. The language must not hold the empty string."""
     if dfa.is_empty():
         return None
+    tables = dfa.ascii_byte_tables()
+    if tables is not None:
+        transitions, accepting = tables
+        automaton = ByteDFA(transitions=transitions, accepting=accepting)
+        key = ("dfa", transitions.shape, transitions.tobytes(), accepting.tobytes())
+        description = f"<{name}: {len(accepting)}-state automaton>"
+        return builder.automaton_terminal(automaton, description, key=key, name=name)
     node = None
     if dfa.num_states <= INLINE_STATES:
         try:
