@@ -16,7 +16,10 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 if TYPE_CHECKING:
     from structgen.regex.ast import Node
@@ -60,6 +63,48 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class RuleArrays:
+    """Rules numbered: symbol ``i`` is ``symbols[i]``, terminals first; rule ``i`` is
+    ``lhs[i] → rhs[offsets[i]:offsets[i + 1]]``."""
+
+    symbols: list[str]
+    num_terminals: int
+    lhs: np.ndarray  # int32 [rules]
+    offsets: np.ndarray  # int64 [rules + 1]
+    rhs: np.ndarray  # int32
+    rules: tuple[Rule, ...] | None = field(default=None, compare=False, repr=False)
+    """The rules numbered, when they are a grammar's (see :attr:`Grammar.arrays`)."""
+
+    @classmethod
+    def of(cls, rules: Sequence[Rule], terminals: Iterable[str]) -> RuleArrays:
+        """``rules`` numbered (``terminals`` first, in their order; then every other symbol by
+        first appearance), in C-level passes."""
+        terminals = list(terminals)
+        heads = [rule.lhs for rule in rules]
+        bodies = [rule.rhs for rule in rules]
+        body = list(chain.from_iterable(bodies))
+        symbols = list(dict.fromkeys(chain(terminals, heads, body)))
+        number = dict(zip(symbols, range(len(symbols)))).__getitem__
+        offsets = np.zeros(len(rules) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, bodies), dtype=np.int64, count=len(rules)), out=offsets[1:])
+        return cls(
+            symbols=symbols,
+            num_terminals=len(terminals),
+            lhs=np.fromiter(map(number, heads), dtype=np.int32, count=len(rules)),
+            offsets=offsets,
+            rhs=np.fromiter(map(number, body), dtype=np.int32, count=len(body)),
+        )
+
+    def take(self, keep: np.ndarray) -> RuleArrays:
+        """The rules where ``keep`` (a bool per rule), numbered as here."""
+        lengths = np.diff(self.offsets)
+        offsets = np.zeros(int(np.count_nonzero(keep)) + 1, dtype=np.int64)
+        np.cumsum(lengths[keep], out=offsets[1:])
+        rhs = self.rhs[np.repeat(keep, lengths)]
+        return RuleArrays(self.symbols, self.num_terminals, self.lhs[keep], offsets, rhs)
+
+
+@dataclass(frozen=True)
 class Grammar:
     terminals: dict[str, Terminal]
     rules: tuple[Rule, ...]
@@ -67,6 +112,10 @@ class Grammar:
     ignore: tuple[str, ...] = ()
     source_name: str = "<grammar>"
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    arrays: RuleArrays | None = field(default=None, compare=False, repr=False)
+    """``rules`` numbered (from the frontend that had them so: large schema grammars), for the
+    engine's set-up; read only while ``arrays.rules is rules`` (a grammar rebuilt with other
+    rules by ``dataclasses.replace`` keeps a stale value otherwise)."""
 
     @property
     def nonterminals(self) -> set[str]:

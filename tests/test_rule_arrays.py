@@ -41,11 +41,19 @@ def _reference(rules: list[Rule], start: str) -> tuple[list[Rule], set[str], set
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rules=grammars(), start=st.sampled_from(NONTERMINALS))
 def test_kernel_prunes_as_the_named_passes_do(rules, start):
-    kept, is_productive, used = prune_with(prune_rules, rules, TERMINALS, start)
+    kept, is_productive, used, numbered = prune_with(prune_rules, rules, TERMINALS, start)
     expected_kept, productive, expected_used = _reference(rules, start)
     if start in productive:  # (an unproductive start is an error before anything is kept)
         assert kept == expected_kept
         assert used == expected_used
+    # the kept rules numbered: read back, they are the kept rules
+    names, bounds = numbered.symbols, numbered.offsets.tolist()
+    rhs = [names[i] for i in numbered.rhs.tolist()]
+    back = [
+        Rule(names[head], tuple(rhs[a:b]))
+        for head, a, b in zip(numbered.lhs.tolist(), bounds, bounds[1:])
+    ]
+    assert back == kept
     for symbol in NONTERMINALS + ["U"]:
         assert is_productive(symbol) == (symbol in productive), symbol
 
@@ -60,7 +68,7 @@ def test_numbering_puts_terminals_first_and_keeps_rule_order():
 
 
 def test_a_start_without_rules_is_unproductive_and_keeps_nothing():
-    kept, is_productive, used = prune_with(prune_rules, [Rule("A", ("a",))], TERMINALS, "S")
+    kept, is_productive, used, _ = prune_with(prune_rules, [Rule("A", ("a",))], TERMINALS, "S")
     assert not is_productive("S") and is_productive("A") and is_productive("a")
     assert kept == [] and used == set()
 
@@ -84,3 +92,29 @@ def test_schema_grammars_are_the_same_either_way(monkeypatch):
     assert len(named.rules) >= compiler._KERNEL_PRUNE_RULES
     assert coded.rules == named.rules and coded.terminals == named.terminals
     assert coded.warnings == named.warnings
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rules=grammars(), start=st.sampled_from(NONTERMINALS))
+def test_earley_reads_numbered_rules_as_it_reads_named_ones(rules, start):
+    from dataclasses import replace
+
+    from structgen.engines.cfg.earley import EarleyGrammar
+    from structgen.ir import Grammar, Terminal
+
+    kept, is_productive, used, numbered = prune_with(prune_rules, rules, TERMINALS, start)
+    if not is_productive(start):
+        return
+    kept = tuple(kept)
+    terminals = {name: Terminal(name, name) for name in TERMINALS}
+    fast = Grammar(terminals, kept, start, arrays=replace(numbered, rules=kept))
+    slow = replace(fast, arrays=None)
+    ids = {name: i for i, name in enumerate(sorted(used))}
+    a, b = (EarleyGrammar(g, terminal_ids=ids) for g in (fast, slow))
+    assert a.rules == b.rules and a.rule_length == b.rule_length
+    assert a.nonterminal_ids == b.nonterminal_ids and a.rules_by_lhs == b.rules_by_lhs
+    assert a.nullable == b.nullable
+    # rebuilt with other rules (dataclasses.replace), the grammar's old numbering is not read
+    other = replace(fast, rules=kept + (Rule(start, ()),))
+    rebuilt = EarleyGrammar(other, terminal_ids=ids)
+    assert rebuilt.nonterminal_ids[start] in rebuilt.nullable

@@ -22,11 +22,12 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from structgen.errors import LimitExceededError
-from structgen.ir import Grammar, Rule, Terminal, derivable_rules
+from structgen.ir import Grammar, Rule, RuleArrays, Terminal, derivable_rules
 from structgen.kernels.trie_walk import prune_kernel
 from structgen.regex.ast import CharSet, Node
 from structgen.regex.codepoint_dfa import CodePointDFA
@@ -335,23 +336,27 @@ class SchemaCompiler:
             raise UnsupportedSchemaError(self.unsupported)
         for item in self.unsupported:
             self.warn(f"not enforced (lenient): {item}")
-        rules, used = self._prune(start)
+        kept, used, numbered = self._prune(start)
         terminals = {name: t for name, t in self.terminals.items() if name in used}
+        rules = tuple(kept)
         return Grammar(
             terminals=terminals,
-            rules=tuple(rules),
+            rules=rules,
             start=start,
             source_name="json-schema",
             warnings=tuple(self.warnings),
+            arrays=None if numbered is None else replace(numbered, rules=rules),
         )
 
-    def _prune(self, start: str) -> tuple[list[Rule], set[str]]:
-        """The productive rules reachable from ``start``, and the terminals they use."""
+    def _prune(self, start: str) -> tuple[list[Rule], set[str], RuleArrays | None]:
+        """The productive rules reachable from ``start``, the terminals they use, and the
+        rules numbered when the kernel pruned them."""
         kernel = prune_kernel() if len(self.rules) >= _KERNEL_PRUNE_RULES else None
         if kernel is not None:
-            kept, is_productive, used = prune_with(kernel, self.rules, self.terminals, start)
+            found = prune_with(kernel, self.rules, self.terminals, start)
+            kept, is_productive, used, numbered = found
             self._check_productive(start, is_productive)
-            return kept, used
+            return kept, used, numbered
         productive, kept = derivable_rules(self.rules, self.terminals)
         self._check_productive(start, productive.__contains__)
         by_lhs: dict[str, list[tuple[str, ...]]] = {}
@@ -372,7 +377,7 @@ class SchemaCompiler:
                     elif s not in reachable:
                         reachable.add(s)
                         stack.append(s)
-        return [r for r in kept if r.lhs in reachable], used
+        return [r for r in kept if r.lhs in reachable], used, None
 
     def _check_productive(self, start: str, productive: Callable[[str], bool]) -> None:
         """Raise when ``start`` derives nothing; warn of each branch that derives nothing."""

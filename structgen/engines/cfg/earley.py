@@ -79,6 +79,19 @@ class EarleySet:
         return f"EarleySet({size} items, expects {sorted(self.expected)})"
 
 
+def _rules_by_lhs(heads: list[int]) -> dict[int, list[int]]:
+    """Rule indices grouped by left-hand side, each group in rule order (a stable sort: a
+    large schema grammar has ~100k rules, where a loop of dict lookups costs ~25 ms)."""
+    import numpy as np
+
+    keys = np.array(heads, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    bounds = [0, *(np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist(), len(heads)]
+    indices = order.tolist()
+    return {heads[indices[a]]: indices[a:b] for a, b in zip(bounds, bounds[1:]) if a < b}
+
+
 class EarleyGrammar:
     """A grammar IR with symbols as ints: terminals ``0..T-1``, nonterminals ``T..``.
 
@@ -90,29 +103,23 @@ class EarleyGrammar:
     ) -> None:
         self.terminal_ids = terminal_ids
         self.num_terminals = len(terminal_ids)
-        nonterminals = sorted(grammar.nonterminals)
-        self.nonterminal_ids = {
-            name: self.num_terminals + 1 + i for i, name in enumerate(nonterminals)
-        }
         augmented = self.num_terminals  # S'
-        symbol = {**terminal_ids, **self.nonterminal_ids}
-        self.rules: list[tuple[int, tuple[int, ...]]] = [
-            (augmented, (self.nonterminal_ids[grammar.start],))
-        ]
-        code = symbol.__getitem__
-        nonterminal = self.nonterminal_ids.__getitem__
-        self.rules.extend(
-            [(nonterminal(rule.lhs), tuple(map(code, rule.rhs))) for rule in grammar.rules]
-        )
-        self.rules_by_lhs: dict[int, list[int]] = {}
-        for index, (lhs, _) in enumerate(self.rules):
-            found = self.rules_by_lhs.get(lhs)
-            if found is None:
-                self.rules_by_lhs[lhs] = [index]
-            else:
-                found.append(index)
-        self.nullable = self._nullable()
-        self.rule_length = [len(rhs) for _, rhs in self.rules]
+        numbered = grammar.arrays
+        if numbered is None or numbered.rules is not grammar.rules or not self._read(grammar):
+            nonterminals = sorted(grammar.nonterminals)
+            self.nonterminal_ids = {
+                name: self.num_terminals + 1 + i for i, name in enumerate(nonterminals)
+            }
+            symbol = {**terminal_ids, **self.nonterminal_ids}
+            code = symbol.__getitem__
+            nonterminal = self.nonterminal_ids.__getitem__
+            self.rules = [(augmented, (self.nonterminal_ids[grammar.start],))]
+            self.rules.extend(
+                [(nonterminal(rule.lhs), tuple(map(code, rule.rhs))) for rule in grammar.rules]
+            )
+            self.rule_length = [len(rhs) for _, rhs in self.rules]
+            self.nullable = self._nullable(range(len(self.rules)))
+        self.rules_by_lhs = _rules_by_lhs([lhs for lhs, _ in self.rules])
         self._predictions: dict[int, frozenset] = {}
         self.max_items = max_items
         self._interned: dict[tuple[frozenset, Predictions, bool], EarleySet] = {}
@@ -127,20 +134,60 @@ class EarleyGrammar:
     def is_terminal(self, symbol: int) -> bool:
         return symbol < self.num_terminals
 
-    def _nullable(self) -> set[int]:
-        """The nonterminals that derive ε: a worklist over the rules whose symbols are all
-        nonterminals (a terminal is never nullable), linear in the grammar."""
+    def _read(self, grammar: Grammar) -> bool:
+        """Number the rules from the grammar's :class:`~structgen.ir.RuleArrays` (a large
+        schema grammar's, numbered already): the same ids, rules and lengths as from the named
+        rules, with array passes. False (nothing set) when they name a symbol this grammar
+        cannot number; the named pass then reports it."""
+        import numpy as np
+
+        numbered = grammar.arrays
+        assert numbered is not None
+        names = numbered.symbols
+        heads = np.unique(numbered.lhs).tolist()
+        nonterminals = sorted(names[i] for i in heads)
+        self.nonterminal_ids = {
+            name: self.num_terminals + 1 + i for i, name in enumerate(nonterminals)
+        }
+        ids = np.full(len(names), -1, dtype=np.int64)
+        position = {name: i for i, name in enumerate(names)}
+        for name, terminal in self.terminal_ids.items():
+            if name in position:
+                ids[position[name]] = terminal
+        ids[[position[name] for name in nonterminals]] = np.arange(len(nonterminals)) + (
+            self.num_terminals + 1
+        )
+        lhs, rhs = ids[numbered.lhs], ids[numbered.rhs]
+        if len(rhs) and int(rhs.min()) < 0:
+            return False
+        body, bounds = rhs.tolist(), numbered.offsets.tolist()
+        bodies = [tuple(body[a:b]) for a, b in zip(bounds, bounds[1:])]
+        start = (self.nonterminal_ids[grammar.start],)
+        self.rules = [(self.num_terminals, start), *zip(lhs.tolist(), bodies)]
+        self.rule_length = [1, *np.diff(numbered.offsets).tolist()]
+        # ε can only come from rules without a terminal: the worklist reads those alone
+        readings = np.zeros(len(rhs) + 1, dtype=np.int64)
+        np.cumsum(rhs < self.num_terminals, out=readings[1:])
+        terminal_free = readings[numbered.offsets[1:]] == readings[numbered.offsets[:-1]]
+        self.nullable = self._nullable([0, *(np.flatnonzero(terminal_free) + 1).tolist()])
+        return True
+
+    def _nullable(self, candidates: Iterable[int]) -> set[int]:
+        """The nonterminals that derive ε: a worklist over the rules of ``candidates`` whose
+        symbols are all nonterminals (a terminal is never nullable), linear in the grammar."""
         num_terminals = self.num_terminals
+        rules = self.rules
         waiting: list[int] = []
         users: dict[int, list[int]] = {}
         nullable: set[int] = set()
         ready: list[int] = []
-        candidates: list[int] = []
-        for lhs, rhs in self.rules:
-            index = len(candidates)
+        heads: list[int] = []
+        for rule in candidates:
+            lhs, rhs = rules[rule]
             if rhs and min(rhs) < num_terminals:
                 continue
-            candidates.append(lhs)
+            index = len(heads)
+            heads.append(lhs)
             waiting.append(len(rhs))
             for s in rhs:
                 users.setdefault(s, []).append(index)
@@ -150,7 +197,7 @@ class EarleyGrammar:
         while ready:
             for index in users.get(ready.pop(), ()):
                 waiting[index] -= 1
-                lhs = candidates[index]
+                lhs = heads[index]
                 if waiting[index] == 0 and lhs not in nullable:
                     nullable.add(lhs)
                     ready.append(lhs)

@@ -141,7 +141,7 @@ class GrammarEngine:
         self.grammar = grammar
         self.vocab = vocab
         self.max_ignore_run = max_ignore_run if grammar.ignore else 0
-        used = sorted(grammar.terminals.keys() & set().union(*(rule.rhs for rule in grammar.rules)))
+        used = sorted(grammar.terminals.keys() & _symbols_read(grammar))
         self.terminal_names = used + [f"{name} (ignored)" for name in grammar.ignore]
         self.terminals = TerminalAutomata(
             grammar,
@@ -1023,3 +1023,13 @@ def _majority_target(row: np.ndarray) -> int | None:
 
 def _thread_key(thread: Thread) -> tuple[int, int, int]:
     return (thread[0], id(thread[1]), thread[2])
+
+
+def _symbols_read(grammar: Grammar) -> set[str]:
+    """The terminals (and nonterminals) the rules' right-hand sides name; the terminals alone
+    from the grammar's numbered rules when it has them (a large schema grammar)."""
+    numbered = grammar.arrays
+    if numbered is None or numbered.rules is not grammar.rules:
+        return set().union(*(rule.rhs for rule in grammar.rules))
+    codes = np.unique(numbered.rhs[numbered.rhs < numbered.num_terminals])
+    return {numbered.symbols[code] for code in codes.tolist()}
