@@ -606,3 +606,118 @@ def prune_rules(
     for rule in range(count):
         keep[rule] = waiting[rule] == 0 and reached[lhs[rule]]
     return keep, productive, used
+
+
+@_jit(nogil=True)
+def hopcroft_blocks(compact: np.ndarray, accepting: np.ndarray) -> np.ndarray:
+    """Block ids of the coarsest partition of a DFA's states respecting acceptance and moves
+    (Hopcroft 1971, the smaller half queued): ``compact`` int32 ``[n, k]`` (negative: dead,
+    read as a move to an explicit rejecting sink), ``accepting`` bool ``[n]``. Ids are
+    arbitrary (the caller renumbers); the partition is the one
+    :func:`structgen.regex.automaton._hopcroft_blocks` finds."""
+    n, k = compact.shape
+    total = n + 1
+    sink = n
+    # predecessors of each state on each class (CSR per class)
+    pred_start = np.zeros((k, total + 1), dtype=np.int64)
+    for c in range(k):
+        pred_start[c, sink + 1] += 1  # the sink's own move
+        for s in range(n):
+            t = compact[s, c]
+            pred_start[c, (sink if t < 0 else t) + 1] += 1
+        for t in range(total):
+            pred_start[c, t + 1] += pred_start[c, t]
+    preds = np.empty((k, total), dtype=np.int32)
+    fill = pred_start[:, :total].copy()
+    for c in range(k):
+        for s in range(total):
+            t = sink if s == sink else compact[s, c]
+            if t < 0:
+                t = sink
+            preds[c, fill[c, t]] = s
+            fill[c, t] += 1
+    # the partition: each block a range of ``elements``; its marked states come first
+    elements = np.empty(total, dtype=np.int32)
+    location = np.empty(total, dtype=np.int64)
+    block_of = np.empty(total, dtype=np.int32)
+    first = np.empty(total, dtype=np.int64)
+    end = np.empty(total, dtype=np.int64)
+    marked = np.zeros(total, dtype=np.int64)
+    position = 0
+    for s in range(n):
+        if accepting[s]:
+            elements[position] = s
+            position += 1
+    accepting_end = position
+    for s in range(n):
+        if not accepting[s]:
+            elements[position] = s
+            position += 1
+    elements[position] = sink
+    blocks = 0
+    if accepting_end > 0:
+        first[0], end[0] = 0, accepting_end
+        blocks = 1
+    first[blocks], end[blocks] = accepting_end, total
+    blocks += 1
+    for i in range(total):
+        location[elements[i]] = i
+        block_of[elements[i]] = 0 if i < accepting_end else blocks - 1
+    queued = np.zeros(total * k, dtype=np.bool_)
+    work = np.empty(total * k, dtype=np.int64)
+    top = 0
+    for b in range(blocks):
+        for c in range(k):
+            work[top] = b * k + c
+            queued[b * k + c] = True
+            top += 1
+    touched = np.empty(total, dtype=np.int32)
+    splitter = np.empty(total, dtype=np.int32)
+    while top > 0:
+        top -= 1
+        item = work[top]
+        queued[item] = False
+        chosen, c = item // k, item % k
+        size = end[chosen] - first[chosen]
+        for i in range(size):  # (marking moves states inside blocks: copy the splitter first)
+            splitter[i] = elements[first[chosen] + i]
+        count = 0
+        for i in range(size):
+            t = splitter[i]
+            for j in range(pred_start[c, t], pred_start[c, t + 1]):
+                s = preds[c, j]
+                block = block_of[s]
+                here = location[s]
+                slot = first[block] + marked[block]
+                if here < slot:
+                    continue  # marked already
+                if marked[block] == 0:
+                    touched[count] = block
+                    count += 1
+                other = elements[slot]
+                elements[slot], location[s] = s, slot
+                elements[here], location[other] = other, here
+                marked[block] += 1
+        for i in range(count):
+            block = touched[i]
+            inside = marked[block]
+            marked[block] = 0
+            whole = end[block] - first[block]
+            if inside == whole:
+                continue
+            new = blocks
+            blocks += 1
+            first[new], end[new] = first[block], first[block] + inside
+            first[block] += inside
+            for p in range(first[new], end[new]):
+                block_of[elements[p]] = new
+            smaller = new if inside <= whole - inside else block
+            for a in range(k):
+                if queued[block * k + a]:
+                    item = new * k + a
+                else:
+                    item = smaller * k + a
+                work[top] = item
+                queued[item] = True
+                top += 1
+    return block_of[:n].copy()

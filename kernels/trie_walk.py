@@ -31,6 +31,7 @@ __all__ = [
     "column_classes",
     "numpy_column_classes",
     "numba_walk_ready",
+    "hopcroft_kernel",
     "prune_kernel",
     "start_loading_numba",
     "walk_trie_events",
@@ -45,16 +46,18 @@ _loader: threading.Thread | None = None
 _numba_walk: Callable[..., int] | None = None
 _numba_columns: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 _numba_prune: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+_numba_hopcroft: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 _failure: BaseException | None = None
 _numpy_seconds = 0.0
 
 
 def _load() -> None:
     """Import the numba kernel and run it once on the argument types the engine passes."""
-    global _numba_walk, _numba_columns, _numba_prune, _failure
+    global _numba_walk, _numba_columns, _numba_prune, _numba_hopcroft, _failure
     try:
         from structgen.kernels.numba_cpu import column_classes as numba_columns
         from structgen.kernels.numba_cpu import (
+            hopcroft_blocks,
             prune_rules,
             take_words,
             walk_trie_difference,
@@ -80,6 +83,8 @@ def _load() -> None:
         take_words(one.copy(), one.copy(), one.copy())
         prune_rules(one.copy(), np.zeros(2, dtype=np.int64), one.copy(), 2, 1, 1)
         _numba_prune = prune_rules
+        hopcroft_blocks(rows[:, :1].copy(), accepting)
+        _numba_hopcroft = hopcroft_blocks
         _numba_columns = numba_columns
         _numba_walk = kernel
     except BaseException as error:  # reported by the next walk that needs numba
@@ -105,6 +110,12 @@ def prune_kernel() -> Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]] |
     """:func:`structgen.kernels.numba_cpu.prune_rules` once numba is loaded (never waits:
     callers keep a Python pass for before then)."""
     return _numba_prune
+
+
+def hopcroft_kernel() -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """:func:`structgen.kernels.numba_cpu.hopcroft_blocks` once numba is loaded (never
+    waits)."""
+    return _numba_hopcroft
 
 
 def warm_up() -> bool:
