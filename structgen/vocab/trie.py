@@ -147,9 +147,12 @@ def _build(vocab: Vocabulary) -> TokenTrie:
     Special and padding ids have ``b""`` (a Vocabulary invariant), so they are left out.
     """
     tokens = vocab.token_bytes
-    order = sorted((i for i, data in enumerate(tokens) if data), key=tokens.__getitem__)
+    # (C-level passes over ~128k tokens: b"" sorts first, so the empty ones are a prefix)
+    order = sorted(range(len(tokens)), key=tokens.__getitem__)
+    strings = list(map(tokens.__getitem__, order))
+    empty = strings.count(b"")
+    order, strings = order[empty:], strings[empty:]
     ids = np.array(order, dtype=np.int32)
-    strings = [tokens[i] for i in order]
     lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
     data = np.frombuffer(b"".join(strings), dtype=np.uint8)
     starts = np.zeros(len(strings), dtype=np.int64)
