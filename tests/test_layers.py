@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("structgen.vocab",),
     ("structgen.automaton",),
     ("structgen.ir",),
+    ("structgen.rule_arrays",),
     ("structgen.validation",),
     ("structgen.grammar",),
     ("structgen.schema",),
