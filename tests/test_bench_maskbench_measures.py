@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import mmap
 import os
 import sys
 import time
@@ -35,12 +36,17 @@ MIB = 2**20
 
 
 def _peak_over_a_freed_block(probe: RssPeak) -> dict[str, Any]:
-    # as the benchmark does: a collection inside the window could free an earlier test's
-    # garbage (a model of several hundred MiB) and hide the block's growth
+    # A new anonymous mapping, touched, then unmapped: an allocation from the allocator could
+    # reuse pages an earlier test freed but the process kept resident (np.ones of 96 MiB raised
+    # no RSS at all in a worker holding 1.5 GB), and a collection inside the window could free
+    # an earlier test's garbage: neither must hide the block.
     with gc_paused():
         probe.start()
-        block = np.ones(96 * MIB, dtype=np.uint8)  # touched: resident
-        del block
+        block = mmap.mmap(-1, 96 * MIB)
+        view = np.frombuffer(block, dtype=np.uint8)
+        view[:] = 1  # every page written: resident
+        del view
+        block.close()
         return probe.stop()
 
 
