@@ -486,9 +486,9 @@ class JsonStringAutomaton:
     def _boundary_row(self, row, q, n, following, good, count) -> None:
         ascii_class = self._ascii_class[:128]
         literal = np.flatnonzero(_LITERAL_ASCII[:128] & good[ascii_class])
-        if len(literal):  # one target per class the literal bytes fall in
-            classes, inverse = np.unique(ascii_class[literal], return_inverse=True)
-            targets = [self._body(int(following[k]), count) for k in classes.tolist()]
+        if len(literal):  # one target per DFA state the literal bytes lead to
+            states, inverse = np.unique(following[ascii_class[literal]], return_inverse=True)
+            targets = [self._body(q_next, count) for q_next in states.tolist()]
             row[literal] = np.array(targets, dtype=np.int32)[inverse.reshape(-1)]
         if self._any_good(
             good, [(cp, cp) for cp in _SHORT_ESCAPES.values()] + self._unit_ranges(0, 0xFFFF)
@@ -496,12 +496,12 @@ class JsonStringAutomaton:
             row[0x5C] = self._body(q, n, _ESCAPE)
         lead_class, uniform_leads, other_leads = self._lead_classes()
         alive = uniform_leads[good[lead_class[uniform_leads - 0xC2]]]
-        if len(alive):  # whole lead ranges in one class: one tail state per (class, length)
+        if len(alive):  # whole lead ranges in one class: one tail state per (state, length)
             remaining = np.where(alive < 0xE0, 1, np.where(alive < 0xF0, 2, 3))
-            keys = lead_class[alive - 0xC2] * 4 + remaining
+            keys = following[lead_class[alive - 0xC2]].astype(np.int64) * 4 + remaining
             distinct, inverse = np.unique(keys, return_inverse=True)
             targets = [
-                self._number((_BODY, int(following[k >> 2]), count, _UTF8_TAIL, k & 3, 0, 0))
+                self._number((_BODY, k >> 2, count, _UTF8_TAIL, k & 3, 0, 0))
                 for k in distinct.tolist()
             ]
             row[alive] = np.array(targets, dtype=np.int32)[inverse.reshape(-1)]
