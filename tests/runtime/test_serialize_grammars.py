@@ -65,6 +65,29 @@ def test_saved_after_decoding_keeps_the_work(name):
     assert_same_masks(compiled, restored, seed=8)  # and what neither had built yet
 
 
+def test_child_walks_shared_across_parents_change_no_mask_and_survive_a_round_trip(monkeypatch):
+    # python_expr: terminals end inside tokens everywhere, so many parents find the same
+    # boundaries from the same lexer state: one child walk serves all of them
+    shared = structgen.compile_grammar("python_expr", VOCAB, precompute=False, cache=False)
+    assert_same_masks(shared, shared, seed=3, walks=8)
+    engine = shared.automaton
+    assert len(set(engine._walk_ids.values())) < len(engine._walk_ids)  # aliases were made
+    restored = CompiledGrammar.from_bytes(shared.to_bytes(), VOCAB)
+    assert restored.automaton._walk_ids == engine._walk_ids
+    assert restored.automaton._child_walks == engine._child_walks
+    assert_same_masks(shared, restored, seed=4)
+    # the oracle: an engine that shares no child walk gives the same masks
+    from structgen.engines.cfg import engine as engine_module
+
+    fresh_keys = iter(range(10**9))
+    monkeypatch.setattr(engine_module, "walk_start_key", lambda nodes: next(fresh_keys))
+    unshared = structgen.compile_grammar("python_expr", VOCAB, precompute=False, cache=False)
+    assert_same_masks(unshared, shared, seed=3, walks=8)
+    assert_same_masks(unshared, restored, seed=5)
+    walks = unshared.automaton._walk_ids
+    assert len(set(walks.values())) == len(walks)  # (none shared there)
+
+
 @pytest.mark.parametrize("key", sorted(SAMPLE))
 def test_maskbench_sample_schemas_round_trip(key):
     with warnings.catch_warnings():

@@ -23,6 +23,7 @@ makes equal configurations identical.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import weakref
 from collections import OrderedDict
@@ -173,6 +174,10 @@ class GrammarEngine:
         self._pending: dict[tuple[EarleySet, int], Thread | None] = {}
         self._walks: list[TrieWalk] = []
         self._walk_ids: dict[tuple[int, int, int], int] = {}
+        # Child walks by what decides them (their start nodes, their lexer state): walks below
+        # the same boundaries from the same state are one walk whichever parent found them
+        # (python_expr: 10,332 child walks in 76 first-visit masks, 1,414 distinct).
+        self._child_walks: dict[tuple[bytes, int], int] = {}
         # Reused by every walk (each result is read before the next walk): event arrays, and
         # zeroed token words for sparse (child) walks.
         self._event_buffers = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
@@ -613,7 +618,12 @@ class GrammarEngine:
         walk_id = self._walk_ids.get(key)
         if walk_id is None:
             nodes = self._walks[parent].event_nodes[group]
-            walk_id = self._new_walk(key, nodes, dense=False)
+            content = (walk_start_key(nodes), lexer_state)
+            walk_id = self._child_walks.get(content)
+            if walk_id is None:
+                walk_id = self._child_walks[content] = self._new_walk(key, nodes, dense=False)
+            else:  # another parent's boundaries, the same walk: an alias
+                self._walk_ids[key] = walk_id
         return walk_id
 
     def _new_walk(self, key: tuple[int, int, int], nodes: np.ndarray, *, dense: bool) -> int:
@@ -1033,3 +1043,13 @@ def _symbols_read(grammar: Grammar) -> set[str]:
         return set().union(*(rule.rhs for rule in grammar.rules))
     codes = np.unique(numbered.rhs[numbered.rhs < numbered.num_terminals])
     return {numbered.symbols[code] for code in codes.tolist()}
+
+
+def walk_start_key(nodes: np.ndarray) -> bytes:
+    """What identifies a child walk's start nodes: their bytes, or past 64 nodes a 128-bit
+    digest of the bytes and their count."""
+    data = np.ascontiguousarray(nodes, dtype=np.int32).tobytes()
+    if len(data) <= 256:
+        return data
+    digest = hashlib.blake2b(data, digest_size=16, person=b"trie-nodes").digest()
+    return digest + len(data).to_bytes(8, "little")

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from structgen.engines.cfg.engine import GrammarEngine, TrieWalk
+from structgen.engines.cfg.engine import GrammarEngine, TrieWalk, walk_start_key
 from structgen.errors import ConfigurationError, SerializationError
 from structgen.ir import Grammar, Rule, Terminal
 from structgen.regex.dfa import ByteAutomaton, ByteDFA
@@ -420,9 +420,18 @@ def _restore_lexer(engine: GrammarEngine, data: dict[str, Any], arrays: Arrays) 
 
 # -- trie walks --------------------------------------------------------------------------------
 def _walks(engine: GrammarEngine, arrays: dict[str, np.ndarray]) -> None:
-    """Every walk as sparse words (index, bits) and its event groups, concatenated."""
-    keys = sorted(engine._walk_ids.items(), key=lambda item: item[1])
-    arrays["walks.keys"] = np.array([key for key, _ in keys], dtype=np.int64).reshape(-1, 3)
+    """Every walk as sparse words (index, bits) and its event groups, concatenated; the key
+    each walk was made for, and the keys that alias a child walk made for another parent."""
+    made: dict[int, tuple[int, int, int]] = {}
+    aliases: list[tuple[int, int, int, int]] = []
+    for key, walk_id in engine._walk_ids.items():  # (insertion order: a walk's key first)
+        if walk_id in made:
+            aliases.append((*key, walk_id))
+        else:
+            made[walk_id] = key
+    keys = [made[walk_id] for walk_id in range(len(engine._walks))]
+    arrays["walks.keys"] = np.array(keys, dtype=np.int64).reshape(-1, 3)
+    arrays["walks.aliases"] = np.array(aliases, dtype=np.int64).reshape(-1, 4)
     indices, bits, word_counts, dense = [], [], [], []
     groups, group_counts, node_counts, nodes = [], [], [], []
     for walk in engine._walks:
@@ -476,6 +485,14 @@ def _restore_walks(engine: GrammarEngine, arrays: Arrays) -> None:
             walk = TrieWalk(None, index, bits, event_nodes)
         engine._walk_ids[tuple(key)] = len(engine._walks)
         engine._walks.append(walk)
+    aliases = arrays["walks.aliases"].tolist() if "walks.aliases" in arrays else []
+    for parent, group, state, walk_id in aliases:
+        engine._walk_ids[(parent, group, state)] = walk_id
+    # child walks by their start nodes and state, as the saved engine shared them
+    for (parent, group, state), walk_id in engine._walk_ids.items():
+        if parent >= 0:
+            nodes = engine._walks[parent].event_nodes[group]
+            engine._child_walks.setdefault((walk_start_key(nodes), state), walk_id)
 
 
 def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
