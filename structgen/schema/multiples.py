@@ -1,10 +1,10 @@
-"""Integer ``multipleOf``: the divisibility automaton, intersected with the range, as rules.
+"""Integer ``multipleOf``: the divisibility automaton, intersected with the range: one terminal.
 
 Divisibility by ``k`` read left to right is a ``k``-state automaton (remainder ``r``, digit
 ``d`` → ``(10r + d) mod k``). Its product with the automaton of the integer texts in range is
 small, but a regex for it is not (state elimination blows up: ``multipleOf: 64`` ran for
-minutes), so when the product does not fit a small regex it becomes a right-linear grammar —
-one nonterminal per state, one terminal per digit class — which costs linear in its states.
+minutes), so the product's minimal DFA is the terminal itself, read as bytes
+(:func:`dfa_symbol`), which costs linear in its states.
 
 Zero fractions (``1024.0``) are kept to integers of at most 15 digits, which a float64 reading
 keeps exact; that branch costs about ``16·k`` states, and past :data:`FRACTION_STATES` it is
@@ -19,27 +19,21 @@ from __future__ import annotations
 from fractions import Fraction
 
 from structgen.errors import LimitExceededError
-from structgen.regex.ast import CharSet, Node
+from structgen.regex.ast import Node
 from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.dfa import ByteDFA
-from structgen.regex.nodes import alt, char, concat, repeat, tree_size
+from structgen.regex.nodes import alt, char, concat, repeat
 from structgen.schema.builder import SchemaBuilder
 from structgen.schema.number_lists import MAX_LISTED, listed_numbers
 from structgen.schema.numbers import FLOAT_EXACT_INTEGER, divisibility_dfa, int_range
 
 __all__ = [
     "FRACTION_STATES",
-    "INLINE_SIZE",
-    "INLINE_STATES",
     "dfa_symbol",
     "small_with_fraction",
     "integer_multiples",
 ]
 
-# A product automaton of at most INLINE_STATES states whose regex stays below INLINE_SIZE AST
-# nodes is one terminal (state elimination is tried only that far: past it, it is slow).
-INLINE_STATES = 64
-INLINE_SIZE = 4_000
 # The zero-fraction branch (``12.0``) is built up to this many automaton states.
 FRACTION_STATES = 4_096
 
@@ -97,27 +91,18 @@ def _listed(
 
 
 def dfa_symbol(builder: SchemaBuilder, dfa: CodePointDFA, *, name: str) -> str | None:
-    """A symbol for ``dfa``'s language (``None``: empty): one terminal read through the DFA
-    itself when its texts are ASCII (number texts are), else one terminal when a small regex
-    says it, else a right-linear grammar. The language must not hold the empty string."""
+    """A symbol for ``dfa``'s language of number texts (``None``: empty): one terminal read
+    through the DFA itself as bytes. The language must not hold the empty string."""
     if dfa.is_empty():
         return None
     tables = dfa.ascii_byte_tables()
-    if tables is not None:
-        transitions, accepting = tables
-        automaton = ByteDFA(transitions=transitions, accepting=accepting)
-        key = ("dfa", transitions.shape, transitions.tobytes(), accepting.tobytes())
-        description = f"<{name}: {len(accepting)}-state automaton>"
-        return builder.automaton_terminal(automaton, description, key=key, name=name)
-    node = None
-    if dfa.num_states <= INLINE_STATES:
-        try:
-            node = dfa.to_node(max_size=INLINE_SIZE)
-        except LimitExceededError:
-            node = None
-    if node is not None and tree_size(node) <= INLINE_SIZE:
-        return builder.terminal(node, name=name)
-    return _rules(builder, dfa)
+    if tables is None:  # (every caller passes number texts: ASCII)
+        raise ValueError(f"a {name} automaton reads code points past ASCII")
+    transitions, accepting = tables
+    automaton = ByteDFA(transitions=transitions, accepting=accepting)
+    key = ("dfa", transitions.shape, transitions.tobytes(), accepting.tobytes())
+    description = f"<{name}: {len(accepting)}-state automaton>"
+    return builder.automaton_terminal(automaton, description, key=key, name=name)
 
 
 def small_with_fraction(low: int | None, high: int | None) -> Node:
@@ -130,23 +115,3 @@ def small_with_fraction(low: int | None, high: int | None) -> Node:
 def _product(node: Node, remainder: CodePointDFA, max_states: int) -> CodePointDFA:
     texts = CodePointDFA.from_node(node, max_states=max_states)
     return texts.intersect(remainder, max_states=max_states).minimized()
-
-
-def _rules(builder: SchemaBuilder, dfa: CodePointDFA) -> str:
-    """A right-linear grammar for ``dfa`` (a nonempty language without the empty string)."""
-    charsets = dfa.class_charsets()
-    states = [builder.fresh("m") for _ in range(dfa.num_states)]
-    live = [bool((row >= 0).any()) for row in dfa.transitions]
-    for state in range(dfa.num_states):
-        targets: dict[int, list[int]] = {}
-        for klass, target in enumerate(dfa.transitions[state].tolist()):
-            if target >= 0:
-                targets.setdefault(target, []).append(klass)
-        for target, classes in targets.items():
-            charset = CharSet.union_all([charsets[klass] for klass in classes])
-            unit = builder.terminal(charset, key=("digit", charset), name="digit")
-            if live[target]:
-                builder.rule(states[state], unit, states[target])
-            if dfa.accepting[target]:
-                builder.rule(states[state], unit)
-    return states[0]
