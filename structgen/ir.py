@@ -72,6 +72,8 @@ class RuleArrays:
     lhs: np.ndarray  # int32 [rules]
     offsets: np.ndarray  # int64 [rules + 1]
     rhs: np.ndarray  # int32
+    number: dict[str, int] = field(compare=False, repr=False)
+    """Each symbol's number (the inverse of ``symbols``)."""
     rules: tuple[Rule, ...] | None = field(default=None, compare=False, repr=False)
     """The rules numbered, when they are a grammar's (see :attr:`Grammar.arrays`)."""
 
@@ -84,15 +86,16 @@ class RuleArrays:
         bodies = [rule.rhs for rule in rules]
         body = list(chain.from_iterable(bodies))
         symbols = list(dict.fromkeys(chain(terminals, heads, body)))
-        number = dict(zip(symbols, range(len(symbols)))).__getitem__
+        number = dict(zip(symbols, range(len(symbols))))
         offsets = np.zeros(len(rules) + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, bodies), dtype=np.int64, count=len(rules)), out=offsets[1:])
         return cls(
             symbols=symbols,
             num_terminals=len(terminals),
-            lhs=np.fromiter(map(number, heads), dtype=np.int32, count=len(rules)),
+            lhs=np.fromiter(map(number.__getitem__, heads), dtype=np.int32, count=len(rules)),
             offsets=offsets,
-            rhs=np.fromiter(map(number, body), dtype=np.int32, count=len(body)),
+            rhs=np.fromiter(map(number.__getitem__, body), dtype=np.int32, count=len(body)),
+            number=number,
         )
 
     def take(self, keep: np.ndarray) -> RuleArrays:
@@ -101,7 +104,9 @@ class RuleArrays:
         offsets = np.zeros(int(np.count_nonzero(keep)) + 1, dtype=np.int64)
         np.cumsum(lengths[keep], out=offsets[1:])
         rhs = self.rhs[np.repeat(keep, lengths)]
-        return RuleArrays(self.symbols, self.num_terminals, self.lhs[keep], offsets, rhs)
+        return RuleArrays(
+            self.symbols, self.num_terminals, self.lhs[keep], offsets, rhs, number=self.number
+        )
 
 
 @dataclass(frozen=True)

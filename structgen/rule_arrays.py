@@ -28,11 +28,13 @@ def prune_with(
     :func:`structgen.ir.derivable_rules` and a reachability pass, done by ``kernel`` — and the
     kept rules numbered."""
     arrays = RuleArrays.of(rules, terminals)
-    number = {name: index for index, name in enumerate(arrays.symbols)}
-    start_number = number.setdefault(start, len(number))  # (a start without rules: unproductive)
+    number, count = arrays.number, len(arrays.symbols)
+    # a start without rules is numbered past the others: unproductive
+    start_number = number.get(start, count)
     keep, productive, used = kernel(
-        arrays.lhs, arrays.offsets, arrays.rhs, len(number), arrays.num_terminals, start_number
-    )
+        arrays.lhs, arrays.offsets, arrays.rhs, count + (start not in number),
+        arrays.num_terminals, start_number,
+    )  # fmt: skip
     flags = productive.tolist()
 
     def is_productive(symbol: str) -> bool:

@@ -143,20 +143,15 @@ class EarleyGrammar:
 
         numbered = grammar.arrays
         assert numbered is not None
-        names = numbered.symbols
-        heads = np.unique(numbered.lhs).tolist()
-        nonterminals = sorted(names[i] for i in heads)
-        self.nonterminal_ids = {
-            name: self.num_terminals + 1 + i for i, name in enumerate(nonterminals)
-        }
+        names, number = numbered.symbols, numbered.number
+        heads = sorted(np.unique(numbered.lhs).tolist(), key=names.__getitem__)  # by name
+        first = self.num_terminals + 1
+        self.nonterminal_ids = {names[code]: first + i for i, code in enumerate(heads)}
         ids = np.full(len(names), -1, dtype=np.int64)
-        position = {name: i for i, name in enumerate(names)}
         for name, terminal in self.terminal_ids.items():
-            if name in position:
-                ids[position[name]] = terminal
-        ids[[position[name] for name in nonterminals]] = np.arange(len(nonterminals)) + (
-            self.num_terminals + 1
-        )
+            if name in number:
+                ids[number[name]] = terminal
+        ids[heads] = np.arange(first, first + len(heads))
         lhs, rhs = ids[numbered.lhs], ids[numbered.rhs]
         if len(rhs) and int(rhs.min()) < 0:
             return False
