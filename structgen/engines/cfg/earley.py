@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from structgen.errors import LimitExceededError
 
 if TYPE_CHECKING:
-    from structgen.ir import Grammar
+    from structgen.ir import Grammar, RuleArrays
 
 
 class _Self:
@@ -105,7 +105,11 @@ class EarleyGrammar:
         self.num_terminals = len(terminal_ids)
         augmented = self.num_terminals  # S'
         numbered = grammar.arrays
-        if numbered is None or numbered.rules is not grammar.rules or not self._read(grammar):
+        if (
+            numbered is None
+            or numbered.rules is not grammar.rules  # (rules replaced since they were numbered)
+            or not self._read(numbered, grammar.start)
+        ):
             nonterminals = sorted(grammar.nonterminals)
             self.nonterminal_ids = {
                 name: self.num_terminals + 1 + i for i, name in enumerate(nonterminals)
@@ -134,15 +138,13 @@ class EarleyGrammar:
     def is_terminal(self, symbol: int) -> bool:
         return symbol < self.num_terminals
 
-    def _read(self, grammar: Grammar) -> bool:
+    def _read(self, numbered: RuleArrays, start_symbol: str) -> bool:
         """Number the rules from the grammar's :class:`~structgen.ir.RuleArrays` (a large
         schema grammar's, numbered already): the same ids, rules and lengths as from the named
         rules, with array passes. False (nothing set) when they name a symbol this grammar
         cannot number; the named pass then reports it."""
         import numpy as np
 
-        numbered = grammar.arrays
-        assert numbered is not None
         names, number = numbered.symbols, numbered.number
         heads = sorted(np.unique(numbered.lhs).tolist(), key=names.__getitem__)  # by name
         first = self.num_terminals + 1
@@ -157,7 +159,7 @@ class EarleyGrammar:
             return False
         body, bounds = rhs.tolist(), numbered.offsets.tolist()
         bodies = [tuple(body[a:b]) for a, b in zip(bounds, bounds[1:])]
-        start = (self.nonterminal_ids[grammar.start],)
+        start = (self.nonterminal_ids[start_symbol],)
         self.rules = [(self.num_terminals, start), *zip(lhs.tolist(), bodies)]
         self.rule_length = [1, *np.diff(numbered.offsets).tolist()]
         # ε can only come from rules without a terminal: the worklist reads those alone
