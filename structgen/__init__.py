@@ -28,11 +28,11 @@ if TYPE_CHECKING:
     from structgen.automaton import Automaton
     from structgen.bitmask import allocate_token_bitmask, apply_token_bitmask, bitmask_words
     from structgen.generation import generate, generate_json, generate_result, stream
-    from structgen.kernels.trie_walk import warm_up
     from structgen.matcher import Matcher
     from structgen.runtime.compiled import CompiledGrammar
     from structgen.runtime.compiler import compile_grammar, compile_json_schema, compile_regex
     from structgen.runtime.tool_calls import compile_tool_calls
+    from structgen.runtime.warm import warm_up
     from structgen.vocab import Vocabulary
 
 __all__ = [
@@ -81,7 +81,7 @@ _LAZY = {
     "stream": "structgen.generation",
     "compile_json_schema": "structgen.runtime.compiler",
     "compile_tool_calls": "structgen.runtime.tool_calls",
-    "warm_up": "structgen.kernels.trie_walk",
+    "warm_up": "structgen.runtime.warm",
 }
 
 

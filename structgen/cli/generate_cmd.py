@@ -177,7 +177,15 @@ def _positive_int(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Generate and print the text; errors propagate as StructgenError (exit 2 in main)."""
+    """Generate and print the text; errors propagate as StructgenError (exit 2 in main). The
+    heap is frozen once the model is loaded: this process keeps it to its end."""
+    from structgen.models import freezing_heap_after_loads
+
+    with freezing_heap_after_loads():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from structgen.generation import generate_result, stream
 
     if getattr(args, "stream", False):

@@ -20,6 +20,7 @@ from structgen.regex.dfa import (
     regex_to_dfa,
 )
 from structgen.runtime import cache as disk_cache
+from structgen.runtime.collector import with_collector_paused
 from structgen.runtime.compiled import CompiledGrammar
 from structgen.schema.errors import SchemaWarning
 from structgen.schema.loading import load_schema
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["compile_grammar", "compile_json_schema", "compile_regex"]
 
 
+@with_collector_paused
 def compile_regex(
     pattern: str,
     vocab: Vocabulary,
@@ -77,6 +79,7 @@ def compile_regex(
     return compiled
 
 
+@with_collector_paused
 def compile_grammar(
     source: str | Path | Grammar,
     vocab: Vocabulary,
@@ -238,6 +241,7 @@ def _check_vocabulary(vocab: object) -> None:
         )
 
 
+@with_collector_paused
 def compile_json_schema(
     schema: Any,
     vocab: Vocabulary,
