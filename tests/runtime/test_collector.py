@@ -92,8 +92,8 @@ def test_a_compile_starts_no_collection(eager_collector, compile_once) -> None:
 
 def test_the_same_compile_collects_without_the_pause(eager_collector) -> None:
     # The control: the tiny threshold does start collections in such a compile's work.
-    from structgen.schema.to_grammar import schema_to_grammar_with
     from structgen.schema.options import SchemaOptions
+    from structgen.schema.to_grammar import schema_to_grammar_with
 
     schema_to_grammar_with(SCHEMA, SchemaOptions.build(None), {}, stacklevel=2)
     assert [generation for generation, inside in eager_collector if inside]
