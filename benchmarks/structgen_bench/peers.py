@@ -42,6 +42,7 @@ import numpy as np
 
 from structgen.errors import ConfigurationError
 from structgen.kernels.trie_walk import warm_up
+from structgen.runtime.cache import wait_for_writes
 from structgen.runtime.compiler import compile_grammar, compile_json_schema, compile_regex
 from structgen.schema import SchemaOptions, SchemaWarning
 from structgen.version import __version__
@@ -312,6 +313,9 @@ class StructgenEngine(EngineAdapter):
                 yield
             finally:
                 self.schema_cache_dir = previous
+                # The compile's entry is written by a background thread: removing the directory
+                # under it failed the second compile of 3-4 schemas a run ("Directory not empty").
+                wait_for_writes(timeout=60)
 
     def schema_scope(self) -> AbstractContextManager[Any]:
         """Compiled-schema cache entries in a new empty directory for the region: the first
