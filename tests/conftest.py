@@ -6,8 +6,10 @@ examples on every run, so CI neither flakes nor wanders into inputs whose cost i
 ``explore`` draws fresh examples each run (``--hypothesis-seed`` pins one), for hunting bugs.
 """
 
+import gc
 import os
 
+import pytest
 from hypothesis import settings
 
 # Nothing in the suite may reach a model hub.
@@ -23,6 +25,15 @@ settings.register_profile("explore", derandomize=False, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 pytest_plugins = ["tests.helpers.vocab_fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def _heap_unfrozen_after_each_test():
+    """``structgen generate`` run in-process freezes the heap once its model is loaded (a
+    one-shot process keeps it): thaw it after the test, so no test inherits a frozen heap."""
+    yield
+    if gc.get_freeze_count():
+        gc.unfreeze()
 
 
 def pytest_report_header() -> list[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import structgen
+from structgen.runtime.cache import wait_for_writes
 from structgen.runtime.collector import collector_paused, freeze_heap, with_collector_paused
 from structgen.runtime.compiler import compile_grammar, compile_json_schema, compile_regex
 from tests.helpers.synthetic_vocab import synthetic_vocabulary
@@ -50,10 +51,13 @@ def eager_collector() -> Iterator[list[tuple[int, bool]]]:
     every collection that starts (its generation, and whether structgen's work was running);
     restored afterwards."""
     started: list[tuple[int, bool]] = []
+    test_thread = threading.get_ident()
+    wait_for_writes(timeout=60)  # (no earlier test's cache writer left running structgen code)
 
     def record(phase: str, info: dict) -> None:
         if phase == "start":
-            started.append((info["generation"], _inside_structgen()))
+            inside = threading.get_ident() == test_thread and _inside_structgen()
+            started.append((info["generation"], inside))
 
     enabled, thresholds = gc.isenabled(), gc.get_threshold()
     gc.enable()
