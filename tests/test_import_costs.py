@@ -123,3 +123,13 @@ def test_the_facade_exports_serialization_error() -> None:
     assert structgen.SerializationError is SerializationError
     assert "SerializationError" in structgen.__all__
     assert issubclass(structgen.SerializationError, structgen.StructgenError)
+
+
+def test_warm_up_imports_what_a_first_compile_would_import_mid_compile() -> None:
+    # (numpy walks: the kernels' load is not what this checks, and takes a second)
+    env = {**os.environ, "STRUCTGEN_TRIE_WALK": "numpy"}
+    before = _loaded("import structgen", env=env)
+    after = _loaded("import structgen\nstructgen.warm_up()", env=env)
+    assert SCHEMA_COMPILER not in before and "jsonschema" not in before
+    assert SCHEMA_COMPILER in after and "jsonschema" in after
+    assert "numba" not in after
