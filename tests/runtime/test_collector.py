@@ -46,7 +46,18 @@ def _inside_structgen() -> bool:
 
 
 @pytest.fixture
-def eager_collector() -> Iterator[list[tuple[int, bool]]]:
+def collector_on() -> Iterator[None]:
+    """The collector on for the test, then as it was."""
+    enabled = gc.isenabled()
+    gc.enable()
+    try:
+        yield
+    finally:
+        (gc.enable if enabled else gc.disable)()
+
+
+@pytest.fixture
+def eager_collector(collector_on: None) -> Iterator[list[tuple[int, bool]]]:
     """The collector on with a tiny threshold (a collection every few allocations), recording
     every collection that starts (its generation, and whether structgen's work was running);
     restored afterwards."""
@@ -59,8 +70,7 @@ def eager_collector() -> Iterator[list[tuple[int, bool]]]:
             inside = threading.get_ident() == test_thread and _inside_structgen()
             started.append((info["generation"], inside))
 
-    enabled, thresholds = gc.isenabled(), gc.get_threshold()
-    gc.enable()
+    thresholds = gc.get_threshold()
     gc.set_threshold(10, 2, 2)
     gc.callbacks.append(record)
     try:
@@ -68,8 +78,6 @@ def eager_collector() -> Iterator[list[tuple[int, bool]]]:
     finally:
         gc.callbacks.remove(record)
         gc.set_threshold(*thresholds)
-        if not enabled:
-            gc.disable()
 
 
 @pytest.mark.parametrize(
@@ -103,27 +111,20 @@ def test_the_same_compile_collects_without_the_pause(eager_collector) -> None:
     assert [generation for generation, inside in eager_collector if inside]
 
 
-def test_pauses_nest_and_restore_the_state_they_found() -> None:
-    enabled = gc.isenabled()
-    try:
-        gc.enable()
-        with collector_paused():
-            assert not gc.isenabled()
-            with collector_paused():
-                assert not gc.isenabled()
-            assert not gc.isenabled()
-        assert gc.isenabled()
-        gc.disable()  # off before: stays off
+def test_pauses_nest_and_restore_the_state_they_found(collector_on: None) -> None:
+    with collector_paused():
+        assert not gc.isenabled()
         with collector_paused():
             assert not gc.isenabled()
         assert not gc.isenabled()
-    finally:
-        (gc.enable if enabled else gc.disable)()
+    assert gc.isenabled()
+    gc.disable()  # off before: stays off
+    with collector_paused():
+        assert not gc.isenabled()
+    assert not gc.isenabled()
 
 
-def test_overlapping_pauses_on_two_threads_end_with_the_last() -> None:
-    enabled = gc.isenabled()
-    gc.enable()
+def test_overlapping_pauses_on_two_threads_end_with_the_last(collector_on: None) -> None:
     inside, release = threading.Event(), threading.Event()
 
     def other() -> None:
@@ -144,23 +145,17 @@ def test_overlapping_pauses_on_two_threads_end_with_the_last() -> None:
     finally:
         release.set()
         thread.join(10)
-        (gc.enable if enabled else gc.disable)()
 
 
-def test_the_decorator_keeps_the_function_and_pauses_around_it() -> None:
+def test_the_decorator_keeps_the_function_and_pauses_around_it(collector_on: None) -> None:
     @with_collector_paused
     def state(value: int) -> tuple[int, bool]:
         """Doc."""
         return value, gc.isenabled()
 
-    enabled = gc.isenabled()
-    gc.enable()
-    try:
-        assert state(3) == (3, False)
-        assert gc.isenabled()
-        assert state.__name__ == "state" and state.__doc__ == "Doc."
-    finally:
-        (gc.enable if enabled else gc.disable)()
+    assert state(3) == (3, False)
+    assert gc.isenabled()
+    assert state.__name__ == "state" and state.__doc__ == "Doc."
 
 
 @pytest.mark.parametrize("via_warm_up", [False, True])
