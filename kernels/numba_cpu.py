@@ -721,3 +721,51 @@ def hopcroft_blocks(compact: np.ndarray, accepting: np.ndarray) -> np.ndarray:
                 queued[item] = True
                 top += 1
     return block_of[:n].copy()
+
+
+@_jit(nogil=True)
+def renumber_rows(
+    table: np.ndarray, ids: np.ndarray, transitions: np.ndarray, live: np.ndarray
+) -> None:
+    """Row ``ids[s]`` of ``transitions`` (and of ``live``, whether each entry is alive) becomes
+    row ``s`` of the int32 ``table`` with every state ``t`` renumbered ``ids[t]``; dead entries
+    stay dead. One pass: a terminal's whole table taken into the product lexer at once."""
+    for state in range(table.shape[0]):
+        into = ids[state]
+        for byte in range(table.shape[1]):
+            value = table[state, byte]
+            if value >= 0:
+                value = ids[value]
+            transitions[into, byte] = value
+            live[into, byte] = value >= 0
+
+
+@_jit(nogil=True)
+def glue_tables(
+    table: np.ndarray, offsets: np.ndarray, part_accepting: np.ndarray, accepting: np.ndarray
+) -> None:
+    """Glue stacked part tables into one concatenation, in place (see
+    :func:`structgen.regex.glued.glue_parts`): ``table`` holds part ``i``'s rows from
+    ``offsets[i]`` on, numbered within the part (``offsets`` ends with the row count), and
+    ``part_accepting`` their acceptance within the part. States are shifted to the stacked
+    numbering; right to left, each accepting row of a part takes the next part's start row
+    where it is dead, and accepts when that start does. ``accepting`` receives the result."""
+    parts = offsets.shape[0] - 1
+    for part in range(parts):
+        shift = offsets[part]
+        for state in range(offsets[part], offsets[part + 1]):
+            for byte in range(table.shape[1]):
+                if table[state, byte] >= 0:
+                    table[state, byte] += shift
+    for state in range(offsets[parts - 1], offsets[parts]):
+        accepting[state] = part_accepting[state]
+    for part in range(parts - 2, -1, -1):
+        entry = offsets[part + 1]
+        for state in range(offsets[part], offsets[part + 1]):
+            if part_accepting[state]:
+                for byte in range(table.shape[1]):
+                    if table[state, byte] < 0:
+                        table[state, byte] = table[entry, byte]
+                accepting[state] = accepting[entry]
+            else:
+                accepting[state] = False

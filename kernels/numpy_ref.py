@@ -58,3 +58,35 @@ def column_classes(rows: np.ndarray, inverse: np.ndarray) -> np.ndarray:
     rank[order] = np.arange(len(order))
     inverse[columns] = rank[within.reshape(-1)]
     return columns[first[order]].astype(np.int32)
+
+
+def renumber_rows(
+    table: np.ndarray, ids: np.ndarray, transitions: np.ndarray, live: np.ndarray
+) -> None:
+    """Row ``ids[s]`` of ``transitions`` (and of ``live``) becomes row ``s`` of ``table``
+    renumbered by ``ids`` (dead entries, -1, stay dead)."""
+    lookup = np.append(ids.astype(np.int32), np.int32(-1))  # (-1 reads the last entry)
+    rows = lookup[table]
+    transitions[ids] = rows
+    live[ids] = rows >= 0
+
+
+def glue_tables(
+    table: np.ndarray, offsets: np.ndarray, part_accepting: np.ndarray, accepting: np.ndarray
+) -> None:
+    """Stacked part tables glued into one concatenation in place (the numba kernel's
+    contract): states shifted by their part's offset, then right to left each part's
+    accepting rows take in the next part's start row where dead and its acceptance."""
+    sizes = np.diff(offsets)
+    shifted = table + np.repeat(offsets[:-1], sizes)[:, None].astype(table.dtype)
+    table[:] = np.where(table >= 0, shifted, table)
+    parts = len(sizes)
+    accepting[:] = False
+    last = int(offsets[parts - 1])
+    accepting[last:] = part_accepting[last:]
+    for part in range(parts - 2, -1, -1):
+        entry = int(offsets[part + 1])
+        finals = np.flatnonzero(part_accepting[offsets[part] : entry]) + int(offsets[part])
+        rows = table[finals]
+        table[finals] = np.where(rows >= 0, rows, table[entry])
+        accepting[finals] = accepting[entry]

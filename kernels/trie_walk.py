@@ -24,15 +24,19 @@ from typing import Any
 
 import numpy as np
 
+from structgen.kernels.numpy_ref import glue_tables as numpy_glue_tables
+from structgen.kernels.numpy_ref import renumber_rows as numpy_renumber_rows
 from structgen.kernels.numpy_walk import walk_trie_events as numpy_walk
 
 __all__ = [
     "LOAD_AFTER_SECONDS",
     "column_classes",
+    "glue_tables",
     "numpy_column_classes",
     "numba_walk_ready",
     "hopcroft_kernel",
     "prune_kernel",
+    "renumber_rows",
     "start_loading_numba",
     "walk_trie_events",
     "warm_up",
@@ -47,6 +51,8 @@ _numba_walk: Callable[..., int] | None = None
 _numba_columns: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 _numba_prune: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 _numba_hopcroft: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+_numba_renumber: Callable[..., None] | None = None
+_numba_glue: Callable[..., None] | None = None
 _failure: BaseException | None = None
 _numpy_seconds = 0.0
 
@@ -54,11 +60,14 @@ _numpy_seconds = 0.0
 def _load() -> None:
     """Import the numba kernel and run it once on the argument types the engine passes."""
     global _numba_walk, _numba_columns, _numba_prune, _numba_hopcroft, _failure
+    global _numba_renumber, _numba_glue
     try:
         from structgen.kernels.numba_cpu import column_classes as numba_columns
         from structgen.kernels.numba_cpu import (
+            glue_tables,
             hopcroft_blocks,
             prune_rules,
+            renumber_rows,
             take_words,
             walk_trie_difference,
             walk_trie_events_lazy,
@@ -85,6 +94,10 @@ def _load() -> None:
         _numba_prune = prune_rules
         hopcroft_blocks(rows[:, :1].copy(), accepting)
         _numba_hopcroft = hopcroft_blocks
+        renumber_rows(rows, one.copy(), rows.copy(), np.zeros((1, 256), dtype=np.bool_))
+        _numba_renumber = renumber_rows
+        glue_tables(rows.copy(), np.array([0, 1], dtype=np.int32), accepting, accepting.copy())
+        _numba_glue = glue_tables
         _numba_columns = numba_columns
         _numba_walk = kernel
     except BaseException as error:  # reported by the next walk that needs numba
@@ -163,6 +176,22 @@ def column_classes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inverse = np.empty(rows.shape[1], dtype=np.int32)
     kernel = _numba_columns or numpy_column_classes
     return kernel(np.ascontiguousarray(rows, dtype=np.int32), inverse), inverse
+
+
+def renumber_rows(
+    table: np.ndarray, ids: np.ndarray, transitions: np.ndarray, live: np.ndarray
+) -> None:
+    """:func:`structgen.kernels.numba_cpu.renumber_rows` (a terminal's table into the product
+    lexer's rows ``ids``), in numba once loaded and in numpy before."""
+    (_numba_renumber or numpy_renumber_rows)(table, ids, transitions, live)
+
+
+def glue_tables(
+    table: np.ndarray, offsets: np.ndarray, part_accepting: np.ndarray, accepting: np.ndarray
+) -> None:
+    """:func:`structgen.kernels.numba_cpu.glue_tables` (stacked DFA tables glued into one
+    concatenation), in numba once loaded and in numpy before."""
+    (_numba_glue or numpy_glue_tables)(table, offsets, part_accepting, accepting)
 
 
 def numpy_column_classes(rows: np.ndarray, inverse: np.ndarray) -> np.ndarray:

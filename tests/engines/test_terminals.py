@@ -9,6 +9,7 @@ from structgen.engines.cfg import terminals as terminals_module
 from structgen.engines.cfg.terminals import terminal_automaton
 from structgen.ir import Terminal
 from structgen.regex.concat_automaton import ConcatAutomaton
+from structgen.regex.glued import GluedDFA
 from structgen.regex.nodes import char, concat
 from structgen.regex.parser import parse_regex
 
@@ -55,12 +56,20 @@ def test_a_damaged_entry_is_compiled_again(fresh):
     assert _same(first, terminal_automaton(DATE, "test", 100_000))
 
 
-def test_lazy_concatenation_accepts_what_the_regex_does(fresh):
-    node = concat(char('"'), parse_regex("[a-c]{0,3}"), char('"'), parse_regex(" *:"))
+@pytest.mark.parametrize(
+    ("tail", "kind"),
+    [
+        ('" *:', GluedDFA),  # every part's ending is disjoint from the next part's start
+        ('c*" *:', ConcatAutomaton),  # [a-c]{0,3} may go on with c where the tail may start
+    ],
+)
+def test_lazy_concatenation_accepts_what_the_regex_does(fresh, tail, kind):
+    node = concat(char('"'), parse_regex("[a-c]{0,3}"), parse_regex(tail))
     lazy = terminal_automaton(Terminal("KEY", "k", node=node), "test", 1000, lazy=True)
-    assert isinstance(lazy, ConcatAutomaton)
+    assert isinstance(lazy, kind)
     eager = terminal_automaton(Terminal("KEY2", "k2", node=node), "test", 1000)
-    for text in [b'"":', b'"abc"  :', b'"abca":', b'"a"', b'"b" :x', b'"cc":']:
+    texts = [b'"":', b'"abc"  :', b'"abca":', b'"a"', b'"b" :x', b'"cc":', b'"acccc":', b'"bcc" :']
+    for text in texts:
         state = 0
         for byte in text:
             state = int(lazy.row(state)[byte]) if state >= 0 else state

@@ -2,7 +2,9 @@
 
 Every lexeme that may be in progress at a byte position is tracked at once, so lexer
 ambiguity (a prefix that could still be several terminals) is exact. States are discovered
-lazily, from the terminal sets the parser predicts, and their rows only as far as use needs:
+lazily, from the terminal sets the parser predicts, and their rows only as far as use needs
+(except a terminal's one-member states when its automaton is a small table: all its rows at
+once, see :meth:`ProductLexer._fill_block`):
 :meth:`ProductLexer.explore_around` fills every row within a given number of bytes of a state
 (a trie walk reads at most the longest token's bytes), :meth:`ProductLexer.ensure_row` one row
 (a byte step). A row not filled yet holds ``UNEXPLORED``; nothing reads it (the walks and steps
@@ -14,11 +16,13 @@ from __future__ import annotations
 import numpy as np
 
 from structgen.errors import LimitExceededError
-from structgen.kernels.trie_walk import column_classes
-from structgen.regex.dfa import DEAD, ByteAutomaton, StateMap
+from structgen.kernels.trie_walk import column_classes, renumber_rows
+from structgen.regex.dfa import DEAD, ByteAutomaton, ByteDFA, StateMap
 
 _GROWTH = 256
 UNEXPLORED = -3  # the row of a state whose transitions are not computed yet
+MAX_BLOCK_STATES = 256
+"""A terminal table up to this many states has all its one-member rows filled at once."""
 
 
 class ProductLexer:
@@ -41,6 +45,10 @@ class ProductLexer:
         self._starts: dict[frozenset[int], int] = {}
         # _singles[t]: terminal t's states as the lexer states {(t, q)}, for one-member rows.
         self._singles: dict[int, StateMap] = {}
+        # _blocks[t]: the ids of every state of terminal t's table (see _fill_block), and
+        # _single_ids[t] the one-member states of t numbered one by one before.
+        self._blocks: dict[int, np.ndarray] = {}
+        self._single_ids: dict[int, dict[int, int]] = {}
         self.walked: set[int] = set()
         """States whose root trie walk has run: every row a token prefix reads is filled."""
 
@@ -103,24 +111,54 @@ class ProductLexer:
                         pending.append((target, need - 1))
         return True
 
+    def _fill_block(self, terminal: int, dfa: ByteDFA) -> None:
+        """Number every state of ``terminal``'s table as a one-member lexer state and fill all
+        their rows in one step: a table is small and complete, so this costs less than the
+        first few rows one by one would (most of a schema's terminals: keys, strings, numbers,
+        punctuation). States numbered before keep their ids; the new ones are found through
+        ``_blocks`` (not ``_ids``) by :meth:`_intern`."""
+        count = dfa.num_states
+        ids = np.full(count, -1, dtype=np.int32)
+        for inner, state in self._single_ids.get(terminal, {}).items():
+            ids[inner] = state
+        fresh = np.flatnonzero(ids < 0)
+        first = len(self.members)
+        if first + len(fresh) > self.max_states:
+            raise self._too_many_states()
+        while first + len(fresh) > self.transitions.shape[0]:
+            self._grow()
+        states = np.arange(first, first + len(fresh), dtype=np.int32)
+        ids[fresh] = states
+        accepting = dfa.accepting[fresh]
+        completes = (terminal,)
+        fresh_list = fresh.tolist()
+        self.members.extend([((terminal, inner),) for inner in fresh_list])
+        self.accepting_terminals.extend([completes if a else () for a in accepting.tolist()])
+        self.has_accepting[states] = accepting
+        if accepting.any():
+            self.accepting_group[states] = np.where(accepting, self.group_of(completes), -1)
+        renumber_rows(dfa.transitions, ids, self.transitions, self.live_bytes)
+        self._blocks[terminal] = ids
+
     def _intern(self, members: frozenset) -> int:
         state = self._ids.get(members)
         if state is not None:
             return state
+        if len(members) == 1:
+            ordered = tuple(members)
+            terminal, inner = ordered[0]
+            block = self._blocks.get(terminal)
+            if block is not None:
+                return int(block[inner])
         state = len(self.members)
         if state >= self.max_states:
-            raise LimitExceededError(
-                "the number of lexer states",
-                self.max_states,
-                hint="terminals overlap in too many ways; simplify them or raise max_lexer_states",
-            )
+            raise self._too_many_states()
         if state >= self.transitions.shape[0]:
             self._grow()
         self._ids[members] = state
         if len(members) == 1:
-            ordered = tuple(members)
-            terminal, inner = ordered[0]
             accepting = (terminal,) if self.dfas[terminal].accepts(inner) else ()
+            self._single_ids.setdefault(terminal, {})[inner] = state
         else:
             ordered = tuple(sorted(members))
             accepting = tuple(sorted({t for t, q in ordered if self.dfas[t].accepts(q)}))
@@ -131,6 +169,13 @@ class ProductLexer:
             self.accepting_group[state] = self.group_of(accepting)
         self.transitions[state] = UNEXPLORED
         return state
+
+    def _too_many_states(self) -> LimitExceededError:
+        return LimitExceededError(
+            "the number of lexer states",
+            self.max_states,
+            hint="terminals overlap in too many ways; simplify them or raise max_lexer_states",
+        )
 
     def group_of(self, terminals: tuple[int, ...]) -> int:
         """The id of the accepting group that completes exactly ``terminals`` (numbered now
@@ -143,22 +188,30 @@ class ProductLexer:
 
     def _grow(self) -> None:
         size = self.transitions.shape[0] * 2
+        count = len(self.members)
         for name, fill in (
-            ("transitions", DEAD),
+            ("transitions", None),  # (a state's row is written when it is numbered)
+            ("live_bytes", None),  # (and this one when its row is filled: read only after)
             ("has_accepting", False),
-            ("live_bytes", False),
             ("accepting_group", -1),
             ("ready", 0),
         ):
             old = getattr(self, name)
-            new = np.full((size, *old.shape[1:]), fill, dtype=old.dtype)
-            new[: old.shape[0]] = old
+            if fill is None:
+                new = np.empty((size, *old.shape[1:]), dtype=old.dtype)
+            else:
+                new = np.full((size, *old.shape[1:]), fill, dtype=old.dtype)
+            new[:count] = old[:count]
             setattr(self, name, new)
 
     def _fill_row(self, current: int) -> None:
         members = self.members[current]
         if len(members) == 1:  # one lexeme in progress: its terminal's row, renumbered
             terminal, state = members[0]
+            dfa = self.dfas[terminal]
+            if isinstance(dfa, ByteDFA) and dfa.num_states <= MAX_BLOCK_STATES:
+                self._fill_block(terminal, dfa)
+                return
             singles = self._singles.get(terminal)
             if singles is None:
                 singles = self._singles[terminal] = StateMap(

@@ -32,6 +32,7 @@ from structgen.regex.dfa import (
     regex_to_dfa,
     trim,
 )
+from structgen.regex.glued import glue_parts
 from structgen.regex.lazy_dfa import LazySubsetDFA
 from structgen.regex.leftmost import leftmost_byte_dfa
 from structgen.regex.nodes import tree_size
@@ -122,9 +123,11 @@ def terminal_automaton(
 ) -> ByteAutomaton:
     """The byte automaton of ``terminal`` (memoised by its regex text for regex terminals).
 
-    ``lazy``: a concatenation (a schema's key, a string with its quotes) becomes a
-    :class:`~structgen.regex.concat_automaton.ConcatAutomaton` of its parts' DFAs (memoised
-    by part), whose rows are computed on first use."""
+    ``lazy``: a concatenation (a schema's key, a string with its quotes) is built from its
+    parts' DFAs (memoised by part): glued into one table where they concatenate without a
+    subset construction (:func:`~structgen.regex.glued.glue_parts`: keys, most strings), else
+    a :class:`~structgen.regex.concat_automaton.ConcatAutomaton` whose rows are computed on
+    first use."""
     name = terminal.name
     if terminal.automaton is not None:
         automaton = terminal.automaton
@@ -138,9 +141,10 @@ def terminal_automaton(
             return cached
         if concat:
             assert isinstance(terminal.node, Concat)
-            automaton = ConcatAutomaton(
+            parts = glue_parts(
                 [_part(part, terminal, source_name, max_states) for part in terminal.node.parts]
             )
+            automaton = parts[0] if len(parts) == 1 else ConcatAutomaton(parts)
         else:
             automaton = _on_disk(key, lambda: _compile(terminal, source_name, max_states))
         empty = automaton.accepts(0)

@@ -1,0 +1,81 @@
+"""The product lexer takes a small terminal table in one block (every one-member row at
+once): the lexer it builds must be the one built row by row — the same members and
+completed terminals after every byte string, whatever was numbered before the block."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from structgen.engines.cfg import lexer as lexer_module
+from structgen.engines.cfg.lexer import ProductLexer
+from structgen.regex.dfa import DEAD, compile_byte_dfa
+from structgen.regex.glued import glue_parts
+from structgen.regex.parser import parse_regex
+
+PATTERNS = [
+    '"(?:a|\\\\u0061)(?:b|\\\\u0062)"[ ]*:',
+    '"(?:a|\\\\u0061)c"[ ]*:',
+    "[0-9]+",
+    '"[a-c]*"',
+]
+
+
+def _terminals():
+    """Keys and a string as glued tables (a quote, then the rest), a number as one table."""
+    out = []
+    for pattern in PATTERNS:
+        if not pattern.startswith('"'):
+            out.append(compile_byte_dfa(parse_regex(pattern)))
+            continue
+        (glued,) = glue_parts([compile_byte_dfa(parse_regex(p)) for p in ('"', pattern[1:])])
+        out.append(glued)
+    return out
+
+
+def _trace(lexer: ProductLexer, start: int, data: bytes) -> list:
+    """(members, completed terminals) after each byte of ``data``."""
+    state, seen = start, []
+    for byte in data:
+        lexer.ensure_row(state)
+        state = int(lexer.transitions[state, byte])
+        if state == DEAD:
+            seen.append(None)
+            break
+        seen.append((set(lexer.members[state]), lexer.accepting_terminals[state]))
+    return seen
+
+
+@settings(deadline=None, max_examples=80)
+@given(
+    st.lists(
+        st.binary(max_size=9) | st.text('"abc09 :\\u6', max_size=9).map(str.encode),
+        min_size=1,
+        max_size=10,
+    ),
+    st.lists(st.integers(0, len(PATTERNS) - 1), min_size=1, max_size=4, unique=True),
+)
+def test_blocks_build_the_lexer_rows_one_by_one_would(texts, starts):
+    terminals = _terminals()
+    by_block = ProductLexer(terminals)
+    by_row = ProductLexer(terminals)
+    original = lexer_module.MAX_BLOCK_STATES
+    for data in texts:
+        for chosen in (frozenset(starts), frozenset(starts[:1])):
+            lexer_module.MAX_BLOCK_STATES = original
+            blocked = _trace(by_block, by_block.start_state(chosen), data)
+            lexer_module.MAX_BLOCK_STATES = 0
+            try:
+                row_by_row = _trace(by_row, by_row.start_state(chosen), data)
+            finally:
+                lexer_module.MAX_BLOCK_STATES = original
+            assert blocked == row_by_row, data
+
+
+def test_a_key_set_takes_each_key_as_a_block_once_the_keys_part():
+    terminals = _terminals()
+    lexer = ProductLexer(terminals)
+    trace = _trace(lexer, lexer.start_state(frozenset(range(len(PATTERNS)))), b'"ab" :')
+    assert trace[-1] == ({(0, terminals[0].walk(0, b'"ab" :'))}, (0,))
+    assert set(lexer._blocks) == {0}  # (only "a then b" is left of the keys: its table, at once)
+    assert lexer.num_states >= terminals[0].num_states
