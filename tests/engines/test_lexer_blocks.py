@@ -33,6 +33,10 @@ def _terminals():
     return out
 
 
+def _completed(terminals, alive: set) -> tuple[int, ...]:
+    return tuple(sorted(t for t, q in alive if terminals[t].accepts(q)))
+
+
 def _trace(lexer: ProductLexer, start: int, data: bytes) -> list:
     """(members, completed terminals) after each byte of ``data``."""
     state, seen = start, []
@@ -70,6 +74,11 @@ def test_blocks_build_the_lexer_rows_one_by_one_would(texts, starts):
             finally:
                 lexer_module.MAX_BLOCK_STATES = original
             assert blocked == row_by_row, data
+            # …and both are the product of the terminals walked one by one.
+            for length, seen in enumerate(blocked, 1):
+                alive = {(t, terminals[t].walk(0, data[:length])) for t in chosen}
+                alive = {(t, q) for t, q in alive if q >= 0}
+                assert seen == ((alive, _completed(terminals, alive)) if alive else None)
 
 
 def test_a_key_set_takes_each_key_as_a_block_once_the_keys_part():

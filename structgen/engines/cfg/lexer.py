@@ -170,6 +170,15 @@ class ProductLexer:
         self.transitions[state] = UNEXPLORED
         return state
 
+    def _single(self, terminal: int, inner: int) -> int:
+        """The one-member state of ``terminal`` in its state ``inner`` (numbered if new)."""
+        block = self._blocks.get(terminal)
+        if block is not None:
+            return int(block[inner])
+        known = self._single_ids.get(terminal)
+        found = None if known is None else known.get(inner)
+        return found if found is not None else self._intern(frozenset(((terminal, inner),)))
+
     def _too_many_states(self) -> LimitExceededError:
         return LimitExceededError(
             "the number of lexer states",
@@ -221,18 +230,31 @@ class ProductLexer:
             self.transitions[current] = row
             self.live_bytes[current] = row >= 0
             return
-        rows = np.stack([self.dfas[t].row(q) for t, q in members])  # [k, 256]
+        dfas = self.dfas
+        rows = np.stack([dfas[t].row(q) for t, q in members])  # [k, 256]
         terminals = [t for t, _ in members]
         # Bytes whose column (each member's next state) is the same lead to the same state:
-        # one frozenset per distinct column, not per byte.
+        # one state per distinct column, not per byte. Most columns past a key's first bytes
+        # keep one member alive: its one-member state, without a set of all members.
         firsts, inverse = column_classes(rows)
         targets = np.empty(len(firsts) + 1, dtype=np.int32)
         targets[0] = DEAD  # (the class of a dead column is -1)
+        columns = rows[:, firsts]
+        live = columns >= 0
+        alone = live.sum(axis=0) == 1
+        sole = np.flatnonzero(alone)
+        if len(sole):
+            who = live[:, sole].argmax(axis=0)
+            for index, member, inner in zip(
+                sole.tolist(), who.tolist(), columns[who, sole].tolist()
+            ):
+                targets[index + 1] = self._single(terminals[member], inner)
         ids = self._ids
-        for index, column in enumerate(rows[:, firsts].T.tolist(), 1):
+        for index in np.flatnonzero(~alone).tolist():
+            column = columns[:, index].tolist()
             target = frozenset((t, q) for t, q in zip(terminals, column) if q >= 0)
             known = ids.get(target)
-            targets[index] = known if known is not None else self._intern(target)
+            targets[index + 1] = known if known is not None else self._intern(target)
         row = targets[inverse + 1]
         self.transitions[current] = row
         self.live_bytes[current] = row >= 0
