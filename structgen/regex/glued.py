@@ -80,6 +80,7 @@ def glue_parts(parts: list[ByteAutomaton]) -> list[ByteAutomaton]:
 
 
 _edge_memo: dict[int, tuple[ByteDFA, tuple[int, int, int, bool]]] = {}
+_EDGE_MEMO_SIZE = 4096
 
 
 def _edges(part: ByteDFA) -> tuple[int, int, int, bool]:
@@ -98,7 +99,7 @@ def _edges(part: ByteDFA) -> tuple[int, int, int, bool]:
         bool(accepting[0]),
     )
     _edge_memo[id(part)] = (part, edges)
-    if len(_edge_memo) > _MEMO_SIZE:
+    if len(_edge_memo) > _EDGE_MEMO_SIZE:
         _edge_memo.pop(next(iter(_edge_memo)))
     return edges
 
@@ -115,7 +116,7 @@ def _close(run: list[ByteDFA]) -> list[ByteAutomaton]:
 
 
 _memo: dict[tuple[int, ...], tuple[tuple[ByteDFA, ...], GluedDFA]] = {}
-_MEMO_SIZE = 4096
+_MEMO_SIZE = 64  # (tables of whole keys are memoised by the terminal memo, by regex text)
 
 
 def _glue(parts: tuple[ByteDFA, ...]) -> GluedDFA:

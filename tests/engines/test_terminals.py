@@ -104,3 +104,16 @@ def test_a_large_part_of_a_lazy_concatenation_is_read_back_from_disk(fresh, monk
         for byte in text:
             state = int(again.row(state)[byte]) if state >= 0 else state
         assert (state >= 0 and again.accepts(state)) is valid, text
+
+
+def test_the_terminal_memo_keeps_its_tables_under_its_byte_budget(fresh, monkeypatch):
+    """A long-lived process compiling schema after schema keeps its most recent terminals
+    only up to MEMO_BYTES of tables (a glued key's table is a fifth of a megabyte)."""
+    keys = [Terminal(f"KEY{i}", f'"key_number_{i:02d}" *:') for i in range(12)]
+    one = terminal_automaton(keys[0], "test", 1000).transitions.nbytes
+    monkeypatch.setattr(terminals_module, "MEMO_BYTES", 4 * one)
+    built = [terminal_automaton(key, "test", 1000) for key in keys]
+    assert len(terminals_module._memo) == 4
+    assert terminals_module._memo._bytes <= 4 * one
+    assert terminal_automaton(keys[-1], "test", 1000) is built[-1]  # (the newest are kept)
+    assert terminal_automaton(keys[0], "test", 1000) is not built[0]  # (the oldest went)

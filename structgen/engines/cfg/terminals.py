@@ -3,7 +3,8 @@
 A schema names hundreds of terminals, and a decoder reaches few of them before the first
 token (often only ``{`` and whitespace): compiling each terminal's DFA when the lexer first
 needs it keeps compile time to what the first mask needs. Compiled DFAs are also memoised per
-process by their regex text (:data:`MEMO_SIZE` entries), so the terminals every schema shares
+process by their regex text (:data:`MEMO_SIZE` entries, :data:`MEMO_BYTES` of tables), so the
+terminals every schema shares
 — strings, numbers, punctuation with whitespace — are compiled once, and the slow ones are kept
 on disk (digest-checked, keyed by the regex text and the compiler's sources) for the next
 process.
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from structgen.ir import Grammar, Terminal
     from structgen.regex.ast import Node
 
-__all__ = ["MEMO_SIZE", "TerminalAutomata", "terminal_automaton"]
+__all__ = ["MEMO_BYTES", "MEMO_SIZE", "TerminalAutomata", "terminal_automaton"]
 
 MEMO_SIZE = 4096
 STORE_AFTER_SECONDS = 0.005
@@ -52,8 +53,49 @@ STORE_AFTER_SECONDS = 0.005
 pattern): the next process reads it instead (``STRUCTGEN_NO_TERMINAL_CACHE`` turns it off)."""
 _REGEX_SOURCES = ("automaton.py", "dfa.py", "nfa.py", "leftmost.py", "parser.py", "ast.py")
 _SOURCES = tuple(str(Path(__file__).parents[2] / "regex" / name) for name in _REGEX_SOURCES)
-_memo: OrderedDict[tuple, ByteAutomaton] = OrderedDict()
-_part_memo: OrderedDict[tuple, ByteAutomaton] = OrderedDict()
+MEMO_BYTES = 128 << 20
+"""The bytes of tables the memos below keep at most (a glued key is ~0.2 MB): a long-lived
+process that sees schema after schema keeps its recent terminals, not all of them."""
+
+
+class _Memo:
+    """A least-recently-used memo bounded by :data:`MEMO_SIZE` entries and :data:`MEMO_BYTES`
+    bytes of transition tables (lazy automata count as nothing: they hold what use built)."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple, ByteAutomaton] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: tuple) -> ByteAutomaton | None:
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, key: tuple, automaton: ByteAutomaton) -> None:
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._bytes -= _table_bytes(old)
+        self._items[key] = automaton
+        self._bytes += _table_bytes(automaton)
+        while len(self._items) > 1 and (len(self._items) > MEMO_SIZE or self._bytes > MEMO_BYTES):
+            _, dropped = self._items.popitem(last=False)
+            self._bytes -= _table_bytes(dropped)
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _table_bytes(automaton: ByteAutomaton) -> int:
+    return int(automaton.transitions.nbytes) if isinstance(automaton, ByteDFA) else 0
+
+
+_memo = _Memo()
+_part_memo = _Memo()
 LAZY_PART_SIZE = 400
 """A part of a concatenation terminal larger than this (regex AST nodes) is determinised lazily."""
 STORED_PART_SIZE = 64
@@ -137,7 +179,6 @@ def terminal_automaton(
         key = (terminal.pattern, terminal.leftmost, terminal.node is not None, max_states, concat)
         cached = _memo.get(key)
         if cached is not None:
-            _memo.move_to_end(key)
             return cached
         if concat:
             assert isinstance(terminal.node, Concat)
@@ -149,9 +190,7 @@ def terminal_automaton(
             automaton = _on_disk(key, lambda: _compile(terminal, source_name, max_states))
         empty = automaton.accepts(0)
         if not empty:
-            _memo[key] = automaton
-            if len(_memo) > MEMO_SIZE:
-                _memo.popitem(last=False)
+            _memo.put(key, automaton)
     if empty:
         raise ConfigurationError(
             f"terminal {name} of {source_name} matches the empty string "
@@ -166,7 +205,6 @@ def _part(node: Node, terminal: Terminal, source_name: str, max_states: int) -> 
     key = (node, max_states)
     found = _part_memo.get(key)
     if found is not None:
-        _part_memo.move_to_end(key)
         return found
     try:
         size = tree_size(node)
@@ -185,9 +223,7 @@ def _part(node: Node, terminal: Terminal, source_name: str, max_states: int) -> 
         raise ConfigurationError(f"terminal {terminal.name} of {source_name}: {error}") from None
     except LimitExceededError as error:
         raise LimitExceededError(f"terminal {terminal.name}: {error.what}", error.limit) from None
-    _part_memo[key] = found
-    if len(_part_memo) > MEMO_SIZE:
-        _part_memo.popitem(last=False)
+    _part_memo.put(key, found)
     return found
 
 
