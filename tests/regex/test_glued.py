@@ -21,29 +21,13 @@ from structgen.regex.dfa import ByteDFA, byte_nfa, compile_byte_dfa
 from structgen.regex.glued import GluedDFA, glue_parts
 from structgen.regex.lazy_dfa import LazySubsetDFA
 from structgen.regex.parser import parse_regex
+from tests.helpers.automaton_walks import accepts, splits
 from tests.helpers.regex_strategies import regexes
 
 # Parts that glue (a quote, a key's character with its escape, whitespace, a colon) and
 # parts that do not (a body that may go on where the next part starts).
 PIECES = ['"', "a|\\\\u0061", "[ \\t]*", ":", "[a-c]*", "c", "b?", "(?:ab)+", '[^"]*']
 TEXTS = st.lists(st.text(alphabet='"abc :\\u0619\t', max_size=10), min_size=1, max_size=12)
-
-
-def _walk(automaton, data: bytes, state: int = 0) -> bool:
-    for byte in data:
-        state = int(automaton.row(state)[byte])
-        if state < 0:
-            return False
-    return automaton.accepts(state)
-
-
-def _splits(compiled: list[re.Pattern], text: str) -> bool:
-    if len(compiled) == 1:
-        return compiled[0].fullmatch(text) is not None
-    return any(
-        compiled[0].fullmatch(text[:cut]) and _splits(compiled[1:], text[cut:])
-        for cut in range(len(text) + 1)
-    )
 
 
 def _joined(parts: list) -> object:
@@ -58,7 +42,7 @@ def test_glued_parts_accept_what_the_regexes_do_in_a_row(patterns, texts):
     compiled = [re.compile(p, re.ASCII) for p in patterns]
     automaton = _joined(glued)
     for text in texts:
-        assert _walk(automaton, text.encode()) == _splits(compiled, text), text
+        assert accepts(automaton, text.encode()) == splits(compiled, text), text
     # Every live state of a glued table can still complete (the ByteDFA invariant).
     for part in glued:
         if isinstance(part, GluedDFA):
@@ -104,7 +88,7 @@ def test_a_glued_states_future_accepts_what_the_lazy_concatenation_does(
             start = lazy._intern(members)
             for text in continuations:
                 data = text.encode()
-                assert _walk(table, data, state) == _walk(lazy, data, start), (prefix, text)
+                assert accepts(table, data, state) == accepts(lazy, data, start), (prefix, text)
 
 
 @settings(deadline=None, max_examples=60)

@@ -17,29 +17,10 @@ from structgen.regex.concat_automaton import ConcatAutomaton
 from structgen.regex.dfa import byte_nfa, compile_byte_dfa
 from structgen.regex.lazy_dfa import LazySubsetDFA
 from structgen.regex.parser import parse_regex
+from tests.helpers.automaton_walks import accepts, splits
 from tests.helpers.regex_strategies import regexes
 
 TEXTS = st.lists(st.text(alphabet="abcxyz019 -_.\n", max_size=8), min_size=1, max_size=12)
-
-
-def _walk(automaton, data: bytes) -> bool:
-    state = 0
-    for byte in data:
-        state = int(automaton.row(state)[byte])
-        if state < 0:
-            return False
-    return automaton.accepts(state)
-
-
-def _splits(compiled: list[re.Pattern], text: str) -> bool:
-    """Whether ``text`` splits into pieces that fully match ``compiled`` in order (brute force:
-    a pattern's inline flags stay its own, which one joined regex would not allow)."""
-    if len(compiled) == 1:
-        return compiled[0].fullmatch(text) is not None
-    return any(
-        compiled[0].fullmatch(text[:cut]) and _splits(compiled[1:], text[cut:])
-        for cut in range(len(text) + 1)
-    )
 
 
 def _all_states_live(automaton) -> bool:
@@ -65,7 +46,7 @@ def _all_states_live(automaton) -> bool:
 def test_lazy_subset_dfa_matches_re(pattern, texts):
     lazy = LazySubsetDFA(byte_nfa(parse_regex(pattern)))
     for text in texts:
-        assert _walk(lazy, text.encode()) == bool(re.fullmatch(pattern, text, re.ASCII)), text
+        assert accepts(lazy, text.encode()) == bool(re.fullmatch(pattern, text, re.ASCII)), text
     assert _all_states_live(lazy)
 
 
@@ -77,7 +58,7 @@ def test_concatenation_matches_re(patterns, texts):
     concat = ConcatAutomaton(parts)
     compiled = [re.compile(p, re.ASCII) for p in patterns]
     for text in texts:
-        assert _walk(concat, text.encode()) == _splits(compiled, text), text
+        assert accepts(concat, text.encode()) == splits(compiled, text), text
     assert _all_states_live(concat)
 
 
@@ -88,7 +69,7 @@ def test_payload_round_trip_keeps_state_numbers(first, second, texts):
         [compile_byte_dfa(parse_regex(first)), LazySubsetDFA(byte_nfa(parse_regex(second)))]
     )
     for text in texts:
-        _walk(concat, text.encode())
+        accepts(concat, text.encode())
     known = concat.num_states
     restored = ConcatAutomaton.from_payload(*concat.payload())
     assert restored.num_states == known

@@ -22,6 +22,7 @@ from structgen.regex.lazy_product import JsonStringAutomaton
 from structgen.regex.lengths import LengthWindow
 from structgen.regex.nodes import ANY_CHAR, char, concat, repeat
 from structgen.schema.json_strings import encode
+from tests.helpers.automaton_walks import accepts
 
 PATTERNS = [
     r"^(?:\S+\s+){0,3}\S+$",
@@ -50,15 +51,6 @@ def _automaton(pattern: str, low: int, high: int | None, canonical: bool = False
     return JsonStringAutomaton(
         _core(pattern), low, high, compile_byte_dfa(char('"')), canonical=canonical
     )
-
-
-def _walk(automaton: ByteAutomaton, data: bytes) -> bool:
-    state = 0
-    for byte in data:
-        state = int(automaton.row(state)[byte])
-        if state == DEAD:
-            return False
-    return automaton.accepts(state)
 
 
 def _expected(pattern: str, low: int, high: int | None, text: str) -> bool:
@@ -112,7 +104,7 @@ def test_accepts_exactly_the_encodings_of_the_constrained_strings(
     automaton = _automaton(pattern, low, high, canonical)
     expected = _expected(pattern, low, high, text)
     for data in _encodings(text, seed, canonical):
-        assert _walk(automaton, data) == expected, (pattern, bounds, text, data)
+        assert accepts(automaton, data) == expected, (pattern, bounds, text, data)
 
 
 @given(
@@ -130,7 +122,7 @@ def test_accepts_nothing_outside_the_language(pattern, bounds, canonical, pieces
     low, high = bounds
     automaton = _automaton(pattern, low, high, canonical)
     data = b'"' + "".join(pieces).encode() + junk + b'"'
-    if not _walk(automaton, data):
+    if not accepts(automaton, data):
         return
     text = json.loads(data)
     assert not any(0xD800 <= ord(c) <= 0xDFFF for c in text)
@@ -221,9 +213,9 @@ def test_liveness_invariant_on_a_product_too_large_to_build_eagerly():
                         found = found or automaton.accepts(target)
             frontier = nxt[:2000]
         assert found
-    assert _walk(automaton, json.dumps("abcdefghi " * 49 + "x").encode())  # 50 words, 491 chars
-    assert not _walk(automaton, json.dumps("abcdefghij " * 45 + "y" * 10).encode())  # 505 chars
-    assert not _walk(automaton, json.dumps("w " * 50 + "x").encode())  # 51 words
+    assert accepts(automaton, json.dumps("abcdefghi " * 49 + "x").encode())  # 50 words, 491 chars
+    assert not accepts(automaton, json.dumps("abcdefghij " * 45 + "y" * 10).encode())  # 505 chars
+    assert not accepts(automaton, json.dumps("w " * 50 + "x").encode())  # 51 words
 
 
 def test_payload_round_trip_keeps_numbers_and_rows():
@@ -231,7 +223,7 @@ def test_payload_round_trip_keeps_numbers_and_rows():
     texts = ["one two", "é 😀 x", "a\tb c d", "x" * 40]
     for text in texts[:2]:
         for data in _encodings(text, 1, True):
-            _walk(automaton, data)
+            accepts(automaton, data)
     meta, arrays = automaton.payload()
     meta = json.loads(json.dumps(meta))
     arrays = {name: np.array(array) for name, array in arrays.items()}
@@ -242,7 +234,7 @@ def test_payload_round_trip_keeps_numbers_and_rows():
         assert restored.accepts(state) == automaton.accepts(state)
     for text in texts:
         for data in _encodings(text, 2, True):
-            assert _walk(restored, data) == _walk(automaton, data)
+            assert accepts(restored, data) == accepts(automaton, data)
     assert restored.num_states == automaton.num_states
     assert restored.fingerprint() == automaton.fingerprint()
 
@@ -250,8 +242,8 @@ def test_payload_round_trip_keeps_numbers_and_rows():
 def test_closing_text_and_emptiness():
     close = compile_byte_dfa(concat(char('"'), char(":")))
     automaton = JsonStringAutomaton(_core("^a+$"), 2, 3, close)
-    assert _walk(automaton, b'"aa":') and not _walk(automaton, b'"aa"')
-    assert not _walk(automaton, b'"a":') and not _walk(automaton, b'"aaaa":')
+    assert accepts(automaton, b'"aa":') and not accepts(automaton, b'"aa"')
+    assert not accepts(automaton, b'"a":') and not accepts(automaton, b'"aaaa":')
     assert JsonStringAutomaton(_core("^a$"), 2, 3, close).is_empty()
     with pytest.raises(Exception, match="must start with"):
         JsonStringAutomaton(_core("^a$"), 0, 1, compile_byte_dfa(char("x")))

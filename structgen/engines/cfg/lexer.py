@@ -170,15 +170,6 @@ class ProductLexer:
         self.transitions[state] = UNEXPLORED
         return state
 
-    def _single(self, terminal: int, inner: int) -> int:
-        """The one-member state of ``terminal`` in its state ``inner`` (numbered if new)."""
-        block = self._blocks.get(terminal)
-        if block is not None:
-            return int(block[inner])
-        known = self._single_ids.get(terminal)
-        found = None if known is None else known.get(inner)
-        return found if found is not None else self._intern(frozenset(((terminal, inner),)))
-
     def _too_many_states(self) -> LimitExceededError:
         return LimitExceededError(
             "the number of lexer states",
@@ -226,7 +217,7 @@ class ProductLexer:
                 singles = self._singles[terminal] = StateMap(
                     lambda q, t=terminal: self.state_of(t, q)
                 )
-            row = singles.translate(self.dfas[terminal].row(state))
+            row = singles.translate(dfa.row(state))
             self.transitions[current] = row
             self.live_bytes[current] = row >= 0
             return
@@ -248,7 +239,7 @@ class ProductLexer:
             for index, member, inner in zip(
                 sole.tolist(), who.tolist(), columns[who, sole].tolist()
             ):
-                targets[index + 1] = self._single(terminals[member], inner)
+                targets[index + 1] = self.state_of(terminals[member], inner)
         ids = self._ids
         for index in np.flatnonzero(~alone).tolist():
             column = columns[:, index].tolist()
