@@ -769,3 +769,88 @@ def glue_tables(
                 accepting[state] = accepting[entry]
             else:
                 accepting[state] = False
+
+
+@_jit(nogil=True)
+def coreachable_states(transitions: np.ndarray, accepting: np.ndarray) -> np.ndarray:
+    """The states of a DFA table (``[states, columns]`` int32, -1 for no move) from which an
+    accepting state can be reached: a backward search over its edges.
+    :func:`structgen.regex.automaton.trim`'s first half."""
+    num_states, width = transitions.shape
+    starts = np.zeros(num_states + 1, dtype=np.int64)
+    for state in range(num_states):
+        for column in range(width):
+            target = transitions[state, column]
+            if target >= 0:
+                starts[target + 1] += 1
+    for state in range(num_states):
+        starts[state + 1] += starts[state]
+    sources = np.empty(starts[num_states], dtype=np.int32)
+    fill = starts[:num_states].copy()
+    for state in range(num_states):
+        for column in range(width):
+            target = transitions[state, column]
+            if target >= 0:
+                sources[fill[target]] = state
+                fill[target] += 1
+    live = accepting.copy()
+    pending = np.empty(num_states, dtype=np.int64)
+    top = 0
+    for state in range(num_states):
+        if live[state]:
+            pending[top] = state
+            top += 1
+    while top:
+        top -= 1
+        target = pending[top]
+        for index in range(starts[target], starts[target + 1]):
+            source = sources[index]
+            if not live[source]:
+                live[source] = True
+                pending[top] = source
+                top += 1
+    return live
+
+
+@_jit(nogil=True)
+def renumber_table(
+    transitions: np.ndarray, accepting: np.ndarray, keep: np.ndarray, by_class: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The states of a DFA table reachable from state 0 through states in ``keep``, numbered
+    breadth-first — each state's new targets in increasing order, or with ``by_class`` in
+    column order — and the table and acceptance in that numbering (moves into states not
+    kept become -1). :func:`structgen.regex.automaton.renumber`'s numbering."""
+    num_states, width = transitions.shape
+    new_id = np.full(num_states, -1, dtype=np.int32)
+    order = np.empty(num_states, dtype=np.int64)
+    order[0] = 0
+    new_id[0] = 0
+    count = 1
+    position = 0
+    found = np.empty(width, dtype=np.int32)
+    while position < count:
+        state = order[position]
+        position += 1
+        fresh = 0
+        for column in range(width):
+            target = transitions[state, column]
+            if target >= 0 and keep[target] and new_id[target] == -1:
+                new_id[target] = -2  # seen in this row
+                found[fresh] = target
+                fresh += 1
+        if not by_class:
+            found[:fresh] = np.sort(found[:fresh])
+        for index in range(fresh):
+            target = found[index]
+            new_id[target] = count
+            order[count] = target
+            count += 1
+    table = np.empty((count, width), dtype=np.int32)
+    final = np.empty(count, dtype=np.bool_)
+    for index in range(count):
+        state = order[index]
+        final[index] = accepting[state]
+        for column in range(width):
+            target = transitions[state, column]
+            table[index, column] = new_id[target] if target >= 0 and keep[target] else -1
+    return table, final

@@ -38,6 +38,7 @@ __all__ = [
     "prune_kernel",
     "renumber_rows",
     "start_loading_numba",
+    "trim_kernels",
     "walk_trie_events",
     "warm_up",
 ]
@@ -53,6 +54,7 @@ _numba_prune: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]] | None = 
 _numba_hopcroft: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 _numba_renumber: Callable[..., None] | None = None
 _numba_glue: Callable[..., None] | None = None
+_numba_trim: tuple[Callable[..., Any], Callable[..., Any]] | None = None
 _failure: BaseException | None = None
 _numpy_seconds = 0.0
 
@@ -60,14 +62,16 @@ _numpy_seconds = 0.0
 def _load() -> None:
     """Import the numba kernel and run it once on the argument types the engine passes."""
     global _numba_walk, _numba_columns, _numba_prune, _numba_hopcroft, _failure
-    global _numba_renumber, _numba_glue
+    global _numba_renumber, _numba_glue, _numba_trim
     try:
         from structgen.kernels.numba_cpu import column_classes as numba_columns
         from structgen.kernels.numba_cpu import (
+            coreachable_states,
             glue_tables,
             hopcroft_blocks,
             prune_rules,
             renumber_rows,
+            renumber_table,
             take_words,
             walk_trie_difference,
             walk_trie_events_lazy,
@@ -98,6 +102,9 @@ def _load() -> None:
         _numba_renumber = renumber_rows
         glue_tables(rows.copy(), np.array([0, 1], dtype=np.int32), accepting, accepting.copy())
         _numba_glue = glue_tables
+        coreachable_states(rows, accepting)
+        renumber_table(rows, accepting, accepting.copy(), False)
+        _numba_trim = coreachable_states, renumber_table
         _numba_columns = numba_columns
         _numba_walk = kernel
     except BaseException as error:  # reported by the next walk that needs numba
@@ -129,6 +136,13 @@ def hopcroft_kernel() -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
     """:func:`structgen.kernels.numba_cpu.hopcroft_blocks` once numba is loaded (never
     waits)."""
     return _numba_hopcroft
+
+
+def trim_kernels() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
+    """:func:`structgen.kernels.numba_cpu.coreachable_states` and
+    :func:`~structgen.kernels.numba_cpu.renumber_table` once numba is loaded (never waits:
+    :func:`structgen.regex.automaton.trim` and ``renumber`` keep their Python passes)."""
+    return _numba_trim
 
 
 def warm_up() -> bool:

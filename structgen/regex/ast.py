@@ -125,3 +125,27 @@ class Look:
 
 
 Node = Union[CharSet, Empty, Concat, Alt, Repeat, Look]
+
+
+def _hash_once(node: Node) -> int:
+    """The node's dataclass hash (of its fields), computed on first use and kept: memo lookups
+    hash whole trees, and a dataclass hash walks the tree again each time (a MaskBench run
+    spent half a second of its terminal builds there)."""
+    found = node.__dict__.get("_hash")
+    if found is None:
+        found = hash(tuple(node.__dict__[name] for name in node.__dataclass_fields__))
+        object.__setattr__(node, "_hash", found)
+    return found
+
+
+def _state_without_hash(node: Node) -> dict:
+    """What pickle and copy keep of a node: its fields, not the kept hash (``None`` hashes
+    differently in another process)."""
+    state = dict(node.__dict__)
+    state.pop("_hash", None)
+    return state
+
+
+for _kind in (CharSet, Concat, Alt, Repeat, Look):
+    _kind.__hash__ = _hash_once  # type: ignore[method-assign,assignment]
+    _kind.__getstate__ = _state_without_hash  # type: ignore[attr-defined]

@@ -27,13 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from structgen.errors import LimitExceededError
-from structgen.kernels.trie_walk import hopcroft_kernel
+from structgen.kernels.trie_walk import hopcroft_kernel, trim_kernels
 
 __all__ = [
     "DEAD",
     "StateLimit",
     "WorkBudget",
     "determinize",
+    "distinct",
     "group_rows",
     "minimize",
     "product",
@@ -303,11 +304,33 @@ def trim(transitions: np.ndarray, accepting: np.ndarray) -> Table:
     The start is always kept: when it cannot reach acceptance the result is one rejecting
     state without moves (the empty language).
     """
-    live = _coreachable(transitions, accepting)
+    kernels = trim_kernels() if transitions.shape[0] >= _KERNEL_STATES else None
+    if kernels is not None:
+        coreachable_states, renumber_table = kernels
+        table = np.ascontiguousarray(transitions, dtype=np.int32)
+        accepting = np.ascontiguousarray(accepting, dtype=bool)
+        live = coreachable_states(table, accepting)
+    else:
+        live = _coreachable(transitions, accepting)
     if not live[0]:
         return np.full((1, transitions.shape[1]), DEAD, dtype=np.int32), np.zeros(1, dtype=bool)
+    if kernels is not None:
+        return renumber_table(table, accepting, live, False)
     kept = np.where(_follow(transitions, live.astype(np.int8)) > 0, transitions, DEAD)
     return renumber(kept.astype(np.int32), accepting)
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of ``values`` (flattened): ``np.unique(values)`` without its
+    check for masked arrays, which imports ``numpy.ma`` (10 ms of a fresh process, numpy 2.4)
+    and costs microseconds a call."""
+    ordered = np.sort(values, axis=None)
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 def _coreachable(transitions: np.ndarray, accepting: np.ndarray) -> np.ndarray:
@@ -316,7 +339,7 @@ def _coreachable(transitions: np.ndarray, accepting: np.ndarray) -> np.ndarray:
     num_states, num_classes = transitions.shape
     flat = transitions.ravel()
     moves = np.flatnonzero(flat >= 0)
-    edges = np.unique(flat[moves].astype(np.int64) * num_states + moves // num_classes)
+    edges = distinct(flat[moves].astype(np.int64) * num_states + moves // num_classes)
     targets, sources = np.divmod(edges, num_states)
     offsets = np.searchsorted(targets, np.arange(num_states + 1)).tolist()
     sources_list = sources.tolist()
@@ -336,6 +359,14 @@ def renumber(transitions: np.ndarray, accepting: np.ndarray, *, by_class: bool =
     ``by_class``, targets in class order: a numbering that depends on the language alone when
     the DFA is minimal)."""
     num_states = transitions.shape[0]
+    kernels = trim_kernels() if num_states >= _KERNEL_STATES else None
+    if kernels is not None:
+        return kernels[1](
+            np.ascontiguousarray(transitions, dtype=np.int32),
+            np.ascontiguousarray(accepting, dtype=bool),
+            np.ones(num_states, dtype=bool),
+            by_class,
+        )
     new_id = np.full(num_states, DEAD, dtype=np.int32)
     order = [0]
     new_id[0] = 0

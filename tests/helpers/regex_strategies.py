@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 from hypothesis import strategies as st
 
 LITERALS = list("abcxyz019-_ ") + ["é", "日", "😀", r"\.", r"\n", r"\t", r"\x41", r"\u00e9", r"\{"]
@@ -103,3 +104,20 @@ def leftmost_regexes(*, lookaround: bool = False) -> st.SearchStrategy[str]:
 def leftmost_texts() -> st.SearchStrategy[str]:
     """Short texts over the characters :func:`leftmost_regexes` draws."""
     return st.text(alphabet=LEFTMOST_ALPHABET, max_size=7)
+
+
+@st.composite
+def dfa_tables(
+    draw: st.DrawFn, max_states: int = 24, max_classes: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """A random DFA table (``[states, classes]`` int32, -1 for no move) and its acceptance:
+    unreachable, dead and equivalent states included."""
+    states = draw(st.integers(1, max_states))
+    classes = draw(st.integers(1, max_classes))
+    moves = st.integers(-1, states - 1)
+    cells = draw(st.lists(moves, min_size=states * classes, max_size=states * classes))
+    accepting = draw(st.lists(st.booleans(), min_size=states, max_size=states))
+    return (
+        np.array(cells, dtype=np.int32).reshape(states, classes),
+        np.array(accepting, dtype=bool),
+    )

@@ -5,25 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from structgen.kernels.numba_cpu import hopcroft_blocks
 from structgen.regex import automaton
+from tests.helpers.regex_strategies import dfa_tables
 
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@st.composite
-def tables(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
-    states = draw(st.integers(1, 24))
-    classes = draw(st.integers(1, 4))
-    moves = st.integers(-1, states - 1)
-    cells = draw(st.lists(moves, min_size=states * classes, max_size=states * classes))
-    accepting = draw(st.lists(st.booleans(), min_size=states, max_size=states))
-    return (
-        np.array(cells, dtype=np.int32).reshape(states, classes),
-        np.array(accepting, dtype=bool),
-    )
 
 
 def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
@@ -57,7 +44,7 @@ def _distinguishable(transitions: np.ndarray, accepting: np.ndarray) -> set[tupl
 
 
 @PROPERTY
-@given(table=tables())
+@given(table=dfa_tables())
 def test_kernel_finds_the_coarsest_partition(table):
     transitions, accepting = table
     kernel = hopcroft_blocks(transitions, accepting)
@@ -71,7 +58,7 @@ def test_kernel_finds_the_coarsest_partition(table):
 
 
 @PROPERTY
-@given(table=tables())
+@given(table=dfa_tables())
 def test_minimize_gives_one_table_either_way(table):
     transitions, accepting = automaton.trim(*table)
     python = automaton.minimize(transitions, accepting)

@@ -40,6 +40,7 @@ from structgen.engines.cfg.terminals import TerminalAutomata
 from structgen.errors import ConfigurationError, LimitExceededError
 from structgen.kernels.numpy_walk import trie_levels
 from structgen.kernels.trie_walk import numba_walk_ready, walk_trie_events
+from structgen.regex.automaton import distinct
 from structgen.regex.dfa import DEAD, ByteDFA
 from structgen.vocab.special import engine_vocabulary, special_token_ids
 from structgen.vocab.trie import build_trie
@@ -565,7 +566,7 @@ class GrammarEngine:
         event_nodes, _ = self._walk(
             words, lexer.state_of(0, state), np.array([0], dtype=np.int32), lexer
         )
-        nodes = np.unique(event_nodes)
+        nodes = distinct(event_nodes)
         _share_walk(shared_key, automaton, self.trie, words, nodes)
         lengths = self._token_lengths()
         allowed = np.flatnonzero(
@@ -851,7 +852,7 @@ class GrammarEngine:
             # sorted and distinct.
             at_nodes, of_states = frontier_node[:found].copy(), frontier_state[:found].copy()
             missing = (
-                np.unique(of_states)
+                distinct(of_states)
                 if found > 32
                 else np.array(sorted(set(of_states.tolist())), dtype=np.int32)
             )
@@ -914,8 +915,8 @@ class GrammarEngine:
             positions, states = positions[inner], states[inner]
             if not len(positions):
                 break
-            distinct = np.unique(states)
-            for missing in distinct[lexer.transitions[distinct, 0] == UNEXPLORED].tolist():
+            seen = distinct(states)
+            for missing in seen[lexer.transitions[seen, 0] == UNEXPLORED].tolist():
                 lexer.ensure_row(missing)
             low, high = levels.child_lo[positions], levels.child_hi[positions]
             counts = high - low
@@ -925,7 +926,7 @@ class GrammarEngine:
             )
             targets = lexer.transitions[np.repeat(states, counts), levels.byte[children]]
             alive = targets >= 0
-            pairs = np.unique(children[alive] * lexer.max_states + targets[alive])
+            pairs = distinct(children[alive] * lexer.max_states + targets[alive])
             positions, states = np.divmod(pairs, lexer.max_states)
 
     def memory_bytes(self) -> int:
