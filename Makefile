@@ -23,7 +23,7 @@ SCHEMA ?= examples/schemas/person.json
 PROMPT ?= Describe Ada Lovelace as JSON with her name, birth year, occupation and languages.
 PYTEST := -m pytest -q -n 2 --dist loadfile
 
-.PHONY: setup demo test test-latest lock bench clean
+.PHONY: setup demo test test-latest lock bench seeds clean
 
 setup: $(STAMP)
 
@@ -67,6 +67,11 @@ lock: setup
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml benchmarks/pyproject.toml --extra dev --universal --python-version 3.10 \
 		--constraint .ci/pins.txt --output-file $(CONSTRAINTS)
+
+# The automata the package ships (structgen/vocab/seeds): rewrite them after changing what
+# builds them (tests/schema/test_seeds.py says when).
+seeds: setup
+	$(BIN)/python -m structgen.schema.seeds
 
 bench: setup
 	$(BIN)/structgen bench regex

@@ -142,6 +142,10 @@ def test_wheel_holds_the_package_with_its_kernels_and_grammars(wheel: tuple[Path
                      "structgen/grammars/json.lark", "structgen/grammars/json.gbnf",
                      "structgen/py.typed", "structgen/cli/main.py"):
         assert expected in names, expected
+    from structgen.vocab.dfa_cache import SEED_DIR
+
+    for seed in sorted(SEED_DIR.glob("*.sga.z")):  # the automata the package ships
+        assert f"structgen/vocab/seeds/{seed.name}" in names, seed.name
     # Every subpackage of the source tree (a package left out of pyproject's list would be
     # missing from every non-editable install).
     for init in sorted((ROOT / "structgen").rglob("__init__.py")):

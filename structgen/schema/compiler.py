@@ -79,15 +79,22 @@ from structgen.schema.numbers import (
 )
 from structgen.schema.objects import ObjectPlan, build_object, plan_object
 from structgen.schema.options import SchemaOptions
-from structgen.schema.other_keys import other_keys_dfa
+from structgen.schema.other_keys import key_close, other_keys_dfa
 from structgen.schema.refs import Location, SchemaDocument, canonical_json
 from structgen.schema.string_terminals import StringTerminals
 from structgen.schema.strings import StringLanguage, encoded_strings_except, excluded_names
 
-__all__ = ["SchemaCompiler"]
+__all__ = ["SchemaCompiler", "whitespace_run"]
 
 _WHITESPACE = CharSet.chars(" \t\n\r")
 _MAX_DEPTH = 300
+
+
+def whitespace_run(limit: int) -> Node:
+    """The whitespace between tokens: at most ``limit`` of space, tab, newline, return."""
+    return repeat(_WHITESPACE, 0, limit) if limit else concat()
+
+
 # From this many rules (an "any order" object of 10+ keys), the grammar is pruned by the numba
 # kernel once numba is loaded (below it, or before, the Python pass: the numbering costs more).
 _KERNEL_PRUNE_RULES = 5_000
@@ -123,7 +130,7 @@ class SchemaCompiler:
         self._ref_targets: dict[tuple, SchemaNode] = {}
         self.strings = StringTerminals(self)
         whitespace = options.whitespace_limit
-        self.ws: Node = repeat(_WHITESPACE, 0, whitespace) if whitespace else concat()
+        self.ws: Node = whitespace_run(whitespace)
         self._key_tail = KeyTail(concat(self.ws, char(":"), self.ws))
 
     # -- IR plumbing -------------------------------------------------------------------------------
@@ -220,7 +227,7 @@ class SchemaCompiler:
         if found is not None:
             return found
         if names is not None and canonical:
-            close = concat(char('"'), self.ws, char(":"), self.ws)
+            close = key_close(self.ws)
             automaton = other_keys_dfa(names, close)
             if automaton is not None:  # the names' trie over a shared DFA (schema.other_keys)
                 description = (

@@ -47,7 +47,7 @@ from structgen.errors import LimitExceededError
 from structgen.regex.ast import Node
 from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.ecma import PatternUnsupported
-from structgen.regex.nodes import NOTHING, char, concat, literal
+from structgen.regex.nodes import NOTHING, literal
 from structgen.schema.builder import SchemaBuilder
 from structgen.schema.conditions import All, Formula, atoms_of, evaluator
 from structgen.schema.errors import Unsupported
@@ -58,6 +58,7 @@ from structgen.schema.object_conditions import (
     plan_conditions,
     value_classes,
 )
+from structgen.schema.other_keys import key_close
 from structgen.schema.presence_classes import Conjunct, class_machine
 from structgen.schema.strings import StringLanguage, all_strings_except
 
@@ -394,7 +395,7 @@ def _regions(
                     language = StringLanguage(dfa=automaton)
                 key_symbol = builder.string_from_language(
                     language,
-                    close=concat(char('"'), builder.ws, char(":"), builder.ws),
+                    close=key_close(builder.ws),
                     name="key",
                     canonical=True,
                 )
@@ -407,7 +408,7 @@ def _literal_region(
 ) -> str | None:
     """The key symbol of the region of ``subset`` when every pattern is a literal key (None:
     no key is in it): the keys matching exactly the chosen patterns and no listed name."""
-    close = concat(char('"'), builder.ws, char(":"), builder.ws)
+    close = key_close(builder.ws)
     if not subset:  # keys that match no pattern and are not listed
         excluded = list(dict.fromkeys([*names, *(key for key in literals if key is not None)]))
         return builder.key_terminal(all_strings_except(excluded), canonical=True)

@@ -28,12 +28,15 @@ import numpy as np
 
 from structgen.regex.ast import Node
 from structgen.regex.dfa import DEAD, ByteDFA, compile_byte_dfa
-from structgen.regex.nodes import ANY_CHAR, concat, star
+from structgen.regex.nodes import ANY_CHAR, char, concat, star
 from structgen.regex.text import to_regex_text
 from structgen.schema.json_strings import encode
 from structgen.vocab.dfa_cache import load_byte_dfa, store_byte_dfa
 
-__all__ = ["PLAIN_NAME_CHARACTERS", "other_keys_dfa"]
+__all__ = [
+    "PLAIN_NAME_CHARACTERS", "build_free_dfa", "free_dfa", "free_dfa_key", "key_close",
+    "other_keys_dfa",
+]  # fmt: skip
 
 # Characters JSON (canonical) writes only as themselves: printable ASCII but ``"`` ``/`` ``\``.
 PLAIN_NAME_CHARACTERS = frozenset(chr(c) for c in range(0x20, 0x7F)) - set('"/\\')
@@ -108,17 +111,33 @@ def _merged_trie(
 
 def free_dfa(close: Node) -> ByteDFA:
     """The minimal DFA of canonical encodings of any string, then ``close``: memoised per
-    process, and on disk (``STRUCTGEN_NO_TERMINAL_CACHE`` turns that off)."""
+    process, and on disk (``STRUCTGEN_NO_TERMINAL_CACHE`` turns that off; the package ships
+    it for the usual closes, see :mod:`structgen.schema.seeds`)."""
     text = to_regex_text(close)
     found = _free_dfas.get(text)
     if found is None:
-        key, sources = ["other-keys free DFA", text], _sources()
+        key, sources = free_dfa_key(close)
         found = load_byte_dfa(key, sources)
         if found is None:
-            found = compile_byte_dfa(concat(encode(star(ANY_CHAR), canonical=True), close))
+            found = build_free_dfa(close)
             store_byte_dfa(key, sources, found)
         _free_dfas[text] = found
     return found
+
+
+def free_dfa_key(close: Node) -> tuple[list[str], list[str]]:
+    """The disk key of :func:`free_dfa` of ``close``, and the source files it is built by."""
+    return ["other-keys free DFA", to_regex_text(close)], _sources()
+
+
+def build_free_dfa(close: Node) -> ByteDFA:
+    """:func:`free_dfa` of ``close`` built (no memo, no disk)."""
+    return compile_byte_dfa(concat(encode(star(ANY_CHAR), canonical=True), close))
+
+
+def key_close(ws: Node) -> Node:
+    """What follows a key's text: the closing quote, ``ws``, the colon, ``ws``."""
+    return concat(char('"'), ws, char(":"), ws)
 
 
 def _sources() -> list[str]:

@@ -100,15 +100,18 @@ class SchemaDocument:
             draft = DEFAULT_DRAFT
         self.draft = draft
         self.format_assertion = format_assertion
-        # imported on first use: a cached compile never loads referencing (issue 11)
-        import referencing.jsonschema as specs
-        from jsonschema_specifications import REGISTRY
+        self.registry: Any = None  # None: the document has no references (see _has_references)
+        self.base_uri = ""
+        if _has_references(schema):
+            # imported on first use: a cached compile, or a document without references, never
+            # loads referencing (issue 11: 40-50 ms of a fresh process's first compile)
+            import referencing.jsonschema as specs
+            from jsonschema_specifications import REGISTRY
 
-        self._specs = specs
-        resource = self.specification(draft).create_resource(schema)
-        base = resource.id() or ""
-        self.registry = REGISTRY.with_resource(uri=base, resource=resource).crawl()
-        self.base_uri = base
+            self._specs = specs
+            resource = self.specification(draft).create_resource(schema)
+            self.base_uri = resource.id() or ""
+            self.registry = REGISTRY.with_resource(uri=self.base_uri, resource=resource).crawl()
         self._validators: dict[tuple, Any] = {}
         self._pointers: dict[int, str] | None = None
         self._resolved: dict[tuple[str, str, str], Location] = {}
@@ -120,6 +123,8 @@ class SchemaDocument:
         return schemas_only(self._specs.specification_with(_SPEC_URIS[draft]))
 
     def root(self) -> Location:
+        if self.registry is None:
+            return Location(self.root_schema, _NO_REFERENCES, self.draft, "#")
         resolver = self.registry.resolver(base_uri=self.base_uri)
         return Location(self.root_schema, resolver, self.draft, "#")
 
@@ -145,11 +150,16 @@ class SchemaDocument:
             declared = dialect_of(value.get("$schema")) if "$schema" in value else None
             if declared is not None:
                 draft = declared
+            if self.registry is None:  # no base URI changes anywhere: nothing to track
+                return Location(value, resolver, draft, pointer)
             resolver = resolver.in_subresource(self.specification(draft).create_resource(value))
         return Location(value, resolver, draft, pointer)
 
     def resolve(self, location: Location, ref: str, *, keyword: str = "$ref") -> Location:
         """The target of ``ref`` written in ``location``; remote documents are an error."""
+        if self.registry is None:  # a ``ref`` that is not a string: nothing it could name
+            pointer = f"{location.pointer}/{escape_pointer(keyword)}"
+            raise SchemaError(f"$ref {ref!r} does not resolve to a subschema", pointer=pointer)
         base = getattr(location.resolver, "_base_uri", None)
         if base is None:  # not a ``referencing`` resolver: nothing to key a memo on
             return self._resolve(location, ref, "", keyword)
@@ -219,7 +229,7 @@ class SchemaDocument:
                 location.schema,
                 draft=location.draft,
                 registry=self.registry,
-                resolver=location.resolver,
+                resolver=None if self.registry is None else location.resolver,
                 format_assertion=self.format_assertion,
             )
             self._validators[key] = found
@@ -230,6 +240,44 @@ class SchemaDocument:
             return bool(self.validator(location).is_valid(value))
         except RecursionError:
             return False
+
+
+class _NoReferences:
+    """The resolver of every location of a document without references: its base URI is the
+    empty one throughout (``Location.key`` reads it)."""
+
+    _base_uri = ""
+
+    def __repr__(self) -> str:
+        return "<no references>"
+
+
+_NO_REFERENCES = _NoReferences()
+# Keywords that name or move a resource; their value is a string (a property of that name is a
+# subschema, an object), so a key with a string value is the test.
+_REFERENCE_KEYWORDS = frozenset(
+    ("$ref", "$dynamicRef", "$recursiveRef", "$id", "id", "$anchor", "$dynamicAnchor")
+)
+
+
+def _has_references(schema: Any) -> bool:
+    """Whether any object in ``schema`` (at any depth, data in ``enum``/``const`` too: a false
+    positive only costs the resolver) has a reference keyword with a string value, or a
+    ``$recursiveAnchor`` (a boolean)."""
+    stack = [schema]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in _REFERENCE_KEYWORDS and isinstance(item, str):
+                    return True
+                if key == "$recursiveAnchor":
+                    return True
+                if isinstance(item, (dict, list)):
+                    stack.append(item)
+        elif isinstance(value, list):
+            stack.extend(item for item in value if isinstance(item, (dict, list)))
+    return False
 
 
 def canonical_json(value: Any) -> str:

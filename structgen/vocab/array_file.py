@@ -27,7 +27,7 @@ import numpy as np
 
 from structgen.version import __version__
 
-__all__ = ["code_digest", "read_arrays", "write_arrays"]
+__all__ = ["code_digest", "encode_arrays", "parse_arrays", "read_arrays", "write_arrays"]
 
 _MAGIC = b"SGARRAYS3\n"  # 3: a CRC-32 of the payload (2: a SHA-256)
 _LENGTH = struct.Struct("<I")
@@ -57,8 +57,14 @@ def _aligned(offset: int) -> int:
     return -(-offset // _ALIGN) * _ALIGN
 
 
-def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> bool:
-    """Write ``arrays`` to ``path`` atomically; False when the folder is not writable."""
+def encode_arrays(arrays: Mapping[str, np.ndarray]) -> bytes:
+    """The bytes of the file :func:`write_arrays` writes."""
+    head, payload = _encode(arrays)
+    return bytes(head + payload)
+
+
+def _encode(arrays: Mapping[str, np.ndarray]) -> tuple[bytes, bytearray]:
+    """The file's head (magic, header, padding) and payload."""
     parts = [np.ascontiguousarray(a) for a in arrays.values()]
     shapes = [list(part.shape) for part in parts]
     payload = bytearray()
@@ -75,6 +81,12 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> bool:
     ).encode()
     head = _MAGIC + _LENGTH.pack(len(header)) + header
     head += bytes(_aligned(len(head)) - len(head))
+    return head, payload
+
+
+def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> bool:
+    """Write ``arrays`` to ``path`` atomically; False when the folder is not writable."""
+    head, payload = _encode(arrays)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
@@ -104,6 +116,12 @@ def read_arrays(path: Path) -> dict[str, np.ndarray] | None:
                 return None
     except OSError:
         return None
+    return parse_arrays(data)
+
+
+def parse_arrays(data: np.ndarray) -> dict[str, np.ndarray] | None:
+    """The arrays of a file's bytes ``data`` (a uint8 array; the arrays returned are views of
+    it), or None when they are not an intact file of this format."""
     start = len(_MAGIC) + _LENGTH.size
     if len(data) < start or data[: len(_MAGIC)].tobytes() != _MAGIC:
         return None

@@ -3,7 +3,12 @@
 One file per key under ``cache_dir("terminals")``: the key's JSON and the digest of the sources
 that build the DFA name it, so a changed builder never reads what an older one wrote. A file
 that is missing, damaged or does not describe a DFA reads as None (a miss).
-``STRUCTGEN_NO_TERMINAL_CACHE`` turns reading and writing off.
+
+*Seeds*: the package ships, under the same names, the DFAs almost every JSON schema needs
+(``structgen/vocab/seeds``, zlib-compressed; :mod:`structgen.schema.seeds` lists and writes
+them), read when the cache has no file — so a fresh process on a new machine finds them too.
+A changed builder changes the names, so a stale seed is never read (and a test says so).
+``STRUCTGEN_NO_TERMINAL_CACHE`` turns reading (seeds too) and writing off.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,14 +25,24 @@ import numpy as np
 
 from structgen.paths import cache_dir
 from structgen.regex.dfa import DEAD, ByteDFA
-from structgen.vocab.array_file import code_digest, read_arrays, write_arrays
+from structgen.vocab.array_file import (
+    code_digest,
+    encode_arrays,
+    parse_arrays,
+    read_arrays,
+    write_arrays,
+)
 
-__all__ = ["load_byte_dfa", "store_byte_dfa"]
+__all__ = ["SEED_DIR", "load_byte_dfa", "seed_byte_dfa", "store_byte_dfa"]
+
+SEED_DIR = Path(__file__).with_name("seeds")
+"""Where the package's seed DFAs live (read-only at run time)."""
+_SEED_SUFFIX = ".sga.z"
 
 
-def _entry(key: Any, sources: Sequence[str]) -> Path:
+def _name(key: Any, sources: Sequence[str]) -> str:
     text = json.dumps([key, code_digest(*sources)])
-    return cache_dir("terminals") / f"{hashlib.sha256(text.encode()).hexdigest()}.sga"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _disabled() -> bool:
@@ -34,10 +50,14 @@ def _disabled() -> bool:
 
 
 def load_byte_dfa(key: Any, sources: Sequence[str]) -> ByteDFA | None:
-    """The DFA stored under ``key`` (JSON-able) by the same ``sources``, or None."""
+    """The DFA stored under ``key`` (JSON-able) by the same ``sources`` — in the cache, else
+    among the package's seeds — or None."""
     if _disabled():
         return None
-    arrays = read_arrays(_entry(key, sources))
+    name = _name(key, sources)
+    arrays = read_arrays(cache_dir("terminals") / f"{name}.sga")
+    if arrays is None:
+        arrays = _read_seed(SEED_DIR / f"{name}{_SEED_SUFFIX}")
     if arrays is None or set(arrays) != {"transitions", "accepting"}:
         return None
     transitions, accepting = arrays["transitions"], arrays["accepting"]
@@ -54,8 +74,25 @@ def load_byte_dfa(key: Any, sources: Sequence[str]) -> ByteDFA | None:
     return ByteDFA(transitions=transitions, accepting=accepting)
 
 
+def _read_seed(path: Path) -> dict[str, np.ndarray] | None:
+    try:
+        data = zlib.decompress(path.read_bytes())
+    except (OSError, zlib.error):
+        return None
+    return parse_arrays(np.frombuffer(data, dtype=np.uint8).copy())
+
+
+def seed_byte_dfa(key: Any, sources: Sequence[str], dfa: ByteDFA, directory: Path) -> Path:
+    """Write ``dfa`` as the seed of ``key`` into ``directory`` (the generator's side); its path."""
+    arrays = {"transitions": dfa.transitions, "accepting": dfa.accepting}
+    path = directory / f"{_name(key, sources)}{_SEED_SUFFIX}"
+    directory.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(zlib.compress(encode_arrays(arrays), 9))
+    return path
+
+
 def store_byte_dfa(key: Any, sources: Sequence[str], dfa: ByteDFA) -> None:
     """Keep ``dfa`` under ``key`` for the next process (skipped when the cache is off)."""
     if not _disabled():
         arrays = {"transitions": dfa.transitions, "accepting": dfa.accepting}
-        write_arrays(_entry(key, sources), arrays)
+        write_arrays(cache_dir("terminals") / f"{_name(key, sources)}.sga", arrays)

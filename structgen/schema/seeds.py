@@ -1,0 +1,58 @@
+"""The automata the package ships (``structgen/vocab/seeds``): built ahead, read like the cache.
+
+Some automata do not depend on the schema or the vocabulary and are needed by almost every
+JSON schema: the DFA of an unlisted object key (:func:`~structgen.schema.other_keys.free_dfa`,
+10–35 ms to build, on the way to the first mask of any object that allows other keys). A new
+process on a new machine would build them before its first mask; the package carries them
+instead, under the names the disk cache would give them (:mod:`structgen.vocab.dfa_cache`),
+so a changed builder never reads a stale one.
+
+``python -m structgen.schema.seeds`` rewrites them (``make seeds``); ``tests/schema/test_seeds.py``
+checks that every seed is there and equal to a fresh build.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from structgen.regex.dfa import ByteDFA
+from structgen.schema.compiler import whitespace_run
+from structgen.schema.options import DEFAULT_MAX_WHITESPACE
+from structgen.schema.other_keys import build_free_dfa, free_dfa_key, key_close
+from structgen.vocab.dfa_cache import SEED_DIR, seed_byte_dfa
+
+__all__ = ["SEEDED_WHITESPACE_LIMITS", "seeds", "write_seeds"]
+
+SEEDED_WHITESPACE_LIMITS = (0, 1, DEFAULT_MAX_WHITESPACE)
+"""The whitespace limits whose key closes are seeded: compact, one space, the default."""
+
+
+def seeds() -> Iterator[tuple[Any, list[str], Callable[[], ByteDFA]]]:
+    """Every seed: its disk key, its builder's sources, and how to build it."""
+    for limit in SEEDED_WHITESPACE_LIMITS:
+        close = key_close(whitespace_run(limit))
+        key, sources = free_dfa_key(close)
+        yield key, sources, lambda close=close: build_free_dfa(close)
+
+
+def write_seeds(directory: Path = SEED_DIR) -> list[Path]:
+    """Build every seed into ``directory`` (emptied of older seeds first); their paths."""
+    if directory.is_dir():
+        for old in directory.glob("*.sga.z"):
+            old.unlink()
+    return [seed_byte_dfa(key, sources, build(), directory) for key, sources, build in seeds()]
+
+
+def main(argv: list[str]) -> int:
+    """``python -m structgen.schema.seeds [DIRECTORY]``: write the seeds, list them."""
+    directory = Path(argv[0]) if argv else SEED_DIR
+    for path in write_seeds(directory):
+        print(f"{path} ({path.stat().st_size:,} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
