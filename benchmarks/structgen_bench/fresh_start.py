@@ -5,12 +5,12 @@ each measure, in order:
 
 (a) **import**: the engine's modules (structgen: its compiler and vocabulary modules, numpy
     with them; a peer: its package);
-(b) **tokenizer**: the vocabulary the engine compiles against (structgen:
-    ``Vocabulary.from_gguf``; a peer: the Hugging Face tokenizer of the GGUF file —
-    transformers imported, the tokenizer read from the harness's cache — then its own tables,
-    as in MaskBench's ``prepare``); a server does this once per model, so it is apart;
-(c) **compile + first mask** of the small schema (MaskBench's options; for structgen this
-    includes its vocabulary's token trie, built or read from the disk cache);
+(b) **tokenizer**: the vocabulary the engine compiles against and the engine's own tables of it
+    (structgen: ``Vocabulary.from_gguf`` and its token trie, built or read from the disk cache;
+    a peer: the Hugging Face tokenizer of the GGUF file — transformers imported, the tokenizer
+    read from the harness's cache — then its own tables, as in MaskBench's ``prepare``: a
+    token trie too, for llguidance); a server does this once per model, so it is apart;
+(c) **compile + first mask** of the small schema (MaskBench's options);
 (d) **total excluding the tokenizer**: (a) + (c), the figure issue 11's target (≤ 300 ms for
     structgen) is about.
 

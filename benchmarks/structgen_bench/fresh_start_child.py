@@ -39,9 +39,13 @@ def _structgen(path: str, schema: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     from structgen.runtime.compiler import compile_json_schema
     from structgen.vocab import Vocabulary
+    from structgen.vocab.trie import build_trie
 
     imported = time.perf_counter()
     vocab = Vocabulary.from_gguf(path)
+    # The token trie is structgen's per-vocabulary table (built, or read from the disk cache),
+    # as a peer's (b) builds its own (llguidance's token trie, xgrammar's TokenizerInfo).
+    build_trie(vocab)
     loaded = time.perf_counter()
     compiled = compile_json_schema(schema, vocab, whitespace="flexible")
     matcher = compiled.matcher()

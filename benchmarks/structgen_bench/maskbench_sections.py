@@ -137,8 +137,10 @@ def render_fresh_start(results: dict[str, Any], add: Add) -> None:
         f"schema (`{json.dumps(fresh.get('priming_schema'))}`) — the per-vocabulary files every "
         "later process finds (token trie and the like); for the row `structgen` it is empty, "
         "as for the first process ever. numba's compiled kernels come from numba's own cache, "
-        "as after installation. For the peers, (b) includes importing transformers and loading "
-        "the Hugging Face tokenizer (cached by the harness) and their own vocabulary tables.")
+        "as after installation. For structgen, (b) is `Vocabulary.from_gguf` and its token "
+        "trie (built, or read from the disk cache); for the peers, (b) includes importing "
+        "transformers and loading the Hugging Face tokenizer (cached by the harness) and their "
+        "own vocabulary tables (llguidance's token trie, xgrammar's TokenizerInfo).")
     add("")
     add("| engine | (a) import (ms) | (b) tokenizer / vocabulary (ms) | (c) compile + first mask "
         "(ms) | (d) total without (b) (ms) | runs ok | first mask allows (tokens) |")
