@@ -29,17 +29,14 @@ class History(Generic[State]):
     links back. Both engines' matchers keep their states here.
     """
 
-    __slots__ = ("_initial", "_node", "_steps")
+    __slots__ = ("_initial", "_node", "_steps", "state")
 
     def __init__(self, initial: State) -> None:
         self._initial = initial
         self._node: tuple[State, Any] = (initial, None)
         self._steps = 0
-
-    @property
-    def state(self) -> State:
-        """The current state."""
-        return self._node[0]
+        self.state: State = initial
+        """The current state (read-only; an attribute: every decoding step reads it)."""
 
     @property
     def num_steps(self) -> int:
@@ -49,6 +46,7 @@ class History(Generic[State]):
     def push(self, state: State) -> None:
         self._node = (state, self._node)
         self._steps += 1
+        self.state = state
 
     def rollback(self, n: int = 1) -> None:
         """Drop the last ``n`` states (a ConfigurationError when there are fewer)."""
@@ -65,17 +63,20 @@ class History(Generic[State]):
             node = node[1]
         self._node = node
         self._steps -= n
+        self.state = node[0]
 
     def fork(self) -> History[State]:
         """An independent history sharing this one's nodes."""
         twin: History[State] = History.__new__(History)
         twin._initial, twin._node, twin._steps = self._initial, self._node, self._steps
+        twin.state = self.state
         return twin
 
     def reset(self) -> None:
         """Back to the initial state, with no steps."""
         self._node = (self._initial, None)
         self._steps = 0
+        self.state = self._initial
 
 
 class Matcher(ABC):

@@ -72,13 +72,18 @@ _BALL_ROWS = 32  # lexer rows a walk may fill around its state before following 
 
 
 class Config:
-    """An interned parser configuration (compare by identity)."""
+    """An interned parser configuration (compare by identity). It carries its token mask once
+    built (``mask``, the engine's memo: the hit path of every decoding step reads an attribute)
+    and whether that was read since the memo last looked (``recent``: the memo evicts the
+    oldest mask not read since, a second-chance approximation of least recently used)."""
 
-    __slots__ = ("threads", "final", "_steps", "__weakref__")
+    __slots__ = ("threads", "final", "mask", "recent", "_steps", "__weakref__")
 
     def __init__(self, threads: tuple, final: bool) -> None:
         self.threads = threads
         self.final = final
+        self.mask: tuple[np.ndarray, bool] | None = None
+        self.recent = False
         self._steps: dict[int, Config | None] = {}
 
     def __repr__(self) -> str:
@@ -244,6 +249,8 @@ class GrammarEngine:
         self._configs.clear()
         self._pending.clear()
         self._completion_cache.clear()
+        for config in self._masks:
+            config.mask = None
         self._masks.clear()
         self._pending_initial()
 
@@ -430,15 +437,12 @@ class GrammarEngine:
     # -- masks -------------------------------------------------------------------------------
     def mask(self, config: Config) -> tuple[np.ndarray, bool]:
         """(bitmask words, whether every token is allowed) for ``config``; memoised."""
-        cached = self._masks.get(config)
-        if cached is not None:
-            try:
-                self._masks.move_to_end(config)
-            except KeyError:  # dropped by another thread meanwhile: still a valid mask
-                pass
+        cached = config.mask
+        if cached is not None:  # (dropped by another thread meanwhile: still a valid mask)
+            config.recent = True
             return cached
         with GROWTH_LOCK:
-            cached = self._masks.get(config)
+            cached = config.mask
             return cached if cached is not None else self._build_mask(config)
 
     def _build_mask(self, config: Config) -> tuple[np.ndarray, bool]:
@@ -473,9 +477,22 @@ class GrammarEngine:
             words |= self.eos_words
         result = (words, bool((words == -1).all()))
         self._masks[config] = result
+        config.mask = result
         if len(self._masks) > self._mask_cache_size:
-            self._masks.popitem(last=False)
+            self._evict_mask()
         return result
+
+    def _evict_mask(self) -> None:
+        """Forget the oldest mask not read since it was last looked at (a mask read since is
+        moved to the back, unmarked: a second chance)."""
+        masks = self._masks
+        while True:
+            config, result = masks.popitem(last=False)
+            if not config.recent:
+                config.mask = None
+                return
+            config.recent = False
+            masks[config] = result
 
     def _completed_threads(self, thread: Thread, group: int) -> tuple[Thread, ...]:
         """Threads after a lexeme of ``thread`` completes the terminals of accepting ``group``."""
