@@ -88,3 +88,29 @@ def test_a_key_set_takes_each_key_as_a_block_once_the_keys_part():
     assert trace[-1] == ({(0, terminals[0].walk(0, b'"ab" :'))}, (0,))
     assert set(lexer._blocks) == {0}  # (only "a then b" is left of the keys: its table, at once)
     assert lexer.num_states >= terminals[0].num_states
+
+
+COUNTED = ["[a-c]{0,300}x", "b{0,400}y"]  # tables of 302 and 402 states (over 256)
+
+
+@settings(deadline=None, max_examples=40)
+@given(data=st.text("abcxy", max_size=12).map(str.encode))
+def test_large_tables_are_blocks_within_the_budget_and_rows_past_it(data):
+    terminals = [compile_byte_dfa(parse_regex(p)) for p in COUNTED]
+    assert all(t.num_states > lexer_module.SMALL_BLOCK_STATES for t in terminals)
+    both = frozenset(range(len(COUNTED)))
+    traces, blocked = [], []
+    for budget in (10**6, 350, 0):  # both tables, the first only, none
+        lexer = ProductLexer(terminals)
+        original = lexer_module.MAX_BLOCKED_STATES
+        lexer_module.MAX_BLOCKED_STATES = budget
+        try:
+            for start in (both, frozenset([0]), frozenset([1])):
+                traces.append(_trace(lexer, lexer.start_state(start), data))
+        finally:
+            lexer_module.MAX_BLOCKED_STATES = original
+        blocked.append(set(lexer._blocks))
+        assert lexer._blocked_large <= budget
+    assert traces[0:3] == traces[3:6] == traces[6:9], data
+    assert blocked[2] == set()  # no budget: row by row
+    assert blocked[1] <= {0, 1} and sum(terminals[t].num_states for t in blocked[1]) <= 350

@@ -21,8 +21,15 @@ from structgen.regex.dfa import DEAD, ByteAutomaton, ByteDFA, StateMap
 
 _GROWTH = 256
 UNEXPLORED = -3  # the row of a state whose transitions are not computed yet
-MAX_BLOCK_STATES = 256
-"""A terminal table up to this many states has all its one-member rows filled at once."""
+MAX_BLOCK_STATES = 2048
+"""A terminal table up to this many states has all its one-member rows filled at once (a
+counted string body — ``maxLength`` 64 with every JSON escape — has ~1,300: filled row by row,
+each first visit cost a gather and a renumbering; as a block, one kernel call)."""
+MAX_BLOCKED_STATES = 65_536
+"""How many states a lexer takes in blocks beyond :data:`SMALL_BLOCK_STATES`-state tables (16
+MB of rows): past it, large tables are filled row by row (only the rows a walk reads)."""
+SMALL_BLOCK_STATES = 256
+"""Tables up to this size are always taken as blocks."""
 
 
 class ProductLexer:
@@ -49,6 +56,7 @@ class ProductLexer:
         # _single_ids[t] the one-member states of t numbered one by one before.
         self._blocks: dict[int, np.ndarray] = {}
         self._single_ids: dict[int, dict[int, int]] = {}
+        self._blocked_large = 0  # states taken in blocks of tables over SMALL_BLOCK_STATES
         self.walked: set[int] = set()
         """States whose root trie walk has run: every row a token prefix reads is filled."""
 
@@ -109,6 +117,15 @@ class ProductLexer:
                 for target in set(transitions[current].tolist()):
                     if target >= 0 and ready[target] < need - 1:
                         pending.append((target, need - 1))
+        return True
+
+    def _takes_block(self, size: int) -> bool:
+        """Whether a table of ``size`` states is taken as a block (counted if large)."""
+        if size <= min(SMALL_BLOCK_STATES, MAX_BLOCK_STATES):
+            return True
+        if size > MAX_BLOCK_STATES or self._blocked_large + size > MAX_BLOCKED_STATES:
+            return False
+        self._blocked_large += size
         return True
 
     def _fill_block(self, terminal: int, dfa: ByteDFA) -> None:
@@ -209,7 +226,7 @@ class ProductLexer:
         if len(members) == 1:  # one lexeme in progress: its terminal's row, renumbered
             terminal, state = members[0]
             dfa = self.dfas[terminal]
-            if isinstance(dfa, ByteDFA) and dfa.num_states <= MAX_BLOCK_STATES:
+            if isinstance(dfa, ByteDFA) and self._takes_block(dfa.num_states):
                 self._fill_block(terminal, dfa)
                 return
             singles = self._singles.get(terminal)
