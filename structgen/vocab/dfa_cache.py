@@ -33,7 +33,9 @@ from structgen.vocab.array_file import (
     write_arrays,
 )
 
-__all__ = ["SEED_DIR", "load_byte_dfa", "seed_byte_dfa", "store_byte_dfa"]
+__all__ = [
+    "SEED_DIR", "load_byte_dfa", "read_seed", "seed_byte_dfa", "store_byte_dfa", "write_seed",
+]  # fmt: skip
 
 SEED_DIR = Path(__file__).with_name("seeds")
 """Where the package's seed DFAs live (read-only at run time)."""
@@ -74,6 +76,14 @@ def load_byte_dfa(key: Any, sources: Sequence[str]) -> ByteDFA | None:
     return ByteDFA(transitions=transitions, accepting=accepting)
 
 
+def read_seed(name: str) -> dict[str, np.ndarray] | None:
+    """The arrays of the package's seed ``name`` (a cache file's name without its suffix), or
+    None when there is none (or it is damaged, or ``STRUCTGEN_NO_TERMINAL_CACHE`` is set)."""
+    if _disabled():
+        return None
+    return _read_seed(SEED_DIR / f"{name}{_SEED_SUFFIX}")
+
+
 def _read_seed(path: Path) -> dict[str, np.ndarray] | None:
     try:
         data = zlib.decompress(path.read_bytes())
@@ -82,13 +92,18 @@ def _read_seed(path: Path) -> dict[str, np.ndarray] | None:
     return parse_arrays(np.frombuffer(data, dtype=np.uint8).copy())
 
 
-def seed_byte_dfa(key: Any, sources: Sequence[str], dfa: ByteDFA, directory: Path) -> Path:
-    """Write ``dfa`` as the seed of ``key`` into ``directory`` (the generator's side); its path."""
-    arrays = {"transitions": dfa.transitions, "accepting": dfa.accepting}
-    path = directory / f"{_name(key, sources)}{_SEED_SUFFIX}"
+def write_seed(name: str, arrays: dict[str, np.ndarray], directory: Path) -> Path:
+    """Write ``arrays`` as the seed ``name`` into ``directory`` (the generator's side)."""
+    path = directory / f"{name}{_SEED_SUFFIX}"
     directory.mkdir(parents=True, exist_ok=True)
     path.write_bytes(zlib.compress(encode_arrays(arrays), 9))
     return path
+
+
+def seed_byte_dfa(key: Any, sources: Sequence[str], dfa: ByteDFA, directory: Path) -> Path:
+    """Write ``dfa`` as the seed of ``key`` into ``directory`` (the generator's side); its path."""
+    arrays = {"transitions": dfa.transitions, "accepting": dfa.accepting}
+    return write_seed(_name(key, sources), arrays, directory)
 
 
 def store_byte_dfa(key: Any, sources: Sequence[str], dfa: ByteDFA) -> None:

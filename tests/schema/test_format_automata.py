@@ -12,6 +12,7 @@ from structgen.schema import strings
 from structgen.schema.format_automata import load_format_dfa, store_format_dfa
 from structgen.schema.strings import minimal_dfa, minimized, string_language
 from structgen.validation.formats import format_node
+from structgen.vocab import dfa_cache
 
 LIMIT = 20_000
 
@@ -25,8 +26,10 @@ def _same(a: CodePointDFA, b: CodePointDFA) -> bool:
 
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch):
+    """An empty disk cache, and no seeds (the package's are tested in test_seeds.py)."""
     monkeypatch.setenv("STRUCTGEN_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("STRUCTGEN_NO_TERMINAL_CACHE", raising=False)
+    monkeypatch.setattr(dfa_cache, "SEED_DIR", tmp_path / "no seeds")
     return tmp_path
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from structgen.schema import other_keys, seeds
+from structgen.schema import other_keys, seeds, strings
 from structgen.schema.compiler import whitespace_run
+from structgen.schema.format_automata import load_format_dfa
 from structgen.schema.other_keys import free_dfa, free_dfa_key, key_close
 from structgen.vocab import dfa_cache
 from structgen.vocab.dfa_cache import SEED_DIR, load_byte_dfa, seed_byte_dfa
@@ -30,6 +31,41 @@ def test_every_seed_is_shipped_and_equals_a_fresh_build(empty_cache):
         built = build()
         assert np.array_equal(shipped.transitions, built.transitions), f"{key}: {STALE}"
         assert np.array_equal(shipped.accepting, built.accepting), f"{key}: {STALE}"
+
+
+def test_every_format_seed_is_shipped_and_equals_a_fresh_build(empty_cache):
+    names = set()
+    for name, limit, build in seeds.format_seeds():
+        names.add(name)
+        shipped = load_format_dfa(name, limit)
+        assert shipped is not None, f"format {name}: {STALE}"
+        built = build()
+        for field in ("cuts", "interval_class", "transitions", "accepting"):
+            assert np.array_equal(getattr(shipped, field), getattr(built, field)), STALE
+        assert load_format_dfa(name, limit - 1) is None  # another limit: not seeded
+    assert {"date-time", "email", "hostname", "uri"} <= names
+
+
+def test_a_schema_with_an_email_compiles_from_the_seed(empty_cache, monkeypatch):
+    from structgen.regex.codepoint_dfa import CodePointDFA
+    from structgen.validation.formats import format_node
+
+    node = format_node("email")
+    monkeypatch.setattr(strings, "_MINIMAL", type(strings._MINIMAL)())  # as in a new process
+    built = []
+    original = CodePointDFA.from_node
+
+    def counting(tree, *args, **kwargs):
+        built.append(tree)
+        return original(tree, *args, **kwargs)
+
+    monkeypatch.setattr(CodePointDFA, "from_node", staticmethod(counting))
+    strings.string_language(0, None, [], [("email", "#")], max_states=20_000, max_size=10**6,
+                            unsupported=[], warnings=[])  # fmt: skip
+    email = strings.minimal_dfa(node, 20_000)
+    assert all(tree is not node for tree in built)  # read from the package, not built
+    assert email.accepts("a@b.co") and not email.accepts("a@")
+    assert not (empty_cache / "formats").exists()  # nothing written either
 
 
 def test_no_file_in_the_seed_folder_is_left_over(tmp_path):
