@@ -51,10 +51,15 @@ class LazySubsetDFA:
         for class_id, (low, high) in enumerate(zip(cuts, cuts[1:])):
             self._classes[low:high] = class_id
         self._num_classes = len(cuts) - 1
-        classes = self._classes
+        classes = self._classes.tolist()  # (a list: indexed per edge, ~10^4 edges)
+        spans: dict[tuple[int, int], tuple[int, ...]] = {}  # (lo, hi) -> its classes
         self._moves = [
             [
-                (tuple(range(int(classes[lo]), int(classes[hi]) + 1)), target)
+                (
+                    spans.get((lo, hi))
+                    or spans.setdefault((lo, hi), tuple(range(classes[lo], classes[hi] + 1))),
+                    target,
+                )
                 for lo, hi, target in edges
                 if live[target]
             ]

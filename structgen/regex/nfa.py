@@ -79,6 +79,12 @@ class ByteNFA:
         return len(self.edges)
 
 
+# The UTF-8 byte-range sequences of a character set, shared by every NFA built in the process
+# (a JSON string's escaped-character alternation recurs in every pattern of a schema).
+_SEQUENCES: dict[CharSet, list[tuple[tuple[int, int], ...]]] = {}
+_SEQUENCES_KEPT = 4096
+
+
 def build_nfa(node: Node, *, max_states: int, repeat_dfa: RepeatDFA | None = None) -> ByteNFA:
     """The NFA of ``node``; long repetitions through ``repeat_dfa`` when given."""
     nfa = ByteNFA(max_states=max_states)
@@ -92,7 +98,6 @@ class _Builder:
     def __init__(self, nfa: ByteNFA, repeat_dfa: RepeatDFA | None) -> None:
         self.nfa = nfa
         self.repeat_dfa = repeat_dfa
-        self._charset_cache: dict[CharSet, list[tuple[tuple[int, int], ...]]] = {}
 
     def build(self, node: Node, start: int, end: int) -> None:
         nfa = self.nfa
@@ -115,10 +120,12 @@ class _Builder:
             raise TypeError(f"unknown regex node {node!r}")
 
     def _charset(self, charset: CharSet, start: int, end: int) -> None:
-        sequences = self._charset_cache.get(charset)
+        sequences = _SEQUENCES.get(charset)
         if sequences is None:
             sequences = [seq for low, high in charset.ranges for seq in utf8_sequences(low, high)]
-            self._charset_cache[charset] = sequences
+            if len(_SEQUENCES) >= _SEQUENCES_KEPT:
+                _SEQUENCES.pop(next(iter(_SEQUENCES)))
+            _SEQUENCES[charset] = sequences
         # Share the states of common leading byte ranges (a small trie per character set).
         shared: dict[tuple[int, tuple[int, int]], int] = {}
         for sequence in sequences:
