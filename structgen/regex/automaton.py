@@ -304,18 +304,17 @@ def trim(transitions: np.ndarray, accepting: np.ndarray) -> Table:
     The start is always kept: when it cannot reach acceptance the result is one rejecting
     state without moves (the empty language).
     """
+    empty = np.full((1, transitions.shape[1]), DEAD, dtype=np.int32), np.zeros(1, dtype=bool)
     kernels = trim_kernels() if transitions.shape[0] >= _KERNEL_STATES else None
     if kernels is not None:
         coreachable_states, renumber_table = kernels
         table = np.ascontiguousarray(transitions, dtype=np.int32)
         accepting = np.ascontiguousarray(accepting, dtype=bool)
         live = coreachable_states(table, accepting)
-    else:
-        live = _coreachable(transitions, accepting)
+        return renumber_table(table, accepting, live, False) if live[0] else empty
+    live = _coreachable(transitions, accepting)
     if not live[0]:
-        return np.full((1, transitions.shape[1]), DEAD, dtype=np.int32), np.zeros(1, dtype=bool)
-    if kernels is not None:
-        return renumber_table(table, accepting, live, False)
+        return empty
     kept = np.where(_follow(transitions, live.astype(np.int8)) > 0, transitions, DEAD)
     return renumber(kept.astype(np.int32), accepting)
 

@@ -21,8 +21,8 @@ import numpy as np
 
 from structgen.paths import cache_dir
 from structgen.regex.codepoint_dfa import CodePointDFA
-from structgen.vocab.array_file import code_digest, read_arrays, write_arrays
-from structgen.vocab.dfa_cache import read_seed, write_seed
+from structgen.vocab.array_file import code_digest, write_arrays
+from structgen.vocab.dfa_cache import read_stored, write_seed
 
 __all__ = ["load_format_dfa", "seed_format_dfa", "store_format_dfa"]
 
@@ -40,18 +40,12 @@ def _name(name: str, max_states: int) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _entry(name: str, max_states: int) -> Path:
-    return cache_dir("formats") / f"{_name(name, max_states)}.sga"
-
-
 def load_format_dfa(name: str, max_states: int) -> CodePointDFA | None:
     """The minimal automaton of format ``name`` an earlier process stored (or the package
     ships: :mod:`structgen.schema.seeds`), or None."""
     if os.environ.get("STRUCTGEN_NO_TERMINAL_CACHE"):
         return None
-    arrays = read_arrays(_entry(name, max_states))
-    if arrays is None:
-        arrays = read_seed(_name(name, max_states))
+    arrays = read_stored("formats", _name(name, max_states))
     if arrays is None or set(arrays) != _FIELDS:
         return None
     cuts, classes = arrays["cuts"], arrays["interval_class"]
@@ -78,7 +72,7 @@ def store_format_dfa(name: str, max_states: int, automaton: CodePointDFA) -> Non
     """Keep the minimal automaton of format ``name`` for the next process."""
     if os.environ.get("STRUCTGEN_NO_TERMINAL_CACHE"):
         return
-    write_arrays(_entry(name, max_states), _arrays(automaton))
+    write_arrays(cache_dir("formats") / f"{_name(name, max_states)}.sga", _arrays(automaton))
 
 
 def seed_format_dfa(name: str, max_states: int, automaton: CodePointDFA, directory: Path) -> Path:

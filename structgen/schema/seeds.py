@@ -26,7 +26,7 @@ from structgen.schema.format_automata import seed_format_dfa
 from structgen.schema.options import DEFAULT_MAX_WHITESPACE, SchemaOptions
 from structgen.schema.other_keys import build_free_dfa, free_dfa_key, key_close
 from structgen.validation.formats import KNOWN_FORMATS, format_node
-from structgen.vocab.dfa_cache import SEED_DIR, seed_byte_dfa
+from structgen.vocab.dfa_cache import SEED_DIR, SEED_SUFFIX, seed_byte_dfa
 
 __all__ = ["SEEDED_WHITESPACE_LIMITS", "format_seeds", "seeds", "write_seeds"]
 
@@ -57,7 +57,7 @@ def format_seeds() -> Iterator[tuple[str, int, Callable[[], CodePointDFA]]]:
 def write_seeds(directory: Path = SEED_DIR) -> list[Path]:
     """Build every seed into ``directory`` (emptied of older seeds first); their paths."""
     if directory.is_dir():
-        for old in directory.glob("*.sga.z"):
+        for old in directory.glob(f"*{SEED_SUFFIX}"):
             old.unlink()
     written = [seed_byte_dfa(key, sources, build(), directory) for key, sources, build in seeds()]
     for name, limit, build_format in format_seeds():

@@ -34,12 +34,14 @@ from structgen.vocab.array_file import (
 )
 
 __all__ = [
-    "SEED_DIR", "load_byte_dfa", "read_seed", "seed_byte_dfa", "store_byte_dfa", "write_seed",
+    "SEED_DIR", "SEED_SUFFIX", "load_byte_dfa", "read_stored", "seed_byte_dfa", "store_byte_dfa",
+    "write_seed",
 ]  # fmt: skip
 
 SEED_DIR = Path(__file__).with_name("seeds")
 """Where the package's seed DFAs live (read-only at run time)."""
-_SEED_SUFFIX = ".sga.z"
+SEED_SUFFIX = ".sga.z"
+"""The ending of a seed's file name (a cache file's name, zlib-compressed)."""
 
 
 def _name(key: Any, sources: Sequence[str]) -> str:
@@ -56,10 +58,7 @@ def load_byte_dfa(key: Any, sources: Sequence[str]) -> ByteDFA | None:
     among the package's seeds — or None."""
     if _disabled():
         return None
-    name = _name(key, sources)
-    arrays = read_arrays(cache_dir("terminals") / f"{name}.sga")
-    if arrays is None:
-        arrays = _read_seed(SEED_DIR / f"{name}{_SEED_SUFFIX}")
+    arrays = read_stored("terminals", _name(key, sources))
     if arrays is None or set(arrays) != {"transitions", "accepting"}:
         return None
     transitions, accepting = arrays["transitions"], arrays["accepting"]
@@ -76,12 +75,11 @@ def load_byte_dfa(key: Any, sources: Sequence[str]) -> ByteDFA | None:
     return ByteDFA(transitions=transitions, accepting=accepting)
 
 
-def read_seed(name: str) -> dict[str, np.ndarray] | None:
-    """The arrays of the package's seed ``name`` (a cache file's name without its suffix), or
-    None when there is none (or it is damaged, or ``STRUCTGEN_NO_TERMINAL_CACHE`` is set)."""
-    if _disabled():
-        return None
-    return _read_seed(SEED_DIR / f"{name}{_SEED_SUFFIX}")
+def read_stored(folder: str, name: str) -> dict[str, np.ndarray] | None:
+    """The arrays of the cache file ``name`` in ``cache_dir(folder)``, else of the package's
+    seed ``name``; None when neither is there intact."""
+    arrays = read_arrays(cache_dir(folder) / f"{name}.sga")
+    return arrays if arrays is not None else _read_seed(SEED_DIR / f"{name}{SEED_SUFFIX}")
 
 
 def _read_seed(path: Path) -> dict[str, np.ndarray] | None:
@@ -94,7 +92,7 @@ def _read_seed(path: Path) -> dict[str, np.ndarray] | None:
 
 def write_seed(name: str, arrays: dict[str, np.ndarray], directory: Path) -> Path:
     """Write ``arrays`` as the seed ``name`` into ``directory`` (the generator's side)."""
-    path = directory / f"{name}{_SEED_SUFFIX}"
+    path = directory / f"{name}{SEED_SUFFIX}"
     directory.mkdir(parents=True, exist_ok=True)
     path.write_bytes(zlib.compress(encode_arrays(arrays), 9))
     return path
@@ -102,12 +100,14 @@ def write_seed(name: str, arrays: dict[str, np.ndarray], directory: Path) -> Pat
 
 def seed_byte_dfa(key: Any, sources: Sequence[str], dfa: ByteDFA, directory: Path) -> Path:
     """Write ``dfa`` as the seed of ``key`` into ``directory`` (the generator's side); its path."""
-    arrays = {"transitions": dfa.transitions, "accepting": dfa.accepting}
-    return write_seed(_name(key, sources), arrays, directory)
+    return write_seed(_name(key, sources), _arrays(dfa), directory)
 
 
 def store_byte_dfa(key: Any, sources: Sequence[str], dfa: ByteDFA) -> None:
     """Keep ``dfa`` under ``key`` for the next process (skipped when the cache is off)."""
     if not _disabled():
-        arrays = {"transitions": dfa.transitions, "accepting": dfa.accepting}
-        write_arrays(cache_dir("terminals") / f"{_name(key, sources)}.sga", arrays)
+        write_arrays(cache_dir("terminals") / f"{_name(key, sources)}.sga", _arrays(dfa))
+
+
+def _arrays(dfa: ByteDFA) -> dict[str, np.ndarray]:
+    return {"transitions": dfa.transitions, "accepting": dfa.accepting}
