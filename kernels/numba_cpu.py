@@ -239,6 +239,83 @@ def column_classes(rows: np.ndarray, inverse: np.ndarray) -> np.ndarray:
 
 
 @_jit(nogil=True)
+def product_row(
+    rows: np.ndarray,
+    offsets: np.ndarray,
+    single_ids: np.ndarray,
+    inverse: np.ndarray,
+    targets: np.ndarray,
+    pending: np.ndarray,
+    transitions: np.ndarray,
+    live: np.ndarray,
+    current: int,
+) -> int:
+    """One row of the product lexer from its members' rows (``rows``, int32 ``[k, 256]``
+    inner states, negative: dead). Equal columns are one class (``inverse``, as
+    :func:`column_classes`); a class where one member lives goes to that member's one-member
+    lexer state, ``single_ids[offsets[m] + inner]`` (an offset or id of -1: not numbered
+    yet). ``targets[c]`` receives each class's lexer state, -1 where the caller must number
+    it: those classes are listed in ``pending`` as (class, first column) pairs and their
+    count returned. With none pending the row is written into ``transitions[current]`` (and
+    ``live[current]``); else the caller numbers them and calls :func:`write_product_row`."""
+    firsts = column_classes(rows, inverse)
+    count = rows.shape[0]
+    waiting = 0
+    for index in range(firsts.shape[0]):
+        column = firsts[index]
+        alone = -1
+        for member in range(count):
+            if rows[member, column] >= 0:
+                if alone != -1:
+                    alone = -2
+                    break
+                alone = member
+        target = -1
+        if alone >= 0 and offsets[alone] >= 0:
+            target = single_ids[offsets[alone] + rows[alone, column]]
+        targets[index] = target
+        if target < 0:
+            pending[2 * waiting] = index
+            pending[2 * waiting + 1] = column
+            waiting += 1
+    if waiting == 0:
+        write_product_row(inverse, targets, transitions, live, current)
+    return waiting
+
+
+@_jit(nogil=True)
+def majority_state(row: np.ndarray, least: int) -> int:
+    """The live state (>= 0) that most entries of ``row`` hold, if at least ``least`` do (the
+    first such in sorted order on a tie); -1 otherwise."""
+    ordered = np.sort(row)
+    best, best_count = -1, 0
+    start = 0
+    for index in range(1, ordered.shape[0] + 1):
+        if index == ordered.shape[0] or ordered[index] != ordered[start]:
+            if ordered[start] >= 0 and index - start > best_count:
+                best, best_count = ordered[start], index - start
+            start = index
+    return best if best_count >= least else -1
+
+
+@_jit(nogil=True)
+def write_product_row(
+    inverse: np.ndarray,
+    targets: np.ndarray,
+    transitions: np.ndarray,
+    live: np.ndarray,
+    current: int,
+) -> None:
+    """``transitions[current, b] = targets[inverse[b]]`` (dead where ``inverse[b]`` is -1),
+    and ``live[current]`` whether each is alive."""
+    for byte in range(inverse.shape[0]):
+        cls = inverse[byte]
+        value = targets[cls] if cls >= 0 else -1
+        transitions[current, byte] = value
+        live[current, byte] = value >= 0
+
+
+@_jit(nogil=True)
 def walk_trie_events(
     transitions: np.ndarray,
     has_accepting: np.ndarray,
@@ -414,8 +491,9 @@ def walk_trie_events_lazy(
 def walk_trie_difference(
     transitions: np.ndarray,
     has_accepting: np.ndarray,
-    start_state: int,
-    reference_state: int,
+    entry_node: np.ndarray,
+    entry_state: np.ndarray,
+    entry_reference: np.ndarray,
     node_byte: np.ndarray,
     node_depth: np.ndarray,
     subtree_end: np.ndarray,
@@ -424,99 +502,132 @@ def walk_trie_difference(
     out: np.ndarray,
     event_node: np.ndarray,
     event_state: np.ndarray,
+    first_event: int,
     same_roots: np.ndarray,
     unexplored: int,
     seen: np.ndarray,
     missing: np.ndarray,
+    frontier: np.ndarray,
     counts: np.ndarray,
+    max_depth: int,
 ) -> int:
-    """The root walk from ``start_state`` as a difference from the (known) root walk from
-    ``reference_state``: both are stepped together down the trie, and below a node where they
-    reach the same lexer state the subtree is the reference's, so it is skipped.
+    """A root walk as a difference from a known root walk (the *reference*'s), over a lexer
+    whose rows may be missing, resumable where it stopped. Both walks are stepped together
+    down the trie; below a node where they reach the same lexer state the subtree is the
+    reference's, so it is skipped.
 
-    On entry ``out`` holds the reference walk's tokens; on return, this walk's. Writes this
-    walk's events where the two differ (the reference's events count only inside the subtrees
-    whose roots are written, in preorder, to ``same_roots``, ``counts[1]`` of them: the caller
-    merges them) and returns their number; ``-1`` when ``event_node`` or ``same_roots`` is full;
-    ``-2`` when a row the walk needs is not filled (``missing`` and ``counts[0]`` as
-    :func:`walk_trie_events_lazy` writes them and its ``missing_count``). Where the walks meet
-    soon — a string's state before and after a character usually do — this visits a few nodes
-    instead of the whole trie."""
+    The walk starts at *entries*: ``(entry_node[i], entry_state[i], entry_reference[i])``,
+    where node 0 with (the walk's state, the reference's) begins a walk, and any other entry is
+    a frontier entry of an earlier round (a node whose tokens were written but whose subtree
+    was not walked). On the first round ``out`` holds the reference walk's tokens; after the
+    last, this walk's. Events are written from index ``first_event`` on, and the roots of the
+    skipped subtrees from ``same_roots[counts[1]]`` on (each round in preorder: the caller
+    sorts the whole). A state the walk would step from whose row is missing is not followed:
+    it is listed once in ``missing`` (``seen`` marks listed states; ``counts[0]`` counts them
+    and may exceed ``missing``'s length) and its node becomes a frontier entry, written to
+    ``frontier`` as (node, state, reference) triples, ``counts[2]`` of them (may exceed its
+    capacity: then nothing is resumable and the round must be walked again with a larger one).
+    ``max_depth`` is the trie's depth plus 2 (at least). Returns the index one past the last
+    event, or ``-1`` when ``event_node`` is too small. Where the walks meet soon — a string's
+    state before and after a character usually do — this visits a few nodes instead of the
+    whole trie."""
     capacity = event_node.shape[0]
-    same_capacity = same_roots.shape[0]
     missing_capacity = missing.shape[0]
+    frontier_capacity = frontier.shape[0] // 3
     found = 0
-    events = 0
-    same = 0
+    events = first_event
+    same = counts[1]
+    waiting = 0
     count = node_byte.shape[0]
-    depth_limit = int(node_depth.max()) + 2 if count else 2
-    mine = np.empty(depth_limit, dtype=np.int32)
-    theirs = np.empty(depth_limit, dtype=np.int32)
-    for state in (start_state, reference_state):
-        if transitions[state, 0] == unexplored and not seen[state]:
-            seen[state] = True
-            if found < missing_capacity:
-                missing[found] = state
-            found += 1
-    counts[0] = found
-    counts[1] = 0
-    if found:
-        return -2
-    mine[0] = start_state
-    theirs[0] = reference_state
-    index = 1
-    while index < count:
-        depth = node_depth[index]
-        byte = node_byte[index]
-        end = subtree_end[index]
-        parent = mine[depth - 1]
-        state = transitions[parent, byte] if parent >= 0 else -1
-        other = theirs[depth - 1]
-        reference = transitions[other, byte] if other >= 0 else -1
-        if state == reference:
-            if state >= 0:
-                if same >= same_capacity:
-                    return -1
-                same_roots[same] = index
-                same += 1
-            index = end
+    mine = np.empty(max_depth, dtype=np.int32)
+    theirs = np.empty(max_depth, dtype=np.int32)
+    for entry in range(entry_node.shape[0]):
+        node = entry_node[entry]
+        state = entry_state[entry]
+        reference = entry_reference[entry]
+        stop = False
+        for candidate in (state, reference):
+            if candidate >= 0 and transitions[candidate, 0] == unexplored:
+                stop = True
+                if not seen[candidate]:
+                    seen[candidate] = True
+                    if found < missing_capacity:
+                        missing[found] = candidate
+                    found += 1
+        if stop:
+            if waiting < frontier_capacity:
+                frontier[3 * waiting] = node
+                frontier[3 * waiting + 1] = state
+                frontier[3 * waiting + 2] = reference
+            waiting += 1
             continue
-        if state < 0:
-            # Dead here, alive in the reference: none of the subtree's tokens is allowed.
-            for node in range(index, end):
-                for position in range(token_ptr[node], token_ptr[node + 1]):
-                    token = token_ids[position]
-                    out[token >> 5] &= ~(np.int32(1) << np.int32(token & 31))
-            index = end
-            continue
-        for position in range(token_ptr[index], token_ptr[index + 1]):
-            token = token_ids[position]
-            out[token >> 5] |= np.int32(1) << np.int32(token & 31)
-        if end > index + 1:
-            stop = False
-            for candidate in (state, reference):
-                if candidate >= 0 and transitions[candidate, 0] == unexplored:
-                    stop = True
-                    if not seen[candidate]:
-                        seen[candidate] = True
-                        if found < missing_capacity:
-                            missing[found] = candidate
-                        found += 1
-            if stop:
-                index = end
+        depth = node_depth[node]
+        if node > 0 and has_accepting[state]:
+            if events >= capacity:
+                return -1
+            event_node[events] = node
+            event_state[events] = state
+            events += 1
+        mine[depth] = state
+        theirs[depth] = reference
+        index = node + 1
+        end = subtree_end[node] if node > 0 else count
+        while index < end:
+            depth = node_depth[index]
+            byte = node_byte[index]
+            below = subtree_end[index]
+            parent = mine[depth - 1]
+            state = transitions[parent, byte] if parent >= 0 else -1
+            other = theirs[depth - 1]
+            reference = transitions[other, byte] if other >= 0 else -1
+            if state == reference:
+                if state >= 0:
+                    same_roots[same] = index
+                    same += 1
+                index = below
                 continue
-            if has_accepting[state]:
-                if events >= capacity:
-                    return -1
-                event_node[events] = index
-                event_state[events] = state
-                events += 1
-            mine[depth] = state
-            theirs[depth] = reference
-        index += 1
+            if state < 0:
+                # Dead here, alive in the reference: none of the subtree's tokens is allowed.
+                for inner in range(index, below):
+                    for position in range(token_ptr[inner], token_ptr[inner + 1]):
+                        token = token_ids[position]
+                        out[token >> 5] &= ~(np.int32(1) << np.int32(token & 31))
+                index = below
+                continue
+            for position in range(token_ptr[index], token_ptr[index + 1]):
+                token = token_ids[position]
+                out[token >> 5] |= np.int32(1) << np.int32(token & 31)
+            if below > index + 1:
+                stop = False
+                for candidate in (state, reference):
+                    if candidate >= 0 and transitions[candidate, 0] == unexplored:
+                        stop = True
+                        if not seen[candidate]:
+                            seen[candidate] = True
+                            if found < missing_capacity:
+                                missing[found] = candidate
+                            found += 1
+                if stop:
+                    if waiting < frontier_capacity:
+                        frontier[3 * waiting] = index
+                        frontier[3 * waiting + 1] = state
+                        frontier[3 * waiting + 2] = reference
+                    waiting += 1
+                    index = below
+                    continue
+                if has_accepting[state]:
+                    if events >= capacity:
+                        return -1
+                    event_node[events] = index
+                    event_state[events] = state
+                    events += 1
+                mine[depth] = state
+                theirs[depth] = reference
+            index += 1
     counts[0] = found
     counts[1] = same
-    return -2 if found else events
+    counts[2] = waiting
+    return events
 
 
 @_jit(nogil=True)

@@ -35,6 +35,7 @@ __all__ = [
     "numpy_column_classes",
     "numba_walk_ready",
     "hopcroft_kernel",
+    "product_row_kernels",
     "prune_kernel",
     "renumber_rows",
     "start_loading_numba",
@@ -55,6 +56,7 @@ _numba_hopcroft: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 _numba_renumber: Callable[..., None] | None = None
 _numba_glue: Callable[..., None] | None = None
 _numba_trim: tuple[Callable[..., Any], Callable[..., Any]] | None = None
+_numba_product_row: tuple[Callable[..., int], Callable[..., None]] | None = None
 _failure: BaseException | None = None
 _numpy_seconds = 0.0
 
@@ -62,19 +64,22 @@ _numpy_seconds = 0.0
 def _load() -> None:
     """Import the numba kernel and run it once on the argument types the engine passes."""
     global _numba_walk, _numba_columns, _numba_prune, _numba_hopcroft, _failure
-    global _numba_renumber, _numba_glue, _numba_trim
+    global _numba_renumber, _numba_glue, _numba_trim, _numba_product_row
     try:
         from structgen.kernels.numba_cpu import column_classes as numba_columns
         from structgen.kernels.numba_cpu import (
             coreachable_states,
             glue_tables,
             hopcroft_blocks,
+            majority_state,
+            product_row,
             prune_rules,
             renumber_rows,
             renumber_table,
             take_words,
             walk_trie_difference,
             walk_trie_events_lazy,
+            write_product_row,
         )
         from structgen.kernels.numba_cpu import walk_trie_events as kernel
 
@@ -85,14 +90,24 @@ def _load() -> None:
         trie = (np.zeros(1, dtype=np.uint8), one, np.ones(1, np.int32), np.zeros(2, np.int32), one)
         kernel(rows, accepting, 0, one.copy(), *trie, one.copy(), one.copy(), one.copy())
         walk_trie_difference(
-            rows, accepting, 0, 0, *trie, one.copy(), one.copy(), one.copy(), one.copy(), -3,
-            np.zeros(1, dtype=np.bool_), one.copy(), np.zeros(2, dtype=np.int64),
+            rows, accepting, one.copy(), one.copy(), one.copy(), *trie, one.copy(), one.copy(),
+            one.copy(), 0, one.copy(), -3, np.zeros(1, dtype=np.bool_), one.copy(),
+            np.zeros(3, dtype=np.int32), np.zeros(3, dtype=np.int64), 2,
         )  # fmt: skip
         walk_trie_events_lazy(
             rows, accepting, 0, one.copy(), *trie, one.copy(), one.copy(), one.copy(), 0, -3,
             one.copy(), one.copy(), np.zeros(1, dtype=np.int64), 2,
         )  # fmt: skip
         numba_columns(rows, np.empty(256, dtype=np.int32))
+        majority_state(rows[0], 64)
+        scratch = np.empty(256, dtype=np.int32)
+        live = np.zeros((1, 256), dtype=np.bool_)
+        product_row(
+            rows, np.zeros(1, dtype=np.int64), one, scratch, scratch.copy(),
+            np.empty(512, dtype=np.int32), rows.copy(), live, 0,
+        )  # fmt: skip
+        write_product_row(scratch, scratch.copy(), rows.copy(), live, 0)
+        _numba_product_row = product_row, write_product_row
         take_words(one.copy(), one.copy(), one.copy())
         prune_rules(one.copy(), np.zeros(2, dtype=np.int64), one.copy(), 2, 1, 1)
         _numba_prune = prune_rules
@@ -143,6 +158,13 @@ def trim_kernels() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
     :func:`~structgen.kernels.numba_cpu.renumber_table` once numba is loaded (never waits:
     :func:`structgen.regex.automaton.trim` and ``renumber`` keep their Python passes)."""
     return _numba_trim
+
+
+def product_row_kernels() -> tuple[Callable[..., int], Callable[..., None]] | None:
+    """:func:`structgen.kernels.numba_cpu.product_row` and
+    :func:`~structgen.kernels.numba_cpu.write_product_row` once numba is loaded (never waits:
+    the product lexer keeps its Python rows for before then)."""
+    return _numba_product_row
 
 
 def warm_up() -> bool:

@@ -4,11 +4,13 @@ completed terminals after every byte string, whatever was numbered before the bl
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from structgen.engines.cfg import lexer as lexer_module
 from structgen.engines.cfg.lexer import ProductLexer
+from structgen.kernels import trie_walk
 from structgen.regex.dfa import DEAD, compile_byte_dfa
 from structgen.regex.glued import glue_parts
 from structgen.regex.parser import parse_regex
@@ -114,3 +116,49 @@ def test_large_tables_are_blocks_within_the_budget_and_rows_past_it(data):
     assert traces[0:3] == traces[3:6] == traces[6:9], data
     assert blocked[2] == set()  # no budget: row by row
     assert blocked[1] <= {0, 1} and sum(terminals[t].num_states for t in blocked[1]) <= 350
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    st.lists(
+        st.binary(max_size=9) | st.text('"abc09 :\\u6', max_size=9).map(str.encode),
+        min_size=1,
+        max_size=10,
+    ),
+    st.lists(st.integers(0, len(PATTERNS) - 1), min_size=2, max_size=4, unique=True),
+    st.booleans(),
+)
+def test_numba_rows_of_several_members_equal_the_python_rows(texts, starts, blocks):
+    """The rows of several-member states built in numba (column classes and one-member
+    targets read from the lexer's table of one-member ids, kept in step as states are
+    numbered one by one or in blocks) are the rows the Python pass builds."""
+    trie_walk._wait_for_numba()
+    terminals = _terminals()
+    by_kernel, by_python = ProductLexer(terminals), ProductLexer(terminals)
+    kernels = trie_walk._numba_product_row
+    assert kernels is not None
+    calls: list[int] = []
+    counted = (lambda *a: calls.append(1) or kernels[0](*a), kernels[1])
+    original = lexer_module.MAX_BLOCK_STATES
+    lexer_module.MAX_BLOCK_STATES = original if blocks else 0
+    try:
+        for data in [*texts, b'"ab']:
+            for chosen in (frozenset(starts), frozenset(starts[:1])):
+                trie_walk._numba_product_row = counted
+                with_kernel = _trace(by_kernel, by_kernel.start_state(chosen), data)
+                trie_walk._numba_product_row = None
+                in_python = _trace(by_python, by_python.start_state(chosen), data)
+                assert with_kernel == in_python, data
+    finally:
+        trie_walk._numba_product_row = kernels
+        lexer_module.MAX_BLOCK_STATES = original
+    assert calls  # (a start state of several terminals has several members)
+    filled = by_kernel.transitions[: by_kernel.num_states, 0] != lexer_module.UNEXPLORED
+    for state in np.flatnonzero(filled).tolist():
+        # Each target holds exactly the members that byte leaves alive.
+        members = by_kernel.members[state]
+        for byte in (0x22, 0x61, 0x62, 0x63, 0x30, 0x20, 0x3A, 0x5C):
+            alive = {(t, int(terminals[t].transitions[q, byte])) for t, q in members}
+            alive = {(t, q) for t, q in alive if q >= 0}
+            target = int(by_kernel.transitions[state, byte])
+            assert (set(by_kernel.members[target]) if target >= 0 else set()) == alive

@@ -18,7 +18,9 @@ import pytest
 from structgen.bitmask import allocate_token_bitmask
 from structgen.engines.cfg import engine as engine_module
 from structgen.engines.cfg.engine import GrammarEngine
-from structgen.kernels import trie_walk
+from structgen.grammar.analysis import TerminalCollisionWarning
+from structgen.grammar.loading import load_grammar
+from structgen.kernels import numba_cpu, trie_walk
 from structgen.schema.to_grammar import schema_to_grammar
 
 SCHEMA = {
@@ -142,3 +144,61 @@ def test_difference_walks_equal_plain_walks(llama3_vocab, monkeypatch):
             np.testing.assert_array_equal(grouped[group], group_nodes)
         compared += 1
     assert compared >= 10  # keys that may be any string, string bodies, their prefixes
+
+
+WORDS = r"""
+start: (KEYWORD | WORD | NUMBER)+
+KEYWORD: "select" | "from" | "where"
+WORD: /[ -~]+/
+NUMBER: /[0-9]+(\.[0-9]+)?/
+"""
+"""A grammar whose difference walks stop at accepting states: after ``s``, a keyword and a
+word are both alive (a word is complete), while the reference (a word alone) loops."""
+
+WORD_TEXTS = ["select x from y where 12.5", "fromage 7 wherever selection", "s" * 40]
+
+
+@pytest.mark.parametrize("source", ["schema", "words"])
+def test_difference_walks_resume_where_rows_were_missing(llama3_vocab, monkeypatch, source):
+    """The same, on a lexer whose rows are not filled yet: each difference walk stops where a
+    row is missing and resumes there once it is filled (several rounds), and must still equal
+    the plain walk of a lexer that had every row."""
+    monkeypatch.setattr(engine_module, "_shared_walks", type(engine_module._shared_walks)())
+    rounds: list[int] = []
+    kernel = numba_cpu.walk_trie_difference
+    monkeypatch.setattr(
+        numba_cpu, "walk_trie_difference", lambda *a: rounds.append(1) or kernel(*a)
+    )
+    if source == "schema":
+        grammar = schema_to_grammar(SCHEMA)
+        filled = GrammarEngine(grammar, llama3_vocab, lazy=True)
+        _masks(filled, DOCUMENTS)
+    else:
+        with pytest.warns(TerminalCollisionWarning):  # (the overlap is the point)
+            grammar = load_grammar(WORDS, syntax="lark")
+        filled = GrammarEngine(grammar, llama3_vocab, lazy=True)
+        for text in WORD_TEXTS:
+            config = filled.initial
+            for byte in text.encode():
+                filled.mask(config)
+                config = filled.step(config, byte)
+    resumed = 0
+    for state in range(filled.lexer.num_states):
+        reference = filled._reference_for(state)
+        if reference is None:
+            continue
+        fresh = GrammarEngine(grammar, llama3_vocab, lazy=True)
+        own = fresh.lexer._intern(frozenset(filled.lexer.members[state]))
+        theirs = fresh.lexer._intern(frozenset(filled.lexer.members[reference]))
+        before = len(rounds)
+        words, grouped = fresh._difference_walk(own, theirs)
+        resumed += len(rounds) - before > 1
+        plain_words = np.zeros(filled.num_words, dtype=np.int32)
+        nodes, states = filled._walk(plain_words, state, np.array([0], dtype=np.int32))
+        plain = filled._group_events(nodes, states)
+        np.testing.assert_array_equal(words, plain_words, err_msg=f"tokens from state {state}")
+        # Groups are numbered per lexer: compared by the terminals they complete.
+        got = {fresh.lexer.accepting_sets[g]: n.tolist() for g, n in grouped.items()}
+        want = {filled.lexer.accepting_sets[g]: n.tolist() for g, n in plain.items()}
+        assert got == want, f"boundaries from state {state}"
+    assert resumed >= 2  # walks that stopped at missing rows and went on from there

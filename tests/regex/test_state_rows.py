@@ -81,3 +81,21 @@ def test_state_map_numbers_each_state_once_in_first_sight_order(rows: list) -> N
         assert translated.dtype == np.int32
         assert translated.tolist() == expected
     assert calls == list(oracle)
+
+
+@settings(deadline=None)  # (the first call may compile the numba kernel)
+@given(
+    arrays(np.int32, 256, elements=st.integers(DEAD, 5) | st.integers(DEAD, 300)),
+    st.integers(1, 128),
+)
+def test_majority_state_is_the_most_frequent_live_state(row: np.ndarray, least: int) -> None:
+    """``majority_state`` (which state a lexer row mostly leads to: the reference of a
+    difference walk) against a count in Python: the live state most entries hold, the
+    smallest on a tie, if at least ``least`` do; else -1."""
+    counts: dict[int, int] = {}
+    for state in row.tolist():
+        if state >= 0:
+            counts[state] = counts.get(state, 0) + 1
+    best = min(counts, key=lambda s: (-counts[s], s)) if counts else -1
+    expected = best if best >= 0 and counts[best] >= least else -1
+    assert numba_cpu.majority_state(row, least) == expected

@@ -69,6 +69,7 @@ _CLIPPED_PATHS = 256
 """Tokens and boundaries past a bounded string's slack read one by one before a plain walk
 pays instead (a vocabulary has few tokens longer than 64 bytes: 123 of Llama-3's 128k)."""
 _BALL_ROWS = 32  # lexer rows a walk may fill around its state before following the trie
+_MAJORITY = 64  # bytes that must lead to one state for a root walk to be a difference walk
 
 
 class Config:
@@ -720,13 +721,16 @@ class GrammarEngine:
         the trie. Only with numba loaded (the difference walk is a numba kernel)."""
         if not numba_walk_ready():
             return None
+        # numba is loaded already (numba_walk_ready): importing its kernels costs nothing.
+        from structgen.kernels.numba_cpu import majority_state
+
         lexer = self.lexer
         lexer.ensure_row(state)
-        target = _majority_target(lexer.transitions[state])
-        if target is None or target == state:
+        target = majority_state(lexer.transitions[state], _MAJORITY)
+        if target < 0 or target == state:
             return None
         lexer.ensure_row(target)
-        if _majority_target(lexer.transitions[target]) != target:
+        if majority_state(lexer.transitions[target], _MAJORITY) != target:
             return None
         return target
 
@@ -738,27 +742,52 @@ class GrammarEngine:
 
         base = self._walks[self._root_walk_id(reference)]
         trie, lexer = self.trie, self.lexer
+        words = base.dense.copy()
         missing = np.empty(1024, dtype=np.int32)
-        counts = np.zeros(2, dtype=np.int64)
-        event_node, event_state = self._events(min(len(trie.node_byte), self.max_walk_events))
+        frontier = np.empty(3 * 256, dtype=np.int32)
+        counts = np.zeros(3, dtype=np.int64)
+        self._events(min(len(trie.node_byte), self.max_walk_events))
         same_roots = np.empty(len(trie.node_byte), dtype=np.int32)
+        seen = np.zeros(lexer.transitions.shape[0], dtype=np.bool_)
+        entries = (
+            np.zeros(1, dtype=np.int32),
+            np.array([state], dtype=np.int32),
+            np.array([reference], dtype=np.int32),
+        )
+        count = 0
         while True:
-            words = base.dense.copy()
-            seen = np.zeros(lexer.transitions.shape[0], dtype=np.bool_)
-            count = walk_trie_difference(
-                lexer.transitions, lexer.has_accepting, state, reference,
+            event_node, event_state = self._event_buffers
+            skipped = int(counts[1])
+            result = walk_trie_difference(
+                lexer.transitions, lexer.has_accepting, *entries,
                 trie.node_byte, trie.node_depth, trie.subtree_end, trie.token_ptr,
-                trie.token_ids, words, event_node, event_state, same_roots,
-                UNEXPLORED, seen, missing, counts,
+                trie.token_ids, words, event_node, event_state, count, same_roots,
+                UNEXPLORED, seen, missing, frontier, counts, self.walk_radius + 1,
             )  # fmt: skip
-            if count == -2:
-                _fill_missing_rows(lexer, missing, int(counts[0]))
+            waiting = int(counts[2])
+            if result < 0 or 3 * waiting > len(frontier):
+                # Arrays too small: this round again with larger ones (it rewrites the same
+                # bits, events and skipped roots).
+                if result < 0:
+                    self._grow_events(count, self._more_events(len(event_node)))
+                else:
+                    frontier = np.empty(6 * waiting, dtype=np.int32)
+                seen[:] = False
+                counts[1] = skipped
                 continue
-            if count >= 0:
+            count = result
+            if not waiting:
                 break
-            event_node, event_state = self._events(self._more_events(len(event_node)))
+            listed = int(counts[0])
+            _fill_missing_rows(lexer, missing, listed)
+            if listed > len(missing) or len(seen) < lexer.transitions.shape[0]:
+                # (states past ``missing``'s end are found again; the lexer grew)
+                seen = np.zeros(lexer.transitions.shape[0], dtype=np.bool_)
+            triples = frontier[: 3 * waiting].reshape(-1, 3)
+            entries = (triples[:, 0].copy(), triples[:, 1].copy(), triples[:, 2].copy())
+        event_node, event_state = self._event_buffers
         grouped = self._group_events(event_node[:count], event_state[:count])
-        roots = same_roots[: int(counts[1])]
+        roots = np.sort(same_roots[: int(counts[1])])  # (rounds after the first: out of order)
         ends = trie.subtree_end[roots]
         for group, nodes in base.event_nodes.items() if len(roots) else ():
             # The reference's boundaries count where the walks met (inside those subtrees).
@@ -1037,16 +1066,6 @@ def _space_edges(automaton: Any) -> tuple[bool, bool]:
     into_accepting = (rows >= 0) & accepting[np.maximum(rows, 0)]
     ends = np.flatnonzero(into_accepting.any(axis=0)).tolist() == [0x20]
     return starts, ends
-
-
-def _majority_target(row: np.ndarray) -> int | None:
-    """The state most bytes of ``row`` lead to, if at least 64 do (else None)."""
-    live = row[row >= 0]
-    if len(live) < 64:
-        return None
-    values, counts = np.unique(live, return_counts=True)
-    best = int(np.argmax(counts))
-    return int(values[best]) if counts[best] >= 64 else None
 
 
 def _thread_key(thread: Thread) -> tuple[int, int, int]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from structgen.errors import LimitExceededError
-from structgen.kernels.trie_walk import column_classes, renumber_rows
+from structgen.kernels.trie_walk import column_classes, product_row_kernels, renumber_rows
 from structgen.regex.dfa import DEAD, ByteAutomaton, ByteDFA, StateMap
 
 _GROWTH = 256
@@ -57,6 +57,18 @@ class ProductLexer:
         self._blocks: dict[int, np.ndarray] = {}
         self._single_ids: dict[int, dict[int, int]] = {}
         self._blocked_large = 0  # states taken in blocks of tables over SMALL_BLOCK_STATES
+        # For the rows of several-member states in numba (see _fill_product_row): each table
+        # terminal's one-member state ids, at _table_offsets[t] in _single_table (-1 where not
+        # numbered yet; an offset of -1: the terminal is not a table), and scratch arrays.
+        self._table_offsets: dict[int, int] = {}
+        self._single_table = np.full(0, -1, dtype=np.int32)
+        self._single_used = 0
+        self._member_rows = np.empty((8, 256), dtype=np.int32)
+        self._row_scratch = (
+            np.empty(256, dtype=np.int32),  # each byte's column class
+            np.empty(256, dtype=np.int32),  # each class's target state
+            np.empty(512, dtype=np.int32),  # (class, first column) of classes to number
+        )
         self.walked: set[int] = set()
         """States whose root trie walk has run: every row a token prefix reads is filled."""
 
@@ -156,6 +168,9 @@ class ProductLexer:
             self.accepting_group[states] = np.where(accepting, self.group_of(completes), -1)
         renumber_rows(dfa.transitions, ids, self.transitions, self.live_bytes)
         self._blocks[terminal] = ids
+        offset = self._table_offsets.get(terminal, -1)
+        if offset >= 0:
+            self._single_table[offset : offset + count] = ids
 
     def _intern(self, members: frozenset) -> int:
         state = self._ids.get(members)
@@ -176,6 +191,9 @@ class ProductLexer:
         if len(members) == 1:
             accepting = (terminal,) if self.dfas[terminal].accepts(inner) else ()
             self._single_ids.setdefault(terminal, {})[inner] = state
+            offset = self._table_offsets.get(terminal, -1)
+            if offset >= 0:
+                self._single_table[offset + inner] = state
         else:
             ordered = tuple(sorted(members))
             accepting = tuple(sorted({t for t, q in ordered if self.dfas[t].accepts(q)}))
@@ -238,6 +256,8 @@ class ProductLexer:
             self.transitions[current] = row
             self.live_bytes[current] = row >= 0
             return
+        if self._fill_product_row(current, members):
+            return
         dfas = self.dfas
         rows = np.stack([dfas[t].row(q) for t, q in members])  # [k, 256]
         terminals = [t for t, _ in members]
@@ -266,3 +286,67 @@ class ProductLexer:
         row = targets[inverse + 1]
         self.transitions[current] = row
         self.live_bytes[current] = row >= 0
+
+    def _fill_product_row(self, current: int, members: tuple[tuple[int, int], ...]) -> bool:
+        """The row of a several-member state in numba (``product_row``): the Python row of
+        :meth:`_fill_row` with the column classes and one-member targets found by the kernel,
+        leaving Python only the targets not numbered yet. False (nothing done) before numba
+        is loaded or when a member's automaton is not a table."""
+        kernels = product_row_kernels()
+        if kernels is None:
+            return False
+        count = len(members)
+        rows = self._member_rows
+        if rows.shape[0] < count:
+            rows = self._member_rows = np.empty((2 * count, 256), dtype=np.int32)
+        offsets = np.empty(count, dtype=np.int64)
+        dfas, known = self.dfas, self._table_offsets
+        for position, (terminal, inner) in enumerate(members):
+            offset = known.get(terminal)
+            if offset is None:
+                offset = self._table_offset(terminal)
+            if offset < 0:
+                return False
+            rows[position] = dfas[terminal].transitions[inner]
+            offsets[position] = offset
+        rows = rows[:count]
+        product_row, write_row = kernels
+        inverse, targets, pending = self._row_scratch
+        waiting = product_row(
+            rows, offsets, self._single_table, inverse, targets, pending,
+            self.transitions, self.live_bytes, current,
+        )  # fmt: skip
+        if waiting:
+            terminals = [t for t, _ in members]
+            for index, column in pending[: 2 * waiting].reshape(-1, 2).tolist():
+                alive = [(t, q) for t, q in zip(terminals, rows[:, column].tolist()) if q >= 0]
+                targets[index] = (
+                    self.state_of(*alive[0]) if len(alive) == 1 else self._intern(frozenset(alive))
+                )
+            # (numbering may have grown the arrays: write into the current ones)
+            write_row(inverse, targets, self.transitions, self.live_bytes, current)
+        return True
+
+    def _table_offset(self, terminal: int) -> int:
+        """Where ``terminal``'s one-member state ids start in ``_single_table`` (placed there
+        now, with the states numbered so far), or -1 if its automaton is not a table."""
+        dfa = self.dfas[terminal]
+        if not isinstance(dfa, ByteDFA):
+            self._table_offsets[terminal] = -1
+            return -1
+        size = dfa.num_states
+        offset = self._single_used
+        if offset + size > len(self._single_table):
+            grown = np.full(max(offset + size, 2 * len(self._single_table), 1024), -1, np.int32)
+            grown[:offset] = self._single_table[:offset]
+            self._single_table = grown
+        ids = self._single_table[offset : offset + size]
+        block = self._blocks.get(terminal)
+        if block is not None:
+            ids[:] = block
+        else:
+            for inner, state in self._single_ids.get(terminal, {}).items():
+                ids[inner] = state
+        self._single_used = offset + size
+        self._table_offsets[terminal] = offset
+        return offset
