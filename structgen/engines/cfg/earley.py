@@ -30,7 +30,8 @@ class _Self:
 
 
 SELF = _Self()
-Item = tuple  # (rule_id, dot, origin: EarleySet | SELF)
+Item = tuple
+_NOTHING_WAITING: dict[int, list] = {}  # (read only)  # (rule_id, dot, origin: EarleySet | SELF)
 
 
 class Predictions:
@@ -49,22 +50,23 @@ class EarleySet:
     """An immutable, interned Earley set; ``expected`` holds the terminal ids it can scan.
 
     Its pending items are ``own`` (from scanning and completion: items whose rule started at
-    another set) and ``predicted.items``; ``by_next`` indexes both by the symbol after the dot.
+    another set) and ``predicted.items``; ``own_next`` indexes the own ones by the symbol after
+    the dot (``predicted.by_next`` the others: shared, never copied per set).
     """
 
-    __slots__ = ("own", "predicted", "by_next", "expected", "accepting", "_scans", "__weakref__")
+    __slots__ = ("own", "predicted", "own_next", "expected", "accepting", "_scans", "__weakref__")
 
     def __init__(
         self,
         own: frozenset,
         predicted: Predictions,
-        by_next: dict[int, list],
+        own_next: dict[int, list],
         expected: frozenset[int],
         accepting: bool,
     ):
         self.own = own
         self.predicted = predicted
-        self.by_next = by_next
+        self.own_next = own_next
         self.expected = expected
         self.accepting = accepting
         self._scans: dict[int, EarleySet] = {}
@@ -205,10 +207,12 @@ class EarleyGrammar:
         cached = source._scans.get(terminal)
         if cached is not None:
             return cached
+        predicted = source.predicted
         kernel = [
             (rule, dot + 1, source if origin is SELF else origin)
-            for rule, dot, origin in source.by_next.get(terminal, ())
+            for rule, dot, origin in source.own_next.get(terminal, ())
         ]
+        kernel += [(rule, dot + 1, source) for rule, dot, _ in predicted.by_next.get(terminal, ())]
         result = self._make_set(kernel)
         source._scans[terminal] = result
         return result
@@ -260,12 +264,18 @@ class EarleyGrammar:
                         items.add(item)
                         agenda.append(item)
             elif origin is not SELF:
-                for waiting_rule, waiting_dot, waiting_origin in origin.by_next.get(lhs, ()):
+                for waiting_rule, waiting_dot, waiting_origin in origin.own_next.get(lhs, ()):
+                    # (own items have another set as origin, but the initial set's own kernel)
                     item = (
                         waiting_rule,
                         waiting_dot + 1,
                         origin if waiting_origin is SELF else waiting_origin,
                     )
+                    if item not in items:
+                        items.add(item)
+                        agenda.append(item)
+                for waiting_rule, waiting_dot, _ in origin.predicted.by_next.get(lhs, ()):
+                    item = (waiting_rule, waiting_dot + 1, origin)
                     if item not in items:
                         items.add(item)
                         agenda.append(item)
@@ -390,16 +400,12 @@ class EarleyGrammar:
         if interned is not None:
             return interned
         if own:
-            by_next = dict(predicted.by_next)
-            waiting_for = self._index(own)
-            for symbol, waiting in waiting_for.items():
-                shared = by_next.get(symbol)
-                by_next[symbol] = waiting if shared is None else shared + waiting
+            own_next = self._index(own)
             num_terminals = self.num_terminals
-            expected = predicted.expected | {s for s in waiting_for if s < num_terminals}
+            expected = predicted.expected | {s for s in own_next if s < num_terminals}
         else:
-            by_next, expected = predicted.by_next, predicted.expected
-        result = EarleySet(own, predicted, by_next, expected, accepting)  # read-only lists
+            own_next, expected = _NOTHING_WAITING, predicted.expected
+        result = EarleySet(own, predicted, own_next, expected, accepting)  # read-only lists
         self._interned[key] = result
         self.interned_items += len(own)
         return result
