@@ -247,7 +247,6 @@ def product_row(
     targets: np.ndarray,
     pending: np.ndarray,
     transitions: np.ndarray,
-    live: np.ndarray,
     current: int,
 ) -> int:
     """One row of the product lexer from its members' rows (``rows``, int32 ``[k, 256]``
@@ -256,8 +255,8 @@ def product_row(
     lexer state, ``single_ids[offsets[m] + inner]`` (an offset or id of -1: not numbered
     yet). ``targets[c]`` receives each class's lexer state, -1 where the caller must number
     it: those classes are listed in ``pending`` as (class, first column) pairs and their
-    count returned. With none pending the row is written into ``transitions[current]`` (and
-    ``live[current]``); else the caller numbers them and calls :func:`write_product_row`."""
+    count returned. With none pending the row is written into ``transitions[current]``; else
+    the caller numbers them and calls :func:`write_product_row`."""
     firsts = column_classes(rows, inverse)
     count = rows.shape[0]
     waiting = 0
@@ -279,7 +278,7 @@ def product_row(
             pending[2 * waiting + 1] = column
             waiting += 1
     if waiting == 0:
-        write_product_row(inverse, targets, transitions, live, current)
+        write_product_row(inverse, targets, transitions, current)
     return waiting
 
 
@@ -300,19 +299,12 @@ def majority_state(row: np.ndarray, least: int) -> int:
 
 @_jit(nogil=True)
 def write_product_row(
-    inverse: np.ndarray,
-    targets: np.ndarray,
-    transitions: np.ndarray,
-    live: np.ndarray,
-    current: int,
+    inverse: np.ndarray, targets: np.ndarray, transitions: np.ndarray, current: int
 ) -> None:
-    """``transitions[current, b] = targets[inverse[b]]`` (dead where ``inverse[b]`` is -1),
-    and ``live[current]`` whether each is alive."""
+    """``transitions[current, b] = targets[inverse[b]]`` (dead where ``inverse[b]`` is -1)."""
     for byte in range(inverse.shape[0]):
         cls = inverse[byte]
-        value = targets[cls] if cls >= 0 else -1
-        transitions[current, byte] = value
-        live[current, byte] = value >= 0
+        transitions[current, byte] = targets[cls] if cls >= 0 else -1
 
 
 @_jit(nogil=True)
@@ -835,12 +827,10 @@ def hopcroft_blocks(compact: np.ndarray, accepting: np.ndarray) -> np.ndarray:
 
 
 @_jit(nogil=True)
-def renumber_rows(
-    table: np.ndarray, ids: np.ndarray, transitions: np.ndarray, live: np.ndarray
-) -> None:
-    """Row ``ids[s]`` of ``transitions`` (and of ``live``, whether each entry is alive) becomes
-    row ``s`` of the int32 ``table`` with every state ``t`` renumbered ``ids[t]``; dead entries
-    stay dead. One pass: a terminal's whole table taken into the product lexer at once."""
+def renumber_rows(table: np.ndarray, ids: np.ndarray, transitions: np.ndarray) -> None:
+    """Row ``ids[s]`` of ``transitions`` becomes row ``s`` of the int32 ``table`` with every
+    state ``t`` renumbered ``ids[t]``; dead entries stay dead. One pass: a terminal's whole
+    table taken into the product lexer at once."""
     for state in range(table.shape[0]):
         into = ids[state]
         for byte in range(table.shape[1]):
@@ -848,7 +838,6 @@ def renumber_rows(
             if value >= 0:
                 value = ids[value]
             transitions[into, byte] = value
-            live[into, byte] = value >= 0
 
 
 @_jit(nogil=True)

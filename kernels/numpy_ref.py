@@ -60,15 +60,11 @@ def column_classes(rows: np.ndarray, inverse: np.ndarray) -> np.ndarray:
     return columns[first[order]].astype(np.int32)
 
 
-def renumber_rows(
-    table: np.ndarray, ids: np.ndarray, transitions: np.ndarray, live: np.ndarray
-) -> None:
-    """Row ``ids[s]`` of ``transitions`` (and of ``live``) becomes row ``s`` of ``table``
-    renumbered by ``ids`` (dead entries, -1, stay dead)."""
+def renumber_rows(table: np.ndarray, ids: np.ndarray, transitions: np.ndarray) -> None:
+    """Row ``ids[s]`` of ``transitions`` becomes row ``s`` of ``table`` renumbered by ``ids``
+    (dead entries, -1, stay dead)."""
     lookup = np.append(ids.astype(np.int32), np.int32(-1))  # (-1 reads the last entry)
-    rows = lookup[table]
-    transitions[ids] = rows
-    live[ids] = rows >= 0
+    transitions[ids] = lookup[table]
 
 
 def glue_tables(

@@ -101,19 +101,18 @@ def _load() -> None:
         numba_columns(rows, np.empty(256, dtype=np.int32))
         majority_state(rows[0], 64)
         scratch = np.empty(256, dtype=np.int32)
-        live = np.zeros((1, 256), dtype=np.bool_)
         product_row(
             rows, np.zeros(1, dtype=np.int64), one, scratch, scratch.copy(),
-            np.empty(512, dtype=np.int32), rows.copy(), live, 0,
+            np.empty(512, dtype=np.int32), rows.copy(), 0,
         )  # fmt: skip
-        write_product_row(scratch, scratch.copy(), rows.copy(), live, 0)
+        write_product_row(scratch, scratch.copy(), rows.copy(), 0)
         _numba_product_row = product_row, write_product_row
         take_words(one.copy(), one.copy(), one.copy())
         prune_rules(one.copy(), np.zeros(2, dtype=np.int64), one.copy(), 2, 1, 1)
         _numba_prune = prune_rules
         hopcroft_blocks(rows[:, :1].copy(), accepting)
         _numba_hopcroft = hopcroft_blocks
-        renumber_rows(rows, one.copy(), rows.copy(), np.zeros((1, 256), dtype=np.bool_))
+        renumber_rows(rows, one.copy(), rows.copy())
         _numba_renumber = renumber_rows
         glue_tables(rows.copy(), np.array([0, 1], dtype=np.int32), accepting, accepting.copy())
         _numba_glue = glue_tables
@@ -214,12 +213,10 @@ def column_classes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return kernel(np.ascontiguousarray(rows, dtype=np.int32), inverse), inverse
 
 
-def renumber_rows(
-    table: np.ndarray, ids: np.ndarray, transitions: np.ndarray, live: np.ndarray
-) -> None:
+def renumber_rows(table: np.ndarray, ids: np.ndarray, transitions: np.ndarray) -> None:
     """:func:`structgen.kernels.numba_cpu.renumber_rows` (a terminal's table into the product
     lexer's rows ``ids``), in numba once loaded and in numpy before."""
-    (_numba_renumber or numpy_renumber_rows)(table, ids, transitions, live)
+    (_numba_renumber or numpy_renumber_rows)(table, ids, transitions)
 
 
 def glue_tables(

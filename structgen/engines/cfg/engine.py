@@ -351,21 +351,21 @@ class GrammarEngine:
         if cached is not False:
             return cached
         self._bound_memory()
-        transitions, live, lexer = self.lexer.transitions, self.lexer.live_bytes, self.lexer
+        transitions, lexer = self.lexer.transitions, self.lexer
         threads: list[Thread | None] = []
         followers: list[tuple[EarleySet, int]] = []
         final = False
         for thread in config.threads:
             if transitions[thread[0], 0] == UNEXPLORED:
                 lexer.ensure_row(thread[0])
-                transitions, live = lexer.transitions, lexer.live_bytes
+                transitions = lexer.transitions
             state = int(transitions[thread[0], byte])
             if state < 0:
                 continue
             if transitions[state, 0] == UNEXPLORED:
                 lexer.ensure_row(state)
-                transitions, live = lexer.transitions, lexer.live_bytes
-            if live[state].any():
+                transitions = lexer.transitions
+            if (transitions[state] >= 0).any():
                 threads.append((state, thread[1], thread[2]))
             if lexer.has_accepting[state]:
                 ended, completes = self._followers(thread, lexer.accepting_terminals[state])
@@ -389,7 +389,7 @@ class GrammarEngine:
         with GROWTH_LOCK:
             for thread in config.threads:
                 self.lexer.ensure_row(thread[0])
-                live |= self.lexer.live_bytes[thread[0]]
+                live |= self.lexer.transitions[thread[0]] >= 0
         return live
 
     # -- ahead-of-time work ------------------------------------------------------------------
@@ -979,7 +979,7 @@ class GrammarEngine:
         lexer = self.lexer
         masks = sum(words.nbytes for words, _ in self._masks.values())
         walks = sum(walk.nbytes() for walk in self._walks)
-        return int(lexer.transitions.nbytes + lexer.live_bytes.nbytes + masks + walks)
+        return int(lexer.transitions.nbytes + masks + walks)
 
 
 class TrieWalk:

@@ -46,7 +46,6 @@ class ProductLexer:
         self._group_ids: dict[tuple[int, ...], int] = {}
         self.transitions = np.full((_GROWTH, 256), DEAD, dtype=np.int32)
         self.has_accepting = np.zeros(_GROWTH, dtype=np.bool_)
-        self.live_bytes = np.zeros((_GROWTH, 256), dtype=np.bool_)
         self.ready = np.zeros(_GROWTH, dtype=np.int32)
         """``ready[s] = r``: every state less than ``r`` bytes from ``s`` has its row."""
         self._starts: dict[frozenset[int], int] = {}
@@ -166,7 +165,7 @@ class ProductLexer:
         self.has_accepting[states] = accepting
         if accepting.any():
             self.accepting_group[states] = np.where(accepting, self.group_of(completes), -1)
-        renumber_rows(dfa.transitions, ids, self.transitions, self.live_bytes)
+        renumber_rows(dfa.transitions, ids, self.transitions)
         self._blocks[terminal] = ids
         offset = self._table_offsets.get(terminal, -1)
         if offset >= 0:
@@ -226,7 +225,6 @@ class ProductLexer:
         count = len(self.members)
         for name, fill in (
             ("transitions", None),  # (a state's row is written when it is numbered)
-            ("live_bytes", None),  # (and this one when its row is filled: read only after)
             ("has_accepting", False),
             ("accepting_group", -1),
             ("ready", 0),
@@ -254,7 +252,6 @@ class ProductLexer:
                 )
             row = singles.translate(dfa.row(state))
             self.transitions[current] = row
-            self.live_bytes[current] = row >= 0
             return
         if self._fill_product_row(current, members):
             return
@@ -283,9 +280,7 @@ class ProductLexer:
             target = frozenset((t, q) for t, q in zip(terminals, column) if q >= 0)
             known = ids.get(target)
             targets[index + 1] = known if known is not None else self._intern(target)
-        row = targets[inverse + 1]
-        self.transitions[current] = row
-        self.live_bytes[current] = row >= 0
+        self.transitions[current] = targets[inverse + 1]
 
     def _fill_product_row(self, current: int, members: tuple[tuple[int, int], ...]) -> bool:
         """The row of a several-member state in numba (``product_row``): the Python row of
@@ -314,7 +309,7 @@ class ProductLexer:
         inverse, targets, pending = self._row_scratch
         waiting = product_row(
             rows, offsets, self._single_table, inverse, targets, pending,
-            self.transitions, self.live_bytes, current,
+            self.transitions, current,
         )  # fmt: skip
         if waiting:
             terminals = [t for t, _ in members]
@@ -324,7 +319,7 @@ class ProductLexer:
                     self.state_of(*alive[0]) if len(alive) == 1 else self._intern(frozenset(alive))
                 )
             # (numbering may have grown the arrays: write into the current ones)
-            write_row(inverse, targets, self.transitions, self.live_bytes, current)
+            write_row(inverse, targets, self.transitions, current)
         return True
 
     def _table_offset(self, terminal: int) -> int:

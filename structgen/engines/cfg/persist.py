@@ -412,7 +412,6 @@ def _restore_lexer(engine: GrammarEngine, data: dict[str, Any], arrays: Arrays) 
     count = data["states"]
     transitions = arrays["lexer.transitions"]
     lexer.transitions[:count] = transitions
-    lexer.live_bytes[:count] = transitions >= 0
     lexer.ready[:count] = arrays["lexer.ready"]
     for terminals, state in data["starts"]:
         lexer._starts[frozenset(terminals)] = state
