@@ -480,6 +480,42 @@ def walk_trie_events_lazy(
 
 
 @_jit(nogil=True)
+def _stop_at_missing_rows(
+    transitions: np.ndarray,
+    unexplored: int,
+    node: int,
+    state: int,
+    reference: int,
+    seen: np.ndarray,
+    missing: np.ndarray,
+    found: int,
+    frontier: np.ndarray,
+    waiting: int,
+) -> tuple[bool, int, int]:
+    """For :func:`walk_trie_difference`: whether the walk must stop at ``node`` because the
+    row of ``state`` or ``reference`` is missing; if so, those states are listed in
+    ``missing`` (once, marked in ``seen``) and ``(node, state, reference)`` becomes a frontier
+    entry. Returns (stopped, listed states so far, frontier entries so far): the counts go on
+    past the arrays' capacity."""
+    stop = False
+    for candidate in (state, reference):
+        if candidate >= 0 and transitions[candidate, 0] == unexplored:
+            stop = True
+            if not seen[candidate]:
+                seen[candidate] = True
+                if found < missing.shape[0]:
+                    missing[found] = candidate
+                found += 1
+    if stop:
+        if waiting < frontier.shape[0] // 3:
+            frontier[3 * waiting] = node
+            frontier[3 * waiting + 1] = state
+            frontier[3 * waiting + 2] = reference
+        waiting += 1
+    return stop, found, waiting
+
+
+@_jit(nogil=True)
 def walk_trie_difference(
     transitions: np.ndarray,
     has_accepting: np.ndarray,
@@ -524,8 +560,6 @@ def walk_trie_difference(
     state before and after a character usually do — this visits a few nodes instead of the
     whole trie."""
     capacity = event_node.shape[0]
-    missing_capacity = missing.shape[0]
-    frontier_capacity = frontier.shape[0] // 3
     found = 0
     events = first_event
     same = counts[1]
@@ -537,21 +571,11 @@ def walk_trie_difference(
         node = entry_node[entry]
         state = entry_state[entry]
         reference = entry_reference[entry]
-        stop = False
-        for candidate in (state, reference):
-            if candidate >= 0 and transitions[candidate, 0] == unexplored:
-                stop = True
-                if not seen[candidate]:
-                    seen[candidate] = True
-                    if found < missing_capacity:
-                        missing[found] = candidate
-                    found += 1
+        stop, found, waiting = _stop_at_missing_rows(
+            transitions, unexplored, node, state, reference, seen, missing, found, frontier,
+            waiting,
+        )  # fmt: skip
         if stop:
-            if waiting < frontier_capacity:
-                frontier[3 * waiting] = node
-                frontier[3 * waiting + 1] = state
-                frontier[3 * waiting + 2] = reference
-            waiting += 1
             continue
         depth = node_depth[node]
         if node > 0 and has_accepting[state]:
@@ -590,21 +614,11 @@ def walk_trie_difference(
                 token = token_ids[position]
                 out[token >> 5] |= np.int32(1) << np.int32(token & 31)
             if below > index + 1:
-                stop = False
-                for candidate in (state, reference):
-                    if candidate >= 0 and transitions[candidate, 0] == unexplored:
-                        stop = True
-                        if not seen[candidate]:
-                            seen[candidate] = True
-                            if found < missing_capacity:
-                                missing[found] = candidate
-                            found += 1
+                stop, found, waiting = _stop_at_missing_rows(
+                    transitions, unexplored, index, state, reference, seen, missing, found,
+                    frontier, waiting,
+                )  # fmt: skip
                 if stop:
-                    if waiting < frontier_capacity:
-                        frontier[3 * waiting] = index
-                        frontier[3 * waiting + 1] = state
-                        frontier[3 * waiting + 2] = reference
-                    waiting += 1
                     index = below
                     continue
                 if has_accepting[state]:

@@ -23,6 +23,14 @@ PATTERNS = [
 ]
 
 
+TEXTS = st.lists(
+    st.binary(max_size=9) | st.text('"abc09 :\\u6', max_size=9).map(str.encode),
+    min_size=1,
+    max_size=10,
+)
+"""Byte strings the lexers are traced along: arbitrary bytes, and text of the keys' alphabet."""
+
+
 def _terminals():
     """Keys and a string as glued tables (a quote, then the rest), a number as one table."""
     out = []
@@ -54,11 +62,7 @@ def _trace(lexer: ProductLexer, start: int, data: bytes) -> list:
 
 @settings(deadline=None, max_examples=80)
 @given(
-    st.lists(
-        st.binary(max_size=9) | st.text('"abc09 :\\u6', max_size=9).map(str.encode),
-        min_size=1,
-        max_size=10,
-    ),
+    TEXTS,
     st.lists(st.integers(0, len(PATTERNS) - 1), min_size=1, max_size=4, unique=True),
 )
 def test_blocks_build_the_lexer_rows_one_by_one_would(texts, starts):
@@ -120,11 +124,7 @@ def test_large_tables_are_blocks_within_the_budget_and_rows_past_it(data):
 
 @settings(deadline=None, max_examples=60)
 @given(
-    st.lists(
-        st.binary(max_size=9) | st.text('"abc09 :\\u6', max_size=9).map(str.encode),
-        min_size=1,
-        max_size=10,
-    ),
+    TEXTS,
     st.lists(st.integers(0, len(PATTERNS) - 1), min_size=2, max_size=4, unique=True),
     st.booleans(),
 )

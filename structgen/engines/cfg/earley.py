@@ -30,8 +30,8 @@ class _Self:
 
 
 SELF = _Self()
-Item = tuple
-_NOTHING_WAITING: dict[int, list] = {}  # (read only)  # (rule_id, dot, origin: EarleySet | SELF)
+Item = tuple  # (rule_id, dot, origin: EarleySet | SELF)
+_NOTHING_WAITING: dict[int, list] = {}  # (read only)
 
 
 class Predictions:

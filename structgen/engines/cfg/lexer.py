@@ -274,12 +274,8 @@ class ProductLexer:
                 sole.tolist(), who.tolist(), columns[who, sole].tolist()
             ):
                 targets[index + 1] = self.state_of(terminals[member], inner)
-        ids = self._ids
         for index in np.flatnonzero(~alone).tolist():
-            column = columns[:, index].tolist()
-            target = frozenset((t, q) for t, q in zip(terminals, column) if q >= 0)
-            known = ids.get(target)
-            targets[index + 1] = known if known is not None else self._intern(target)
+            targets[index + 1] = self._target_of(terminals, columns[:, index].tolist())
         self.transitions[current] = targets[inverse + 1]
 
     def _fill_product_row(self, current: int, members: tuple[tuple[int, int], ...]) -> bool:
@@ -314,13 +310,16 @@ class ProductLexer:
         if waiting:
             terminals = [t for t, _ in members]
             for index, column in pending[: 2 * waiting].reshape(-1, 2).tolist():
-                alive = [(t, q) for t, q in zip(terminals, rows[:, column].tolist()) if q >= 0]
-                targets[index] = (
-                    self.state_of(*alive[0]) if len(alive) == 1 else self._intern(frozenset(alive))
-                )
+                targets[index] = self._target_of(terminals, rows[:, column].tolist())
             # (numbering may have grown the arrays: write into the current ones)
             write_row(inverse, targets, self.transitions, current)
         return True
+
+    def _target_of(self, terminals: list[int], column: list[int]) -> int:
+        """The state of the members alive in ``column`` (each member's next inner state,
+        negative where it dies; at least one alive), numbered now if new."""
+        alive = [(t, q) for t, q in zip(terminals, column) if q >= 0]
+        return self.state_of(*alive[0]) if len(alive) == 1 else self._intern(frozenset(alive))
 
     def _table_offset(self, terminal: int) -> int:
         """Where ``terminal``'s one-member state ids start in ``_single_table`` (placed there
