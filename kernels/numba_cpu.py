@@ -298,6 +298,44 @@ def majority_state(row: np.ndarray, least: int) -> int:
 
 
 @_jit(nogil=True)
+def future_table(
+    transitions: np.ndarray,
+    state: int,
+    max_states: int,
+    number: np.ndarray,
+    order: np.ndarray,
+    out: np.ndarray,
+) -> int:
+    """The DFA as read from ``state``: its reachable states in breadth-first order (targets
+    in byte order) into ``order``, their rows renumbered in that order into ``out`` (dead
+    stays -1); their count, or -1 when more than ``max_states`` are reachable. ``number`` is
+    scratch of -1s, one per state, left as it was found."""
+    number[state] = 0
+    order[0] = state
+    count, position, over = 1, 0, False
+    while position < count and not over:
+        current = order[position]
+        position += 1
+        for byte in range(transitions.shape[1]):
+            target = transitions[current, byte]
+            if target >= 0 and number[target] < 0:
+                if count == max_states:
+                    over = True
+                    break
+                number[target] = count
+                order[count] = target
+                count += 1
+    if not over:
+        for index in range(count):
+            for byte in range(transitions.shape[1]):
+                target = transitions[order[index], byte]
+                out[index, byte] = -1 if target < 0 else number[target]
+    for index in range(count):
+        number[order[index]] = -1
+    return -1 if over else count
+
+
+@_jit(nogil=True)
 def write_product_row(
     inverse: np.ndarray, targets: np.ndarray, transitions: np.ndarray, current: int
 ) -> None:

@@ -31,6 +31,7 @@ from structgen.kernels.numpy_walk import walk_trie_events as numpy_walk
 __all__ = [
     "LOAD_AFTER_SECONDS",
     "column_classes",
+    "future_table_kernel",
     "glue_tables",
     "numpy_column_classes",
     "numba_walk_ready",
@@ -57,6 +58,7 @@ _numba_renumber: Callable[..., None] | None = None
 _numba_glue: Callable[..., None] | None = None
 _numba_trim: tuple[Callable[..., Any], Callable[..., Any]] | None = None
 _numba_product_row: tuple[Callable[..., int], Callable[..., None]] | None = None
+_numba_future: Callable[..., int] | None = None
 _failure: BaseException | None = None
 _numpy_seconds = 0.0
 
@@ -64,11 +66,12 @@ _numpy_seconds = 0.0
 def _load() -> None:
     """Import the numba kernel and run it once on the argument types the engine passes."""
     global _numba_walk, _numba_columns, _numba_prune, _numba_hopcroft, _failure
-    global _numba_renumber, _numba_glue, _numba_trim, _numba_product_row
+    global _numba_renumber, _numba_glue, _numba_trim, _numba_product_row, _numba_future
     try:
         from structgen.kernels.numba_cpu import column_classes as numba_columns
         from structgen.kernels.numba_cpu import (
             coreachable_states,
+            future_table,
             glue_tables,
             hopcroft_blocks,
             majority_state,
@@ -108,6 +111,8 @@ def _load() -> None:
         write_product_row(scratch, scratch.copy(), rows.copy(), 0)
         _numba_product_row = product_row, write_product_row
         take_words(one.copy(), one.copy(), one.copy())
+        future_table(rows, 0, 1, np.full(1, -1, np.int32), one.copy(), np.empty((1, 256), np.int16))
+        _numba_future = future_table
         prune_rules(one.copy(), np.zeros(2, dtype=np.int64), one.copy(), 2, 1, 1)
         _numba_prune = prune_rules
         hopcroft_blocks(rows[:, :1].copy(), accepting)
@@ -164,6 +169,12 @@ def product_row_kernels() -> tuple[Callable[..., int], Callable[..., None]] | No
     :func:`~structgen.kernels.numba_cpu.write_product_row` once numba is loaded (never waits:
     the product lexer keeps its Python rows for before then)."""
     return _numba_product_row
+
+
+def future_table_kernel() -> Callable[..., int] | None:
+    """:func:`structgen.kernels.numba_cpu.future_table` once numba is loaded (never waits:
+    :meth:`structgen.regex.dfa.ByteDFA.future_digest` keeps its Python pass for before then)."""
+    return _numba_future
 
 
 def warm_up() -> bool:

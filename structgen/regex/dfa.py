@@ -23,6 +23,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from structgen.errors import RegexError
+from structgen.kernels.trie_walk import future_table_kernel
 from structgen.regex import automaton
 from structgen.regex.ast import Node, Repeat
 from structgen.regex.nfa import ByteNFA, build_nfa, needs_dfa
@@ -123,24 +124,13 @@ class ByteDFA:
         in breadth-first order (targets in byte order), their transitions and acceptance. States
         of this DFA or another with equal digests accept exactly the same continuations (the
         tail ``"``, whitespace, ``:`` of every schema's "any other key" terminal, say). None
-        when more than ``max_states`` states are reachable (not worth hashing)."""
-        transitions = self.transitions
-        order = [state]
-        number = {state: 0}
-        position = 0
-        while position < len(order):
-            row = transitions[order[position]]
-            position += 1
-            for target in dict.fromkeys(row[row >= 0].tolist()):
-                if target not in number:
-                    if len(order) == max_states:
-                        return None
-                    number[target] = len(order)
-                    order.append(target)
-        states = np.array(order, dtype=np.int64)
-        renumber = np.full(self.num_states + 1, DEAD, dtype=np.int32)  # [-1] stays DEAD
-        renumber[states] = np.arange(len(order), dtype=np.int32)
-        table = renumber[transitions[states]]
+        when more than ``max_states`` (at most 32,767) states are reachable (not worth
+        hashing). In numba once loaded (the Python pass cost ~0.4 ms a state, on the way to
+        the first mask of each new terminal state)."""
+        found = _future_table(self.transitions, state, max_states)
+        if found is None:
+            return None
+        states, table = found
         digest = hashlib.blake2b(table.tobytes(), digest_size=16)
         digest.update(np.packbits(self.accepting[states]).tobytes())
         return digest.digest()
@@ -157,6 +147,36 @@ class ByteDFA:
     def fullmatch(self, data: bytes) -> bool:
         state = self.walk(0, data)
         return state >= 0 and bool(self.accepting[state])
+
+
+def _future_table(
+    transitions: np.ndarray, state: int, max_states: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(states reachable from ``state`` in breadth-first order, targets in byte order; their
+    rows renumbered in that order as int16), or None past ``max_states`` states."""
+    kernel = future_table_kernel()
+    if kernel is not None:
+        order = np.empty(max_states, dtype=np.int32)
+        out = np.empty((max_states, transitions.shape[1]), dtype=np.int16)
+        number = np.full(transitions.shape[0], DEAD, dtype=np.int32)
+        count = kernel(transitions, state, max_states, number, order, out)
+        return None if count < 0 else (order[:count], out[:count])
+    order_list = [state]
+    number = {state: 0}
+    position = 0
+    while position < len(order_list):
+        row = transitions[order_list[position]]
+        position += 1
+        for target in dict.fromkeys(row[row >= 0].tolist()):
+            if target not in number:
+                if len(order_list) == max_states:
+                    return None
+                number[target] = len(order_list)
+                order_list.append(target)
+    states = np.array(order_list, dtype=np.int64)
+    renumber = np.full(transitions.shape[0] + 1, DEAD, dtype=np.int16)  # [-1] stays DEAD
+    renumber[states] = np.arange(len(order_list), dtype=np.int16)
+    return states, renumber[transitions[states]]
 
 
 def regex_to_dfa(

@@ -78,3 +78,26 @@ def test_a_large_future_is_not_hashed():
     assert dfa.future_digest(0) is None
     assert dfa.future_digest(0, max_states=512) is not None
     assert dfa.future_digest(dfa.walk(0, b"a" * 199)) is not None  # two states left
+
+
+@pytest.mark.parametrize("max_states", [3, 128])
+def test_the_numba_pass_and_the_python_pass_give_the_same_digests(monkeypatch, max_states):
+    """Digests made before numba loads and after must agree (they key one shared walk)."""
+    from structgen.kernels import trie_walk
+    from structgen.regex import dfa as dfa_module
+
+    trie_walk._wait_for_numba()
+    assert trie_walk.future_table_kernel() is not None
+    tables = [regex_to_dfa(pattern) for pattern in [*PATTERNS, r"[a-z]{0,200}", r"(ab|c)*d"]]
+    in_numba = [
+        [dfa.future_digest(state, max_states=max_states) for state in range(dfa.num_states)]
+        for dfa in tables
+    ]
+    monkeypatch.setattr(dfa_module, "future_table_kernel", lambda: None)
+    in_python = [
+        [dfa.future_digest(state, max_states=max_states) for state in range(dfa.num_states)]
+        for dfa in tables
+    ]
+    assert in_numba == in_python
+    assert any(d is None for row in in_numba for d in row)  # (past the limit: not hashed)
+    assert any(d is not None for row in in_numba for d in row)
