@@ -2,9 +2,11 @@
 
 Some automata do not depend on the schema or the vocabulary and cost a first compile dearly:
 the DFA of an unlisted object key (:func:`~structgen.schema.other_keys.free_dfa`, 10–35 ms,
-on the way to the first mask of any object that allows other keys) and the minimal automata
+on the way to the first mask of any object that allows other keys), the minimal automata
 of string formats (:mod:`~structgen.schema.format_automata`: email 140 ms, uri-reference 80,
-hostname 55). A new process on a new machine would build them; the package carries them
+hostname 55), and the byte tables of JSON strings of each format in both escape modes
+(:mod:`~structgen.schema.format_tables`: what the first masks of a ``uri`` string built row by
+row, 20–60 ms). A new process on a new machine would build them; the package carries them
 instead, under the names the disk cache would give them (:mod:`structgen.vocab.dfa_cache`), so a
 changed builder never reads a stale one.
 
@@ -23,6 +25,7 @@ from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.dfa import ByteDFA
 from structgen.schema.compiler import whitespace_run
 from structgen.schema.format_automata import seed_format_dfa
+from structgen.schema.format_tables import build_format_table, format_table_key
 from structgen.schema.options import DEFAULT_MAX_WHITESPACE, SchemaOptions
 from structgen.schema.other_keys import build_free_dfa, free_dfa_key, key_close
 from structgen.validation.formats import KNOWN_FORMATS, format_node
@@ -40,6 +43,15 @@ def seeds() -> Iterator[tuple[Any, list[str], Callable[[], ByteDFA]]]:
         close = key_close(whitespace_run(limit))
         key, sources = free_dfa_key(close)
         yield key, sources, lambda close=close: build_free_dfa(close)
+    limit = SchemaOptions().max_regex_states
+    for name in sorted(KNOWN_FORMATS):
+        if format_node(name) is None:
+            continue
+        for canonical in (False, True):
+            key, sources = format_table_key(name, canonical, limit)
+            yield key, sources, lambda name=name, canonical=canonical: build_format_table(
+                name, canonical, limit
+            )
 
 
 def format_seeds() -> Iterator[tuple[str, int, Callable[[], CodePointDFA]]]:

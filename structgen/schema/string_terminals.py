@@ -22,10 +22,12 @@ from structgen.regex.nodes import char, concat, depth, star, tree_size
 from structgen.regex.text import to_regex_text
 from structgen.schema.builder import SchemaBuilder
 from structgen.schema.errors import Unsupported
+from structgen.schema.format_tables import format_table
 from structgen.schema.json_strings import encode
 from structgen.schema.normalize import Analysis, StringSpec
 from structgen.schema.strings import (
     StringLanguage,
+    format_name,
     minimal_dfa,
     minimized,
     pattern_language,
@@ -42,6 +44,7 @@ _MAX_DEPTH = 150
 # A string of one character class bounded past this many characters is counted lazily (one
 # terminal whose rows are built on use) instead of written out as a regex of its repetitions.
 _LAZY_LENGTH = 64
+_QUOTE = char('"')
 
 
 class StringTerminals:
@@ -169,6 +172,10 @@ class StringTerminals:
         canonical = self.builder.canonical if canonical is None else canonical
         if language.core is not None:
             return self._lazy_string(language, close, canonical)
+        if language.node is not None and close == _QUOTE:
+            found = self._format_string(language.node, canonical)
+            if found is not None:
+                return found
         quote = char('"')
         if language.charset is not None and (
             max(language.min_length, language.max_length or 0) > _LAZY_LENGTH
@@ -190,6 +197,21 @@ class StringTerminals:
                 return self.builder.terminal(encoded, name=name)
         dfa = language.dfa or minimal_dfa(node, self.builder.options.max_regex_states)
         return self._lazy_string(StringLanguage(core=minimized(dfa)), close, canonical)
+
+    def _format_string(self, node: Node, canonical: bool) -> str | None:
+        """The terminal of a string of one known format and nothing else, read through the
+        format's shipped table (:mod:`~structgen.schema.format_tables`); None when ``node`` is
+        not a format's language or no table is there for these settings."""
+        name = format_name(node)
+        if name is None:
+            return None
+        limit = self.builder.options.max_regex_states
+        table = format_table(name, canonical=canonical, max_states=limit)
+        if table is None:
+            return None
+        description = f"<JSON string of format {name}: {table.num_states}-state table>"
+        key = ("format table", name, canonical, limit)
+        return self.builder.automaton_terminal(table, description, key=key, name="str")
 
     def _lazy_string(self, language: StringLanguage, close: Node, canonical: bool) -> str:
         """One terminal whose automaton is the lazy product of ``language.core``, the length

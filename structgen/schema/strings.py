@@ -56,6 +56,7 @@ __all__ = [
     "encoded_strings_except",
     "excluded_names",
     "fixed_length",
+    "format_name",
     "length_range",
     "minimal_dfa",
     "minimized",
@@ -379,6 +380,12 @@ def _intersection(components: list[Node], max_states: int) -> CodePointDFA:
     return automaton
 
 
+def format_name(node: Node) -> str | None:
+    """The format whose language :func:`string_language` gave as ``node`` itself, or None."""
+    named = _FORMAT_NAMES.get(id(node))
+    return named[1] if named is not None and named[0] is node else None
+
+
 def minimal_dfa(node: Node, max_states: int) -> CodePointDFA:
     """``CodePointDFA.from_node(node).minimized()``, memoised per process by the node's
     identity when it took long: :func:`~structgen.validation.formats.format_node` gives one
@@ -388,8 +395,7 @@ def minimal_dfa(node: Node, max_states: int) -> CodePointDFA:
     if found is not None and found[0] is node and found[1] == max_states:
         _MINIMAL.move_to_end(id(node))
         return found[2]
-    named = _FORMAT_NAMES.get(id(node))
-    name = named[1] if named is not None and named[0] is node else None
+    name = format_name(node)
     automaton = load_format_dfa(name, max_states) if name is not None else None
     if automaton is None:
         started = time.perf_counter()

@@ -23,6 +23,7 @@ from structgen.regex.lengths import LengthWindow
 from structgen.regex.nodes import ANY_CHAR, char, concat, repeat
 from structgen.schema.json_strings import encode
 from tests.helpers.automaton_walks import accepts
+from tests.helpers.json_encodings import PRINTABLE, encodings
 
 PATTERNS = [
     r"^(?:\S+\s+){0,3}\S+$",
@@ -40,7 +41,6 @@ ALPHABET = ["a", "b", "c", "x", " ", "\t", "\n", '"', "\\", "/", "\x01", "1", ".
             # the leads E0, ED, F0, F4 at the edges of their valid ranges
             "\u0800", "\u0fff", "\ud000", "\ud7ff", "\U00010000", "\U0003ffff",
             "\U00100000"]  # fmt: skip
-PRINTABLE = {c for c in map(chr, range(0x20, 0x7F)) if c not in '"\\'}
 
 
 def _core(pattern: str) -> CodePointDFA:
@@ -56,33 +56,6 @@ def _automaton(pattern: str, low: int, high: int | None, canonical: bool = False
 def _expected(pattern: str, low: int, high: int | None, text: str) -> bool:
     found = regress.Regex(pattern, "u").find(text) is not None
     return found and low <= len(text) and (high is None or len(text) <= high)
-
-
-def _encode_char(c: str, rng: random.Random, canonical: bool) -> str:
-    """One JSON encoding of ``c``, chosen at random among those JSON allows."""
-    forms = []
-    if c not in '"\\' and ord(c) >= 0x20:
-        forms.append(c)
-    short = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f", "\n": "\\n",
-             "\r": "\\r", "\t": "\\t"}  # fmt: skip
-    if c in short:
-        forms.append(short[c])
-    if not (canonical and c in PRINTABLE):
-        units = c.encode("utf-16-be")
-        hexes = [units[i : i + 2].hex() for i in range(0, len(units), 2)]
-        spelled = "".join("\\u" + h for h in hexes)
-        forms.append(spelled)
-        forms.append(spelled.upper().replace("\\U", "\\u"))
-    return rng.choice(forms)
-
-
-def _encodings(text: str, seed: int, canonical: bool) -> list[bytes]:
-    rng = random.Random(seed)
-    out = [json.dumps(text).encode(), json.dumps(text, ensure_ascii=False).encode()]
-    for _ in range(3):
-        body = "".join(_encode_char(c, rng, canonical) for c in text)
-        out.append(f'"{body}"'.encode())
-    return out
 
 
 bounds = st.tuples(st.integers(0, 6), st.one_of(st.none(), st.integers(0, 6))).map(
@@ -103,7 +76,7 @@ def test_accepts_exactly_the_encodings_of_the_constrained_strings(
     low, high = bounds
     automaton = _automaton(pattern, low, high, canonical)
     expected = _expected(pattern, low, high, text)
-    for data in _encodings(text, seed, canonical):
+    for data in encodings(text, seed, canonical):
         assert accepts(automaton, data) == expected, (pattern, bounds, text, data)
 
 
@@ -222,7 +195,7 @@ def test_payload_round_trip_keeps_numbers_and_rows():
     automaton = _automaton(r"^(?:\S+\s+){0,3}\S+$", 1, 40, canonical=True)
     texts = ["one two", "é 😀 x", "a\tb c d", "x" * 40]
     for text in texts[:2]:
-        for data in _encodings(text, 1, True):
+        for data in encodings(text, 1, True):
             accepts(automaton, data)
     meta, arrays = automaton.payload()
     meta = json.loads(json.dumps(meta))
@@ -233,7 +206,7 @@ def test_payload_round_trip_keeps_numbers_and_rows():
         assert (restored.row(state) == automaton.row(state)).all()
         assert restored.accepts(state) == automaton.accepts(state)
     for text in texts:
-        for data in _encodings(text, 2, True):
+        for data in encodings(text, 2, True):
             assert accepts(restored, data) == accepts(automaton, data)
     assert restored.num_states == automaton.num_states
     assert restored.fingerprint() == automaton.fingerprint()
