@@ -58,6 +58,10 @@ _SHORT_ESCAPES = {
 }
 _HEX_DIGITS = {**{0x30 + d: d for d in range(10)}, **{0x61 + d: 10 + d for d in range(6)}}
 _HEX_DIGITS.update({0x41 + d: 10 + d for d in range(6)})
+# Each hex digit's value and the bytes that spell it (both cases alike: one target for both).
+_HEX_SPELLINGS = tuple(
+    (digit, [byte for byte, value in _HEX_DIGITS.items() if value == digit]) for digit in range(16)
+)
 _UTF8_VALID = {2: (0x80, 0x7FF), 3: (0x800, 0xFFFF), 4: (0x10000, 0x10FFFF)}
 _SURROGATES = (0xD800, 0xDFFF)
 # Printable ASCII that json.dumps writes as itself (never \u-escaped in canonical mode).
@@ -141,6 +145,8 @@ class JsonStringAutomaton:
         self._range_classes: dict[tuple[tuple[int, int], ...], np.ndarray] = {}
         self._uniform_class: dict[tuple[int, int], int] = {}  # -1: the range spans classes
         self._point_class: dict[int, int] = {}
+        # (digits read, their value) → (first, last, whole, unit ranges): see _hex_target.
+        self._hex_spans: dict[tuple[int, int], tuple[int, int, bool, Ranges]] = {}
         # Row templates of body states, by (q, kind, a, b, c, closes, good): see _compute_row.
         self._templates: dict[tuple, tuple[list, np.ndarray] | None] = {}
         self._twins: dict[int, JsonStringAutomaton] = {}  # by the lower bound they keep
@@ -588,29 +594,41 @@ class JsonStringAutomaton:
                 )
 
     def _hex_row(self, row, q, n, following, good, count, *, digits, value) -> None:
-        for byte, digit in _HEX_DIGITS.items():
-            extended = value * 16 + digit
-            if digits + 1 < 4:
+        for digit, spellings in _HEX_SPELLINGS:
+            target = self._hex_target(q, n, following, good, count, digits, value * 16 + digit)
+            if target != DEAD:
+                for byte in spellings:
+                    row[byte] = target
+
+    def _hex_target(self, q, n, following, good, count, digits: int, extended: int) -> int:
+        """The state after a ``\\u`` escape's digit ``digits + 1`` making ``extended``."""
+        if digits + 1 < 4:
+            span = self._hex_spans.get((digits, extended))
+            if span is None:  # (what the digits allow depends on them alone: kept)
                 shift = 4 * (3 - digits)
                 first, last = extended << shift, ((extended + 1) << shift) - 1
-                if (last < 0xD800 or first > 0xDFFF) and self._unit_ranges(first, last) == [
-                    (first, last)
-                ]:
-                    tail = self._uniform(following, good, count, first, last, _HEX_TAIL, 3 - digits)
-                    if tail is not None:
-                        row[byte] = tail
-                        continue
-                if self._any_good(good, self._unit_ranges(first, last)):
-                    row[byte] = self._body(q, n, _HEX, digits + 1, extended)
-            elif 0xD800 <= extended <= 0xDBFF:
-                (low, high), *_ = _astral(extended, extended)
-                tail = self._uniform(following, good, count, low, high, _PAIR_TAIL, 6)
+                ranges = self._unit_ranges(first, last)
+                whole = (last < 0xD800 or first > 0xDFFF) and ranges == [(first, last)]
+                span = self._hex_spans[(digits, extended)] = (first, last, whole, ranges)
+            first, last, whole, ranges = span
+            if whole:
+                tail = self._uniform(following, good, count, first, last, _HEX_TAIL, 3 - digits)
                 if tail is not None:
-                    row[byte] = tail
-                elif self._any_good(good, _astral(extended, extended)):
-                    row[byte] = self._body(q, n, _PAIR_BACKSLASH, extended)
-            elif self._unit_ranges(extended, extended) and not (0xDC00 <= extended <= 0xDFFF):
-                row[byte] = self._char(following, good, count, extended)
+                    return tail
+            if self._any_good(good, ranges):
+                return self._body(q, n, _HEX, digits + 1, extended)
+            return DEAD
+        if 0xD800 <= extended <= 0xDBFF:
+            (low, high), *_ = _astral(extended, extended)
+            tail = self._uniform(following, good, count, low, high, _PAIR_TAIL, 6)
+            if tail is not None:
+                return tail
+            if self._any_good(good, _astral(extended, extended)):
+                return self._body(q, n, _PAIR_BACKSLASH, extended)
+            return DEAD
+        if self._unit_ranges(extended, extended) and not (0xDC00 <= extended <= 0xDFFF):
+            return self._char(following, good, count, extended)
+        return DEAD
 
     def _low_hex_row(self, row, q, n, following, good, count, *, high_unit, digits, value):
         base = 0x10000 + ((high_unit - 0xD800) << 10)
