@@ -72,6 +72,9 @@ _LITERAL_ASCII = np.array(
 
 Ranges = list[tuple[int, int]]
 
+_NEXT_KEPT = 4096
+"""``_next_states`` results kept per automaton (then forgotten all at once)."""
+
 _twins: weakref.WeakValueDictionary[str, JsonStringAutomaton] = weakref.WeakValueDictionary()
 """Unbounded twins by their language: bounded strings of one pattern (``maxLength`` 50, 100,
 255, …) share one twin, so its rows and walks are made once per process."""
@@ -147,6 +150,7 @@ class JsonStringAutomaton:
         self._point_class: dict[int, int] = {}
         # (digits read, their value) → (first, last, whole, unit ranges): see _hex_target.
         self._hex_spans: dict[tuple[int, int], tuple[int, int, bool, Ranges]] = {}
+        self._next: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, int]] = {}
         # Row templates of body states, by (q, kind, a, b, c, closes, good): see _compute_row.
         self._templates: dict[tuple, tuple[list, np.ndarray] | None] = {}
         self._twins: dict[int, JsonStringAutomaton] = {}  # by the lower bound they keep
@@ -318,10 +322,18 @@ class JsonStringAutomaton:
         return self._number((_BODY, q, n, kind, a, b, c))
 
     def _next_states(self, q: int, n: int) -> tuple[np.ndarray, np.ndarray, int]:
-        """Per class: the next DFA state and whether it is live after one more character."""
-        following = self.dfa.transitions[q]
-        count = self.window.clamp(n + 1)
-        return following, self.window.live_many(following, count), count
+        """Per class: the next DFA state and whether it is live after one more character
+        (kept: every escape state of one ``(q, n)`` asks for the same)."""
+        found = self._next.get((q, n))
+        if found is None:
+            if len(self._next) >= _NEXT_KEPT:  # (counts of a long bounded string: many)
+                self._next.clear()
+            following = self.dfa.transitions[q]
+            count = self.window.clamp(n + 1)
+            found = self._next[(q, n)] = (
+                following, self.window.live_many(following, count), count
+            )  # fmt: skip
+        return found
 
     def _any_good(self, good: np.ndarray, ranges: Ranges) -> bool:
         """Whether some code point of ``ranges`` (minus surrogates) lies in a ``good`` class."""
@@ -619,15 +631,22 @@ class JsonStringAutomaton:
                 return self._body(q, n, _HEX, digits + 1, extended)
             return DEAD
         if 0xD800 <= extended <= 0xDBFF:
-            (low, high), *_ = _astral(extended, extended)
+            astral = _astral(extended, extended)
+            (low, high), *_ = astral
             tail = self._uniform(following, good, count, low, high, _PAIR_TAIL, 6)
             if tail is not None:
                 return tail
-            if self._any_good(good, _astral(extended, extended)):
+            if self._any_good(good, astral):
                 return self._body(q, n, _PAIR_BACKSLASH, extended)
             return DEAD
-        if self._unit_ranges(extended, extended) and not (0xDC00 <= extended <= 0xDFFF):
-            return self._char(following, good, count, extended)
+        if extended < 0xD800 or extended > 0xDFFF:
+            span = self._hex_spans.get((3, extended))
+            if span is None:  # (whether this code point may be written as \\u: kept)
+                span = self._hex_spans[(3, extended)] = (
+                    extended, extended, bool(self._unit_ranges(extended, extended)), []
+                )  # fmt: skip
+            if span[2]:
+                return self._char(following, good, count, extended)
         return DEAD
 
     def _low_hex_row(self, row, q, n, following, good, count, *, high_unit, digits, value):

@@ -34,17 +34,21 @@ _SOURCES = (
     "regex/nodes.py", "regex/parser.py", "validation/formats.py",
 )  # fmt: skip
 _PACKAGE = Path(__file__).parents[1]
-_tables: dict[tuple[str, bool, int], ByteDFA | None] = {}
+_tables: dict[tuple[str, bool, int], ByteDFA] = {}
 
 
 def format_table(name: str, *, canonical: bool, max_states: int) -> ByteDFA | None:
     """The minimal byte table of ``"`` + JSON encodings of format ``name`` + ``"`` that the
     package ships (or the cache holds) for these settings, else None; memoised per process
-    (every schema's strings of the format share the table, and so their trie walks)."""
+    once found (every schema's strings of the format share the table, and so their walks)."""
+    canonical = bool(canonical)  # (the disk key spells it as JSON: 0 is not false)
     key = (name, canonical, max_states)
-    if key not in _tables:
-        _tables[key] = load_byte_dfa(*format_table_key(name, canonical, max_states))
-    return _tables[key]
+    found = _tables.get(key)
+    if found is None:  # (a miss is not kept: the cache may be switched on again, or filled)
+        found = load_byte_dfa(*format_table_key(name, canonical, max_states))
+        if found is not None:
+            _tables[key] = found
+    return found
 
 
 def format_table_key(name: str, canonical: bool, max_states: int) -> tuple[list, list[str]]:
