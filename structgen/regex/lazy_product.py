@@ -150,6 +150,7 @@ class JsonStringAutomaton:
         self._point_class: dict[int, int] = {}
         # (digits read, their value) → (first, last, whole, unit ranges): see _hex_target.
         self._hex_spans: dict[tuple[int, int], tuple[int, int, bool, Ranges]] = {}
+        self._escapable_points: dict[int, bool] = {}  # may this code point be written as \u
         self._next: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, int]] = {}
         # Row templates of body states, by (q, kind, a, b, c, closes, good): see _compute_row.
         self._templates: dict[tuple, tuple[list, np.ndarray] | None] = {}
@@ -606,11 +607,10 @@ class JsonStringAutomaton:
                 )
 
     def _hex_row(self, row, q, n, following, good, count, *, digits, value) -> None:
-        for digit, spellings in _HEX_SPELLINGS:
-            target = self._hex_target(q, n, following, good, count, digits, value * 16 + digit)
-            if target != DEAD:
-                for byte in spellings:
-                    row[byte] = target
+        _fill_hex_digits(
+            row, lambda extended: self._hex_target(q, n, following, good, count, digits, extended),
+            value,
+        )  # fmt: skip
 
     def _hex_target(self, q, n, following, good, count, digits: int, extended: int) -> int:
         """The state after a ``\\u`` escape's digit ``digits + 1`` making ``extended``."""
@@ -640,37 +640,52 @@ class JsonStringAutomaton:
                 return self._body(q, n, _PAIR_BACKSLASH, extended)
             return DEAD
         if extended < 0xD800 or extended > 0xDFFF:
-            span = self._hex_spans.get((3, extended))
-            if span is None:  # (whether this code point may be written as \\u: kept)
-                span = self._hex_spans[(3, extended)] = (
-                    extended, extended, bool(self._unit_ranges(extended, extended)), []
-                )  # fmt: skip
-            if span[2]:
+            escapable = self._escapable_points.get(extended)
+            if escapable is None:
+                escapable = self._escapable_points[extended] = bool(
+                    self._unit_ranges(extended, extended)
+                )
+            if escapable:
                 return self._char(following, good, count, extended)
         return DEAD
 
     def _low_hex_row(self, row, q, n, following, good, count, *, high_unit, digits, value):
+        _fill_hex_digits(
+            row,
+            lambda extended: self._low_hex_target(
+                q, n, following, good, count, high_unit, digits, extended
+            ),
+            value,
+        )
+
+    def _low_hex_target(self, q, n, following, good, count, high_unit, digits, extended) -> int:
+        """The state after a low surrogate's digit ``digits + 1`` making ``extended``."""
+        shift = 4 * (3 - digits)
+        first = max(extended << shift, 0xDC00)
+        last = min(((extended + 1) << shift) - 1, 0xDFFF)
+        if first > last:
+            return DEAD
         base = 0x10000 + ((high_unit - 0xD800) << 10)
-        for byte, digit in _HEX_DIGITS.items():
-            extended = value * 16 + digit
-            shift = 4 * (3 - digits)
-            first = max(extended << shift, 0xDC00)
-            last = min(((extended + 1) << shift) - 1, 0xDFFF)
-            if first > last:
-                continue
-            code_points = (base + first - 0xDC00, base + last - 0xDC00)
-            if digits + 1 < 4:
-                if (first, last) == (extended << shift, ((extended + 1) << shift) - 1):
-                    tail = self._uniform(
-                        following, good, count, *code_points, _HEX_TAIL, 3 - digits
-                    )
-                    if tail is not None:
-                        row[byte] = tail
-                        continue
-                if self._any_good(good, [code_points]):
-                    row[byte] = self._body(q, n, _LOW_HEX, high_unit, digits + 1, extended)
-            else:
-                row[byte] = self._char(following, good, count, code_points[0])
+        code_points = (base + first - 0xDC00, base + last - 0xDC00)
+        if digits + 1 < 4:
+            if (first, last) == (extended << shift, ((extended + 1) << shift) - 1):
+                tail = self._uniform(following, good, count, *code_points, _HEX_TAIL, 3 - digits)
+                if tail is not None:
+                    return tail
+            if self._any_good(good, [code_points]):
+                return self._body(q, n, _LOW_HEX, high_unit, digits + 1, extended)
+            return DEAD
+        return self._char(following, good, count, code_points[0])
+
+
+def _fill_hex_digits(row: np.ndarray, target_of, value: int) -> None:
+    """``row`` at every byte spelling a hex digit: ``target_of(value * 16 + digit)`` (asked
+    once per digit: both cases of a letter lead alike), left dead where that is dead."""
+    for digit, spellings in _HEX_SPELLINGS:
+        target = target_of(value * 16 + digit)
+        if target != DEAD:
+            for byte in spellings:
+                row[byte] = target
 
 
 Position = tuple[bool, int, int]

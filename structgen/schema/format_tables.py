@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from structgen.regex import automaton
-from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.dfa import ByteDFA, compile_byte_dfa
 from structgen.regex.lazy_product import JsonStringAutomaton
 from structgen.regex.nodes import char
+from structgen.schema.strings import minimal_dfa
 from structgen.validation.formats import format_node
 from structgen.vocab.dfa_cache import load_byte_dfa
 
@@ -64,7 +64,7 @@ def build_format_table(name: str, canonical: bool, max_states: int) -> ByteDFA:
     node = format_node(name)
     if node is None:
         raise ValueError(f"format {name!r} is not known")
-    language = CodePointDFA.from_node(node, max_states=max_states).minimized()
+    language = minimal_dfa(node, max_states)
     lazy = JsonStringAutomaton(language, 0, None, compile_byte_dfa(char('"')), canonical=canonical)
     rows = [lazy.row(0)]
     while len(rows) < lazy.num_states:  # (each row numbers the states it leads to)

@@ -43,10 +43,7 @@ def seeds() -> Iterator[tuple[Any, list[str], Callable[[], ByteDFA]]]:
         close = key_close(whitespace_run(limit))
         key, sources = free_dfa_key(close)
         yield key, sources, lambda close=close: build_free_dfa(close)
-    limit = SchemaOptions().max_regex_states
-    for name in sorted(KNOWN_FORMATS):
-        if format_node(name) is None:
-            continue
+    for name, limit, _ in format_seeds():
         for canonical in (False, True):
             key, sources = format_table_key(name, canonical, limit)
             yield key, sources, lambda name=name, canonical=canonical: build_format_table(
