@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import weakref
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -74,6 +74,8 @@ Ranges = list[tuple[int, int]]
 
 _NEXT_KEPT = 4096
 """``_next_states`` results kept per automaton (then forgotten all at once)."""
+_BOUNDARY_KEPT = 256
+"""Counts whose boundary and UTF-8 tail state ids are kept (see ``_boundary_row``)."""
 
 _twins: weakref.WeakValueDictionary[str, JsonStringAutomaton] = weakref.WeakValueDictionary()
 """Unbounded twins by their language: bounded strings of one pattern (``maxLength`` 50, 100,
@@ -105,6 +107,21 @@ def _utf8_lead(lead: int) -> tuple[int, int]:
     """(sequence length, payload bits) of a UTF-8 lead byte 0xC2–0xF4."""
     length = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
     return length, lead & (0x1F if length == 2 else 0x0F if length == 3 else 0x07)
+
+
+class _BoundaryShape(NamedTuple):
+    """What a row at a character boundary reads that depends on the DFA alone: the literal
+    ASCII bytes and their classes; the UTF-8 lead bytes whose code points are one class, that
+    class and how many continuation bytes follow; the classes of the code points an escape
+    can write; the other leads (as :meth:`JsonStringAutomaton._lead_classes` lists them)."""
+
+    literal_bytes: np.ndarray
+    literal_class: np.ndarray
+    lead_bytes: np.ndarray
+    lead_class: np.ndarray
+    lead_remaining: np.ndarray
+    escape_classes: np.ndarray
+    other_leads: list[tuple[int, int, int, int]]
 
 
 class JsonStringAutomaton:
@@ -155,7 +172,9 @@ class JsonStringAutomaton:
         # Row templates of body states, by (q, kind, a, b, c, closes, good): see _compute_row.
         self._templates: dict[tuple, tuple[list, np.ndarray] | None] = {}
         self._twins: dict[int, JsonStringAutomaton] = {}  # by the lower bound they keep
-        self._leads: tuple[np.ndarray, np.ndarray, list[tuple[int, int, int, int]]] | None = None
+        self._shape: _BoundaryShape | None = None
+        # Per count: boundary and UTF-8 tail state ids by 4 q + bytes left (-1: not numbered).
+        self._boundary_ids: dict[int, np.ndarray] = {}
         self._finish: int | None = None
         self._escapable: Ranges = [(0, 0x10FFFF)]
         if canonical:
@@ -503,28 +522,27 @@ class JsonStringAutomaton:
         return self._number((_BODY, int(following[klass]), count, kind, left, 0, 0))
 
     def _boundary_row(self, row, q, n, following, good, count) -> None:
-        ascii_class = self._ascii_class[:128]
-        literal = np.flatnonzero(_LITERAL_ASCII[:128] & good[ascii_class])
-        if len(literal):  # one target per DFA state the literal bytes lead to
-            states, inverse = np.unique(following[ascii_class[literal]], return_inverse=True)
-            targets = [self._body(q_next, count) for q_next in states.tolist()]
-            row[literal] = np.array(targets, dtype=np.int32)[inverse.reshape(-1)]
-        if self._any_good(
-            good, [(cp, cp) for cp in _SHORT_ESCAPES.values()] + self._unit_ranges(0, 0xFFFF)
-        ):
+        shape = self._boundary_shape()
+        ids = self._boundary_ids.get(count)
+        if ids is None:
+            if len(self._boundary_ids) >= _BOUNDARY_KEPT:  # (a long bounded string's counts)
+                self._boundary_ids.clear()
+            ids = self._boundary_ids[count] = np.full(4 * self.dfa.num_states, -1, np.int32)
+        # A literal byte goes to the boundary state of its class's next DFA state, a lead byte
+        # whose code points are one class to the UTF-8 tail of that state: both numbered per
+        # (next state, count) once, in ``ids`` (at 4 q, and 4 q + continuation bytes left).
+        live = good[shape.literal_class]
+        if live.any():
+            self._fill_from(
+                row, shape.literal_bytes[live], ids, following[shape.literal_class[live]] * 4, count
+            )
+        live = good[shape.lead_class]
+        if live.any():
+            keys = following[shape.lead_class[live]] * 4 + shape.lead_remaining[live]
+            self._fill_from(row, shape.lead_bytes[live], ids, keys, count)
+        if good[shape.escape_classes].any():
             row[0x5C] = self._body(q, n, _ESCAPE)
-        lead_class, uniform_leads, other_leads = self._lead_classes()
-        alive = uniform_leads[good[lead_class[uniform_leads - 0xC2]]]
-        if len(alive):  # whole lead ranges in one class: one tail state per (state, length)
-            remaining = np.where(alive < 0xE0, 1, np.where(alive < 0xF0, 2, 3))
-            keys = following[lead_class[alive - 0xC2]].astype(np.int64) * 4 + remaining
-            distinct, inverse = np.unique(keys, return_inverse=True)
-            targets = [
-                self._number((_BODY, k >> 2, count, _UTF8_TAIL, k & 3, 0, 0))
-                for k in distinct.tolist()
-            ]
-            row[alive] = np.array(targets, dtype=np.int32)[inverse.reshape(-1)]
-        for lead, klass, low, high in other_leads:
+        for lead, klass, low, high in shape.other_leads:
             length, prefix = _utf8_lead(lead)
             if klass < 0:
                 row[lead] = self._utf8_state(
@@ -536,6 +554,39 @@ class JsonStringAutomaton:
         if self.dfa.accepting[q] and self.window.clamp(n) >= self.low:
             row[0x22] = self._number((_CLOSE, int(self.close.transitions[0, 0x22]), 0, 0, 0, 0, 0))
 
+    def _fill_from(self, row, where: np.ndarray, ids: np.ndarray, keys: np.ndarray, count: int):
+        """``row[where]`` = the states ``keys`` name in ``ids`` (``4 q`` the boundary state of
+        DFA state ``q``, ``4 q + r`` its UTF-8 tail with ``r`` bytes left), numbered now where
+        ``ids`` has none yet."""
+        found = ids[keys]
+        if (found < 0).any():
+            for key in np.unique(keys[found < 0]).tolist():
+                q, left = divmod(key, 4)
+                kind = _BOUNDARY if left == 0 else _UTF8_TAIL
+                ids[key] = self._number((_BODY, q, count, kind, left, 0, 0))
+            found = ids[keys]
+        row[where] = found
+
+    def _boundary_shape(self) -> _BoundaryShape:
+        """What a boundary row reads that depends on the DFA alone (see :class:`_BoundaryShape`)."""
+        if self._shape is None:
+            ascii_class = self._ascii_class[:128]
+            literal = np.flatnonzero(_LITERAL_ASCII[:128])
+            lead_class, uniform_leads, other_leads = self._lead_classes()
+            escapes = [(cp, cp) for cp in _SHORT_ESCAPES.values()] + self._unit_ranges(0, 0xFFFF)
+            self._shape = _BoundaryShape(
+                literal_bytes=literal,
+                literal_class=ascii_class[literal],
+                lead_bytes=uniform_leads,
+                lead_class=lead_class[uniform_leads - 0xC2],
+                lead_remaining=np.where(
+                    uniform_leads < 0xE0, 1, np.where(uniform_leads < 0xF0, 2, 3)
+                ),
+                escape_classes=self._classes_in(tuple(escapes)),
+                other_leads=other_leads,
+            )
+        return self._shape
+
     def _lead_classes(self) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int, int]]]:
         """For the UTF-8 lead bytes 0xC2–0xF4: the class of the code points each begins (-1
         where they span classes, include surrogates or invalid forms), the leads with one
@@ -543,29 +594,27 @@ class JsonStringAutomaton:
         valid code points are those with the first continuation byte in ``low..high``) the
         class of those code points if it is one, else -1 (read as :meth:`_utf8_state` does).
         It depends on the DFA only."""
-        if self._leads is None:
-            classes = np.full(0xF5 - 0xC2, -1, dtype=np.int64)
-            others: list[tuple[int, int, int, int]] = []
-            for lead in range(0xC2, 0xF5):
-                length, prefix = _utf8_lead(lead)
-                remaining = length - 1
-                low, high = prefix << (6 * remaining), ((prefix + 1) << (6 * remaining)) - 1
-                valid_low, valid_high = _UTF8_VALID[length]
-                if valid_low <= low and high <= valid_high and (high < 0xD800 or low > 0xDFFF):
-                    classes[lead - 0xC2] = self._class_of_range(low, high)
-                    if classes[lead - 0xC2] < 0:
-                        others.append((lead, -1, 0, 0))
-                    continue
-                low, high = max(low, valid_low), min(high, valid_high)
-                if low <= 0xDFFF and high >= 0xD800:  # (only ED: its upper half is surrogates)
-                    high = 0xD7FF
-                shift = 6 * (remaining - 1)
-                first, last = 0x80 | ((low >> shift) & 0x3F), 0x80 | ((high >> shift) & 0x3F)
-                klass = self._class_of_range(low, high) if low <= high else -1
-                others.append((lead, klass, first, last))
-            leads = np.arange(0xC2, 0xF5)
-            self._leads = (classes, leads[classes >= 0], others)
-        return self._leads
+        classes = np.full(0xF5 - 0xC2, -1, dtype=np.int64)
+        others: list[tuple[int, int, int, int]] = []
+        for lead in range(0xC2, 0xF5):
+            length, prefix = _utf8_lead(lead)
+            remaining = length - 1
+            low, high = prefix << (6 * remaining), ((prefix + 1) << (6 * remaining)) - 1
+            valid_low, valid_high = _UTF8_VALID[length]
+            if valid_low <= low and high <= valid_high and (high < 0xD800 or low > 0xDFFF):
+                classes[lead - 0xC2] = self._class_of_range(low, high)
+                if classes[lead - 0xC2] < 0:
+                    others.append((lead, -1, 0, 0))
+                continue
+            low, high = max(low, valid_low), min(high, valid_high)
+            if low <= 0xDFFF and high >= 0xD800:  # (only ED: its upper half is surrogates)
+                high = 0xD7FF
+            shift = 6 * (remaining - 1)
+            first, last = 0x80 | ((low >> shift) & 0x3F), 0x80 | ((high >> shift) & 0x3F)
+            klass = self._class_of_range(low, high) if low <= high else -1
+            others.append((lead, klass, first, last))
+        leads = np.arange(0xC2, 0xF5)
+        return classes, leads[classes >= 0], others
 
     def _class_of_range(self, low: int, high: int) -> int:
         """The class of every code point of ``low..high``, or -1 if they span classes."""

@@ -11,8 +11,12 @@ from hypothesis import strategies as st
 from structgen.engines.cfg import lexer as lexer_module
 from structgen.engines.cfg.lexer import ProductLexer
 from structgen.kernels import trie_walk
+from structgen.regex.codepoint_dfa import CodePointDFA, search_language
 from structgen.regex.dfa import DEAD, compile_byte_dfa
+from structgen.regex.ecma import parse_ecma_regex
 from structgen.regex.glued import glue_parts
+from structgen.regex.lazy_product import JsonStringAutomaton
+from structgen.regex.nodes import char
 from structgen.regex.parser import parse_regex
 
 PATTERNS = [
@@ -41,6 +45,12 @@ def _terminals():
         (glued,) = glue_parts([compile_byte_dfa(parse_regex(p)) for p in ('"', pattern[1:])])
         out.append(glued)
     return out
+
+
+def _lazy_string():
+    """``"[a-c]*"`` as a lazy JSON string (not a table: its rows are asked for one by one)."""
+    letters = CodePointDFA.from_node(search_language(parse_ecma_regex("^[a-c]*$"))).minimized()
+    return JsonStringAutomaton(letters, 0, None, compile_byte_dfa(char('"')))
 
 
 def _completed(terminals, alive: set) -> tuple[int, ...]:
@@ -125,22 +135,26 @@ def test_large_tables_are_blocks_within_the_budget_and_rows_past_it(data):
 @settings(deadline=None, max_examples=60)
 @given(
     TEXTS,
-    st.lists(st.integers(0, len(PATTERNS) - 1), min_size=2, max_size=4, unique=True),
+    st.lists(st.integers(0, len(PATTERNS)), min_size=2, max_size=4, unique=True),
     st.booleans(),
+    st.sampled_from([1, 2, lexer_module.LAZY_REGION_STATES]),
 )
-def test_numba_rows_of_several_members_equal_the_python_rows(texts, starts, blocks):
+def test_numba_rows_of_several_members_equal_the_python_rows(texts, starts, blocks, region):
     """The rows of several-member states built in numba (column classes and one-member
     targets read from the lexer's table of one-member ids, kept in step as states are
-    numbered one by one or in blocks) are the rows the Python pass builds."""
+    numbered one by one or in blocks, a lazy member's in a region moved as it outgrows it)
+    are the rows the Python pass builds."""
     trie_walk._wait_for_numba()
-    terminals = _terminals()
+    terminals = [_lazy_string(), *_terminals()]  # (the lazy region first: others follow it)
     by_kernel, by_python = ProductLexer(terminals), ProductLexer(terminals)
     kernels = trie_walk._numba_product_row
     assert kernels is not None
     calls: list[int] = []
     counted = (lambda *a: calls.append(1) or kernels[0](*a), kernels[1])
     original = lexer_module.MAX_BLOCK_STATES
+    original_region = lexer_module.LAZY_REGION_STATES
     lexer_module.MAX_BLOCK_STATES = original if blocks else 0
+    lexer_module.LAZY_REGION_STATES = region
     try:
         for data in [*texts, b'"ab']:
             for chosen in (frozenset(starts), frozenset(starts[:1])):
@@ -152,13 +166,14 @@ def test_numba_rows_of_several_members_equal_the_python_rows(texts, starts, bloc
     finally:
         trie_walk._numba_product_row = kernels
         lexer_module.MAX_BLOCK_STATES = original
+        lexer_module.LAZY_REGION_STATES = original_region
     assert calls  # (a start state of several terminals has several members)
     filled = by_kernel.transitions[: by_kernel.num_states, 0] != lexer_module.UNEXPLORED
     for state in np.flatnonzero(filled).tolist():
         # Each target holds exactly the members that byte leaves alive.
         members = by_kernel.members[state]
         for byte in (0x22, 0x61, 0x62, 0x63, 0x30, 0x20, 0x3A, 0x5C):
-            alive = {(t, int(terminals[t].transitions[q, byte])) for t, q in members}
+            alive = {(t, int(terminals[t].row(q)[byte])) for t, q in members}
             alive = {(t, q) for t, q in alive if q >= 0}
             target = int(by_kernel.transitions[state, byte])
             assert (set(by_kernel.members[target]) if target >= 0 else set()) == alive

@@ -30,6 +30,8 @@ MAX_BLOCKED_STATES = 65_536
 MB of rows): past it, large tables are filled row by row (only the rows a walk reads)."""
 SMALL_BLOCK_STATES = 256
 """Tables up to this size are always taken as blocks."""
+LAZY_REGION_STATES = 256
+"""The least room a lazy automaton's one-member ids get in the table the numba rows read."""
 
 
 class ProductLexer:
@@ -56,10 +58,12 @@ class ProductLexer:
         self._blocks: dict[int, np.ndarray] = {}
         self._single_ids: dict[int, dict[int, int]] = {}
         self._blocked_large = 0  # states taken in blocks of tables over SMALL_BLOCK_STATES
-        # For the rows of several-member states in numba (see _fill_product_row): each table
+        # For the rows of several-member states in numba (see _fill_product_row): each
         # terminal's one-member state ids, at _table_offsets[t] in _single_table (-1 where not
-        # numbered yet; an offset of -1: the terminal is not a table), and scratch arrays.
+        # numbered yet), _region_sizes[t] entries (a table's states; room to grow for a lazy
+        # automaton, moved to a bigger region when outgrown), and scratch arrays.
         self._table_offsets: dict[int, int] = {}
+        self._region_sizes: dict[int, int] = {}
         self._single_table = np.full(0, -1, dtype=np.int32)
         self._single_used = 0
         self._member_rows = np.empty((8, 256), dtype=np.int32)
@@ -191,7 +195,7 @@ class ProductLexer:
             accepting = (terminal,) if self.dfas[terminal].accepts(inner) else ()
             self._single_ids.setdefault(terminal, {})[inner] = state
             offset = self._table_offsets.get(terminal, -1)
-            if offset >= 0:
+            if offset >= 0 and inner < self._region_sizes[terminal]:
                 self._single_table[offset + inner] = state
         else:
             ordered = tuple(sorted(members))
@@ -281,8 +285,8 @@ class ProductLexer:
     def _fill_product_row(self, current: int, members: tuple[tuple[int, int], ...]) -> bool:
         """The row of a several-member state in numba (``product_row``): the Python row of
         :meth:`_fill_row` with the column classes and one-member targets found by the kernel,
-        leaving Python only the targets not numbered yet. False (nothing done) before numba
-        is loaded or when a member's automaton is not a table."""
+        leaving Python only the targets not numbered yet (and the one-member targets of
+        members that are not tables). False (nothing done) before numba is loaded."""
         kernels = product_row_kernels()
         if kernels is None:
             return False
@@ -296,9 +300,14 @@ class ProductLexer:
             offset = known.get(terminal)
             if offset is None:
                 offset = self._table_offset(terminal)
-            if offset < 0:
-                return False
-            rows[position] = dfas[terminal].transitions[inner]
+            automaton = dfas[terminal]
+            if isinstance(automaton, ByteDFA):
+                rows[position] = automaton.transitions[inner]
+            else:  # a lazy automaton (a JSON string): its row asked for, its region grown
+                row = rows[position] = automaton.row(inner)
+                top = int(row.max())
+                if top >= self._region_sizes[terminal]:
+                    offset = self._table_offset(terminal, top + 1)
             offsets[position] = offset
         rows = rows[:count]
         product_row, write_row = kernels
@@ -321,14 +330,12 @@ class ProductLexer:
         alive = [(t, q) for t, q in zip(terminals, column) if q >= 0]
         return self.state_of(*alive[0]) if len(alive) == 1 else self._intern(frozenset(alive))
 
-    def _table_offset(self, terminal: int) -> int:
-        """Where ``terminal``'s one-member state ids start in ``_single_table`` (placed there
-        now, with the states numbered so far), or -1 if its automaton is not a table."""
+    def _table_offset(self, terminal: int, need: int = 0) -> int:
+        """Where ``terminal``'s one-member state ids start in ``_single_table``: a region
+        placed now, holding the states numbered so far — a table's states, or room for twice
+        the ``need`` states of a lazy automaton (placed again, bigger, when it outgrows it)."""
         dfa = self.dfas[terminal]
-        if not isinstance(dfa, ByteDFA):
-            self._table_offsets[terminal] = -1
-            return -1
-        size = dfa.num_states
+        size = dfa.num_states if isinstance(dfa, ByteDFA) else max(LAZY_REGION_STATES, 2 * need)
         offset = self._single_used
         if offset + size > len(self._single_table):
             grown = np.full(max(offset + size, 2 * len(self._single_table), 1024), -1, np.int32)
@@ -340,7 +347,9 @@ class ProductLexer:
             ids[:] = block
         else:
             for inner, state in self._single_ids.get(terminal, {}).items():
-                ids[inner] = state
+                if inner < size:
+                    ids[inner] = state
         self._single_used = offset + size
         self._table_offsets[terminal] = offset
+        self._region_sizes[terminal] = size
         return offset
