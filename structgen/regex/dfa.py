@@ -25,7 +25,7 @@ import numpy as np
 from structgen.errors import RegexError
 from structgen.kernels.trie_walk import future_table_kernel
 from structgen.regex import automaton
-from structgen.regex.ast import Node, Repeat
+from structgen.regex.ast import CharSet, Concat, Node, Repeat
 from structgen.regex.nfa import ByteNFA, build_nfa, needs_dfa
 from structgen.regex.parser import parse_regex
 
@@ -215,6 +215,9 @@ def compile_byte_dfa(
     ``max_work`` their determinisation's total work; pass a ``budget`` (which then supplies
     the work limit) to read the work spent afterwards.
     """
+    chain = _byte_chain(node, max_states)
+    if chain is not None:
+        return chain
     if budget is None:
         budget = automaton.WorkBudget(max_work)
     limits = _Limits(max_states, max_nfa_states, budget)
@@ -224,6 +227,35 @@ def compile_byte_dfa(
     transitions, accepting = _compile_table(node, limits)
     transitions, accepting = trim(transitions, accepting)
     transitions, accepting = minimize(transitions, accepting)
+    return ByteDFA(transitions=transitions, accepting=accepting)
+
+
+def _byte_chain(node: Node, max_states: int) -> ByteDFA | None:
+    """The DFA of a fixed sequence of byte sets — a literal, a quote, ``[0-9]``: one state
+    per byte read, which is minimal and trimmed as it stands — or None when ``node`` is not
+    such a sequence (then the NFA route builds it). Each part is an ASCII set (one byte) or
+    one code point (its UTF-8 bytes); a tiny terminal costs microseconds, not the
+    determinisation's fixed ~0.4 ms (a key's parts are built in masks)."""
+    parts = node.parts if isinstance(node, Concat) else (node,)
+    positions: list[tuple[tuple[int, int], ...]] = []
+    for part in parts:
+        if not isinstance(part, CharSet) or not part.ranges:
+            return None
+        (low, high), last = part.ranges[0], part.ranges[-1][1]
+        if last < 0x80:
+            positions.append(part.ranges)
+        elif low == high == last and not 0xD800 <= low <= 0xDFFF:
+            positions.extend(((byte, byte),) for byte in chr(low).encode())
+        else:
+            return None
+    if len(positions) + 1 > max_states:
+        return None
+    transitions = np.full((len(positions) + 1, 256), DEAD, dtype=np.int32)
+    for index, ranges in enumerate(positions):
+        for low, high in ranges:
+            transitions[index, low : high + 1] = index + 1
+    accepting = np.zeros(len(positions) + 1, dtype=np.bool_)
+    accepting[-1] = True
     return ByteDFA(transitions=transitions, accepting=accepting)
 
 
