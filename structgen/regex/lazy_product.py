@@ -74,8 +74,9 @@ Ranges = list[tuple[int, int]]
 
 _NEXT_KEPT = 4096
 """``_next_states`` results kept per automaton (then forgotten all at once)."""
-_BOUNDARY_KEPT = 256
-"""Counts whose boundary and UTF-8 tail state ids are kept (see ``_boundary_row``)."""
+_BOUNDARY_IDS_KEPT = 1 << 21
+"""Boundary and UTF-8 tail state ids kept per automaton (4 per DFA state and count, see
+``_boundary_row``: 8 MB; past it the counts kept so far are forgotten at once)."""
 
 _twins: weakref.WeakValueDictionary[str, JsonStringAutomaton] = weakref.WeakValueDictionary()
 """Unbounded twins by their language: bounded strings of one pattern (``maxLength`` 50, 100,
@@ -525,9 +526,10 @@ class JsonStringAutomaton:
         shape = self._boundary_shape()
         ids = self._boundary_ids.get(count)
         if ids is None:
-            if len(self._boundary_ids) >= _BOUNDARY_KEPT:  # (a long bounded string's counts)
+            size = 4 * self.dfa.num_states
+            if (len(self._boundary_ids) + 1) * size > _BOUNDARY_IDS_KEPT:  # (many counts)
                 self._boundary_ids.clear()
-            ids = self._boundary_ids[count] = np.full(4 * self.dfa.num_states, -1, np.int32)
+            ids = self._boundary_ids[count] = np.full(size, -1, np.int32)
         # A literal byte goes to the boundary state of its class's next DFA state, a lead byte
         # whose code points are one class to the UTF-8 tail of that state: both numbered per
         # (next state, count) once, in ``ids`` (at 4 q, and 4 q + continuation bytes left).

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from structgen.errors import LimitExceededError
+from structgen.regex import lazy_product
 from structgen.regex.codepoint_dfa import CodePointDFA, search_language
 from structgen.regex.dfa import DEAD, ByteAutomaton, compile_byte_dfa
 from structgen.regex.ecma import parse_ecma_regex
@@ -140,9 +141,12 @@ def _eager(pattern: str, low: int, high: int | None, canonical: bool):
         (r"^[^\u0fff\udbff\udfff]*$", 0, 2),
     ],
 )
+@pytest.mark.parametrize("kept", [None, 0])
 def test_every_discovered_state_is_live_and_rows_match_an_eager_product(
-    pattern, low, high, canonical
+    pattern, low, high, canonical, kept, monkeypatch
 ):
+    if kept is not None:  # boundary ids forgotten at every new count: rows must not change
+        monkeypatch.setattr(lazy_product, "_BOUNDARY_IDS_KEPT", kept)
     automaton = _automaton(pattern, low, high, canonical)
     eager = _eager(pattern, low, high, canonical)
     # Walk both in lock-step: the same bytes are allowed everywhere and acceptance agrees, so
