@@ -16,12 +16,10 @@ import difflib
 import re
 from dataclasses import replace
 
-import numpy as np
-
 from structgen.errors import ConfigurationError
 from structgen.grammar.errors import GrammarError
 from structgen.ir import Grammar, Rule, Terminal
-from structgen.regex.dfa import DEAD, ByteDFA
+from structgen.regex.dfa import ByteDFA, chain_dfa
 from structgen.vocab.special import (
     BY_ID,
     is_special_reference,
@@ -113,10 +111,4 @@ def _token_id(name: str, vocab: Vocabulary, source_name: str) -> int:
 
 def _token_dfa(token_id: int) -> ByteDFA:
     """The DFA of exactly the private bytes of ``token_id``."""
-    data = special_token_bytes(token_id)
-    transitions = np.full((len(data) + 1, 256), DEAD, dtype=np.int32)
-    for state, byte in enumerate(data):
-        transitions[state, byte] = state + 1
-    accepting = np.zeros(len(data) + 1, dtype=bool)
-    accepting[-1] = True
-    return ByteDFA(transitions=transitions, accepting=accepting)
+    return chain_dfa([((byte, byte),) for byte in special_token_bytes(token_id)])

@@ -250,6 +250,12 @@ def _byte_chain(node: Node, max_states: int) -> ByteDFA | None:
             return None
     if len(positions) + 1 > max_states:
         return None
+    return chain_dfa(positions)
+
+
+def chain_dfa(positions: list[tuple[tuple[int, int], ...]]) -> ByteDFA:
+    """The DFA reading one byte of each of ``positions`` (inclusive byte ranges) in order:
+    state ``i`` has read ``i`` bytes, the last state accepts."""
     transitions = np.full((len(positions) + 1, 256), DEAD, dtype=np.int32)
     for index, ranges in enumerate(positions):
         for low, high in ranges:

@@ -157,9 +157,6 @@ class JsonStringAutomaton:
         if window is None or (window.low, window.high) != (low, high):
             window = LengthWindow(dfa.transitions, dfa.accepting, low, high, max_cells=max_cells)
         self.window = window
-        self._cut_ends = np.append(dfa.cuts[1:] - 1, 0x10FFFF)
-        ascii_class = [dfa.class_of(b) for b in range(128)]
-        self._ascii_class = np.array(ascii_class + [0] * 128, dtype=np.int64)
         self._ids: dict[tuple[int, ...], int] = {}
         self._keys: list[tuple[int, ...]] = []
         self._rows: dict[int, np.ndarray] = {}
@@ -572,13 +569,12 @@ class JsonStringAutomaton:
     def _boundary_shape(self) -> _BoundaryShape:
         """What a boundary row reads that depends on the DFA alone (see :class:`_BoundaryShape`)."""
         if self._shape is None:
-            ascii_class = self._ascii_class[:128]
-            literal = np.flatnonzero(_LITERAL_ASCII[:128])
+            dfa, literal = self.dfa, np.flatnonzero(_LITERAL_ASCII)
             lead_class, uniform_leads, other_leads = self._lead_classes()
             escapes = [(cp, cp) for cp in _SHORT_ESCAPES.values()] + self._unit_ranges(0, 0xFFFF)
             self._shape = _BoundaryShape(
                 literal_bytes=literal,
-                literal_class=ascii_class[literal],
+                literal_class=dfa.interval_class[np.searchsorted(dfa.cuts, literal, "right") - 1],
                 lead_bytes=uniform_leads,
                 lead_class=lead_class[uniform_leads - 0xC2],
                 lead_remaining=np.where(
