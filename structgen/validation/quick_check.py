@@ -207,8 +207,23 @@ def _same(instance: Any, member: Any) -> bool:
 
 
 def _distinct(items: list) -> bool:
-    kinds = {type(item) for item in items}
-    return len(kinds) <= 1 and kinds <= {str, int} and len(set(items)) == len(items)
+    """Whether ``items`` are certainly distinct JSON values (``uniqueItems``): decided for
+    scalars — ``null``, booleans, strings and numbers, where ``1`` and ``1.0`` are one value
+    and ``true`` is not ``1`` — and left to jsonschema (False) for arrays, objects and NaN."""
+    keys = []
+    for item in items:
+        kind = type(item)
+        if kind is bool:
+            keys.append((1, item))
+        elif kind in (int, float):
+            if item != item:  # NaN: equal to nothing, not even itself
+                return False
+            keys.append((0, item))
+        elif item is None or kind is str:
+            keys.append((2, item))
+        else:
+            return False
+    return len(set(keys)) == len(keys)
 
 
 def _above(instance: Any, name: str, bound: Any, schema: dict) -> bool:
