@@ -1006,3 +1006,77 @@ def renumber_table(
             target = transitions[state, column]
             table[index, column] = new_id[target] if target >= 0 and keep[target] else -1
     return table, final
+
+
+@_jit(nogil=True)
+def product_table(
+    left_rows: np.ndarray,
+    right_rows: np.ndarray,
+    keep_dead_left: bool,
+    keep_dead_right: bool,
+    max_states: int,
+    pair_id: np.ndarray,
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """The reachable pair automaton of two DFA tables over one alphabet, each given with a
+    sink row appended and its dead moves sent there (``int64 [states + 1, classes]``): pairs
+    are numbered breadth-first, each state's new pairs in increasing pair order (pair ``a *
+    (right sink + 1) + b``). A side at its sink dies with the pair unless kept (never when
+    both are). ``pair_id`` (int32, one per pair, all -1) is scratch. Returns (count, pairs,
+    table) — the first ``count`` entries hold — or count -1 past ``max_states`` pairs.
+    :func:`structgen.regex.automaton.product`'s numbering."""
+    sink_left = left_rows.shape[0] - 1
+    sink_right = right_rows.shape[0] - 1
+    stride = sink_right + 1
+    width = left_rows.shape[1]
+    capacity = 64
+    order = np.empty(capacity, dtype=np.int64)
+    table = np.empty((capacity, width), dtype=np.int32)
+    found = np.empty(width, dtype=np.int64)
+    order[0] = 0
+    pair_id[0] = 0
+    count = 1
+    position = 0
+    while position < count:
+        left_state = order[position] // stride
+        right_state = order[position] % stride
+        fresh = 0
+        for column in range(width):
+            a = left_rows[left_state, column]
+            b = right_rows[right_state, column]
+            left_dead = a == sink_left
+            right_dead = b == sink_right
+            both = left_dead and right_dead
+            if (left_dead and (both or not keep_dead_left)) or (
+                right_dead and (both or not keep_dead_right)
+            ):
+                table[position, column] = -1
+                continue
+            key = a * stride + b
+            if pair_id[key] == -1:
+                pair_id[key] = -2  # (seen in this row)
+                found[fresh] = key
+                fresh += 1
+            table[position, column] = 0  # (alive: its pair's id is written below)
+        if fresh:
+            if count + fresh > max_states:
+                return -1, order, table
+            found[:fresh] = np.sort(found[:fresh])
+            if count + fresh > capacity:
+                capacity = max(2 * capacity, count + fresh)
+                grown_order = np.empty(capacity, dtype=np.int64)
+                grown_order[:count] = order[:count]
+                order = grown_order
+                grown_table = np.empty((capacity, width), dtype=np.int32)
+                grown_table[: position + 1] = table[: position + 1]
+                table = grown_table
+            for index in range(fresh):
+                pair_id[found[index]] = count
+                order[count] = found[index]
+                count += 1
+        for column in range(width):
+            if table[position, column] != -1:
+                a = left_rows[left_state, column]
+                b = right_rows[right_state, column]
+                table[position, column] = pair_id[a * stride + b]
+        position += 1
+    return count, order, table

@@ -37,6 +37,7 @@ __all__ = [
     "numba_walk_ready",
     "hopcroft_kernel",
     "product_row_kernels",
+    "product_table_kernel",
     "prune_kernel",
     "renumber_rows",
     "start_loading_numba",
@@ -59,6 +60,7 @@ _numba_glue: Callable[..., None] | None = None
 _numba_trim: tuple[Callable[..., Any], Callable[..., Any]] | None = None
 _numba_product_row: tuple[Callable[..., int], Callable[..., None]] | None = None
 _numba_future: Callable[..., int] | None = None
+_numba_product_table: Callable[..., tuple[int, np.ndarray, np.ndarray]] | None = None
 _failure: BaseException | None = None
 _numpy_seconds = 0.0
 
@@ -67,6 +69,7 @@ def _load() -> None:
     """Import the numba kernel and run it once on the argument types the engine passes."""
     global _numba_walk, _numba_columns, _numba_prune, _numba_hopcroft, _failure
     global _numba_renumber, _numba_glue, _numba_trim, _numba_product_row, _numba_future
+    global _numba_product_table
     try:
         from structgen.kernels.numba_cpu import column_classes as numba_columns
         from structgen.kernels.numba_cpu import (
@@ -76,6 +79,7 @@ def _load() -> None:
             hopcroft_blocks,
             majority_state,
             product_row,
+            product_table,
             prune_rules,
             renumber_rows,
             renumber_table,
@@ -124,6 +128,9 @@ def _load() -> None:
         coreachable_states(rows, accepting)
         renumber_table(rows, accepting, accepting.copy(), False)
         _numba_trim = coreachable_states, renumber_table
+        sinks = np.zeros((1, 1), dtype=np.int64)
+        product_table(sinks, sinks, True, False, 1, np.full(1, -1, dtype=np.int32))
+        _numba_product_table = product_table
         _numba_columns = numba_columns
         _numba_walk = kernel
     except BaseException as error:  # reported by the next walk that needs numba
@@ -169,6 +176,12 @@ def product_row_kernels() -> tuple[Callable[..., int], Callable[..., None]] | No
     :func:`~structgen.kernels.numba_cpu.write_product_row` once numba is loaded (never waits:
     the product lexer keeps its Python rows for before then)."""
     return _numba_product_row
+
+
+def product_table_kernel() -> Callable[..., tuple[int, np.ndarray, np.ndarray]] | None:
+    """:func:`structgen.kernels.numba_cpu.product_table` once numba is loaded (never waits:
+    :func:`structgen.regex.automaton.product` keeps its numpy pass for before then)."""
+    return _numba_product_table
 
 
 def future_table_kernel() -> Callable[..., int] | None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from structgen.errors import LimitExceededError
-from structgen.kernels.trie_walk import hopcroft_kernel, trim_kernels
+from structgen.kernels.trie_walk import hopcroft_kernel, product_table_kernel, trim_kernels
 
 __all__ = [
     "DEAD",
@@ -48,6 +48,10 @@ DEAD = -1
 # From this many states Hopcroft's splitting runs in numba once numba is loaded (the Python
 # loop costs ~10 us a state and class: a format's 900-state automaton took ~80 ms).
 _KERNEL_STATES = 16
+# Products whose pairs number at most this many search in numba once it is loaded (a dense id
+# per pair: 16 MB); the numpy search, one breadth-first level at a time, pays ~10 array calls a
+# level, and a residue automaton (``multipleOf``) is long and thin: ~25 ms a product.
+_KERNEL_PAIRS = 1 << 22
 
 Table = tuple[np.ndarray, np.ndarray]
 """``(transitions int32 [states, classes], accepting bool [states])``."""
@@ -552,6 +556,22 @@ def product(
     left_accepting = np.append(left_a, False)
     right_accepting = np.append(right_a, False)
     stride = sink_right + 1
+    table = np.array([[accept(a, b) for b in (False, True)] for a in (False, True)], dtype=bool)
+    kernel = product_table_kernel() if (sink_left + 1) * stride <= _KERNEL_PAIRS else None
+    if kernel is not None:
+        count, found, transitions = kernel(
+            np.ascontiguousarray(left_rows), np.ascontiguousarray(right_rows),
+            keep_dead_left, keep_dead_right, limit.max_states,
+            np.full((sink_left + 1) * stride, DEAD, dtype=np.int32),
+        )  # fmt: skip
+        if count < 0:
+            raise limit.exceeded()
+        pairs = found[:count]
+        accepting = table[
+            left_accepting[pairs // stride].astype(np.int64),
+            right_accepting[pairs % stride].astype(np.int64),
+        ]
+        return transitions[:count].copy(), accepting
     # Breadth-first, one level at a time: a level's pairs are numbered as the state-by-state
     # search numbers them (by source state, then by pair key within a row).
     index = {0: 0}
@@ -592,7 +612,6 @@ def product(
         lookup = np.full(keys.shape, DEAD, dtype=np.int32)
         np.put_along_axis(lookup, positions, ranked_ids.reshape(keys.shape), axis=1)
         blocks.append(lookup)
-    table = np.array([[accept(a, b) for b in (False, True)] for a in (False, True)], dtype=bool)
     pairs = np.array(order, dtype=np.int64)
     accepting = table[
         left_accepting[pairs // stride].astype(np.int64),
