@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -54,9 +54,10 @@ class Terminal:
     automaton: ByteAutomaton | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Rule:
-    """``lhs → rhs``; ``rhs`` names terminals and nonterminals (empty tuple: ε)."""
+class Rule(NamedTuple):
+    """``lhs → rhs``; ``rhs`` names terminals and nonterminals (empty tuple: ε). A named tuple:
+    a schema's "any order" objects make ~100k rules, and a tuple is built in half the time of
+    a frozen dataclass (~0.5 against ~0.9 µs here)."""
 
     lhs: str
     rhs: tuple[str, ...]

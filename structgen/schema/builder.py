@@ -46,6 +46,10 @@ class SchemaBuilder(Protocol):
         """Add the rule ``lhs → rhs``."""
         ...
 
+    def add_rules(self, rules: Iterable[tuple[str, tuple[str, ...]]]) -> None:
+        """Add the rules ``(lhs, rhs)`` in order (a machine's many rules in one call)."""
+        ...
+
     def terminal(
         self, node: Node, *, key: Any = None, name: str = "t", literal_text: str | None = None
     ) -> str:

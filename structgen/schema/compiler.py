@@ -140,6 +140,9 @@ class SchemaCompiler:
     def rule(self, lhs: str, *rhs: str) -> None:
         self.rules.append(Rule(lhs, tuple(rhs)))
 
+    def add_rules(self, rules: Iterable[tuple[str, tuple[str, ...]]]) -> None:
+        self.rules.extend([Rule(lhs, rhs) for lhs, rhs in rules])
+
     def terminal(
         self, node: Node, *, key: Any = None, name: str = "t", literal_text: str | None = None
     ) -> str:

@@ -785,31 +785,37 @@ def _set_machine(
 
 
 def _emit(builder: SchemaBuilder, machine: _Machine) -> str:
+    """The rules of an object read through ``machine`` (one nonterminal per state; a set
+    machine of twelve keys has ~30k rules: collected as tuples and added in one call)."""
     obj = builder.fresh("obj")
     lbrace, rbrace, comma = builder.punct("{"), builder.punct("}"), builder.punct(",")
-    names = {state: builder.fresh("r") for state in machine.transitions}
+    fresh, final = builder.fresh, machine.final
+    names = {state: fresh("r") for state in machine.transitions}
     loops: dict[frozenset, str] = {}
-    if machine.start in machine.final:
-        builder.rule(obj, lbrace, rbrace)
+    rules: list[tuple[str, tuple[str, ...]]] = []
+    add = rules.append
+    if machine.start in final:
+        add((obj, (lbrace, rbrace)))
     for move, target in machine.transitions[machine.start]:
-        builder.rule(obj, lbrace, move.pair, names[target])
+        add((obj, (lbrace, move.pair, names[target])))
     for state, edges in machine.transitions.items():
         rest = names[state]
-        looping = frozenset(move.pair for move, target in edges if target == state)
-        progress = [(move, target) for move, target in edges if target != state]
+        looping = frozenset([move.pair for move, target in edges if target == state])
         body = rest
         if looping:
             loop = loops.get(looping)
             if loop is None:
-                loop = loops[looping] = builder.fresh("loop")
+                loop = loops[looping] = fresh("loop")
                 for pair in sorted(looping):
-                    builder.rule(loop, comma, pair)
-                    builder.rule(loop, loop, comma, pair)
-            body = builder.fresh("r")
-            builder.rule(rest, loop, body)
-            builder.rule(rest, body)
-        if state in machine.final:
-            builder.rule(body, rbrace)
-        for move, target in progress:
-            builder.rule(body, comma, move.pair, names[target])
+                    add((loop, (comma, pair)))
+                    add((loop, (loop, comma, pair)))
+            body = fresh("r")
+            add((rest, (loop, body)))
+            add((rest, (body,)))
+        if state in final:
+            add((body, (rbrace,)))
+        for move, target in edges:
+            if target != state:
+                add((body, (comma, move.pair, names[target])))
+    builder.add_rules(rules)
     return obj
