@@ -78,6 +78,7 @@ def _load() -> None:
             glue_tables,
             hopcroft_blocks,
             majority_state,
+            or_words,
             product_row,
             product_table,
             prune_rules,
@@ -115,6 +116,7 @@ def _load() -> None:
         write_product_row(scratch, scratch.copy(), rows.copy(), 0)
         _numba_product_row = product_row, write_product_row
         take_words(one.copy(), one.copy(), one.copy())
+        or_words(one.copy(), np.zeros(1, dtype=np.int32), one.copy())
         future_table(rows, 0, 1, np.full(1, -1, np.int32), one.copy(), np.empty((1, 256), np.int16))
         _numba_future = future_table
         prune_rules(one.copy(), np.zeros(2, dtype=np.int64), one.copy(), 2, 1, 1)

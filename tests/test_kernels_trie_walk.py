@@ -225,3 +225,25 @@ def test_take_words_moves_the_nonzero_words_out_and_zeroes_them(values):
     assert index[:count].tolist() == expected_index.tolist()
     assert bits[:count].tolist() == expected_bits.tolist()
     assert not words.any()
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    st.lists(st.integers(-(2**31), 2**31 - 1), min_size=1, max_size=40),
+    st.data(),
+)
+def test_or_words_is_numpys_sparse_or(values, data):
+    """numba's ``or_words`` against ``words[index] |= bits`` (a child walk's distinct word
+    positions, as ``take_words`` gives them)."""
+    words = np.array(values, dtype=np.int32)
+    positions = data.draw(st.sets(st.integers(0, len(values) - 1)).map(sorted))
+    index = np.array(positions, dtype=np.int32)
+    bits = np.array(
+        data.draw(st.lists(st.integers(-(2**31), 2**31 - 1), min_size=len(positions),
+                           max_size=len(positions))),
+        dtype=np.int32,
+    )  # fmt: skip
+    expected = words.copy()
+    expected[index] |= bits
+    numba_cpu.or_words(words, index, bits)
+    assert words.tolist() == expected.tolist()

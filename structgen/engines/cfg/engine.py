@@ -453,13 +453,17 @@ class GrammarEngine:
         stack = [(thread, self._root_walk_id(thread[0])) for thread in config.threads]
         seen = set(stack)
         walks = self._walks
+        or_words = _or_words_kernel()
         while stack:
             thread, walk_id = stack.pop()
             walk = walks[walk_id]
             if walk.dense is not None:
                 words |= walk.dense
             elif len(walk.word_index):
-                words[walk.word_index] |= walk.word_bits
+                if or_words is None:
+                    words[walk.word_index] |= walk.word_bits
+                else:
+                    or_words(words, walk.word_index, walk.word_bits)
             if self.earley.sets_made > budget or len(seen) > self.max_mask_sets:
                 raise LimitExceededError(
                     "the number of parser states built for one token mask",
@@ -1038,6 +1042,16 @@ def _same_owner(kept: Any, owner: Any) -> bool:
             and all(a is b for a, b in zip(kept, owner))
         )
     return kept is owner
+
+
+def _or_words_kernel() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None:
+    """:func:`structgen.kernels.numba_cpu.or_words` once numba is loaded, else None."""
+    if not numba_walk_ready():
+        return None
+    # numba is loaded already (numba_walk_ready): importing its kernels costs nothing.
+    from structgen.kernels.numba_cpu import or_words
+
+    return or_words
 
 
 def _fill_missing_rows(lexer: ProductLexer, missing: np.ndarray, count: int) -> None:

@@ -13,6 +13,8 @@ ask first), so a terminal with a huge or unbounded automaton costs only what dec
 
 from __future__ import annotations
 
+from itertools import repeat
+
 import numpy as np
 
 from structgen.errors import LimitExceededError
@@ -164,7 +166,7 @@ class ProductLexer:
         accepting = dfa.accepting[fresh]
         completes = (terminal,)
         fresh_list = fresh.tolist()
-        self.members.extend([((terminal, inner),) for inner in fresh_list])
+        self.members.extend(zip(zip(repeat(terminal), fresh_list)))  # ((terminal, inner),)
         self.accepting_terminals.extend([completes if a else () for a in accepting.tolist()])
         self.has_accepting[states] = accepting
         if accepting.any():
