@@ -526,6 +526,79 @@ def walk_trie_events_lazy(
 
 
 @_jit(nogil=True)
+def walk_trie_events_one(
+    transitions: np.ndarray,
+    has_accepting: np.ndarray,
+    start_state: int,
+    start_nodes: np.ndarray,
+    node_byte: np.ndarray,
+    node_depth: np.ndarray,
+    subtree_end: np.ndarray,
+    token_ptr: np.ndarray,
+    token_ids: np.ndarray,
+    out: np.ndarray,
+    event_node: np.ndarray,
+    event_state: np.ndarray,
+    first_event: int,
+    unexplored: int,
+    frontier_node: np.ndarray,
+    frontier_state: np.ndarray,
+    frontier_count: np.ndarray,
+    max_depth: int,
+) -> int:
+    """:func:`walk_trie_events_lazy` where no start node lies below another (a root walk, or
+    the frontier of one state): the lexer is a DFA, so each node then carries at most one
+    state — one lookup a node, no set to merge (~1.7x faster over a whole trie). Same
+    arguments, writes and result."""
+    capacity = event_node.shape[0]
+    frontier_capacity = frontier_node.shape[0]
+    found = 0
+    events = first_event
+    states = np.empty(max_depth, dtype=np.int32)
+    start_missing = transitions[start_state, 0] == unexplored
+    for position in range(start_nodes.shape[0]):
+        root = start_nodes[position]
+        end = subtree_end[root]
+        if start_missing:
+            if end > root + 1:
+                if found < frontier_capacity:
+                    frontier_node[found] = root
+                    frontier_state[found] = start_state
+                found += 1
+            continue
+        states[node_depth[root]] = start_state
+        index = root + 1
+        while index < end:
+            depth = node_depth[index]
+            state = transitions[states[depth - 1], node_byte[index]]
+            if state < 0:
+                index = subtree_end[index]
+                continue
+            for slot in range(token_ptr[index], token_ptr[index + 1]):
+                token = token_ids[slot]
+                out[token >> 5] |= np.int32(1) << np.int32(token & 31)
+            below = subtree_end[index]
+            if below > index + 1:
+                if transitions[state, 0] == unexplored:
+                    if found < frontier_capacity:
+                        frontier_node[found] = index
+                        frontier_state[found] = state
+                    found += 1
+                    index = below
+                    continue
+                if has_accepting[state]:
+                    if events >= capacity:
+                        return -1
+                    event_node[events] = index
+                    event_state[events] = state
+                    events += 1
+                states[depth] = state
+            index += 1
+    frontier_count[0] = found
+    return events
+
+
+@_jit(nogil=True)
 def _stop_at_missing_rows(
     transitions: np.ndarray,
     unexplored: int,

@@ -87,6 +87,7 @@ def _load() -> None:
             take_words,
             walk_trie_difference,
             walk_trie_events_lazy,
+            walk_trie_events_one,
             write_product_row,
         )
         from structgen.kernels.numba_cpu import walk_trie_events as kernel
@@ -102,10 +103,11 @@ def _load() -> None:
             one.copy(), 0, one.copy(), -3, np.zeros(1, dtype=np.bool_), one.copy(),
             np.zeros(3, dtype=np.int32), np.zeros(3, dtype=np.int64), 2,
         )  # fmt: skip
-        walk_trie_events_lazy(
-            rows, accepting, 0, one.copy(), *trie, one.copy(), one.copy(), one.copy(), 0, -3,
-            one.copy(), one.copy(), np.zeros(1, dtype=np.int64), 2,
-        )  # fmt: skip
+        for lazy_walk in (walk_trie_events_lazy, walk_trie_events_one):
+            lazy_walk(
+                rows, accepting, 0, one.copy(), *trie, one.copy(), one.copy(), one.copy(), 0, -3,
+                one.copy(), one.copy(), np.zeros(1, dtype=np.int64), 2,
+            )  # fmt: skip
         numba_columns(rows, np.empty(256, dtype=np.int32))
         majority_state(rows[0], 64)
         scratch = np.empty(256, dtype=np.int32)

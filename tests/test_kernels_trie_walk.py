@@ -247,3 +247,47 @@ def test_or_words_is_numpys_sparse_or(values, data):
     expected[index] |= bits
     numba_cpu.or_words(words, index, bits)
     assert words.tolist() == expected.tolist()
+
+
+def _lazy_walk(kernel, trie, transitions, accepting, state, nodes, num_words, sizes):
+    """One resumable walk's writes: (result, events, frontier count, frontier, words)."""
+    event_capacity, frontier_capacity = sizes
+    event_node = np.full(event_capacity, -7, dtype=np.int32)
+    event_state = np.full(event_capacity, -7, dtype=np.int32)
+    frontier_node = np.full(frontier_capacity, -7, dtype=np.int32)
+    frontier_state = np.full(frontier_capacity, -7, dtype=np.int32)
+    frontier_count = np.zeros(1, dtype=np.int64)
+    words = np.zeros(num_words, dtype=np.int32)
+    result = kernel(
+        transitions, accepting, state, nodes, trie.node_byte, trie.node_depth,
+        trie.subtree_end, trie.token_ptr, trie.token_ids, words, event_node, event_state, 1,
+        -3, frontier_node, frontier_state, frontier_count, int(trie.node_depth.max()) + 2,
+    )  # fmt: skip
+    if result < 0:
+        return (result,)
+    return (
+        result, event_node.tolist(), event_state.tolist(), int(frontier_count[0]),
+        frontier_node.tolist(), frontier_state.tolist(), words.tolist(),
+    )  # fmt: skip
+
+
+@given(_cases(), st.data(), st.integers(1, 6), st.integers(0, 4))
+def test_the_one_state_walk_writes_what_the_lazy_walk_writes(case, data, events, frontier):
+    """``walk_trie_events_one`` against ``walk_trie_events_lazy`` on start nodes that do not
+    nest, over a lexer with missing rows (the frontier, also past its arrays' length)."""
+    vocab, trie, transitions, accepting, state, nodes = case
+    disjoint: list[int] = []
+    for node in nodes.tolist():  # (sorted) keep the nodes outside the subtrees kept before
+        if not disjoint or trie.subtree_end[disjoint[-1]] <= node:
+            disjoint.append(node)
+    missing = data.draw(st.sets(st.integers(0, len(transitions) - 1)))
+    transitions = transitions.copy()
+    transitions[sorted(missing), 0] = -3  # (no walk reads a missing row past its marker)
+    starts = np.array(disjoint, dtype=np.int32)
+    num_words = (vocab.size + 31) // 32
+    sizes = (events, frontier)
+    one = _lazy_walk(numba_cpu.walk_trie_events_one, trie, transitions, accepting, state,
+                     starts, num_words, sizes)  # fmt: skip
+    lazy = _lazy_walk(numba_cpu.walk_trie_events_lazy, trie, transitions, accepting, state,
+                      starts, num_words, sizes)  # fmt: skip
+    assert one == lazy

@@ -834,9 +834,11 @@ class GrammarEngine:
         if numba_ready:
             # numba is loaded already (numba_walk_ready): importing its kernels costs nothing.
             # The resumable kernel serves walks over filled rows too (then in one call).
-            from structgen.kernels.numba_cpu import walk_trie_events_lazy
+            from structgen.kernels.numba_cpu import walk_trie_events_lazy, walk_trie_events_one
 
-            count = self._resumable_walk(walk_trie_events_lazy, lexer, words, state, nodes)
+            count = self._resumable_walk(
+                walk_trie_events_lazy, lexer, words, state, nodes, walk_trie_events_one
+            )
         else:
             event_node, _ = self._events(min(len(trie.node_byte), self.max_walk_events))
             while True:
@@ -861,12 +863,14 @@ class GrammarEngine:
         words: np.ndarray,
         state: int,
         nodes: np.ndarray,
+        disjoint_walk: Callable[..., int] | None = None,
     ) -> int:
         """The walk from ``state`` below ``nodes`` over a lexer whose rows may be missing: each
         sub-walk stops at the (node, state) pairs whose row is missing (its *frontier*); their
         rows are filled and the walk resumes below those nodes from those states, so every
         part of the trie is walked once however many rows were missing. Events accumulate in
-        the reused event arrays; returns their number."""
+        the reused event arrays; returns their number. ``disjoint_walk`` (the same signature)
+        serves the sub-walks whose start nodes do not nest (a root walk, a frontier)."""
         trie = self.trie
         self._events(min(len(trie.node_byte), self.max_walk_events))
         frontier_count = np.zeros(1, dtype=np.int64)
@@ -876,7 +880,12 @@ class GrammarEngine:
         while pending:
             start, starts = pending.pop()
             event_node, event_state = self._event_buffers
-            result = lazy_walk(
+            walk = lazy_walk
+            if disjoint_walk is not None and (
+                len(starts) == 1 or (trie.subtree_end[starts[:-1]] <= starts[1:]).all()
+            ):
+                walk = disjoint_walk
+            result = walk(
                 lexer.transitions, lexer.has_accepting, start, starts,
                 trie.node_byte, trie.node_depth, trie.subtree_end, trie.token_ptr,
                 trie.token_ids, words, event_node, event_state, count,
