@@ -25,7 +25,7 @@ import numpy as np
 from structgen.errors import RegexError
 from structgen.kernels.trie_walk import future_table_kernel
 from structgen.regex import automaton
-from structgen.regex.ast import CharSet, Concat, Node, Repeat
+from structgen.regex.ast import Alt, CharSet, Concat, Node, Repeat
 from structgen.regex.nfa import ByteNFA, build_nfa, needs_dfa
 from structgen.regex.parser import parse_regex
 
@@ -232,12 +232,26 @@ def compile_byte_dfa(
 
 def _byte_chain(node: Node, max_states: int) -> ByteDFA | None:
     """The DFA of a fixed sequence of byte sets — a literal, a quote, ``[0-9]``: one state
-    per byte read, which is minimal and trimmed as it stands — or None when ``node`` is not
-    such a sequence (then the NFA route builds it). Each part is an ASCII set (one byte) or
-    one code point (its UTF-8 bytes); a tiny terminal costs microseconds, not the
+    per byte read, which is minimal and trimmed as it stands — or of an alternation of such
+    sequences whose first bytes differ (an escaped key character: ``(?:e|\\u0065)``); None when
+    ``node`` is neither (then the NFA route builds it). Each part is an ASCII set (one byte)
+    or one code point (its UTF-8 bytes); a tiny terminal costs microseconds, not the
     determinisation's fixed ~0.4 ms (a key's parts are built in masks)."""
+    if isinstance(node, Alt):
+        return _chain_alternation(node, max_states)
+    positions = _chain_positions(node)
+    if positions is None or len(positions) + 1 > max_states:
+        return None
+    return chain_dfa(positions)
+
+
+Positions = list[tuple[tuple[int, int], ...]]
+
+
+def _chain_positions(node: Node) -> Positions | None:
+    """The byte ranges read at each position of a fixed sequence of byte sets, or None."""
     parts = node.parts if isinstance(node, Concat) else (node,)
-    positions: list[tuple[tuple[int, int], ...]] = []
+    positions: Positions = []
     for part in parts:
         if not isinstance(part, CharSet) or not part.ranges:
             return None
@@ -248,9 +262,50 @@ def _byte_chain(node: Node, max_states: int) -> ByteDFA | None:
             positions.extend(((byte, byte),) for byte in chr(low).encode())
         else:
             return None
-    if len(positions) + 1 > max_states:
+    return positions
+
+
+def _chain_alternation(node: Alt, max_states: int) -> ByteDFA | None:
+    """The minimal DFA of an alternation of byte-set sequences whose first byte sets are
+    disjoint, or None. A state is the suffix still to read (the start excepted): suffixes are
+    sequences of non-empty byte sets, so distinct ones have distinct languages, and each
+    differs from the start's (shorter than every branch it is a suffix of) — one state per
+    distinct suffix is minimal. Numbered breadth-first in byte order (``renumber``'s canonical
+    numbering)."""
+    branches = [_chain_positions(option) for option in node.options]
+    if len(branches) < 2 or any(not branch for branch in branches):
         return None
-    return chain_dfa(positions)
+    first = np.zeros(256, dtype=np.int32)
+    for branch in branches:
+        for low, high in branch[0]:  # type: ignore[index]
+            first[low : high + 1] += 1
+    if first.max() > 1:
+        return None  # (branches share a first byte: the NFA route determinises them)
+    ids: dict[tuple, int] = {}
+    # per state: its moves as (byte ranges, the suffix they lead to); state 0 is the start
+    rows: list[list[tuple[tuple[tuple[int, int], ...], tuple]]] = [[]]
+    for branch in branches:
+        rows[0].append((branch[0], tuple(branch[1:])))  # type: ignore[index]
+    pending = [suffix for _, suffix in rows[0]]
+    while pending:
+        suffix = pending.pop()
+        if suffix in ids:
+            continue
+        ids[suffix] = len(rows)
+        rows.append([(suffix[0], suffix[1:])] if suffix else [])
+        if suffix:
+            pending.append(suffix[1:])
+        if len(rows) > max_states:
+            return None
+    transitions = np.full((len(rows), 256), DEAD, dtype=np.int32)
+    accepting = np.zeros(len(rows), dtype=np.bool_)
+    accepting[ids[()]] = True
+    for state, moves in enumerate(rows):
+        for ranges, suffix in moves:
+            for low, high in ranges:
+                transitions[state, low : high + 1] = ids[suffix]
+    transitions, accepting = automaton.renumber(transitions, accepting, by_class=True)
+    return ByteDFA(transitions=transitions, accepting=accepting)
 
 
 def chain_dfa(positions: list[tuple[tuple[int, int], ...]]) -> ByteDFA:
