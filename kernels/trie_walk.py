@@ -35,6 +35,7 @@ __all__ = [
     "glue_tables",
     "numpy_column_classes",
     "numba_walk_ready",
+    "or_words_kernel",
     "hopcroft_kernel",
     "product_row_kernels",
     "product_table_kernel",
@@ -61,6 +62,7 @@ _numba_trim: tuple[Callable[..., Any], Callable[..., Any]] | None = None
 _numba_product_row: tuple[Callable[..., int], Callable[..., None]] | None = None
 _numba_future: Callable[..., int] | None = None
 _numba_product_table: Callable[..., tuple[int, np.ndarray, np.ndarray]] | None = None
+_numba_or_words: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None
 _failure: BaseException | None = None
 _numpy_seconds = 0.0
 
@@ -69,7 +71,7 @@ def _load() -> None:
     """Import the numba kernel and run it once on the argument types the engine passes."""
     global _numba_walk, _numba_columns, _numba_prune, _numba_hopcroft, _failure
     global _numba_renumber, _numba_glue, _numba_trim, _numba_product_row, _numba_future
-    global _numba_product_table
+    global _numba_product_table, _numba_or_words
     try:
         from structgen.kernels.numba_cpu import column_classes as numba_columns
         from structgen.kernels.numba_cpu import (
@@ -87,7 +89,6 @@ def _load() -> None:
             take_words,
             walk_trie_difference,
             walk_trie_events_lazy,
-            walk_trie_events_one,
             write_product_row,
         )
         from structgen.kernels.numba_cpu import walk_trie_events as kernel
@@ -103,11 +104,10 @@ def _load() -> None:
             one.copy(), 0, one.copy(), -3, np.zeros(1, dtype=np.bool_), one.copy(),
             np.zeros(3, dtype=np.int32), np.zeros(3, dtype=np.int64), 2,
         )  # fmt: skip
-        for lazy_walk in (walk_trie_events_lazy, walk_trie_events_one):
-            lazy_walk(
-                rows, accepting, 0, one.copy(), *trie, one.copy(), one.copy(), one.copy(), 0, -3,
-                one.copy(), one.copy(), np.zeros(1, dtype=np.int64), 2,
-            )  # fmt: skip
+        walk_trie_events_lazy(
+            rows, accepting, 0, one.copy(), *trie, one.copy(), one.copy(), one.copy(), 0, -3,
+            one.copy(), one.copy(), np.zeros(1, dtype=np.int64), 2,
+        )  # fmt: skip
         numba_columns(rows, np.empty(256, dtype=np.int32))
         majority_state(rows[0], 64)
         scratch = np.empty(256, dtype=np.int32)
@@ -119,6 +119,7 @@ def _load() -> None:
         _numba_product_row = product_row, write_product_row
         take_words(one.copy(), one.copy(), one.copy())
         or_words(one.copy(), np.zeros(1, dtype=np.int32), one.copy())
+        _numba_or_words = or_words
         future_table(rows, 0, 1, np.full(1, -1, np.int32), one.copy(), np.empty((1, 256), np.int16))
         _numba_future = future_table
         prune_rules(one.copy(), np.zeros(2, dtype=np.int64), one.copy(), 2, 1, 1)
@@ -180,6 +181,12 @@ def product_row_kernels() -> tuple[Callable[..., int], Callable[..., None]] | No
     :func:`~structgen.kernels.numba_cpu.write_product_row` once numba is loaded (never waits:
     the product lexer keeps its Python rows for before then)."""
     return _numba_product_row
+
+
+def or_words_kernel() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None:
+    """:func:`structgen.kernels.numba_cpu.or_words` once numba is loaded (never waits: a mask
+    ORs a sparse walk's words with numpy before then)."""
+    return _numba_or_words
 
 
 def product_table_kernel() -> Callable[..., tuple[int, np.ndarray, np.ndarray]] | None:

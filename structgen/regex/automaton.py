@@ -556,7 +556,6 @@ def product(
     left_accepting = np.append(left_a, False)
     right_accepting = np.append(right_a, False)
     stride = sink_right + 1
-    table = np.array([[accept(a, b) for b in (False, True)] for a in (False, True)], dtype=bool)
     kernel = product_table_kernel() if (sink_left + 1) * stride <= _KERNEL_PAIRS else None
     if kernel is not None:
         count, found, transitions = kernel(
@@ -566,14 +565,31 @@ def product(
         )  # fmt: skip
         if count < 0:
             raise limit.exceeded()
-        pairs = found[:count]
-        accepting = table[
-            left_accepting[pairs // stride].astype(np.int64),
-            right_accepting[pairs % stride].astype(np.int64),
-        ]
-        return transitions[:count].copy(), accepting
-    # Breadth-first, one level at a time: a level's pairs are numbered as the state-by-state
-    # search numbers them (by source state, then by pair key within a row).
+        pairs, transitions = found[:count], transitions[:count].copy()
+    else:
+        pairs, transitions = _pair_levels(
+            left_rows, right_rows, keep_dead_left, keep_dead_right, limit
+        )
+    table = np.array([[accept(a, b) for b in (False, True)] for a in (False, True)], dtype=bool)
+    accepting = table[
+        left_accepting[pairs // stride].astype(np.int64),
+        right_accepting[pairs % stride].astype(np.int64),
+    ]
+    return transitions, accepting
+
+
+def _pair_levels(
+    left_rows: np.ndarray,
+    right_rows: np.ndarray,
+    keep_dead_left: bool,
+    keep_dead_right: bool,
+    limit: StateLimit,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(pairs, table) of :func:`product`'s search in numpy (before numba is loaded, or past
+    ``_KERNEL_PAIRS``): breadth-first, one level at a time, a level's pairs numbered as the
+    state-by-state search numbers them (by source state, then by pair key within a row)."""
+    sink_left, sink_right = left_rows.shape[0] - 1, right_rows.shape[0] - 1
+    stride = sink_right + 1
     index = {0: 0}
     order = [0]
     blocks: list[np.ndarray] = []
@@ -612,13 +628,8 @@ def product(
         lookup = np.full(keys.shape, DEAD, dtype=np.int32)
         np.put_along_axis(lookup, positions, ranked_ids.reshape(keys.shape), axis=1)
         blocks.append(lookup)
-    pairs = np.array(order, dtype=np.int64)
-    accepting = table[
-        left_accepting[pairs // stride].astype(np.int64),
-        right_accepting[pairs % stride].astype(np.int64),
-    ]
-    transitions = np.concatenate(blocks).astype(np.int32).reshape(len(order), num_classes)
-    return transitions, accepting
+    transitions = np.concatenate(blocks).astype(np.int32).reshape(len(order), left_rows.shape[1])
+    return np.array(order, dtype=np.int64), transitions
 
 
 def _alive(

@@ -230,6 +230,10 @@ def compile_byte_dfa(
     return ByteDFA(transitions=transitions, accepting=accepting)
 
 
+Positions = list[tuple[tuple[int, int], ...]]
+"""A fixed sequence of byte sets: the inclusive byte ranges read at each position."""
+
+
 def _byte_chain(node: Node, max_states: int) -> ByteDFA | None:
     """The DFA of a fixed sequence of byte sets — a literal, a quote, ``[0-9]``: one state
     per byte read, which is minimal and trimmed as it stands — or of an alternation of such
@@ -243,9 +247,6 @@ def _byte_chain(node: Node, max_states: int) -> ByteDFA | None:
     if positions is None or len(positions) + 1 > max_states:
         return None
     return chain_dfa(positions)
-
-
-Positions = list[tuple[tuple[int, int], ...]]
 
 
 def _chain_positions(node: Node) -> Positions | None:
@@ -308,7 +309,7 @@ def _chain_alternation(node: Alt, max_states: int) -> ByteDFA | None:
     return ByteDFA(transitions=transitions, accepting=accepting)
 
 
-def chain_dfa(positions: list[tuple[tuple[int, int], ...]]) -> ByteDFA:
+def chain_dfa(positions: Positions) -> ByteDFA:
     """The DFA reading one byte of each of ``positions`` (inclusive byte ranges) in order:
     state ``i`` has read ``i`` bytes, the last state accepts."""
     transitions = np.full((len(positions) + 1, 256), DEAD, dtype=np.int32)

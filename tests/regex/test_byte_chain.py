@@ -49,6 +49,16 @@ def _byte_pattern(parts: list[CharSet]) -> bytes:
     return b"".join(out)
 
 
+def _member(data: st.DataObject, parts: list[CharSet]) -> bytes:
+    """A string the sequence ``parts`` matches (one drawn code point of each), as UTF-8."""
+    return b"".join(
+        chr(
+            data.draw(st.sampled_from([c for low, high in p.ranges for c in range(low, high + 1)]))
+        ).encode()
+        for p in parts
+    )
+
+
 @settings(deadline=None, max_examples=150)
 @given(parts=PARTS, data=st.data())
 def test_a_chain_is_the_table_the_nfa_route_builds_and_matches_what_re_matches(parts, data):
@@ -59,12 +69,7 @@ def test_a_chain_is_the_table_the_nfa_route_builds_and_matches_what_re_matches(p
     assert np.array_equal(chain.transitions, built.transitions)
     assert np.array_equal(chain.accepting, built.accepting)
     pattern = re.compile(_byte_pattern(parts), re.DOTALL)
-    member = b"".join(
-        chr(
-            data.draw(st.sampled_from([c for low, high in p.ranges for c in range(low, high + 1)]))
-        ).encode()
-        for p in parts
-    )
+    member = _member(data, parts)
     for text in (member, member[:-1], member + b"a", data.draw(st.binary(max_size=8))):
         assert accepts(chain, text) == (pattern.fullmatch(text) is not None), text
 
@@ -111,12 +116,7 @@ def test_an_alternation_of_chains_is_the_minimal_dfa_of_the_nfa_route(branches, 
     assert len(fast.accepting) == len(built.accepting)
     pattern = re.compile(b"|".join(_byte_pattern(parts) for parts in branches), re.DOTALL)
     parts = data.draw(st.sampled_from(branches))
-    member = b"".join(
-        chr(
-            data.draw(st.sampled_from([c for low, high in p.ranges for c in range(low, high + 1)]))
-        ).encode()
-        for p in parts
-    )
+    member = _member(data, parts)
     for text in (member, member[:-1], member + b"a", data.draw(st.binary(max_size=8))):
         assert accepts(fast, text) == (pattern.fullmatch(text) is not None), text
 

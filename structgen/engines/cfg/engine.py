@@ -39,7 +39,7 @@ from structgen.engines.cfg.matcher import GrammarMatcher
 from structgen.engines.cfg.terminals import TerminalAutomata
 from structgen.errors import ConfigurationError, LimitExceededError
 from structgen.kernels.numpy_walk import trie_levels
-from structgen.kernels.trie_walk import numba_walk_ready, walk_trie_events
+from structgen.kernels.trie_walk import numba_walk_ready, or_words_kernel, walk_trie_events
 from structgen.regex.automaton import distinct
 from structgen.regex.dfa import DEAD, ByteDFA
 from structgen.vocab.special import engine_vocabulary, special_token_ids
@@ -453,7 +453,7 @@ class GrammarEngine:
         stack = [(thread, self._root_walk_id(thread[0])) for thread in config.threads]
         seen = set(stack)
         walks = self._walks
-        or_words = _or_words_kernel()
+        or_words = or_words_kernel()
         while stack:
             thread, walk_id = stack.pop()
             walk = walks[walk_id]
@@ -834,11 +834,9 @@ class GrammarEngine:
         if numba_ready:
             # numba is loaded already (numba_walk_ready): importing its kernels costs nothing.
             # The resumable kernel serves walks over filled rows too (then in one call).
-            from structgen.kernels.numba_cpu import walk_trie_events_lazy, walk_trie_events_one
+            from structgen.kernels.numba_cpu import walk_trie_events_lazy
 
-            count = self._resumable_walk(
-                walk_trie_events_lazy, lexer, words, state, nodes, walk_trie_events_one
-            )
+            count = self._resumable_walk(walk_trie_events_lazy, lexer, words, state, nodes)
         else:
             event_node, _ = self._events(min(len(trie.node_byte), self.max_walk_events))
             while True:
@@ -863,14 +861,12 @@ class GrammarEngine:
         words: np.ndarray,
         state: int,
         nodes: np.ndarray,
-        disjoint_walk: Callable[..., int] | None = None,
     ) -> int:
         """The walk from ``state`` below ``nodes`` over a lexer whose rows may be missing: each
         sub-walk stops at the (node, state) pairs whose row is missing (its *frontier*); their
         rows are filled and the walk resumes below those nodes from those states, so every
         part of the trie is walked once however many rows were missing. Events accumulate in
-        the reused event arrays; returns their number. ``disjoint_walk`` (the same signature)
-        serves the sub-walks whose start nodes do not nest (a root walk, a frontier)."""
+        the reused event arrays; returns their number."""
         trie = self.trie
         self._events(min(len(trie.node_byte), self.max_walk_events))
         frontier_count = np.zeros(1, dtype=np.int64)
@@ -880,12 +876,7 @@ class GrammarEngine:
         while pending:
             start, starts = pending.pop()
             event_node, event_state = self._event_buffers
-            walk = lazy_walk
-            if disjoint_walk is not None and (
-                len(starts) == 1 or (trie.subtree_end[starts[:-1]] <= starts[1:]).all()
-            ):
-                walk = disjoint_walk
-            result = walk(
+            result = lazy_walk(
                 lexer.transitions, lexer.has_accepting, start, starts,
                 trie.node_byte, trie.node_depth, trie.subtree_end, trie.token_ptr,
                 trie.token_ids, words, event_node, event_state, count,
@@ -1051,16 +1042,6 @@ def _same_owner(kept: Any, owner: Any) -> bool:
             and all(a is b for a, b in zip(kept, owner))
         )
     return kept is owner
-
-
-def _or_words_kernel() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None:
-    """:func:`structgen.kernels.numba_cpu.or_words` once numba is loaded, else None."""
-    if not numba_walk_ready():
-        return None
-    # numba is loaded already (numba_walk_ready): importing its kernels costs nothing.
-    from structgen.kernels.numba_cpu import or_words
-
-    return or_words
 
 
 def _fill_missing_rows(lexer: ProductLexer, missing: np.ndarray, count: int) -> None:
