@@ -46,7 +46,8 @@ def test_unsupported_keywords_are_listed_with_pointers():
             "n": {"not": {"minProperties": 2}},
             "s": {"type": "string", "pattern": "(?=x)y"},
         },
-        "if": {"required": ["a"]},
+        # (an 'if' of object keywords is a condition on objects; a string keyword is not)
+        "if": {"minLength": 2},
         "then": {"required": ["b"]},
     }
     with pytest.raises(UnsupportedSchemaError) as raised:

@@ -527,7 +527,7 @@ class SchemaCompiler:
             description = " and ".join(
                 f"{g.kind} branch {b.pointer}" for g, b in zip(flat.groups, choice)
             )
-            if not restricted:
+            if not restricted and not any(self.document.is_derived(g.owner) for g in flat.groups):
                 self.branch_symbols.setdefault(alternative, description)
         if not all(group.branches for group in flat.groups):
             self.unsat_reasons.append(f"{node.items[0][0].pointer}: an empty anyOf/oneOf")

@@ -41,11 +41,13 @@ _VALUE_KEYWORDS = frozenset(
 @dataclass(frozen=True)
 class ObjectCondition:
     """The subschema at ``location`` holds (``negated``: fails) on the object, when key ``when``
-    is present (``None``: always): from ``not`` and schema-valued dependencies."""
+    is present (``None``: always): from ``keyword`` — ``not``, schema-valued dependencies, or
+    ``if``/``then``/``else`` (``location`` then holds those three alone)."""
 
     location: Location
     negated: bool = False
     when: str | None = None
+    keyword: str = "dependencies"
 
 
 @dataclass(frozen=True)

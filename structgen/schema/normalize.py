@@ -153,9 +153,15 @@ def flatten(document: SchemaDocument, node: SchemaNode) -> Flat:
                         keyword, f"{loc.pointer}/{keyword}", "dynamic references are not supported"
                     )
                 )
-        if loc.key not in plain_keys:
-            plain_keys.add(loc.key)
-            flat.plain.append(loc)
+        keywords = loc
+        if full and "not" in schema:
+            rewritten = _rewritten_not(document, loc)
+            if rewritten is not None:  # the other keywords, and what stands for the not
+                keywords, replacement = rewritten
+                stack.append((replacement, True))
+        if keywords.key not in plain_keys:
+            plain_keys.add(keywords.key)
+            flat.plain.append(keywords)
         if not full:
             continue
         for index in range(len(schema.get("allOf", ()))):
@@ -333,7 +339,19 @@ def analyze(document: SchemaDocument, locations: list[Location], *, formats: boo
         if "not" in schema:
             negations.append(loc)
         if "if" in schema and ("then" in schema or "else" in schema):
-            unsupported_keyword("if", "if/then/else needs the complement of the 'if' schema")
+            conditional = _conditional(document, loc)
+            if conditional is None:
+                unsupported_keyword(
+                    "if",
+                    "if/then/else needs the complement of the 'if' schema, which is exact "
+                    "only where the three are made of object keywords and types",
+                )
+            else:
+                holds, condition = conditional
+                types = types & (holds | {"object"})
+                if not types:
+                    reasons.append(f"{at}/if: no JSON type left")
+                obj.conditions.append(condition)
         for keyword in ("unevaluatedProperties", "unevaluatedItems"):
             if keyword in schema and schema[keyword] not in (True, {}):
                 unsupported_keyword(keyword, "depends on what the other subschemas evaluated")
@@ -646,9 +664,78 @@ def _not(
         # Its complement: the other types where it fails, and objects where it fails.
         negation.types = negation.types & ((SCALAR_TYPES - holds) | {"object"})
         if "object" in negation.types:
-            negation.object.conditions.append(ObjectCondition(where, negated=True))
+            negation.object.conditions.append(ObjectCondition(where, negated=True, keyword="not"))
         return
     unsupported_keyword("not", "the complement of a schema is not context-free in general")
+
+
+def _conditional(
+    document: SchemaDocument, loc: Location
+) -> tuple[frozenset[str], ObjectCondition] | None:
+    """``if``/``then``/``else`` at ``loc`` as the scalar types it leaves and a condition on
+    objects, when all three are made of object keywords, types and connectives (each then
+    holds on every value of a scalar type or on none, so the choice of branch is a choice of
+    types off objects, and a formula on keys and value classes on them); else ``None``."""
+    view = document.keywords_of(loc, ("if", "then", "else"))
+    holds = off_objects(document, view)
+    if holds is None:
+        return None
+    return holds, ObjectCondition(view, keyword="if")
+
+
+def complement_of(document: SchemaDocument, location: Location) -> Any:
+    """A schema of the values that fail the one at ``location``, in the form the normaliser
+    reads best: ``not`` of an ``anyOf`` is the ``allOf`` of the branches' complements, of an
+    ``allOf`` (or of several independent scalar keywords: lengths, bounds, patterns, type)
+    the ``anyOf`` of theirs (De Morgan); anything else is ``{"not": schema}``."""
+    schema = location.schema
+    if not isinstance(schema, dict) or _read_by_not(document, location):
+        return {"not": schema}
+    keywords = set(schema) - _NOT_IGNORED
+    if keywords in ({"anyOf"}, {"allOf"}) and isinstance(schema[min(keywords)], list):
+        (kind,) = keywords
+        other = "allOf" if kind == "anyOf" else "anyOf"
+        return {other: [{"not": branch} for branch in schema[kind]]}
+    if len(keywords - {"type"}) > 1 and all(
+        k == "type" or negate_scalar(k, schema[k], location.draft) is not None for k in keywords
+    ):
+        return {"anyOf": [{"not": {k: schema[k]}} for k in sorted(keywords)]}
+    return {"not": schema}
+
+
+def _read_by_not(document: SchemaDocument, location: Location) -> bool:
+    """Whether :func:`_not` reads the complement of ``location`` whole as it is: a schema
+    of object keywords (a condition on objects), ``anyOf``/``allOf`` of ``multipleOf`` or of
+    ``required`` alone."""
+    schema = location.schema
+    keywords = set(schema) - _NOT_IGNORED
+    if keywords in ({"anyOf"}, {"allOf"}) and isinstance(schema[min(keywords)], list):
+        branches = schema[min(keywords)]
+        if branches and (
+            all(_multiple_step(b) is not None for b in branches)
+            or all(_required_list(b) is not None for b in branches)
+        ):
+            return True
+    return off_objects(document, location) is not None
+
+
+def _rewritten_not(document: SchemaDocument, loc: Location) -> tuple[Location, Location] | None:
+    """For a ``not`` at ``loc`` whose complement :func:`_not` cannot read but its parts can
+    (``not: {not: X}``, ``not`` of ``anyOf``/``allOf``, of several scalar keywords): ``loc``'s
+    other keywords and the schema that replaces the ``not``; else ``None``."""
+    where = _sole_branch(document, document.child(loc, "not"))
+    negated = where.schema
+    if not isinstance(negated, dict):
+        return None
+    keywords = set(negated) - _NOT_IGNORED
+    if keywords == {"not"} and off_objects(document, where) is None:
+        replacement = document.child(where, "not")
+    else:
+        replacement = document.derived(where, "complement", lambda: complement_of(document, where))
+        if replacement.schema == {"not": negated}:
+            return None
+    others = tuple(k for k in loc.schema if k != "not")
+    return document.keywords_of(loc, others), replacement
 
 
 def _never(schema: Any) -> bool:

@@ -1,19 +1,19 @@
-"""The conditions of an object schema (``not``, schema-valued dependencies) made ready for its
-member machine: one formula, its atoms, the key languages that split the unlisted keys, and the
-value classes of each member.
+"""The conditions of an object schema (``not``, ``if``/``then``/``else``, schema-valued
+dependencies) made ready for its member machine: one formula, its atoms, the key languages that
+split the unlisted keys, and the value classes of each member.
 
 Each atom :class:`~structgen.schema.conditions.Some` (``keys``, ``value``) is set by the members
 whose key is in ``keys`` and whose value falls in the right class. A member's value schema ``V``
 is split, for the distinct ``value`` subschemas ``S₁…Sₙ`` of the atoms its key belongs to, into
-the ``2ⁿ`` classes ``V ∧ ±S₁ ∧ … ∧ ±Sₙ`` (``-S`` is ``not: S``, compiled exactly or refused
-like any ``not``): which atoms a member sets then depends on the class its value is in, and
-the classes of one key are disjoint, so the machine sets exactly the atoms that hold.
+the classes ``V ∧ ±S₁ ∧ … ∧ ±Sₙ`` (``-S`` is ``not: S``, compiled exactly or refused like any
+``not``; of the ``2ⁿ`` sign choices, none is followed past a prefix seen to be empty — a
+``false``, or no value of an enum left): which atoms a member sets then depends on the class
+its value is in, and the classes of one key are disjoint, so the machine sets exactly the atoms
+that hold.
 """
 
 from __future__ import annotations
 
-import itertools
-import weakref
 from dataclasses import dataclass, field
 
 from structgen.errors import LimitExceededError
@@ -32,15 +32,13 @@ from structgen.schema.conditions import (
 )
 from structgen.schema.errors import Unsupported
 from structgen.schema.keywords import ANNOTATIONS
-from structgen.schema.normalize import ObjectSpec, flatten, make_node
-from structgen.schema.refs import Location
+from structgen.schema.normalize import ObjectSpec, complement_of, flatten, make_node
+from structgen.schema.refs import Location, canonical_json
 
 __all__ = ["ObjectConditions", "plan_conditions", "value_classes"]
 
-_MAX_VALUE_SPLITS = 5  # distinct value subschemas on one member: 2^5 classes
-
-# Synthetic ``not`` subschemas, kept alive with their builder (a Location is keyed by id()).
-_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_MAX_VALUE_CLASSES = 64  # value classes of one member (each is a path of its member machine)
+_MAX_CLASS_STEPS = 4096  # prefixes of sign vectors tried while finding them
 
 
 @dataclass
@@ -67,8 +65,7 @@ def plan_conditions(
         try:
             formula = read_condition(document, condition.location)
         except Inexact as error:
-            keyword = "not" if condition.negated else "dependencies"
-            builder.report([Unsupported(keyword, condition.location.pointer, str(error))])
+            builder.report([Unsupported(condition.keyword, condition.location.pointer, str(error))])
             continue
         if condition.negated:
             formula = negation(formula)
@@ -140,32 +137,76 @@ def value_classes(
     """The value classes of a member with value schema ``items`` whose key is in the atoms
     ``atoms`` ((index, atom)): (the class's items, the atoms its values set), empty ones left
     out."""
+    # One value per distinct subschema: equal ones at several places (the same ``then`` of
+    # many ``if`` branches) are one split, not one each.
     values: list[Location] = []
+    same: dict[Location, Location] = {}
+    by_text: dict[tuple, Location] = {}
     for _, atom in atoms:
-        if atom.value is not None and atom.value not in values:
-            values.append(atom.value)
-    if len(values) > _MAX_VALUE_SPLITS:
-        raise LimitExceededError(
-            f"the value classes of one property of the object at {pointer}",
-            1 << _MAX_VALUE_SPLITS,
-            hint="fewer patternProperties/properties inside 'not' or dependencies",
-        )
-    out = []
-    for signs in itertools.product((True, False), repeat=len(values)):
-        inside = dict(zip(values, signs))
-        chosen = list(items) + [
-            (value if sign else _complement(builder, value), True)
-            for value, sign in inside.items()
-        ]
-        if flatten(builder.document, make_node(chosen)).false_at is not None:
-            continue
-        marks = frozenset(
-            index
-            for index, atom in atoms
-            if atom.value is None or inside[atom.value] != atom.negated
-        )
-        out.append((chosen, marks))
+        if atom.value is not None and atom.value not in same:
+            where = atom.value
+            text = (canonical_json(where.schema), where.key[1:])
+            if text not in by_text:
+                by_text[text] = where
+                values.append(where)
+            same[where] = by_text[text]
+    # Depth first over the values' signs (inside each value or its complement), in the order
+    # of itertools.product((True, False), ...), dropping a prefix as soon as no value can hold
+    # it: a discriminator's n consts make n + 1 classes out of 2^n sign vectors, found in
+    # O(n^2) steps. Once the items name an enum/const, the values of it that meet every item
+    # so far are carried down (each step checks only its new item against them).
+    out: list[tuple[list[tuple[Location, bool]], frozenset[int]]] = []
+    steps = 0
+    document = builder.document
+
+    def extend(chosen: list[tuple[Location, bool]], signs: list[bool], finite: list | None) -> None:
+        nonlocal steps
+        steps += 1
+        if steps > _MAX_CLASS_STEPS or len(out) > _MAX_VALUE_CLASSES:
+            raise LimitExceededError(
+                f"the value classes of one property of the object at {pointer}",
+                _MAX_VALUE_CLASSES,
+                hint="fewer overlapping subschemas for one property inside 'not', 'if' or "
+                "dependencies",
+            )
+        if finite is None:
+            flat = flatten(document, make_node(chosen))
+            if flat.false_at is not None:
+                return
+            listed = flat.enum_location()
+            if listed is not None:
+                finite = [
+                    v for v in _listed_values(listed)
+                    if all(document.is_valid(v, where) for where, _ in chosen)
+                ]  # fmt: skip
+        elif signs:
+            where = chosen[-1][0]
+            finite = [v for v in finite if document.is_valid(v, where)]
+        if finite is not None and not finite:
+            return
+        if len(signs) == len(values):
+            inside = dict(zip(values, signs))
+            marks = frozenset(
+                index
+                for index, atom in atoms
+                if atom.value is None or inside[same[atom.value]] != atom.negated
+            )
+            out.append((chosen, marks))
+            return
+        value = values[len(signs)]
+        extend([*chosen, (value, True)], [*signs, True], finite)
+        extend([*chosen, (_complement(builder, value), True)], [*signs, False], finite)
+
+    extend(list(items), [], None)
     return out
+
+
+def _listed_values(location: Location) -> list:
+    """The values of the ``enum`` or ``const`` at ``location`` (``const`` from draft 6)."""
+    schema = location.schema
+    if "enum" in schema:
+        return list(schema["enum"]) if isinstance(schema["enum"], list) else []
+    return [schema["const"]]
 
 
 def _complement(builder: SchemaBuilder, location: Location) -> Location:
@@ -173,11 +214,5 @@ def _complement(builder: SchemaBuilder, location: Location) -> Location:
     schema = location.schema
     if isinstance(schema, dict) and set(schema) - ANNOTATIONS == {"not"}:
         return builder.document.child(location, "not")
-    kept = _KEPT.setdefault(builder, {})
-    found = kept.get(location.key)
-    if found is None:
-        negated = {"not": schema}
-        found = kept[location.key] = Location(
-            negated, location.resolver, location.draft, location.pointer
-        )
-    return found
+    document = builder.document
+    return document.derived(location, "complement", lambda: complement_of(document, location))

@@ -77,8 +77,8 @@ def class_machine(
     """The machine whose paths are the move sequences whose final set satisfies every conjunct.
 
     ``moves[i]``: (bits the move adds, its strict bits: not allowed when already seen). A group
-    of more than ``max_subsets`` (default ``limit``) sets is one machine per conjunct, and the
-    product is then minimised.
+    reaching more than ``max_subsets`` (default ``limit``) sets is one machine per conjunct, and
+    the product is then minimised.
     """
     max_subsets = limit if max_subsets is None else max_subsets
     # A strict bit goes with what its move adds (its flags): one component sees both.
@@ -86,9 +86,9 @@ def class_machine(
     components: list[_Component] = []
     split = False
     for mask, parts in _split(conjuncts + links):
-        if 1 << mask.bit_count() <= max_subsets:
-            components.append(_minimal(mask, parts, moves, limit, pointer))
-        else:  # too many sets to minimise at once: one machine per conjunct, in the product
+        try:
+            components.append(_minimal(mask, parts, moves, min(limit, max_subsets), pointer))
+        except LimitExceededError:  # too many sets at once: one machine per conjunct instead
             split = True
             components.extend(_minimal(p.mask, [p], moves, limit, pointer) for p in parts)
     start = tuple(c.start for c in components)
@@ -181,15 +181,32 @@ def _split(conjuncts: list[Conjunct]) -> list[tuple[int, list[Conjunct]]]:
     return groups
 
 
-def _subsets(mask: int) -> list[int]:
-    """Every subset of ``mask``, the empty set first."""
-    out = [0]
-    sub = mask
-    while sub:
-        out.append(sub)
-        sub = (sub - 1) & mask
-    out[1:] = sorted(out[1:])
-    return out
+def _reachable(mask: int, letters: list[tuple[int, int]], limit: int, pointer: str) -> list[int]:
+    """The subsets of ``mask`` that some move sequence reaches, the empty set first, the rest
+    in increasing order. Moves that set flags exclude one another (a discriminator's 40
+    ``if`` consts are 40 flags, and 41 sets, not 2^40)."""
+    seen = {0}
+    frontier = [0]
+    while frontier:
+        following = []
+        for subset in frontier:
+            for adds, strict in letters:
+                if strict & subset:
+                    continue
+                target = subset | adds
+                if target not in seen:
+                    seen.add(target)
+                    following.append(target)
+                    if len(seen) > limit:
+                        raise LimitExceededError(
+                            f"the member states of the object at {pointer} (more than {limit} "
+                            f"sets of one group of {mask.bit_count()} keys and flags that its "
+                            "conditions tie together)",
+                            limit,
+                            hint="raise max_object_states",
+                        )
+        frontier = following
+    return [0, *sorted(seen - {0})]
 
 
 def _minimal(
@@ -197,16 +214,6 @@ def _minimal(
 ) -> _Component:
     """The minimal machine of one component: its subsets, merged where no continuation tells
     them apart (subsets from which nothing is accepted all become :data:`_DEAD`)."""
-    size = 1 << mask.bit_count()
-    if size > limit:
-        raise LimitExceededError(
-            f"the member states of the object at {pointer} ({size} sets of one group of "
-            f"{mask.bit_count()} keys and flags that its conditions tie together)",
-            limit,
-            hint="raise max_object_states",
-        )
-    subsets = _subsets(mask)
-    index = {s: i for i, s in enumerate(subsets)}
     letters: list[tuple[int, int]] = []
     letter_of: dict[int, int] = {}
     for move, (adds, strict) in enumerate(moves):
@@ -216,6 +223,9 @@ def _minimal(
         if pair not in letters:
             letters.append(pair)
         letter_of[move] = letters.index(pair)
+    subsets = _reachable(mask, letters, limit, pointer)
+    size = len(subsets)
+    index = {s: i for i, s in enumerate(subsets)}
     # successor[l][i]: the subset index after letter l from subset i (_DEAD: not allowed)
     successor = [
         [_DEAD if strict & s else index[s | adds] for s in subsets] for adds, strict in letters

@@ -8,6 +8,7 @@ document outside that registry raises :class:`~structgen.schema.errors.RemoteRef
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin
 
@@ -116,6 +117,7 @@ class SchemaDocument:
         self._pointers: dict[int, str] | None = None
         self._resolved: dict[tuple[str, str, str], Location] = {}
         self._children: dict[tuple, tuple[Location, Any]] = {}
+        self._derived: set[tuple] = set()  # keys of the locations derived() made
 
     def specification(self, draft: str):
         from structgen.validation.specifications import schemas_only  # (loads referencing)
@@ -137,6 +139,35 @@ class SchemaDocument:
             # the parent's value is kept with its child: its id() stays its own while memoised
             found = self._children[memo_key] = (self._child(parent, path), parent.schema)
         return found[0]
+
+    def keywords_of(self, parent: Location, names: tuple[str, ...]) -> Location:
+        """``parent`` with only those of the keywords ``names`` it has (``if``/``then``/``else``
+        read apart from their siblings): same place, base and pointer; one :class:`Location`
+        per place, as :meth:`child` gives."""
+        schema = parent.schema
+        return self.derived(
+            parent, ("keywords", names), lambda: {n: schema[n] for n in names if n in schema}
+        )
+
+    def derived(
+        self, parent: Location, tag: Any, make: Callable[[], Any], pointer: str | None = None
+    ) -> Location:
+        """A subschema the compiler writes from ``parent`` (a complement, a part of its
+        keywords): ``make()`` builds it the first time ``(parent, tag)`` is asked, and the same
+        :class:`Location` comes back after. It sits at ``parent``'s base, with ``pointer``
+        (default ``parent``'s) for messages; :meth:`is_derived` knows it."""
+        memo_key = (parent.key, parent.pointer, ("derived", tag))
+        found = self._children.get(memo_key)
+        if found is None:
+            where = parent.pointer if pointer is None else pointer
+            location = Location(make(), parent.resolver, parent.draft, where)
+            found = self._children[memo_key] = (location, parent.schema)
+            self._derived.add(location.key)
+        return found[0]
+
+    def is_derived(self, location: Location) -> bool:
+        """Whether :meth:`derived` made ``location`` (it is nowhere in the user's schema)."""
+        return location.key in self._derived
 
     def _child(self, parent: Location, path: tuple[str | int, ...]) -> Location:
         value = parent.schema
