@@ -177,3 +177,37 @@ def test_numba_rows_of_several_members_equal_the_python_rows(texts, starts, bloc
             alive = {(t, q) for t, q in alive if q >= 0}
             target = int(by_kernel.transitions[state, byte])
             assert (set(by_kernel.members[target]) if target >= 0 else set()) == alive
+
+
+def test_growth_allocates_without_huge_pages_and_restores_the_switch():
+    """A grown row table is allocated with numpy's huge-page madvise off (its first touch
+    inside a mask stalled on memory compaction), and the process-wide switch is set back,
+    even when the growth fails."""
+    switch = lexer_module._hugepage_switch()
+    assert switch is not None  # numpy 2.x has it
+    before = switch(True)
+    seen = []
+    try:
+        with lexer_module._small_pages():
+            seen.append(switch(False))  # the flag as _small_pages left it
+        seen.append(switch(True))
+        lexer = ProductLexer([compile_byte_dfa(parse_regex("[0-9]+"))])
+        rows = lexer.transitions.shape[0]
+        original = lexer._grow_to
+
+        def grow_and_record(size: int, count: int) -> None:
+            seen.append(switch(False))  # inside _grow: off
+            switch(False)
+            original(size, count)
+
+        lexer._grow_to = grow_and_record
+        lexer._grow()
+        assert lexer.transitions.shape[0] == 2 * rows
+        seen.append(switch(True))  # after _grow: back on
+        with np.testing.assert_raises(RuntimeError):
+            with lexer_module._small_pages():
+                raise RuntimeError("a growth that fails")
+        seen.append(switch(True))
+    finally:
+        switch(before)
+    assert seen == [False, True, False, True, True]

@@ -13,6 +13,8 @@ ask first), so a terminal with a huge or unbounded automaton costs only what dec
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import repeat
 
 import numpy as np
@@ -34,6 +36,34 @@ SMALL_BLOCK_STATES = 256
 """Tables up to this size are always taken as blocks."""
 LAZY_REGION_STATES = 256
 """The least room a lazy automaton's one-member ids get in the table the numba rows read."""
+
+
+@contextmanager
+def _small_pages() -> Iterator[None]:
+    """Large arrays allocated inside get ordinary pages, not the huge pages numpy asks the
+    kernel for. A grown row table (32 MB past 32k states) is copied into at once, inside the
+    mask that needed the new row: where the kernel compacts memory to find huge pages on
+    those first touches (transparent huge pages with ``defrag=madvise``), that copy took
+    ~100 ms (o80235's slowest mask, 128 → 24 ms with ordinary pages). Without numpy's private
+    switch, nothing changes."""
+    switch = _hugepage_switch()
+    if switch is None:
+        yield
+        return
+    before = switch(False)
+    try:
+        yield
+    finally:
+        switch(before)
+
+
+def _hugepage_switch():
+    """numpy's ``_set_madvise_hugepage`` (sets the flag, returns the old one), if it has one."""
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # (numpy 1.x keeps it in numpy.core: its huge pages are left alone)
+        return None
+    return getattr(multiarray, "_set_madvise_hugepage", None)
 
 
 class ProductLexer:
@@ -229,6 +259,10 @@ class ProductLexer:
     def _grow(self) -> None:
         size = self.transitions.shape[0] * 2
         count = len(self.members)
+        with _small_pages():
+            self._grow_to(size, count)
+
+    def _grow_to(self, size: int, count: int) -> None:
         for name, fill in (
             ("transitions", None),  # (a state's row is written when it is numbered)
             ("has_accepting", False),
