@@ -78,6 +78,14 @@ _BOUNDARY_IDS_KEPT = 1 << 21
 """Boundary and UTF-8 tail state ids kept per automaton (4 per DFA state and count, see
 ``_boundary_row``: 8 MB; past it the counts kept so far are forgotten at once)."""
 
+BLOCK_AFTER_ROWS = 16
+"""Once this many rows of character-boundary states at one count are made one by one, the rows
+of every live boundary state at that count are made at once (:meth:`_boundary_block`): a walk
+through a key region or a pattern's string reads most of them (o77304's "other key" string:
+169 rows of ~70 µs each inside one mask), and the block is numpy over all DFA states."""
+MAX_BLOCK_STATES = 4096
+"""Code-point DFAs up to this many states take boundary rows in blocks."""
+
 _twins: weakref.WeakValueDictionary[str, JsonStringAutomaton] = weakref.WeakValueDictionary()
 """Unbounded twins by their language: bounded strings of one pattern (``maxLength`` 50, 100,
 255, …) share one twin, so its rows and walks are made once per process."""
@@ -173,6 +181,8 @@ class JsonStringAutomaton:
         self._shape: _BoundaryShape | None = None
         # Per count: boundary and UTF-8 tail state ids by 4 q + bytes left (-1: not numbered).
         self._boundary_ids: dict[int, np.ndarray] = {}
+        # Boundary rows made one by one per count (-1: that count's block is made).
+        self._boundary_made: dict[int, int] = {}
         self._finish: int | None = None
         self._escapable: Ranges = [(0, 0x10FFFF)]
         if canonical:
@@ -201,8 +211,13 @@ class JsonStringAutomaton:
     def row(self, state: int) -> np.ndarray:
         found = self._rows.get(state)
         if found is None:
-            found = self._rows[state] = self._compute_row(self._keys[state])
-            found.flags.writeable = False
+            key = self._keys[state]
+            if key[0] == _BODY and key[3] == _BOUNDARY and self._block_due(key[2]):
+                self._boundary_block(key[2])
+                found = self._rows.get(state)
+            if found is None:
+                found = self._rows[state] = self._compute_row(key)
+                found.flags.writeable = False
         return found
 
     # -- walks without the count ------------------------------------------------------------------
@@ -519,14 +534,83 @@ class JsonStringAutomaton:
             return DEAD
         return self._number((_BODY, int(following[klass]), count, kind, left, 0, 0))
 
-    def _boundary_row(self, row, q, n, following, good, count) -> None:
-        shape = self._boundary_shape()
+    def _block_due(self, n: int) -> bool:
+        """Whether the boundary rows at count ``n`` are now to be made as a block (counts the
+        rows made one by one until then)."""
+        made = self._boundary_made.get(n, 0)
+        if made < 0 or self.dfa.num_states > MAX_BLOCK_STATES:
+            return False
+        if made + 1 < BLOCK_AFTER_ROWS:
+            self._boundary_made[n] = made + 1
+            return False
+        self._boundary_made[n] = -1
+        return True
+
+    def _boundary_block(self, n: int) -> None:
+        """The row of every live character-boundary state at count ``n`` not made yet, at once:
+        what :meth:`_boundary_row` writes for each, with numpy over the DFA's states (only
+        escapes, the quote and leads whose code points span classes are per state)."""
+        dfa, window = self.dfa, self.window
+        states = np.flatnonzero(window.live_many(np.arange(dfa.num_states), n))
+        own = [self._body(q, n) for q in states.tolist()]
+        pending = np.array([state not in self._rows for state in own], dtype=bool)
+        states, own = states[pending], [state for state, new in zip(own, pending) if new]
+        if not own:
+            return
+        count = window.clamp(n + 1)
+        following = dfa.transitions[states]  # [states, classes]
+        good = window.live_many(following, count)
+        rows = np.full((len(own), 256), DEAD, dtype=np.int32)
+        shape, ids = self._boundary_shape(), self._boundary_ids_at(count)
+        for where, classes, extra in (
+            (shape.literal_bytes, shape.literal_class, 0),
+            (shape.lead_bytes, shape.lead_class, shape.lead_remaining),
+        ):
+            live = good[:, classes]
+            keys = np.where(live, following[:, classes] * 4 + extra, 0)
+            self._number_boundary(ids, np.unique(keys[live]), count)
+            rows[:, where] = np.where(live, ids[keys], DEAD)
+        escapes = good[:, shape.escape_classes].any(axis=1)
+        for index in np.flatnonzero(escapes).tolist():
+            rows[index, 0x5C] = self._body(int(states[index]), n, _ESCAPE)
+        for lead, klass, low, high in shape.other_leads:
+            length, prefix = _utf8_lead(lead)
+            if klass >= 0:
+                for index in np.flatnonzero(good[:, klass]).tolist():
+                    key = (_BODY, int(following[index, klass]), count, _UTF8_FIRST, length - 1)
+                    rows[index, lead] = self._number((*key, low, high))
+                continue
+            for index, q in enumerate(states.tolist()):
+                rows[index, lead] = self._utf8_state(
+                    q, n, following[index], good[index], count, length - 1, prefix, length
+                )
+        if window.clamp(n) >= self.low:
+            closing = (_CLOSE, int(self.close.transitions[0, 0x22]), 0, 0, 0, 0, 0)
+            rows[dfa.accepting[states], 0x22] = self._number(closing)
+        rows.flags.writeable = False
+        self._rows.update(zip(own, rows))
+
+    def _boundary_ids_at(self, count: int) -> np.ndarray:
+        """The boundary and UTF-8 tail state ids at ``count`` (see :meth:`_boundary_row`)."""
         ids = self._boundary_ids.get(count)
         if ids is None:
             size = 4 * self.dfa.num_states
             if (len(self._boundary_ids) + 1) * size > _BOUNDARY_IDS_KEPT:  # (many counts)
                 self._boundary_ids.clear()
             ids = self._boundary_ids[count] = np.full(size, -1, np.int32)
+        return ids
+
+    def _number_boundary(self, ids: np.ndarray, keys: np.ndarray, count: int) -> None:
+        """Number the states ``keys`` name in ``ids`` (``4 q + r``: see :meth:`_fill_from`)
+        where it has none yet."""
+        for key in keys[ids[keys] < 0].tolist():
+            q, left = divmod(key, 4)
+            kind = _BOUNDARY if left == 0 else _UTF8_TAIL
+            ids[key] = self._number((_BODY, q, count, kind, left, 0, 0))
+
+    def _boundary_row(self, row, q, n, following, good, count) -> None:
+        shape = self._boundary_shape()
+        ids = self._boundary_ids_at(count)
         # A literal byte goes to the boundary state of its class's next DFA state, a lead byte
         # whose code points are one class to the UTF-8 tail of that state: both numbered per
         # (next state, count) once, in ``ids`` (at 4 q, and 4 q + continuation bytes left).
@@ -559,10 +643,7 @@ class JsonStringAutomaton:
         ``ids`` has none yet."""
         found = ids[keys]
         if (found < 0).any():
-            for key in np.unique(keys[found < 0]).tolist():
-                q, left = divmod(key, 4)
-                kind = _BOUNDARY if left == 0 else _UTF8_TAIL
-                ids[key] = self._number((_BODY, q, count, kind, left, 0, 0))
+            self._number_boundary(ids, np.unique(keys[found < 0]), count)
             found = ids[keys]
         row[where] = found
 

@@ -211,3 +211,56 @@ def test_growth_allocates_without_huge_pages_and_restores_the_switch():
     finally:
         switch(before)
     assert seen == [False, True, False, True, True]
+
+
+def _explored(monkeypatch, reserve_past: int, reserved: int) -> ProductLexer:
+    """A product lexer of two overlapping terminals (1,759 states) with its whole closure
+    filled, its row table reserved past ``reserve_past`` rows, ``reserved`` rows at most."""
+    monkeypatch.setattr(lexer_module, "RESERVE_PAST_STATES", reserve_past)
+    monkeypatch.setattr(lexer_module, "RESERVED_STATES", reserved)
+    patterns = ["(a|b)*a(a|b){5}", "[ab]{0,30}c"]
+    lexer = ProductLexer([compile_byte_dfa(parse_regex(p)) for p in patterns])
+    lexer.explore(lexer.start_state(frozenset({0, 1})))
+    return lexer
+
+
+def _same_lexers(lexer: ProductLexer, reference: ProductLexer) -> None:
+    count = reference.num_states
+    assert lexer.members == reference.members
+    for name in ("transitions", "has_accepting", "accepting_group", "ready"):
+        ours, theirs = getattr(lexer, name)[:count], getattr(reference, name)[:count]
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_table_past_the_threshold_grows_inside_its_reservation(monkeypatch):
+    """Past RESERVE_PAST_STATES the row table is a prefix of one reservation: growing it moves
+    no row (the same memory before and after), and the lexer is the one copying growth makes."""
+    reference = _explored(monkeypatch, reserve_past=1 << 30, reserved=1 << 18)
+    assert reference._reserved is None
+    addresses = []
+    monkeypatch.setattr(lexer_module, "RESERVE_PAST_STATES", 300)
+    original = ProductLexer._grow
+
+    def grow_and_record(self):
+        original(self)
+        addresses.append(self.transitions.ctypes.data)
+
+    monkeypatch.setattr(ProductLexer, "_grow", grow_and_record)
+    lexer = _explored(monkeypatch, reserve_past=300, reserved=1 << 18)
+    assert lexer.num_states > 4 * 300
+    assert lexer._reserved is not None
+    assert lexer._reserved.shape[0] == min(lexer.max_states, 1 << 18)
+    assert lexer.transitions.ctypes.data == lexer._reserved.ctypes.data
+    assert len(addresses) >= 3 and len(set(addresses[1:])) == 1  # (256 -> 512 moves in, then none)
+    _same_lexers(lexer, reference)
+
+
+def test_a_table_that_outgrows_its_reservation_goes_on_by_copies(monkeypatch):
+    """A lexer allowed more states than the reservation holds grows by copying past it, with
+    the same rows (and the reservation dropped)."""
+    reference = _explored(monkeypatch, reserve_past=1 << 30, reserved=1 << 18)
+    lexer = _explored(monkeypatch, reserve_past=300, reserved=700)
+    assert lexer.num_states > 700
+    assert lexer._reserved.shape[0] == 0
+    assert lexer.transitions.shape[0] >= lexer.num_states
+    _same_lexers(lexer, reference)

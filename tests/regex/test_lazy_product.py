@@ -142,11 +142,14 @@ def _eager(pattern: str, low: int, high: int | None, canonical: bool):
     ],
 )
 @pytest.mark.parametrize("kept", [None, 0])
+@pytest.mark.parametrize("block_after", [None, 1, 3])
 def test_every_discovered_state_is_live_and_rows_match_an_eager_product(
-    pattern, low, high, canonical, kept, monkeypatch
+    pattern, low, high, canonical, kept, block_after, monkeypatch
 ):
     if kept is not None:  # boundary ids forgotten at every new count: rows must not change
         monkeypatch.setattr(lazy_product, "_BOUNDARY_IDS_KEPT", kept)
+    if block_after is not None:  # boundary rows as blocks (all of a count at once) early
+        monkeypatch.setattr(lazy_product, "BLOCK_AFTER_ROWS", block_after)
     automaton = _automaton(pattern, low, high, canonical)
     eager = _eager(pattern, low, high, canonical)
     # Walk both in lock-step: the same bytes are allowed everywhere and acceptance agrees, so
@@ -163,7 +166,26 @@ def test_every_discovered_state_is_live_and_rows_match_an_eager_product(
                 pairs.add(pair)
                 stack.append(pair)
     states = _explore(automaton)
-    assert len(states) == automaton.num_states
+    if block_after is None:
+        assert len(states) == automaton.num_states
+    else:  # a block numbers the states its rows name, reached or not: each can still finish
+        assert _every_numbered_state_is_live(automaton)
+
+
+def _every_numbered_state_is_live(automaton: JsonStringAutomaton) -> bool:
+    """Whether every state numbered so far (and every state their rows name) can reach
+    acceptance."""
+    rows: dict[int, list[int]] = {}
+    while len(rows) < automaton.num_states:
+        for state in range(len(rows), automaton.num_states):
+            rows[state] = [t for t in automaton.row(state).tolist() if t >= 0]
+    live = {state for state in rows if automaton.accepts(state)}
+    changed = True
+    while changed:
+        grown = {state for state, targets in rows.items() if live.intersection(targets)}
+        changed = not grown <= live
+        live |= grown
+    return len(live) == len(rows)
 
 
 def test_liveness_invariant_on_a_product_too_large_to_build_eagerly():

@@ -36,6 +36,12 @@ SMALL_BLOCK_STATES = 256
 """Tables up to this size are always taken as blocks."""
 LAZY_REGION_STATES = 256
 """The least room a lazy automaton's one-member ids get in the table the numba rows read."""
+RESERVE_PAST_STATES = 4096
+"""A row table that outgrows this many states (4 MB) moves once into a reservation (see
+:func:`_reserve_rows`): past it, growing copies nothing."""
+RESERVED_STATES = 1 << 18
+"""The most rows one reservation holds (256 MB of address space; memory is used only as rows
+are written). A lexer allowed more states copies its table when it outgrows the reservation."""
 
 
 @contextmanager
@@ -55,6 +61,31 @@ def _small_pages() -> Iterator[None]:
         yield
     finally:
         switch(before)
+
+
+_NO_RESERVATION = np.empty((0, 256), dtype=np.int32)
+
+
+def _reserve_rows(rows: int) -> np.ndarray | None:
+    """A ``rows`` x 256 int32 table in address space reserved at once and backed by memory
+    page by page as rows are written (an anonymous mapping), or None where none can be had.
+    Doubling a 32 MB table by copy stalled the mask that needed the new row ~20 ms (4 KB page
+    faults of the copy); growing inside a reservation is a new view of it. Huge pages are
+    declined (their first touch may wait on memory compaction, see :func:`_small_pages`)."""
+    import mmap
+
+    try:
+        buffer = mmap.mmap(-1, rows * 256 * 4)
+    except (OSError, ValueError, OverflowError):
+        return None
+    advise = getattr(buffer, "madvise", None)
+    no_huge_pages = getattr(mmap, "MADV_NOHUGEPAGE", None)
+    if advise is not None and no_huge_pages is not None:
+        try:
+            advise(no_huge_pages)
+        except OSError:  # (the kernel may not know the advice: huge pages as it decides)
+            pass
+    return np.frombuffer(buffer, dtype=np.int32).reshape(rows, 256)
 
 
 def _hugepage_switch():
@@ -99,6 +130,7 @@ class ProductLexer:
         self._single_table = np.full(0, -1, dtype=np.int32)
         self._single_used = 0
         self._member_rows = np.empty((8, 256), dtype=np.int32)
+        self._reserved: np.ndarray | None = None  # (see _reserve_rows; transitions is its prefix)
         self._row_scratch = (
             np.empty(256, dtype=np.int32),  # each byte's column class
             np.empty(256, dtype=np.int32),  # each class's target state
@@ -260,15 +292,40 @@ class ProductLexer:
         size = self.transitions.shape[0] * 2
         count = len(self.members)
         with _small_pages():
+            if self._grow_in_reservation(size, count):
+                return
             self._grow_to(size, count)
 
-    def _grow_to(self, size: int, count: int) -> None:
+    def _grow_in_reservation(self, size: int, count: int) -> bool:
+        """Grow the row table as a longer prefix of the reservation (moving it there the first
+        time it outgrows :data:`RESERVE_PAST_STATES`); False where the reservation cannot
+        hold more rows than the table has."""
+        old = self.transitions
+        reserved = self._reserved
+        if reserved is None:
+            if size <= RESERVE_PAST_STATES:
+                return False
+            reserved = _reserve_rows(min(self.max_states, RESERVED_STATES))
+            self._reserved = reserved = _NO_RESERVATION if reserved is None else reserved
+        size = min(size, reserved.shape[0])
+        if size <= old.shape[0]:  # (outgrown, or none to be had: copies from now on)
+            self._reserved = _NO_RESERVATION
+            return False
+        if old.ctypes.data != reserved.ctypes.data:  # (not yet moved into it)
+            reserved[:count] = old[:count]
+        self.transitions = reserved[:size]
+        self._grow_to(size, count, skip=("transitions",))
+        return True
+
+    def _grow_to(self, size: int, count: int, skip: tuple[str, ...] = ()) -> None:
         for name, fill in (
             ("transitions", None),  # (a state's row is written when it is numbered)
             ("has_accepting", False),
             ("accepting_group", -1),
             ("ready", 0),
         ):
+            if name in skip:
+                continue
             old = getattr(self, name)
             if fill is None:
                 new = np.empty((size, *old.shape[1:]), dtype=old.dtype)
