@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 if TYPE_CHECKING:
+    from structgen.key_set_rules import KeySetRules
     from structgen.regex.ast import Node
     from structgen.regex.dfa import ByteAutomaton
 
@@ -122,10 +123,25 @@ class Grammar:
     """``rules`` numbered (from the frontend that had them so: large schema grammars), for the
     engine's set-up; read only while ``arrays.rules is rules`` (a grammar rebuilt with other
     rules by ``dataclasses.replace`` keeps a stale value otherwise)."""
+    lazy: tuple[KeySetRules, ...] = ()
+    """Sources of rules made on demand (:mod:`structgen.key_set_rules`): a symbol one of them
+    owns that has no rule here has the rules its source makes for it."""
 
     @property
     def nonterminals(self) -> set[str]:
         return {rule.lhs for rule in self.rules}
+
+    def lazy_roots(self) -> set[str]:
+        """The symbols through which the eager rules enter the lazy sources."""
+        return {source.root for source in self.lazy}
+
+    def rules_for_examples(self) -> tuple[Rule, ...]:
+        """The rules, and of each lazy source a part of its language written out (see
+        :meth:`~structgen.key_set_rules.KeySetRules.example_rules`)."""
+        if not self.lazy:
+            return self.rules
+        written = [Rule(lhs, rhs) for source in self.lazy for lhs, rhs in source.example_rules()]
+        return self.rules + tuple(written)
 
     def rules_for(self, nonterminal: str) -> list[Rule]:
         return [rule for rule in self.rules if rule.lhs == nonterminal]
@@ -140,6 +156,8 @@ class Grammar:
             "start": self.start,
             "ignore": list(self.ignore),
         }
+        if self.lazy:
+            payload["lazy"] = [source.payload() for source in self.lazy]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
 
 

@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("structgen.regex",),
     ("structgen.vocab",),
     ("structgen.automaton",),
+    ("structgen.key_set_rules",),
     ("structgen.ir",),
     ("structgen.rule_arrays",),
     ("structgen.validation",),

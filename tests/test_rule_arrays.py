@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -73,10 +74,17 @@ def test_a_start_without_rules_is_unproductive_and_keeps_nothing():
     assert kept == [] and used == set()
 
 
-def test_schema_grammars_are_the_same_either_way(monkeypatch):
-    # ten optional keys in any order: 1,024 key sets, ~6k rules (past the kernel's threshold)
-    from structgen.schema import compiler
+@pytest.mark.parametrize("lazy", [False, True])
+def test_schema_grammars_are_the_same_either_way(monkeypatch, lazy):
+    # ten keys in any order: 1,024 key sets, ~6k rules written out (past the kernel's
+    # threshold), or made on demand (then the kernel prunes with the placeholders)
+    from structgen.schema import compiler, objects
     from structgen.schema.to_grammar import schema_to_grammar
+
+    if lazy:
+        monkeypatch.setattr(compiler, "_KERNEL_PRUNE_RULES", 1)
+    else:
+        monkeypatch.setattr(objects, "LAZY_PAST_STATES", 1 << 20)
 
     schema = {
         "type": "object",
@@ -92,6 +100,10 @@ def test_schema_grammars_are_the_same_either_way(monkeypatch):
     assert len(named.rules) >= compiler._KERNEL_PRUNE_RULES
     assert coded.rules == named.rules and coded.terminals == named.terminals
     assert coded.warnings == named.warnings
+    assert coded.lazy == named.lazy and bool(coded.lazy) == lazy
+    if lazy:  # the numbered rules are the kept ones, without the placeholders
+        assert coded.arrays is not None
+        assert len(coded.arrays.lhs) == len(coded.rules)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

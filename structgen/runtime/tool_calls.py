@@ -38,6 +38,7 @@ import numpy as np
 from structgen.errors import ConfigurationError
 from structgen.grammar.special_tokens import special_reference
 from structgen.ir import Grammar, Rule, Terminal
+from structgen.key_set_rules import KeySetRules
 from structgen.regex.dfa import DEAD, ByteDFA, minimize, regex_to_dfa, trim
 from structgen.runtime.compiled import CompiledGrammar
 from structgen.runtime.compiler import compile_grammar
@@ -193,6 +194,7 @@ def tool_calls_grammar(
         start="start",
         source_name=f"tool calls ({format}: {', '.join(names)})",
         warnings=tuple(builder.warnings),
+        lazy=tuple(builder.lazy),
     )
 
 
@@ -203,6 +205,7 @@ class _Builder:
         self.special_names = special_names
         self.terminals: dict[str, Terminal] = {}
         self.rules: list[Rule] = []
+        self.lazy: list[KeySetRules] = []
         self.warnings: list[str] = []
 
     def literal(self, text: str) -> str:
@@ -235,6 +238,7 @@ class _Builder:
             Rule(prefix + rule.lhs, tuple(prefix + symbol for symbol in rule.rhs))
             for rule in grammar.rules
         ]
+        self.lazy += [source.renamed(lambda symbol: prefix + symbol) for source in grammar.lazy]
         self.warnings += [f"tool {name!r}: {message}" for message in grammar.warnings]
         return prefix + grammar.start
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from structgen.key_set_rules import KeySetRules
 from structgen.regex.ast import Node
 from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.dfa import ByteAutomaton
@@ -48,6 +49,13 @@ class SchemaBuilder(Protocol):
 
     def add_rules(self, rules: Iterable[tuple[str, tuple[str, ...]]]) -> None:
         """Add the rules ``(lhs, rhs)`` in order (a machine's many rules in one call)."""
+        ...
+
+    def add_lazy(self, source: KeySetRules, placeholders: list[tuple[str, ...]]) -> None:
+        """Add rules made on demand. ``placeholders`` are right-hand sides for ``source.root``
+        that stand for its rules while the grammar is pruned (the root is productive when one
+        of them is, and reaches what they name); the pruned grammar keeps none of them, and
+        ``source`` only the pairs that stayed."""
         ...
 
     def terminal(

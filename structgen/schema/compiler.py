@@ -29,6 +29,7 @@ from typing import Any
 from structgen.errors import LimitExceededError
 from structgen.ir import Grammar, Rule, RuleArrays, Terminal, derivable_rules
 from structgen.kernels.trie_walk import prune_kernel
+from structgen.key_set_rules import KeySetRules
 from structgen.regex.ast import CharSet, Node
 from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.dfa import ByteAutomaton
@@ -115,6 +116,7 @@ class SchemaCompiler:
         self.terminals: dict[str, Terminal] = {}
         self._terminal_ids: dict[Any, str] = {}
         self.rules: list[Rule] = []
+        self.lazy: dict[str, KeySetRules] = {}  # by root (see add_lazy)
         self._symbols: dict[frozenset, str] = {}
         self._literal_symbols: dict[str, str] = {}
         self._work: list[tuple[str, SchemaNode]] = []
@@ -142,6 +144,10 @@ class SchemaCompiler:
 
     def add_rules(self, rules: Iterable[tuple[str, tuple[str, ...]]]) -> None:
         self.rules.extend([Rule(lhs, rhs) for lhs, rhs in rules])
+
+    def add_lazy(self, source: KeySetRules, placeholders: list[tuple[str, ...]]) -> None:
+        self.lazy[source.root] = source
+        self.rules.extend([Rule(source.root, rhs) for rhs in placeholders])
 
     def terminal(
         self, node: Node, *, key: Any = None, name: str = "t", literal_text: str | None = None
@@ -347,6 +353,9 @@ class SchemaCompiler:
         for item in self.unsupported:
             self.warn(f"not enforced (lenient): {item}")
         kept, used, numbered = self._prune(start)
+        lazy: tuple[KeySetRules, ...] = ()
+        if self.lazy:
+            kept, lazy, numbered = self._settle_lazy(kept, numbered)
         terminals = {name: t for name, t in self.terminals.items() if name in used}
         rules = tuple(kept)
         return Grammar(
@@ -356,7 +365,36 @@ class SchemaCompiler:
             source_name="json-schema",
             warnings=tuple(self.warnings),
             arrays=None if numbered is None else replace(numbered, rules=rules),
+            lazy=lazy,
         )
+
+    def _settle_lazy(
+        self, kept: list[Rule], numbered: RuleArrays | None
+    ) -> tuple[list[Rule], tuple[KeySetRules, ...], RuleArrays | None]:
+        """The pruned rules without the lazy sources' placeholders, and the sources whose root
+        stayed, each with the pairs (and loop) that stayed (see :meth:`add_lazy`)."""
+        import numpy as np
+
+        roots = set(self.lazy)
+        defined = {rule.lhs for rule in kept}
+        sources = []
+        for root, source in self.lazy.items():
+            if root not in defined:
+                continue  # (unproductive or unreachable: nothing names it any more)
+            pairs = [(p, b) for p, b in zip(source.pairs, source.bits) if p in defined]
+            loop = source.loop if source.loop in defined else None
+            sources.append(
+                replace(
+                    source,
+                    pairs=tuple(p for p, _ in pairs),
+                    bits=tuple(b for _, b in pairs),
+                    loop=loop,
+                )
+            )
+        keep = [rule.lhs not in roots for rule in kept]
+        if numbered is not None:
+            numbered = numbered.take(np.array(keep, dtype=bool))
+        return [rule for rule, k in zip(kept, keep) if k], tuple(sources), numbered
 
     def _prune(self, start: str) -> tuple[list[Rule], set[str], RuleArrays | None]:
         """The productive rules reachable from ``start``, the terminals they use, and the

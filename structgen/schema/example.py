@@ -240,7 +240,7 @@ def _symbol_costs(
 ) -> tuple[dict[str, float], dict[str, Rule]]:
     """Knuth's algorithm: the least length of each productive symbol, and for each productive
     nonterminal the rule attaining it (whose right-hand side was settled earlier)."""
-    rules = grammar.rules
+    rules = grammar.rules_for_examples()
     waiting = [len(rule.rhs) for rule in rules]
     partial = [0.0] * len(rules)
     uses: dict[str, list[int]] = defaultdict(list)
@@ -276,7 +276,7 @@ def _symbol_costs(
 
 def _productive_rules(grammar: Grammar, cost: dict[str, float]) -> dict[str, list[Rule]]:
     choices: dict[str, list[Rule]] = defaultdict(list)
-    for rule in grammar.rules:
+    for rule in grammar.rules_for_examples():
         if rule.lhs in cost and all(symbol in cost for symbol in rule.rhs):
             choices[rule.lhs].append(rule)
     return choices

@@ -13,8 +13,12 @@ and one per region) recognised by a state machine whose state is the set of *tra
 seen and, when ``minProperties``/``maxProperties`` need it, a member count. Tracking every named
 key forbids repeating one; when ``2^keys`` states exceed ``max_object_states`` only the
 required and dependent keys are tracked (optional keys may then repeat — a repeated key keeps
-its last value in ``json.loads``, which still validates), and past that the required keys must
-come in schema order (with a warning). The machine becomes rules: ``R[q] → "}" | "," PAIR R[q']``,
+its last value in ``json.loads``, which still validates). When the only test on the keys seen is
+``required`` (no member count, no conditions on which keys are present) and more than eight keys
+are tracked, the machine is not written out: its rules are made for each set of keys seen when
+the parser first reaches it (:mod:`structgen.key_set_rules`; a document visits ``n + 1`` of the
+``2^n`` sets), with no limit. Otherwise, past the limit, the required keys must come in schema
+order (with a warning). The machine becomes rules: ``R[q] → "}" | "," PAIR R[q']``,
 with moves that keep the state folded into a left-recursive loop so long objects stay cheap.
 
 Conditions on which keys are present are checked on the final states of that machine:
@@ -44,6 +48,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from structgen.errors import LimitExceededError
+from structgen.key_set_rules import KeySetRules
 from structgen.regex.ast import Node
 from structgen.regex.codepoint_dfa import CodePointDFA
 from structgen.regex.ecma import PatternUnsupported
@@ -449,6 +454,8 @@ def build_object(builder: SchemaBuilder, plan: ObjectPlan) -> str:
         # A required key without an allowed value: already reported by plan_object; no objects.
         return builder.fresh("obj_unsat")
     machine = _machine(builder, plan, pairs, required)
+    if isinstance(machine, _LazyMachine):
+        return _emit_lazy(builder, pairs, machine.tracked, required)
     return _emit(builder, machine)
 
 
@@ -457,6 +464,21 @@ class _Machine:
     start: tuple
     transitions: dict[tuple, list[tuple[_Move, tuple]]]
     final: set[tuple]
+
+
+@dataclass(frozen=True)
+class _LazyMachine:
+    """A set machine over ``tracked`` keys (required ones before ``}``) whose rules are made
+    as the parser reaches its states (:mod:`structgen.key_set_rules`)."""
+
+    tracked: list[str]
+
+
+LAZY_PAST_STATES = 256
+"""A set machine of more key sets than this (eight keys) whose final test is only "every
+required key seen" is made on demand (:class:`_LazyMachine`): writing out ``2^n`` states' rules
+took most of the compile of "any order" objects of 9–12 keys, and past ``max_object_states``
+the required keys had to keep schema order."""
 
 
 def _machine(
@@ -517,9 +539,23 @@ def _machine(
     # Conditions on which keys are present need the set of keys seen; schema order does not
     # track it, so such objects take the any-order machine (a superset of schema order).
     presence_conditions = bool(dependent or together or exactly_one or condition)
+    # Made on demand when the final test is "every required key seen" alone: the keys the
+    # machine written out would track (every named key within the limit, else the required).
+    lazy_tracked = None
+    if (
+        not presence_conditions
+        and not flag_atoms
+        and len(named) == sum(1 for m in moves if m.key is not None)  # (one move per key)
+    ):
+        if (1 << len(named)) <= limit:
+            lazy_tracked = None if needs_count(True) else named
+        elif not needs_count(False):
+            lazy_tracked = [n for n in named if n in set(required)]
     if options.property_order == "schema" and not presence_conditions:
         mode = "schema"
         tracked: list[str] = []
+    elif lazy_tracked is not None and (1 << len(lazy_tracked)) > LAZY_PAST_STATES:
+        return _LazyMachine(lazy_tracked)
     elif (1 << len(named)) * flags * counts(True) <= limit:
         mode, tracked = "set", named
     else:
@@ -782,6 +818,42 @@ def _set_machine(
                 queue.append(target)
     final = {state for state in transitions if is_final((state, 0))}
     return _Machine(0, transitions, final)  # type: ignore[arg-type]
+
+
+def _emit_lazy(
+    builder: SchemaBuilder, moves: list[_Move], tracked: list[str], required: list[str]
+) -> str:
+    """An object read through :class:`~structgen.key_set_rules.KeySetRules`: ``{`` then the
+    members, every tracked key at most once and every required one before ``}``; untracked
+    moves (regions) anywhere, any number of times."""
+    obj = builder.fresh("obj")
+    lbrace, rbrace, comma = builder.punct("{"), builder.punct("}"), builder.punct(",")
+    bit = {name: 1 << i for i, name in enumerate(tracked)}
+    bits = tuple(bit.get(move.key, 0) if move.key is not None else 0 for move in moves)
+    required_bits = 0
+    for name in required:
+        required_bits |= bit[name]
+    untracked = sorted({move.pair for move, b in zip(moves, bits) if not b})
+    loop = None
+    if untracked:
+        loop = builder.fresh("loop")
+        for pair in untracked:
+            builder.add_rules([(loop, (comma, pair)), (loop, (loop, comma, pair))])
+    root = builder.fresh("members")
+    source = KeySetRules(
+        root, tuple(move.pair for move in moves), bits, required_bits, comma, rbrace, loop
+    )
+    # While the grammar is pruned, the root stands for: every required pair (it derives a
+    # document only if each of them does), and each other pair or the loop (reached, if so).
+    needed = tuple(move.pair for move, b in zip(moves, bits) if b & required_bits)
+    others = [move.pair for move, b in zip(moves, bits) if b and not b & required_bits]
+    if loop is not None:
+        others.append(loop)
+    placeholders = [(rbrace, comma, *needed)]
+    placeholders += [(rbrace, comma, *needed, other) for other in others]
+    builder.add_lazy(source, placeholders)
+    builder.rule(obj, lbrace, root)
+    return obj
 
 
 def _emit(builder: SchemaBuilder, machine: _Machine) -> str:

@@ -24,10 +24,12 @@ class SchemaOptions:
         ``"flexible"`` with ``max_whitespace=n``. No whitespace before or after the document.
     property_order
         ``"any"``: object properties may come in any order; required properties are enforced
-        exactly by tracking which have been seen (a subset construction bounded by
-        ``max_object_states``; past the bound the required properties must keep schema order
-        among themselves, with a warning). ``"schema"``: properties in the order the schema lists
-        them (each at most once), then the additional ones — except in objects with conditions
+        exactly by tracking which have been seen (past eight keys whose only test is
+        ``required``, the rules of each set of keys seen are made as decoding reaches it, with no
+        bound; otherwise a subset construction bounded by ``max_object_states``, past which the
+        required properties must keep schema order among themselves, with a warning).
+        ``"schema"``: properties in the order the schema lists them (each at most once), then
+        the additional ones — except in objects with conditions
         on which keys are present (``dependentRequired``, ``oneOf`` over required keys, ``not:
         {required}``), which need the keys seen tracked and so take the ``"any"`` machine.
     additional_properties_default

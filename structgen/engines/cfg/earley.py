@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from structgen.errors import LimitExceededError
+from structgen.errors import ConfigurationError, LimitExceededError
+from structgen.key_set_rules import lazy_owner
 
 if TYPE_CHECKING:
     from structgen.ir import Grammar, RuleArrays
@@ -106,13 +107,15 @@ class EarleyGrammar:
         self.terminal_ids = terminal_ids
         self.num_terminals = len(terminal_ids)
         augmented = self.num_terminals  # S'
+        self._lazy = {source.root: source for source in grammar.lazy}
+        self._lazy_names: dict[int, str] = {}  # lazily owned nonterminals by id
         numbered = grammar.arrays
         if (
             numbered is None
             or numbered.rules is not grammar.rules  # (rules replaced since they were numbered)
             or not self._read(numbered, grammar.start)
         ):
-            nonterminals = sorted(grammar.nonterminals)
+            nonterminals = sorted(grammar.nonterminals | self._lazy_named(grammar))
             self.nonterminal_ids = {
                 name: self.num_terminals + 1 + i for i, name in enumerate(nonterminals)
             }
@@ -126,6 +129,13 @@ class EarleyGrammar:
             self.rule_length = [len(rhs) for _, rhs in self.rules]
             self.nullable = self._nullable(range(len(self.rules)))
         self.rules_by_lhs = _rules_by_lhs([lhs for lhs, _ in self.rules])
+        if self._lazy:
+            names = {number: name for name, number in self.nonterminal_ids.items()}
+            self._lazy_names = {
+                number: name
+                for number, name in names.items()
+                if number not in self.rules_by_lhs and lazy_owner(self._lazy, name) is not None
+            }
         self._predictions: dict[int, frozenset] = {}
         self.max_items = max_items
         self._interned: dict[tuple[frozenset, Predictions, bool], EarleySet] = {}
@@ -140,6 +150,46 @@ class EarleyGrammar:
     def is_terminal(self, symbol: int) -> bool:
         return symbol < self.num_terminals
 
+    def _lazy_named(self, grammar: Grammar) -> set[str]:
+        """The symbols of lazy sources the rules name (their roots, states made so far)."""
+        if not self._lazy:
+            return set()
+        named = {symbol for rule in grammar.rules for symbol in rule.rhs}
+        return {symbol for symbol in named if lazy_owner(self._lazy, symbol) is not None}
+
+    def _rules_of(self, symbol: int) -> list[int]:
+        """The rule ids of ``symbol`` (made now for a lazily owned one predicted first)."""
+        found = self.rules_by_lhs.get(symbol)
+        if found is None:
+            name = self._lazy_names.pop(symbol, None)
+            found = [] if name is None else self._make_lazy_rules(symbol, name)
+            self.rules_by_lhs[symbol] = found
+        return found
+
+    def _make_lazy_rules(self, symbol: int, name: str) -> list[int]:
+        """Number the rules the lazy source of ``name`` makes for it (and the new state
+        symbols they name). None of them derives ε: each reads a terminal or a symbol that
+        does before it ends."""
+        source = lazy_owner(self._lazy, name)
+        assert source is not None
+        made = []
+        for _, rhs in source.rules_of(name):
+            made.append(len(self.rules))
+            self.rules.append((symbol, tuple(map(self._number_symbol, rhs))))
+            self.rule_length.append(len(rhs))
+        return made
+
+    def _number_symbol(self, name: str) -> int:
+        found = self.terminal_ids.get(name)
+        if found is None:
+            found = self.nonterminal_ids.get(name)
+        if found is None:  # a state symbol named for the first time
+            if lazy_owner(self._lazy, name) is None:
+                raise ConfigurationError(f"lazy rules name {name!r}, which the grammar lacks")
+            found = self.nonterminal_ids[name] = self.num_terminals + 1 + len(self.nonterminal_ids)
+            self._lazy_names[found] = name
+        return found
+
     def _read(self, numbered: RuleArrays, start_symbol: str) -> bool:
         """Number the rules from the grammar's :class:`~structgen.ir.RuleArrays` (a large
         schema grammar's, numbered already): the same ids, rules and lengths as from the named
@@ -148,7 +198,8 @@ class EarleyGrammar:
         import numpy as np
 
         names, number = numbered.symbols, numbered.number
-        heads = sorted(np.unique(numbered.lhs).tolist(), key=names.__getitem__)  # by name
+        roots = [number[root] for root in self._lazy if root in number]  # (named, no rules)
+        heads = sorted(set(np.unique(numbered.lhs).tolist()) | set(roots), key=names.__getitem__)
         first = self.num_terminals + 1
         self.nonterminal_ids = {names[code]: first + i for i, code in enumerate(heads)}
         ids = np.full(len(names), -1, dtype=np.int64)
@@ -332,7 +383,8 @@ class EarleyGrammar:
 
         def expand(symbol: int) -> None:
             expanded.add(symbol)
-            for rule in by_lhs.get(symbol, ()):
+            rules_of = by_lhs.get(symbol)
+            for rule in self._rules_of(symbol) if rules_of is None else rules_of:
                 push((rule, 0, SELF))
 
         for symbol in symbols:

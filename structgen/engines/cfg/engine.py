@@ -1079,11 +1079,12 @@ def _thread_key(thread: Thread) -> tuple[int, int, int]:
 def _symbols_read(grammar: Grammar) -> set[str]:
     """The terminals (and nonterminals) the rules' right-hand sides name; the terminals alone
     from the grammar's numbered rules when it has them (a large schema grammar)."""
+    lazily = set().union(*(source.uses() for source in grammar.lazy))
     numbered = grammar.arrays
     if numbered is None or numbered.rules is not grammar.rules:
-        return set().union(*(rule.rhs for rule in grammar.rules))
+        return lazily.union(*(rule.rhs for rule in grammar.rules))
     codes = np.unique(numbered.rhs[numbered.rhs < numbered.num_terminals])
-    return {numbered.symbols[code] for code in codes.tolist()}
+    return lazily | {numbered.symbols[code] for code in codes.tolist()}
 
 
 def walk_start_key(nodes: np.ndarray) -> bytes:

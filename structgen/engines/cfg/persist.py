@@ -30,6 +30,7 @@ import numpy as np
 from structgen.engines.cfg.engine import GrammarEngine, TrieWalk, walk_start_key
 from structgen.errors import ConfigurationError, SerializationError
 from structgen.ir import Grammar, Rule, Terminal
+from structgen.key_set_rules import KeySetRules
 from structgen.regex.dfa import ByteAutomaton, ByteDFA
 
 if TYPE_CHECKING:
@@ -102,13 +103,16 @@ def _grammar_meta(engine: GrammarEngine, arrays: dict[str, np.ndarray]) -> dict[
     of the snapshot a compile takes for the disk cache)."""
     grammar, earley = engine.grammar, engine.earley
     terminals = list(grammar.terminals)
-    nonterminals = sorted(earley.nonterminal_ids, key=earley.nonterminal_ids.__getitem__)
+    # (by name: the Earley numbers, but for the states of lazy rules numbered as they were
+    # made, which a restored engine numbers by name with the rest)
+    nonterminals = sorted(earley.nonterminal_ids)
     position = {name: index for index, name in enumerate(terminals)}
     # the Earley numbers (its terminals, S', its nonterminals) as the payload's
     remap = np.empty(earley.num_terminals + 1 + len(nonterminals), dtype=np.int32)
     remap[: earley.num_terminals] = [position[name] for name in earley.terminal_ids]
     remap[earley.num_terminals] = -1  # S' → start: not a rule of the grammar
-    remap[earley.num_terminals + 1 :] = np.arange(len(nonterminals)) + len(terminals)
+    numbers = [earley.nonterminal_ids[name] for name in nonterminals]
+    remap[numbers] = np.arange(len(nonterminals)) + len(terminals)
     rules = earley.rules[1:]
     heads = np.array([lhs for lhs, _ in rules], dtype=np.int32)
     body = np.array(list(chain.from_iterable(rhs for _, rhs in rules)), dtype=np.int32)
@@ -117,6 +121,7 @@ def _grammar_meta(engine: GrammarEngine, arrays: dict[str, np.ndarray]) -> dict[
     arrays["grammar.rhs"] = remap[body]
     symbols = terminals + nonterminals
     return {
+        "lazy": [source.payload() for source in grammar.lazy],
         "start": grammar.start,
         "ignore": list(grammar.ignore),
         "source_name": grammar.source_name,
@@ -153,12 +158,17 @@ def _grammar_from_meta(
     ends = np.cumsum(counts).tolist()
     bodies = [tuple(names[start:end]) for start, end in zip([0, *ends], ends)]
     rules = tuple(map(Rule, [symbols[head] for head in heads.tolist()], bodies))
+    try:
+        lazy = tuple(KeySetRules.from_payload(source) for source in data.get("lazy", ()))
+    except (KeyError, TypeError, ValueError) as error:
+        raise ConfigurationError(f"the payload's lazy rules are malformed: {error}") from None
     return Grammar(
         terminals=terminals,
         rules=rules,
         start=data["start"],
         ignore=tuple(data["ignore"]),
         source_name=data["source_name"],
+        lazy=lazy,
     )
 
 
